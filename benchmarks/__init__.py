@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that measure speed and memory (never timed assertions in tests)."""

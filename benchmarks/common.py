@@ -1,0 +1,47 @@
+"""Helpers shared by the benchmark scripts: synthetic day-long recordings and measurement."""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+CACHE = Path(os.environ.get("TWITCHSENSE_BENCH_CACHE", Path(tempfile.gettempdir()) / "twitchsense-bench"))
+
+
+def synthetic_day_csv(hours: float = 24.0, rate: float = 100.0, seed: int = 0) -> Path:
+    """A ``hours``-long recording at ``rate`` Hz (noise plus gravity), written once and cached."""
+    from twitchsense.writer import RecordingWriter
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / f"synthetic_{hours:g}h_{rate:g}hz_seed{seed}.csv"
+    if path.exists():
+        return path
+    rng = np.random.default_rng(seed)
+    n = int(hours * 3600 * rate)
+    tmp = path.with_suffix(".part.csv")
+    with RecordingWriter(tmp, {"sample_rate_hz": rate}, fsync=False) as w:
+        for i in range(0, n, 1_000_000):
+            m = min(1_000_000, n - i)
+            t = (i + np.arange(m)) / rate
+            acc = rng.normal(0.0, 0.004, (m, 3)) + np.array([0.0, 0.0, 1.0])
+            w.append(t, acc)
+    tmp.rename(path)
+    tmp.with_suffix(".json").rename(path.with_suffix(".json")) if tmp.with_suffix(".json").exists() else None
+    return path
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MB (Linux: ru_maxrss is in kB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def run_isolated(module: str, *args: str) -> str:
+    """Run ``python -m module args`` in a fresh process so its peak memory is its own."""
+    out = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, check=True)
+    return out.stdout
