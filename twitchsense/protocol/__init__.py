@@ -1,0 +1,10 @@
+"""Byte-stream decoders for sensor boards: the project's own protocol, text lines, OpenBCI Cyton.
+
+Every decoder is a pure, incremental object: ``feed(bytes)`` in, a
+:class:`~twitchsense.protocol.base.DecodeResult` (samples, board info, link
+events) out. Decoders never raise on bad bytes; they count and report them.
+"""
+
+from .base import BoardInfo, DecodeResult, Decoder, LinkEvent, SampleBlock
+
+__all__ = ["BoardInfo", "DecodeResult", "Decoder", "LinkEvent", "SampleBlock"]
