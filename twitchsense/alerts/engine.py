@@ -23,7 +23,7 @@ import math
 import os
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -32,12 +32,12 @@ import numpy as np
 from ..errors import TwitchsenseError
 from ..events import LEVELS, Alert, TwitchEvent
 from ..protocol.base import LinkEvent
+from ..sessionclock import SessionClock, parse_start_time
 from .rulefile import RuleSet, load_rules
 from .rules import (DaysRule, FaultStatus, Finding, NotWornRule, RuleBase, SaturationRule,
                     level_rank)
 
 STATE_VERSION = 1
-_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 #: link event kinds that mean data stopped arriving
 LINK_DOWN_KINDS = ("no_data", "disconnected")
 
@@ -85,23 +85,6 @@ class RuleState:
     announced: dict[str, float] = field(default_factory=dict)  # level -> absolute time announced
 
 
-def parse_start_time(start_time: str | datetime | None) -> datetime | None:
-    """The session's ``start_time`` as an aware datetime (naive values are taken as UTC)."""
-    if start_time is None or start_time == "":
-        return None
-    if isinstance(start_time, datetime):
-        dt = start_time
-    else:
-        try:
-            dt = datetime.fromisoformat(str(start_time).replace("Z", "+00:00"))
-        except ValueError:
-            raise TwitchsenseError(f"start_time {start_time!r} is not an ISO 8601 date and time") from None
-    if dt.tzinfo is None:
-        from datetime import timezone
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt
-
-
 class AlertEngine:
     """Turns twitch events, samples and link events into alert level changes.
 
@@ -137,10 +120,8 @@ class AlertEngine:
         self._peaks = np.empty(0)
         self.state: dict[str, RuleState] = {r.name: RuleState() for r in self.rules.rules}
         self.days_met: dict[str, set[int]] = {r.rule: set() for r in self.days_rules}
-        dt = parse_start_time(start_time)
-        self.start_time = dt
-        self.epoch_offset = dt.timestamp() if dt is not None else 0.0
-        self._day_shift = dt.utcoffset().total_seconds() if dt is not None else 0.0  # type: ignore[union-attr]
+        self.clock = SessionClock(start_time)
+        self.epoch_offset = self.clock.epoch_offset
         self.range_g = float(range_g or 0.0)
         not_worn = next((r for r in self.fault_rules if isinstance(r, NotWornRule)), None)
         self._still_g = not_worn.still_g if not_worn else 0.01
@@ -219,7 +200,7 @@ class AlertEngine:
 
     def day_of(self, now: float) -> int:
         """Calendar day ordinal of stream time ``now`` (the session's local date)."""
-        return int(math.floor((self.epoch_offset + self._day_shift + now) / 86400.0)) + _EPOCH_ORDINAL
+        return self.clock.day(now)
 
     # ---- evaluation ---------------------------------------------------------------------
     def _add(self, onsets: np.ndarray, peaks: np.ndarray) -> None:
