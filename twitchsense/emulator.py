@@ -62,6 +62,7 @@ class FaultPlan:
     garbage: float = 0.0          #: probability of random bytes before a frame
     unplug: list[tuple[float, float]] = field(default_factory=list)  #: (at_s, for_s)
     reboot: list[float] = field(default_factory=list)                #: at_s
+    stall: list[tuple[float, float]] = field(default_factory=list)   #: (at_s, for_s): hung, silent, deaf
     seed: int = 0
 
 
@@ -71,6 +72,7 @@ class SentFrame:
 
     wall_ns: int
     boot: int            #: boot number (0 at start; +1 per reboot or unplug)
+    epoch: int           #: streaming stretch: +1 at every START (the index restarts at 0)
     first_index: int     #: sample index since START
     data_pos: int        #: position in the sample feed
     n: int
@@ -112,7 +114,7 @@ class BoardEmulator:
         self.register = register
         self.sent: list[SentFrame] = []
         self.stats = {"frames": 0, "samples": 0, "dropped": 0, "corrupted": 0, "overflow": 0,
-                      "garbage": 0, "unplugs": 0, "reboots": 0, "commands": 0}
+                      "garbage": 0, "unplugs": 0, "reboots": 0, "stalls": 0, "commands": 0}
         self.device: str | None = None
         self.ready = threading.Event()
         self.unplugged = threading.Event()
@@ -124,9 +126,11 @@ class BoardEmulator:
         self._out = b""
         self.spf = max(1, min(40, int(round(rate_hz / 100))))
         self.boot = 0
+        self.epoch = 0
         self._first_start_ns: int | None = None
         self._pending_unplug = sorted(self.faults.unplug)
         self._pending_reboot = sorted(self.faults.reboot)
+        self._pending_stall = sorted(self.faults.stall)
         self._data_pos = 0
 
     # ----------------------------------------------------------------- board identity
@@ -198,7 +202,9 @@ class BoardEmulator:
     # ----------------------------------------------------------------- lifecycle
 
     def start(self, timeout: float = 5.0) -> "BoardEmulator":
-        """Run in a background thread; return once the device exists."""
+        """Run in a background thread; return once the device exists (a running emulator is left as it is)."""
+        if self.alive:
+            return self
         self._thread = threading.Thread(target=self.run, name="board-emulator", daemon=True)
         self._thread.start()
         if not self.ready.wait(timeout):
@@ -216,7 +222,7 @@ class BoardEmulator:
         return self._thread is not None and self._thread.is_alive()
 
     def __enter__(self) -> "BoardEmulator":
-        return self.start()
+        return self.start()  # already started: keeps running
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
@@ -261,6 +267,17 @@ class BoardEmulator:
                 self._open_pty()
                 self.boot += 1
                 board.boot()
+            return True
+        if self._pending_stall and elapsed >= self._pending_stall[0][0]:
+            _, for_s = self._pending_stall.pop(0)
+            self.stats["stalls"] += 1
+            self._stop.wait(for_s)  # hung: sends nothing, measures nothing
+            try:
+                while os.read(self._master, 4096):  # ... and never heard the host meanwhile
+                    pass
+            except (BlockingIOError, OSError):
+                pass
+            board.skip(time.monotonic_ns())
             return True
         if self._pending_reboot and elapsed >= self._pending_reboot[0]:
             self._pending_reboot.pop(0)
@@ -308,9 +325,10 @@ class BoardEmulator:
         if fate == "sent":
             self.stats["samples"] += n
         if self.keep_log:
-            self.sent.append(SentFrame(time.monotonic_ns(), self.boot, first_index, data_pos, n, fate))
+            self.sent.append(SentFrame(time.monotonic_ns(), self.boot, self.epoch, first_index, data_pos, n, fate))
 
     def started(self, now: int) -> None:
+        self.epoch += 1
         if self._first_start_ns is None:
             self._first_start_ns = now
 
@@ -335,6 +353,11 @@ class _Personality:
         self.stream_start_ns = now
         self.index = 0
         self.emu.started(now)
+
+    def skip(self, now: int) -> None:
+        """Samples that fell due while the board was hung were never measured: skip their indices."""
+        if self.streaming:
+            self.index += max(self.due(now) - 1, 0) // self.emu.spf * self.emu.spf
 
     def due(self, now: int) -> int:
         """Samples due since START that are not sent yet."""

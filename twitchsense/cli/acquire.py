@@ -76,6 +76,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--garbage", type=float, default=0.0, metavar="P", help="send junk bytes before a frame with probability P")
     p.add_argument("--unplug", action="append", default=[], metavar="AT:FOR",
                    help="AT seconds after START, vanish for FOR seconds (repeatable)")
+    p.add_argument("--stall", action="append", default=[], metavar="AT:FOR",
+                   help="AT seconds after START, hang (silent, deaf) for FOR seconds (repeatable)")
     p.add_argument("--reboot", action="append", type=float, default=[], metavar="AT",
                    help="reboot AT seconds after START (repeatable)")
     p.add_argument("--seed", type=int, default=0, help="seed of the fault injection and the simulator")
@@ -203,13 +205,13 @@ def run_ports(args: argparse.Namespace) -> int:
     return 0
 
 
-def _unplug_spec(text: str) -> tuple[float, float]:
+def _at_for(option: str, text: str) -> tuple[float, float]:
     try:
         at, dur = (float(x) for x in text.split(":"))
     except ValueError:
-        raise TwitchsenseError(f"--unplug must be AT:FOR in seconds (e.g. 10:2), got {text!r}") from None
+        raise TwitchsenseError(f"{option} must be AT:FOR in seconds (e.g. 10:2), got {text!r}") from None
     if at < 0 or dur <= 0:
-        raise TwitchsenseError(f"--unplug must be AT:FOR with AT >= 0 and FOR > 0, got {text!r}")
+        raise TwitchsenseError(f"{option} must be AT:FOR with AT >= 0 and FOR > 0, got {text!r}")
     return at, dur
 
 
@@ -224,7 +226,8 @@ def run_emulate_board(args: argparse.Namespace) -> int:
     else:
         rec = simulated_recording(args.rate or 100.0, seconds=300.0, seed=args.seed)
     faults = FaultPlan(drop_frames=args.drop_frames, corrupt=args.corrupt, garbage=args.garbage,
-                       unplug=[_unplug_spec(u) for u in args.unplug], reboot=list(args.reboot), seed=args.seed)
+                       unplug=[_at_for("--unplug", u) for u in args.unplug],
+                       stall=[_at_for("--stall", u) for u in args.stall], reboot=list(args.reboot), seed=args.seed)
     emu = BoardEmulator(rec, args.protocol, args.rate, range_g=args.range_g, link=args.link, faults=faults,
                         name=args.name)
     stop = threading.Event()
@@ -250,6 +253,7 @@ def run_emulate_board(args: argparse.Namespace) -> int:
         emu.stop()
     st = emu.stats
     print(f"emulate-board: sent {st['samples']} samples in {st['frames']} frames; dropped {st['dropped']}, "
-          f"corrupted {st['corrupted']}, overflow {st['overflow']}, unplugs {st['unplugs']}, reboots {st['reboots']}",
+          f"corrupted {st['corrupted']}, overflow {st['overflow']}, unplugs {st['unplugs']}, reboots {st['reboots']}, "
+          f"stalls {st['stalls']}",
           flush=True)
     return 0

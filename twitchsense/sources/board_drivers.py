@@ -39,8 +39,9 @@ class BoardDriver(Protocol):
 
 
 def _samples_only(results: Pending) -> Pending:
-    """Keep what a handshake must hand on: samples and link events other than the INFO it consumed."""
-    return [(c, DecodeResult(r.samples, [e for e in r.events if e.kind != "info"], None)) for c, r in results]
+    """What a handshake hands on: the samples and link events it saw, minus the INFO it consumed."""
+    return [(c, DecodeResult(r.samples, [e for e in r.events if e.kind not in ("info", "status")], None))
+            for c, r in results if len(r.samples) or any(e.kind not in ("info", "status") for e in r.events)]
 
 
 class TwitchsenseDriver:
@@ -61,11 +62,15 @@ class TwitchsenseDriver:
         from ..protocol.twitchsense_decoder import TwitchsenseDecoder
         return TwitchsenseDecoder()
 
-    def identify(self, link: "BoardLink") -> BoardInfo:
-        """Quiet the board (STOP) and ask who it is (GET_INFO, retried every 250 ms)."""
+    def identify(self, link: "BoardLink") -> tuple[BoardInfo, Pending]:
+        """Quiet the board (STOP) and ask who it is (GET_INFO, retried every 250 ms).
+
+        Returns the INFO and the samples that arrived meanwhile (sent before the STOP took effect).
+        """
         from ..protocol import frames as f
         link.write(b"\x00" + f.build_command(f.CMD_STOP))
-        link.discard_input(quiet_s=0.1, max_s=0.3)
+        pending = link.settle(quiet_s=0.1, max_s=0.3)
+        link.decoder.reset()  # a new stretch of the board's stream starts here
         info = None
         end = time.monotonic() + self.info_timeout_s
         next_send = 0.0
@@ -77,19 +82,19 @@ class TwitchsenseDriver:
             if now >= next_send:
                 link.write(f.build_command(f.CMD_GET_INFO))
                 next_send = now + 0.25
-            for _chunk, res in link.poll(0.05):
+            for chunk, res in link.poll(0.05):
                 if res.info is not None:
                     info = res.info
-        return info
+                pending.append((chunk, res))
+        return info, pending
 
     def handshake(self, link: "BoardLink") -> tuple[BoardInfo, Pending]:
         """STOP, GET_INFO, check the version, START and wait for its ACK; return the info and early samples."""
         from ..protocol import frames as f
-        info = self.identify(link)
+        info, pending = self.identify(link)
         if info.protocol_version != 1:
             raise HandshakeError(f"board speaks protocol version {info.protocol_version}, this host speaks 1")
         link.write(f.build_start(self.rate_hz, self.range_g))
-        pending: Pending = []
         end = time.monotonic() + self.ack_timeout_s
         acked = False
         while not acked:
@@ -102,8 +107,7 @@ class TwitchsenseDriver:
                         raise HandshakeError(f"the board refused START (status {status}: "
                                              f"{ACK_STATUS.get(status, 'unknown')})")
                     acked = True
-                if acked or len(res.samples):
-                    pending.append((chunk, res))
+                pending.append((chunk, res))
         return info, _samples_only(pending)
 
     def stop(self, link: "BoardLink") -> None:
@@ -168,9 +172,9 @@ class CytonDriver:
 
     def handshake(self, link: "BoardLink") -> tuple[BoardInfo, Pending]:
         link.write(b"s")
-        link.discard_input(quiet_s=0.1, max_s=0.3)
+        pending = link.settle(quiet_s=0.1, max_s=0.3)
         link.write(b"b")
-        return BoardInfo(sensor="LIS3DH", range_g=4.0, sample_rate_hz=25.0, name="OpenBCI Cyton"), []
+        return BoardInfo(sensor="LIS3DH", range_g=4.0, sample_rate_hz=25.0, name="OpenBCI Cyton"), pending
 
     def stop(self, link: "BoardLink") -> None:
         link.write(b"s")

@@ -74,17 +74,21 @@ class BoardLink:
             except queue.Empty:
                 return out
 
-    def discard_input(self, quiet_s: float = 0.1, max_s: float = 0.3) -> None:
-        """Throw away input until the line is quiet for ``quiet_s`` (at most ``max_s``)."""
+    def settle(self, quiet_s: float = 0.1, max_s: float = 0.3) -> list[tuple[Chunk, DecodeResult]]:
+        """Wait until the line is quiet for ``quiet_s`` (at most ``max_s``) after a STOP.
+
+        What arrives meanwhile is still decoded: samples that made it through
+        before the board stopped are real data, never thrown away (the decoder
+        skips any stale partial frame by itself).
+        """
+        out = []
         end = time.monotonic() + max_s
         while time.monotonic() < end:
-            try:
-                chunk = self.reader.chunks.get(timeout=min(quiet_s, max(end - time.monotonic(), 0.001)))
-            except queue.Empty:
+            got = self.poll(min(quiet_s, max(end - time.monotonic(), 0.001)))
+            if not got:
                 break
-            if chunk.error is not None:
-                raise LinkLost(chunk.error)
-        self.decoder.reset()
+            out += got
+        return out
 
     def close(self) -> None:
         self.reader.stop()
@@ -111,7 +115,7 @@ class SerialSource:
 
     def __init__(self, port: str, *, protocol: str = "twitchsense", baudrate: int = 115200,
                  rate_hz: float | None = None, range_g: int = 0, no_data_s: float = 5.0,
-                 backoff_s: tuple[float, float] = (0.1, 1.0), poll_s: float = 0.1,
+                 backoff_s: tuple[float, float] = (0.1, 0.5), poll_s: float = 0.1,
                  ping_s: float = 1.0, **driver_options: object) -> None:
         if baudrate == 1200:
             raise TwitchsenseError("--baud 1200 would put Arduino-class boards into their bootloader; "
@@ -352,7 +356,7 @@ def probe_board(device: str, baudrate: int = 115200, timeout_s: float = 1.5) -> 
     except LinkLost:
         return None
     try:
-        return driver.identify(link)
+        return driver.identify(link)[0]
     except (LinkLost, HandshakeError):
         return None
     finally:
