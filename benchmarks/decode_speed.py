@@ -35,17 +35,18 @@ def make_stream(samples: int, per_frame: int, rate: float = 1000.0, seed: int = 
     return b"".join(parts)
 
 
-def decode_rate(stream: bytes, chunk: int) -> tuple[float, int]:
+def decode_rate(stream: bytes, chunk: int) -> tuple[float, float, int]:
+    """Samples per second of CPU time (the per-core figure) and of wall time, and the sample count."""
     from twitchsense.protocol.twitchsense_decoder import TwitchsenseDecoder
 
     dec = TwitchsenseDecoder()
     n = 0
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     for i in range(0, len(stream), chunk):
         n += len(dec.feed(stream[i:i + chunk], host_ns=i).samples)
-    seconds = time.perf_counter() - t0
+    cpu, wall = time.process_time() - c0, time.perf_counter() - t0
     assert dec.stats["crc_errors"] == dec.stats["bad_frames"] == dec.stats["lost_samples"] == 0
-    return n / seconds, n
+    return n / cpu, n / wall, n
 
 
 def main() -> None:
@@ -57,15 +58,16 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     stream = make_stream(args.samples, args.per_frame)
-    best, n = 0.0, 0
+    best, best_wall, n = 0.0, 0.0, 0
     for _ in range(args.repeat):
-        rate, n = decode_rate(stream, args.chunk)
-        best = max(best, rate)
+        rate, wall, n = decode_rate(stream, args.chunk)
+        best, best_wall = max(best, rate), max(best_wall, wall)
     result = {"samples": n, "per_frame": args.per_frame, "chunk_bytes": args.chunk,
-              "stream_mb": round(len(stream) / 1e6, 1), "samples_per_s": round(best), "target": 1_000_000}
+              "stream_mb": round(len(stream) / 1e6, 1), "samples_per_cpu_s": round(best),
+              "samples_per_wall_s": round(best_wall), "target": 1_000_000}
     print(json.dumps(result) if args.json else
           f"decoded {n:,} samples ({result['stream_mb']} MB, {args.per_frame} per frame, {args.chunk}-byte chunks): "
-          f"{best / 1e6:.2f} M samples/s on one core (target >= 1 M/s)")
+          f"{best / 1e6:.2f} M samples per CPU second ({best_wall / 1e6:.2f} M/s wall; target >= 1 M/s on one core)")
 
 
 if __name__ == "__main__":

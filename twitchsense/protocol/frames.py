@@ -446,34 +446,30 @@ class FrameReader:
         status = np.zeros(m, np.int8)
         seg_len = seg_end - seg_start
         status[seg_len > MAX_WIRE] = FRAME_OVERSIZE
-        # walk the COBS code chains of all frames at once
+        # Walk the COBS code chains of all frames at once. Each step moves every frame to its
+        # next code byte; a frame that reached its delimiter stays there (the code read there
+        # is 0), so no compaction is needed. mark: 1 = a zero byte, 2 = dropped (after 0xFF).
         normal = np.flatnonzero(status == FRAME_OK)
         size = arr.size
-        drop = np.zeros(size + 1, bool)
-        zero_at = np.zeros(size + 1, bool)
-        drop[seg_start[normal]] = True
-        drop[seg_end] = True  # delimiters
-        cur = seg_start.copy()
+        mark = np.zeros(size + 1, np.uint8)
         ends = seg_end
-        act = normal
-        while act.size:
-            pos = cur[act]
-            code = arr[pos].astype(np.int64)
+        pos = seg_end.copy()
+        pos[normal] = seg_start[normal]
+        overrun = np.zeros(m, bool)
+        code = arr[pos].astype(np.int64) if m else _EMPTY_I64
+        while m and code.any():
             nxt = pos + code
-            e = ends[act]
-            over = nxt > e
-            if over.any():
-                status[act[over]] = FRAME_COBS_ERROR
-            cont = nxt < e
-            act = act[cont]
-            nxt = nxt[cont]
-            ff = code[cont] == 0xFF
-            drop[nxt[ff]] = True
-            zero_at[nxt[~ff]] = True
-            cur[act] = nxt
+            overrun |= nxt > ends
+            np.minimum(nxt, ends, out=nxt)
+            mark[nxt] = 1 + (code == 0xFF)
+            pos = nxt
+            code = arr[pos].astype(np.int64)
+        status[overrun] = FRAME_COBS_ERROR
+        mark[seg_start[normal]] = 2  # the first code byte
+        mark[seg_end] = 2            # delimiters
         out = arr.copy()
-        out[zero_at[:size]] = 0
-        keep = ~drop[:size]
+        out[mark[:size] == 1] = 0
+        keep = mark[:size] != 2
         cum = np.zeros(size + 1, np.int64)
         np.cumsum(keep, out=cum[1:])
         data = out[keep]
