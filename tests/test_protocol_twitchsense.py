@@ -96,6 +96,14 @@ def test_device_clock_unwraps_across_32_bits():
     assert not events
 
 
+def test_device_clock_going_back_is_reanchored_on_the_index():
+    stream = samples_frames(0, 3) + samples_frames(40, 2, t0_us=5_000)  # 10 samples lost, clock jumped back
+    s, events, _ = decode_all(TwitchsenseDecoder(INFO), stream)
+    assert [(e.kind, e.count) for e in events] == [("warning", 1), ("lost_samples", 10)]
+    assert s.index.tolist() == list(range(30)) + list(range(40, 60))
+    np.testing.assert_allclose(s.t, s.index / 1000.0)
+
+
 def test_gap_longer_than_the_clock_wrap_uses_the_sample_index():
     # 5000 s lost (longer than the 71.6 min wrap of a u32 microsecond clock)
     lost = 5_000_000

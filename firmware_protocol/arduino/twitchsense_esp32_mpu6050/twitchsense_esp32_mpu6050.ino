@@ -192,11 +192,14 @@ static void on_command(uint8_t type, const uint8_t *payload, size_t len)
             send(ts_build_ack(frame, type, sensor_ok ? TS_ACK_BAD_ARGS : TS_ACK_BUSY));
             break;
         }
+        bool changed = want_rate != rate_hz || (want_range && want_range != range_g);
         rate_hz = want_rate;
         if (want_range)
             range_g = want_range;
         mpu_configure();
         send(ts_build_ack(frame, type, TS_ACK_OK));
+        if (changed)
+            send_info();  // new settings before the first SAMPLES frame
         start_streaming();
         break;
     }
