@@ -45,7 +45,7 @@ def test_planned_commands_say_so(capsys):
     parser = argparse.ArgumentParser(prog="twitchsense")
     add_planned(parser.add_subparsers(dest="command"), "later", "a later command", "twitchsense later",
                 99, "the later part")
-    args = parser.parse_args(["later", "--anything"])
+    args = parser.parse_args(["later", "some", "args"])
     assert args.func(args) == 1
     err = capsys.readouterr().err
     assert "not built yet" in err and "issue #99" in err
