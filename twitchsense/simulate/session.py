@@ -659,6 +659,54 @@ def _meta(plan: SessionPlan) -> dict:
     }
 
 
+# --------------------------------------------------------------------------- single events
+
+
+#: Every labelled class the simulator makes: twitch kinds, then look-alikes.
+EVENT_CLASSES = TWITCH_KINDS + W.LOOKALIKES
+
+
+def example_event(name: str, seed: int, rate_hz: float = 100.0, max_duration_s: float | None = None,
+                  pad_s: float = 0.5, kind: str | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
+    """One isolated event of class ``name`` (a twitch kind or a look-alike), drawn and rendered
+    exactly as in a session: ``(t, dynamic acc (n, 3) in g, label row)``.
+
+    ``kind`` picks the tremor type; ``max_duration_s`` shortens long bouts (for
+    pictures). The label row has ``onset, duration, label, kind, peak_g`` as in
+    the session's label table. No gravity, background or sensor effects.
+    """
+    rng = _rng(seed, "example-" + name)
+    up = np.array([0.0, 0.0, 1.0])
+    prof = PROFILES["healthy-day"]
+    if name in TWITCH_KINDS:
+        p = W.draw_twitch(name, rng, up)
+        ev = PlannedEvent("twitch", 0.0, p.duration_s, name, {"twitch": p})
+        length = W.envelope_support(p.duration_s)[1]
+    elif name in BOUT_ACTIVITIES:
+        if name == "tremor" and kind:
+            prof = Profile("tremor", "", 0.0, tremor_kinds=(kind,))
+        duration, k, params = _bout_params(name, rng, prof)
+        if max_duration_s:
+            duration = min(duration, max_duration_s)
+        params["up"] = tuple(up)
+        ev = PlannedEvent(name, 0.0, duration, k, params)
+        length = duration
+    elif name in POINT_LOOKALIKES:
+        ev = _point_event(name, 0.0, rng, up, rate_hz, prof)
+        length = ev.duration if name != "knock" else 0.05
+    else:
+        raise ValueError(f"unknown event class {name!r}; expected one of {', '.join(EVENT_CLASSES)}")
+    dt = 1.0 / rate_hz
+    n0 = int(np.ceil(pad_s * rate_hz))
+    tt = (np.arange(-n0, int(np.ceil((length + pad_s) * rate_hz)) + 1)) * dt
+    ev.start = float(rng.uniform(0, dt)) if name != "knock" else 0.0  # a random phase to the sample grid
+    r = render_event(ev, tt, rate_hz)
+    acc = np.zeros((tt.size, 3))
+    acc[r.i0:r.i0 + len(r.acc)] = r.acc
+    row = _labels([r], tt, np.ones(tt.size, dtype=bool)).iloc[0].to_dict()
+    return tt, acc, row
+
+
 # --------------------------------------------------------------------------- public API
 
 
@@ -697,5 +745,5 @@ def simulate_session(profile: str, minutes: float, seed: int, rate_hz: float = 1
     return rec
 
 
-__all__ = ["PROFILES", "Profile", "TWITCH_KINDS", "simulate_session", "plan_session", "render_session",
+__all__ = ["PROFILES", "Profile", "TWITCH_KINDS", "EVENT_CLASSES", "example_event", "simulate_session", "plan_session", "render_session",
            "IDEAL_SENSOR", "twitch_onsets", "get_profile"]
