@@ -218,14 +218,20 @@ def _plan_bouts(profile: Profile, total_s: float, rng: np.random.Generator, up0:
     p = w / w.sum()
     mean_bout = float(np.sum(p * np.array([_mean_bout_s(a) for a in names])))
     mean_rest = mean_bout * (1 - share_total) / share_total if share_total < 1 else 5.0
-    t = float(rng.exponential(mean_rest)) if mean_rest > 0 else 0.0
+    # start in the stationary state: inside a bout with probability share_total
+    in_bout = bool(rng.uniform() < share_total)
+    t = 0.0 if in_bout else float(rng.exponential(mean_rest)) if mean_rest > 0 else 0.0
     current = up0
     while t < total_s:
         act = str(names[rng.choice(len(names), p=p)])
         duration, kind, params = _bout_params(act, rng, profile)
         target = _activity_up(act, rng, current)
         move = float(rng.uniform(1.0, 2.0))
-        if not np.allclose(target, current):
+        if in_bout:  # already under way at the start: the remaining part of a bout
+            duration *= float(rng.uniform(0.2, 1.0))
+            up0[:] = current = target
+            in_bout = False
+        elif not np.allclose(target, current):
             rotations.append(Rotation(t, move, target))
             events.append(_posture_event(t, move, rng, current, target))
             t += move + 0.3
@@ -338,7 +344,7 @@ def plan_session(profile: str | Profile, minutes: float, seed: int, rate_hz: flo
     prof = get_profile(profile)
     rng = _rng(seed, "session")
     placement = str(rng.choice(list(prof.placements)))
-    up0 = _random_up(rng, prof.lying)
+    up0 = _random_up(rng, prof.lying)  # _plan_bouts may turn it to the first activity's orientation
     sens = draw_sensor(_rng(seed, "sensor")) if sensor is None else sensor
     n = n_samples(minutes, rate_hz)
     total_s = float(true_times(n + 1, rate_hz, sens.clock_ppm)[-1]) if n else 0.0  # the board's clock is off
@@ -503,7 +509,8 @@ def render_event(e: PlannedEvent, tt: np.ndarray, rate_hz: float) -> RenderedEve
         acc = W.tremor(rel, pr["freq_hz"], pr["peak_g"], e.duration,
                        W.perpendicular(np.asarray(pr["up"]), np.random.default_rng(pr["seed"])), pr["seed"])
     elif e.label == "clap":
-        acc = W.clapping(rel, pr["count"], pr["rate_hz"], pr["peak_g"], rate_hz, pr["direction"], pr["seed"])
+        acc = W.clapping(rel, pr["count"], pr["rate_hz"], pr["peak_g"], rate_hz, pr["direction"], pr["seed"],
+                         grid_phase_s=float(rel[0]))
     else:
         raise ValueError(f"no renderer for {e.label!r}")
     return RenderedEvent(e, i0, acc, None, (i0, i1 - 1))

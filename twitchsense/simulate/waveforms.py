@@ -486,11 +486,17 @@ def knock(t: np.ndarray, peak_g: float = 2.0, duration_s: float = 0.008, freq_hz
 
 
 def clapping(t: np.ndarray, count: int = 5, rate_hz: float = 3.0, peak_g: float = 3.0,
-             rate_hz_sensor: float = 100.0, direction=(1.0, 0.0, 0.0), seed: int = 0) -> np.ndarray:
-    """A bout of ``count`` claps at ``rate_hz``: a smooth hand swing between impacts of ~``peak_g``."""
+             rate_hz_sensor: float = 100.0, direction=(1.0, 0.0, 0.0), seed: int = 0,
+             grid_phase_s: float = 0.0) -> np.ndarray:
+    """A bout of ``count`` claps at ``rate_hz``: a smooth hand swing between impacts of ~``peak_g``.
+
+    Each impact is a :func:`knock` on the sensor's sample grid (``grid_phase_s +
+    k / rate_hz_sensor`` in the time base of ``t``), as the board reports it.
+    """
     rng = np.random.default_rng(seed)
     tt = np.asarray(t, dtype=float)
     times = (np.arange(count) + rng.normal(0, 0.03, count)) / rate_hz + 0.5 / rate_hz
+    times = grid_phase_s + np.ceil((times - grid_phase_s) * rate_hz_sensor - 1e-9) / rate_hz_sensor
     u = unit(np.asarray(direction, dtype=float))
     amps = peak_g * rng.uniform(0.7, 1.0, count)
     swing_end = times[-1] + 0.5 / rate_hz
