@@ -38,7 +38,7 @@ def test_version_and_usage_errors(cli):
 
 
 def test_planned_commands_say_so(cli):
-    res = cli("history")
+    res = cli("report")
     assert res.returncode == 1 and "not built yet" in res.stderr and "issue #" in res.stderr
 
 

@@ -1,0 +1,104 @@
+"""Replay source and the pipeline runner: exact reproduction at full speed, real time at speed 1."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from twitchsense.errors import TwitchsenseError
+from twitchsense.pipeline import Pipeline
+from twitchsense.recording import Recording, read_recording, write_recording
+from twitchsense.sources.replay import ReplaySource, parse_speed
+from twitchsense.sources.synthetic import SimulatedSource, synthetic_recording
+
+from conftest import ROOT, make_samples
+
+
+class Collect:
+    def __init__(self):
+        self.blocks, self.links, self.closed = [], [], False
+
+    def on_samples(self, block):
+        self.blocks.append(block)
+
+    def on_link(self, event):
+        self.links.append(event)
+
+    def close(self):
+        self.closed = True
+
+
+def gapped_recording() -> Recording:
+    t, acc = make_samples(1000, 100.0, seed=3)
+    t = t.copy()
+    t[400:] += 0.5  # +0.5 s: 50 samples missing at 100 Hz
+    return Recording(t, acc, meta={"sample_rate_hz": 100.0})
+
+
+def test_replay_at_max_speed_reproduces_the_recording_exactly():
+    rec = gapped_recording()
+    sink = Collect()
+    summary = Pipeline(ReplaySource(rec, speed=None), sinks=[sink]).run()
+    t = np.concatenate([b.t for b in sink.blocks])
+    acc = np.concatenate([b.acc for b in sink.blocks])
+    assert np.array_equal(t, rec.t) and np.array_equal(acc, rec.acc)
+    assert summary.samples == 1000 and sink.closed
+    lost = [e for e in sink.links if e.kind == "lost_samples"]
+    assert len(lost) == 1 and lost[0].count == 50 and lost[0].t == pytest.approx(rec.t[399])
+    assert summary.lost_samples == 50
+
+
+def test_replay_at_speed_1_keeps_real_time_within_1_percent():
+    rec = Recording(*make_samples(200, 100.0), meta={"sample_rate_hz": 100.0})  # 1.99 s
+    src = ReplaySource(rec, speed=1.0)
+    released = []
+    start = time.monotonic()
+    for item in src:
+        released.append((time.monotonic() - start, float(item.samples.t[-1])))
+    wall, stream = np.array(released).T
+    assert wall[-1] == pytest.approx(stream[-1] - rec.t[0], rel=0.01)
+    assert np.all(wall >= stream - rec.t[0] - 1e-3)  # never early
+    assert len(released) > 100  # paced in small blocks, not all at once
+
+
+def test_replay_speed_factor_and_parse():
+    rec = Recording(*make_samples(300, 100.0), meta={"sample_rate_hz": 100.0})  # 2.99 s
+    start = time.monotonic()
+    n = sum(len(i.samples) for i in ReplaySource(rec, speed=10.0))
+    assert n == 300 and time.monotonic() - start == pytest.approx(0.299, abs=0.05)
+    assert parse_speed("max") is None and parse_speed("2.5") == 2.5
+    with pytest.raises(TwitchsenseError, match="--speed must be a positive number or 'max', got '-1'"):
+        parse_speed("-1")
+
+
+def test_stop_ends_a_live_source_promptly():
+    stop = threading.Event()
+    src = SimulatedSource(100.0, seconds=10.0, seed=1)
+    threading.Timer(0.3, stop.set).start()
+    summary = Pipeline(src, sinks=[]).run(stop=stop)
+    assert 15 <= summary.samples <= 45
+    summary = Pipeline(SimulatedSource(100.0, seconds=10.0), sinks=[]).run(duration_s=0.2)
+    assert summary.wall_s < 0.5
+
+
+def test_synthetic_recording_is_seeded_and_labelled():
+    a, b = synthetic_recording(100.0, 20.0, seed=4), synthetic_recording(100.0, 20.0, seed=4)
+    assert np.array_equal(a.acc, b.acc) and len(a.labels) >= 2
+    assert np.all(np.abs(np.linalg.norm(a.acc, axis=1) - 1.0) < 0.5)
+
+
+def test_cli_replay_with_record_writes_the_same_recording(cli, tmp_path):
+    src = tmp_path / "in.csv"
+    write_recording(src, gapped_recording())
+    out = tmp_path / "out.csv"
+    r = cli("replay", src, "--record", out, "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert "1000 samples" in r.stdout and "lost samples 50" in r.stdout
+    a, b = read_recording(src), read_recording(out)
+    assert np.array_equal(a.t, b.t) and np.array_equal(a.acc, b.acc)
+    assert b.meta["sample_rate_hz"] == 100.0
+    r = cli("replay", src, "--speed", "fast")
+    assert r.returncode == 1 and "--speed must be a positive number or 'max'" in r.stderr
