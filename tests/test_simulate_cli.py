@@ -49,7 +49,7 @@ def test_simulate_inject_and_list_profiles(cli, tmp_path):
     rec = read_recording(tmp_path / "s01_01_sw.csv")
     assert (rec.labels.label == "twitch").sum() >= 1 and "seated" in set(rec.labels.label)
     res = cli("simulate", "--list-profiles")
-    assert res.returncode == 0 and "frequent-twitching" in res.stdout and "6 twitches/min in bouts" in res.stdout
+    assert res.returncode == 0 and "frequent-twitching" in res.stdout and "6 twitches/min in bouts (myoclonic 40 %" in res.stdout
 
 
 def test_gallery_draws_every_class(tmp_path):
@@ -59,6 +59,7 @@ def test_gallery_draws_every_class(tmp_path):
     path = draw_gallery(tmp_path / "g.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 50_000
     assert (ROOT / "docs" / "gallery.png").exists()
+    assert "](docs/gallery.png)" in (ROOT / "README.md").read_text()  # the README shows it
 
 
 def test_demo_corpus_is_what_the_command_regenerates(tmp_path):

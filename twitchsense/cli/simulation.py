@@ -53,7 +53,9 @@ def run_simulate(args: argparse.Namespace) -> int:
     if args.list_profiles:
         for name, prof in PROFILES.items():
             bouts = " in bouts" if prof.twitch_bouts else ""
-            print(f"{name:20s} {prof.twitch_rate_per_min:g} twitches/min{bouts}: {prof.description}")
+            total = sum(prof.twitch_kinds.values())
+            mix = ", ".join(f"{k} {100 * w / total:.0f} %" for k, w in prof.twitch_kinds.items())
+            print(f"{name:20s} {prof.twitch_rate_per_min:g} twitches/min{bouts} ({mix}): {prof.description}")
         return 0
     if args.plot:
         from ..simulate.gallery import draw_gallery

@@ -458,6 +458,7 @@ class RenderedEvent:
     acc: np.ndarray
     envelope: np.ndarray | None
     span: tuple[int, int]  # first and last sample index the label covers (inclusive)
+    peak_g: float = 0.0  # largest norm of the waveform (twitch: whole; look-alike: label span)
 
 
 def _window(tt: np.ndarray, lo: float, hi: float) -> tuple[int, int]:
@@ -576,17 +577,33 @@ class SessionTrace:
     keep: np.ndarray
 
 
+def _add_along(acc: np.ndarray, wave: np.ndarray, direction) -> None:
+    """``acc += wave * direction`` one column at a time (no (n, 3) temporary)."""
+    d = W.unit(np.asarray(direction, dtype=float))
+    for k in range(3):
+        acc[:, k] += wave * d[k]
+
+
 def render_session(plan: SessionPlan, keep_trace: bool = False) -> tuple[Recording, SessionTrace | None]:
-    """Render a plan to a labelled :class:`Recording` (and optionally the parts that made it)."""
+    """Render a plan to a labelled :class:`Recording` (and optionally the parts that made it).
+
+    Memory: about five (n, 3) float64 arrays at the peak (a day at 100 Hz: ~1 GB);
+    work is in place, axis by axis, where it can be.
+    """
     rate = plan.rate_hz
     n = n_samples(plan.minutes, rate)
     tt = true_times(n, rate, plan.sensor.clock_ppm)
     up = gravity_track(tt, plan.up0, plan.rotations)
     bg = plan.background
     brng = _rng(plan.seed, "background-signal")
-    # slow orientation wander (a few degrees) and arm/leg swing while walking
-    wander = _slow_noise(n, tt, 20.0, brng, 3) * np.radians(bg["wander_deg"])
-    up += wander - np.sum(wander * up, axis=1, keepdims=True) * up
+    # slow orientation wander (a few degrees), then arm/leg swing while walking
+    wander = _slow_noise(n, tt, 20.0, brng, 3)
+    wander *= np.radians(bg["wander_deg"])
+    along = np.einsum("ij,ij->i", wander, up)
+    for k in range(3):
+        wander[:, k] -= along * up[:, k]
+    up += wander
+    del wander, along
     for e in plan.events:
         if e.label == "walk":
             a, b = _window(tt, e.start, e.start + e.duration)
@@ -596,21 +613,42 @@ def render_session(plan: SessionPlan, keep_trace: bool = False) -> tuple[Recordi
             ang = swing * ramp * np.sin(np.pi * pr["cadence_hz"] * (tt[a:b] - e.start))
             axis = W.perpendicular(np.asarray(pr["up"]), np.random.default_rng(pr["seed"] + 1))
             up[a:b] = W.rotate_about(up[a:b], axis, ang) if b > a else up[a:b]
-    up /= np.linalg.norm(up, axis=1, keepdims=True)
+    up /= np.linalg.norm(up, axis=1)[:, None]
     acc = up.copy() if keep_trace else up  # the trace keeps gravity on its own
     # background: fidget motion with a slowly varying level, breathing, heartbeat
-    level = np.exp(0.6 * _slow_noise(n, tt, 30.0, brng, 1)[:, 0] - 0.18)
-    fid = _lowpass_noise(n, rate, 0.0, brng, 3, band=(0.3, 6.0))
-    acc += fid * (bg["fidget_g"] / np.sqrt(3) * level)[:, None]
-    del fid
-    acc += W.breathing(tt, bg["breath_hz"], bg["breath_g"], bg["breath_dir"], bg["phases"][0])
-    acc += W.heartbeat(tt, bg["heart_hz"], bg["heart_g"], bg["heart_dir"], bg["phases"][1])
+    level = _slow_noise(n, tt, 30.0, brng, 1)[:, 0]
+    level *= 0.6
+    level -= 0.18
+    np.exp(level, out=level)
+    level *= bg["fidget_g"] / np.sqrt(3)
+    # fidget lives below 6 Hz: make it at 50 Hz (or the session rate if lower) and interpolate
+    low_rate = min(rate, 50.0)
+    n_low = int(np.ceil(n * low_rate / rate)) + 2
+    t_low = np.arange(n_low) * (tt[1] - tt[0] if n > 1 else 1.0 / rate) * (rate / low_rate)
+    for k in range(3):
+        fid = _lowpass_noise(n_low, low_rate, 0.0, brng, 1, band=(0.3, 6.0))[:, 0]
+        col = np.interp(tt, t_low, fid) if low_rate < rate else fid[:n]
+        col *= level
+        acc[:, k] += col
+        del fid, col
+    del level
+    b = W.breathing(tt, bg["breath_hz"], bg["breath_g"], (1.0, 0.0, 0.0), bg["phases"][0])[:, 0]
+    _add_along(acc, b, bg["breath_dir"])
+    b = W.heartbeat(tt, bg["heart_hz"], bg["heart_g"], (1.0, 0.0, 0.0), bg["phases"][1])[:, 0]
+    _add_along(acc, b, bg["heart_dir"])
+    del b
     rendered: list[RenderedEvent] = []
     for e in plan.events:
         r = render_event(e, tt, rate)
         if r is None:
             continue
         acc[r.i0:r.i0 + len(r.acc)] += r.acc
+        # label figures now; the waveform itself is kept only for a trace
+        a, b2 = r.span
+        r.peak_g = float(np.linalg.norm(r.acc if e.label == "twitch" else r.acc[a - r.i0:b2 - r.i0 + 1], axis=1).max())
+        if not keep_trace:
+            r.acc = np.zeros((0, 3))
+            r.envelope = None
         rendered.append(r)
     # lost frames never hide a labelled twitch
     protect = np.array([(r.span[0] - 2, r.span[1] + 2) for r in rendered if r.event.label == "twitch"]).reshape(-1, 2)
@@ -619,28 +657,27 @@ def render_session(plan: SessionPlan, keep_trace: bool = False) -> tuple[Recordi
     t_rec = np.arange(n) / rate
     labels = _labels(rendered, t_rec, keep)
     meta = _meta(plan)
-    rec = Recording(t=t_rec[keep], acc=acc[keep], meta=meta, labels=labels)
-    trace = SessionTrace(tt, up if keep_trace else np.zeros((0, 3)), rendered, keep) if keep_trace else None
+    if keep.all():
+        rec = Recording(t=t_rec, acc=acc, meta=meta, labels=labels)
+    else:
+        rec = Recording(t=t_rec[keep], acc=acc[keep], meta=meta, labels=labels)
+    trace = SessionTrace(tt, up, rendered, keep) if keep_trace else None
     return rec, trace
 
 
 def _labels(rendered: list[RenderedEvent], t_rec: np.ndarray, keep: np.ndarray) -> pd.DataFrame:
+    """Label rows from rendered spans, moved onto kept samples (lost frames)."""
     kept_idx = np.flatnonzero(keep)
     rows = []
     for r in rendered:
         a, b = r.span
-        # move the span's ends onto kept samples
         ia = int(np.searchsorted(kept_idx, a, side="left"))
         ib = int(np.searchsorted(kept_idx, b, side="right")) - 1
         if ia > ib or ia >= kept_idx.size:
-            continue
+            continue  # a look-alike lost entirely in a gap
         a2, b2 = int(kept_idx[ia]), int(kept_idx[ib])
-        sl = slice(a2 - r.i0, b2 - r.i0 + 1)
-        seg_keep = keep[a2:b2 + 1]
-        peak = float(np.linalg.norm(r.acc[sl][seg_keep], axis=1).max())
-        if r.event.label == "twitch":  # peak over the whole sampled waveform (tails are < 10 %)
-            peak = float(np.linalg.norm(r.acc, axis=1).max())
-        rows.append((float(t_rec[a2]), float(t_rec[b2] - t_rec[a2]), r.event.label, r.event.kind, round(peak, 6)))
+        rows.append((float(t_rec[a2]), float(t_rec[b2] - t_rec[a2]), r.event.label, r.event.kind,
+                     round(r.peak_g, 6)))
     df = pd.DataFrame(rows, columns=["onset", "duration", "label", "kind", "peak_g"])
     return df.sort_values(["onset", "label"], kind="mergesort").reset_index(drop=True)
 
@@ -710,6 +747,8 @@ def example_event(name: str, seed: int, rate_hz: float = 100.0, max_duration_s: 
     r = render_event(ev, tt, rate_hz)
     acc = np.zeros((tt.size, 3))
     acc[r.i0:r.i0 + len(r.acc)] = r.acc
+    a, b = r.span
+    r.peak_g = float(np.linalg.norm(r.acc if ev.label == "twitch" else r.acc[a - r.i0:b - r.i0 + 1], axis=1).max())
     row = _labels([r], tt, np.ones(tt.size, dtype=bool)).iloc[0].to_dict()
     return tt, acc, row
 
