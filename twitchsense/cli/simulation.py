@@ -40,6 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="with --inject: twitches per minute of still time (default 2)")
     p.add_argument("--kinds", help="with --inject: comma-separated twitch kinds "
                                    "(default myoclonic,fasciculation,tic)")
+    p.add_argument("--still-rms", type=float, default=0.05, metavar="G",
+                   help="with --inject: still means movement above the 1 s moving mean under G g RMS "
+                        "(default 0.05)")
     p.add_argument("--plot", type=Path, metavar="PNG", help="draw one example of every class to PNG")
     p.add_argument("--demo-corpus", type=Path, metavar="DIR",
                    help="rebuild the bundled demo corpus into DIR (run from the repository root)")
@@ -82,7 +85,8 @@ def run_simulate(args: argparse.Namespace) -> int:
             dest = args.outdir / f"{recording_name(src)}.csv"
             if dest.resolve() == src.resolve():
                 raise TwitchsenseError(f"{dest}: would overwrite its source; choose another output folder")
-            rec = inject_twitches(read_recording(src), args.seed, args.rate_per_min, kinds)
+            rec = inject_twitches(read_recording(src), args.seed, args.rate_per_min, kinds,
+                                  still_rms_g=args.still_rms)
             write_recording(dest, rec)
             print(f"{dest}: {rec.info['injected']} twitches injected into {rec.info['still_s']:.1f} s of still time")
         return 0

@@ -461,6 +461,13 @@ class RenderedEvent:
     peak_g: float = 0.0  # largest norm of the waveform (twitch: whole; look-alike: label span)
 
 
+def _label_peak(r: RenderedEvent) -> float:
+    """``peak_g`` of a label: largest norm of the whole twitch waveform, or of a look-alike's span."""
+    a, b = r.span
+    acc = r.acc if r.event.label == "twitch" else r.acc[a - r.i0:b - r.i0 + 1]
+    return float(np.linalg.norm(acc, axis=1).max())
+
+
 def _window(tt: np.ndarray, lo: float, hi: float) -> tuple[int, int]:
     return int(np.searchsorted(tt, lo, side="left")), int(np.searchsorted(tt, hi, side="right"))
 
@@ -644,8 +651,7 @@ def render_session(plan: SessionPlan, keep_trace: bool = False) -> tuple[Recordi
             continue
         acc[r.i0:r.i0 + len(r.acc)] += r.acc
         # label figures now; the waveform itself is kept only for a trace
-        a, b2 = r.span
-        r.peak_g = float(np.linalg.norm(r.acc if e.label == "twitch" else r.acc[a - r.i0:b2 - r.i0 + 1], axis=1).max())
+        r.peak_g = _label_peak(r)
         if not keep_trace:
             r.acc = np.zeros((0, 3))
             r.envelope = None
@@ -747,8 +753,7 @@ def example_event(name: str, seed: int, rate_hz: float = 100.0, max_duration_s: 
     r = render_event(ev, tt, rate_hz)
     acc = np.zeros((tt.size, 3))
     acc[r.i0:r.i0 + len(r.acc)] = r.acc
-    a, b = r.span
-    r.peak_g = float(np.linalg.norm(r.acc if ev.label == "twitch" else r.acc[a - r.i0:b - r.i0 + 1], axis=1).max())
+    r.peak_g = _label_peak(r)
     row = _labels([r], tt, np.ones(tt.size, dtype=bool)).iloc[0].to_dict()
     return tt, acc, row
 
