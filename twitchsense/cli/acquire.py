@@ -33,7 +33,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "twitchsense stream --port /tmp/board --record session.csv")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--port", help="device path, 'auto', VID:PID[:SERIAL] or hwgrep://REGEX")
-    src.add_argument("--simulate", action="store_true", help="no board: simulated samples at --rate")
+    src.add_argument("--simulate", action="store_true",
+                     help="no board: the physiological simulator at --rate (profile: --profile)")
+    p.add_argument("--profile", default="frequent-twitching",
+                   help="simulator profile for --simulate (default frequent-twitching; see 'simulate --help')")
     _add_board_options(p)
     _add_pipeline_options(p)
     p.add_argument("--duration", type=float, metavar="S", help="stop after S wall-clock seconds")
@@ -62,7 +65,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "twitchsense emulate-board --replay rec.csv --unplug 10:2 --reboot 20 --drop-frames 0.01")
     feed = p.add_mutually_exclusive_group()
     feed.add_argument("--replay", type=Path, metavar="REC.csv", help="stream this recording (looped)")
-    feed.add_argument("--simulate", action="store_true", help="stream simulated samples (the default)")
+    feed.add_argument("--simulate", action="store_true",
+                      help="stream the physiological simulator (the default; profile: --profile)")
+    p.add_argument("--profile", default="frequent-twitching", help="simulator profile (default frequent-twitching)")
     p.add_argument("--protocol", default="twitchsense", choices=("twitchsense", "text", "cyton"),
                    help="what the board speaks (default twitchsense)")
     p.add_argument("--rate", type=float, help="sample rate in Hz (default: the recording's, or 100)")
@@ -92,7 +97,11 @@ def _add_board_options(p: argparse.ArgumentParser) -> None:
                    "sends (text boards, which do not say)")
     p.add_argument("--range", dest="range_g", type=int, default=0,
                    help="full scale in +/- g to ask for (twitchsense; 0 = keep the board's)")
-    p.add_argument("--units", default="g", choices=("g", "mg", "m/s2"), help="units of a text board (default g)")
+    p.add_argument("--text-preset", metavar="NAME",
+                   help="a known text sketch: nano33-ble, nano33-ble-rev2, nano33-iot, esp32-mpu6050, "
+                        "microbit-makecode, microbit-micropython")
+    p.add_argument("--separator", help="text boards: ',', 'tab', ';', 'whitespace' or 'numbers' (default ',')")
+    p.add_argument("--units", choices=("g", "mg", "m/s2"), help="text boards: units of the values (default g)")
     p.add_argument("--baud", type=int, default=115200, help="line speed (default 115200; USB boards ignore it)")
     p.add_argument("--no-data", type=float, default=5.0, metavar="S",
                    help="seconds without samples that raise a no-data FAULT (default 5)")
@@ -145,7 +154,8 @@ def stop_on_signals(stop: threading.Event) -> Iterator[None]:
 
 def _serial_source(args: argparse.Namespace):
     from ..sources.serial_board import SerialSource
-    options = {"units": args.units} if args.protocol == "text" else {}
+    options = {"units": args.units, "preset": args.text_preset, "separator": args.separator} \
+        if args.protocol == "text" else {}
     return SerialSource(args.port, protocol=args.protocol, baudrate=args.baud, rate_hz=args.rate,
                         range_g=args.range_g, no_data_s=args.no_data, **options)
 
@@ -158,7 +168,7 @@ def _serial_summary(source) -> str:
 def run_stream(args: argparse.Namespace) -> int:
     if args.simulate:
         from ..sources.synthetic import SimulatedSource
-        source = SimulatedSource(args.rate or 100.0)
+        source = SimulatedSource(args.rate or 100.0, profile=args.profile)
     else:
         source = _serial_source(args)
         source.open()
@@ -224,7 +234,7 @@ def run_emulate_board(args: argparse.Namespace) -> int:
     if args.replay is not None:
         rec = read_recording(args.replay)
     else:
-        rec = simulated_recording(args.rate or 100.0, seconds=300.0, seed=args.seed)
+        rec = simulated_recording(args.rate or 100.0, seconds=120.0, seed=args.seed, profile=args.profile)
     faults = FaultPlan(drop_frames=args.drop_frames, corrupt=args.corrupt, garbage=args.garbage,
                        unplug=[_at_for("--unplug", u) for u in args.unplug],
                        stall=[_at_for("--stall", u) for u in args.stall], reboot=list(args.reboot), seed=args.seed)
@@ -238,7 +248,7 @@ def run_emulate_board(args: argparse.Namespace) -> int:
               flush=True)
         print(f"connect with: twitchsense stream --port {args.link or emu.device}"
               + (f" --protocol {args.protocol}" if args.protocol != "twitchsense" else "")
-              + (f" --rate {emu.rate_hz:g}" if args.protocol == "text" else ""), flush=True)
+              + (f" --rate {emu.rate_hz:g} --separator tab" if args.protocol == "text" else ""), flush=True)
         end = time.monotonic() + args.duration if args.duration else None
         device, unplugged = emu.device, False
         while not stop.wait(0.05):
