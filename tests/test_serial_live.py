@@ -141,3 +141,21 @@ def test_faults_give_gaps_of_the_right_length_and_lose_nothing_received(tmp_path
     assert "reconnects 1" in out and "reboots 1" in out and "no-data faults 1" in out, out
     lost = int(out.split("lost samples ")[1].split(",")[0])
     assert lost >= st["dropped"] + st["corrupted"]
+
+
+@pytest.mark.parametrize("protocol, rate, feed_rate, scale, extra", [
+    ("text", 100.0, 100.0, 1e-4, ("--rate", "100", "--separator", "tab")),
+    ("cyton", 250.0, 25.0, 0.002 / 16, ()),
+])
+def test_text_and_cyton_boards_stream_through_the_same_path(tmp_path, runtime_dir, protocol, rate, feed_rate,
+                                                            scale, extra):
+    emu = BoardEmulator(coded_recording(feed_rate, 60.0, scale), protocol=protocol, rate_hz=rate,
+                        link=tmp_path / "board", keep_log=True)
+    with emu:
+        r, rec = record(tmp_path, 2.0, "--protocol", protocol, *extra)
+    got = positions(rec, scale)
+    assert got.size >= feed_rate * 1.5
+    assert np.all(np.diff(got) == 1) and np.all(np.isin(got, sent_positions(emu)))  # contiguous, as sent
+    assert np.allclose(np.diff(rec.t), 1.0 / feed_rate, atol=1.5e-6)
+    assert rec.meta["sample_rate_hz"] == feed_rate
+    assert "lost samples 0" in r.stdout
