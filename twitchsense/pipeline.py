@@ -110,6 +110,9 @@ class Pipeline:
                     s.samples += len(block)
                     s.blocks += 1
                     self._call("on_samples", block)
+                    feed = getattr(self.alerts, "on_samples", None)  # engines that watch samples (faults)
+                    if feed is not None:
+                        self._emit_alerts(feed(block.t, block.acc))
                     if self.detector is not None:
                         self._emit_events(self.detector.push(block.t, block.acc), now)
                 if self.alerts is not None:
@@ -122,6 +125,9 @@ class Pipeline:
             try:
                 if self.detector is not None:
                     self._emit_events(self.detector.flush(), now)
+                finish = getattr(self.alerts, "close", None)
+                if finish is not None:
+                    self._emit_alerts(finish(now) or [])
             finally:
                 s.wall_s = time.monotonic() - start
                 self._call("close")
