@@ -99,6 +99,8 @@ def test_errors_are_one_line(tmp_path, env):
     assert r.returncode == 1 and r.stderr.count("\n") == 1
     assert f"--port {tmp_path / 'nothing'}: no such device" in r.stderr
     assert not (tmp_path / "x.csv").exists()
+    r = cli_in(env, "record", "--port", "auto", "-o", tmp_path / "no" / "x.csv")
+    assert r.returncode == 1 and f"-o {tmp_path / 'no' / 'x.csv'}: folder {tmp_path / 'no'} does not exist" in r.stderr
     r = cli_in(env, "stream", "--port", "1234:5678")
     assert r.returncode == 1 and "--port 1234:5678: no serial port matches" in r.stderr
     r = cli_in(env, "emulate-board", "--unplug", "5")

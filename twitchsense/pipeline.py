@@ -117,6 +117,7 @@ class Pipeline:
                         self._emit_events(self.detector.push(block.t, block.acc), now)
                 if self.alerts is not None:
                     self._emit_alerts(self.alerts.tick(now))
+                self._call("on_tick", now)  # optional: sinks that show time passing without samples
                 if (stop is not None and stop.is_set()) or \
                         (duration_s is not None and wall - start >= duration_s):
                     break

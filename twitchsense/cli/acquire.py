@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -112,6 +113,17 @@ def _add_pipeline_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="print only link events and the summary")
 
 
+def check_output(path: Path, option: str) -> None:
+    """Fail early, with one line, when a recording cannot be written where asked."""
+    if not path.name.endswith(".csv"):
+        raise TwitchsenseError(f"{option} {path}: a recording must end in .csv")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise TwitchsenseError(f"{option} {path}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise TwitchsenseError(f"{option} {path}: permission denied")
+
+
 def _sinks(args: argparse.Namespace, source) -> list:
     sinks: list = [StatusLineSink(interval_s=1e9 if args.quiet else 1.0)]
     if args.record is not None:
@@ -129,6 +141,8 @@ def print_summary(name: str, s: PipelineSummary, extra: str = "", out=None) -> N
 
 def run_replay(args: argparse.Namespace) -> int:
     speed = parse_speed(args.speed)
+    if args.record is not None:
+        check_output(args.record, "--record")
     rec = read_recording(args.recording)
     source = ReplaySource(rec, speed=speed)
     summary = Pipeline(source, sinks=_sinks(args, source)).run()
@@ -160,12 +174,18 @@ def _serial_source(args: argparse.Namespace):
                         range_g=args.range_g, no_data_s=args.no_data, **options)
 
 
-def _serial_summary(source) -> str:
+def _serial_summary(source, summary: PipelineSummary) -> str:
     st = source.stats
-    return f", reconnects {st['reconnects']}, reboots {st['reboots']}, no-data faults {st['no_data_faults']}"
+    text = f", reconnects {st['reconnects']}, reboots {st['reboots']}, no-data faults {st['no_data_faults']}"
+    clock = getattr(source.decoder, "clock", None)  # the protocol decoder tracks the board's clock
+    if clock is not None and clock.n_points >= 10 and summary.stream_s >= 60:  # shorter: jitter dominates
+        text += f", board clock about {clock.drift_ppm:+.0f} ppm against the host"
+    return text
 
 
 def run_stream(args: argparse.Namespace) -> int:
+    if args.record is not None:
+        check_output(args.record, "--record")
     if args.simulate:
         from ..sources.synthetic import SimulatedSource
         source = SimulatedSource(args.rate or 100.0, profile=args.profile)
@@ -175,20 +195,19 @@ def run_stream(args: argparse.Namespace) -> int:
     stop = threading.Event()
     with stop_on_signals(stop):
         summary = Pipeline(source, sinks=_sinks(args, source)).run(stop=stop, duration_s=args.duration)
-    print_summary("stream", summary, "" if args.simulate else _serial_summary(source))
+    print_summary("stream", summary, "" if args.simulate else _serial_summary(source, summary))
     return 0
 
 
 def run_record(args: argparse.Namespace) -> int:
-    if not args.output.name.endswith(".csv"):
-        raise TwitchsenseError(f"-o {args.output}: a recording must end in .csv")
+    check_output(args.output, "-o")
     source = _serial_source(args)
     source.open()  # fails with one line before any file is created
     stop = threading.Event()
     with stop_on_signals(stop):
         sinks = [StatusLineSink(interval_s=1e9 if args.quiet else 1.0), RecordSink(args.output, source)]
         summary = Pipeline(source, sinks=sinks).run(stop=stop, duration_s=args.duration)
-    print_summary(f"record {args.output}", summary, _serial_summary(source))
+    print_summary(f"record {args.output}", summary, _serial_summary(source, summary))
     return 0
 
 
