@@ -251,3 +251,32 @@ window_minutes = 10
 minutes = 10
 tolerance_minutes = 1
 """
+
+
+def test_batch_scheduling_matches_a_fine_live_tick(tmp_path):
+    """The batch helper ticks only when a rule can change; a live engine ticking every 0.5 s agrees."""
+    rng = np.random.default_rng(1)
+    onsets, t = [], 0.0
+    while t < 5400:
+        rate, seg = rng.choice([0.3, 2.5, 6.0, 0.05]), rng.uniform(300, 1500)
+        onsets += list(t + np.sort(rng.uniform(0, seg, rng.poisson(rate * seg / 60))))
+        t += seg
+    events = [TwitchEvent(float(o), 0.2, float(rng.choice([0.2, 0.6])), 0.9) for o in onsets]
+    start = "2026-03-01T23:00:00+01:00"  # midnight inside: the days rule counts two days
+    batch = alerts_for_events(events, 0.0, 5400.0, start_time=start)
+    live = AlertEngine(start_time=start, keep_episodes=True)
+    live.fault_rules = []
+    k = 0
+    for now in np.arange(0.0, 5400.0, 0.5):
+        new = []
+        while k < len(events) and events[k].end <= now:
+            new.append(events[k])
+            k += 1
+        live.on_events(new, float(now))
+    live.close(5400.0)
+    ticked = sorted(live.episodes, key=lambda a: (a.start, a.rule))
+    assert len(batch) == len(ticked) > 10
+    assert {a.rule for a in batch} >= {"twitching", "frequent", "frequent-sustained", "strong"}
+    for a, b in zip(batch, ticked):
+        assert (a.rule, a.level) == (b.rule, b.level)
+        assert abs(a.start - b.start) <= 0.5 and abs(a.end - b.end) <= 0.5

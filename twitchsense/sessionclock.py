@@ -45,6 +45,10 @@ class SessionClock:
         """Calendar day ordinal (``date.toordinal``) of stream time ``t`` in the session's offset."""
         return int(math.floor((self.epoch_offset + self.utc_offset_s + t) / 86400.0)) + _EPOCH_ORDINAL
 
+    def day_start(self, day: int) -> float:
+        """Stream time at which calendar day ``day`` (an ordinal) begins."""
+        return (day - _EPOCH_ORDINAL) * 86400.0 - self.utc_offset_s - self.epoch_offset
+
     def date(self, t: float) -> str:
         """ISO date of stream time ``t`` (``day N`` counted from 1 when the start is unknown)."""
         d = self.day(t)
