@@ -53,7 +53,7 @@ def test_hysteresis_falls_back_one_step_per_hold_before_clearing():
     assert summary(eng.tick(190.0)) == [(190.0, "busy", "lowered", "info", False)]
     out = eng.tick(250.0)
     assert summary(out) == [(250.0, "busy", "cleared", "info", False)]
-    assert out[0].start == 190.0 and out[0].detail.startswith("cleared: 0 twitches in the last 1 min")
+    assert out[0].start == 190.0 and out[0].detail.startswith("0 twitches in the last 1 min")
 
 
 def test_a_condition_back_while_falling_back_raises_again_without_a_second_notification():

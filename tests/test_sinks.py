@@ -126,7 +126,7 @@ def test_terminal_plain_lines_when_not_a_tty():
                         "(threshold 2/min); rule: busy")
     assert lines[3] == "    Regular twitching is worth having checked by a doctor."
     assert lines[4].startswith("00:01:20.0 (22:01:20)  info (falling back): falling back from warning")
-    assert lines[5].startswith("00:01:21.0 (22:01:21)  cleared info: cleared: 0 twitches")
+    assert lines[5].startswith("00:01:21.0 (22:01:21)  cleared info: 0 twitches")
     assert lines[6] == "00:00:30.0 (22:00:30)  link lost_samples: 3 samples lost"
     assert "\x1b" not in buf.getvalue()
 

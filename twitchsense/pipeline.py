@@ -110,6 +110,9 @@ class Pipeline:
                     s.samples += len(block)
                     s.blocks += 1
                     self._call("on_samples", block)
+                    if self.alerts is not None and hasattr(self.alerts, "on_samples"):
+                        # faults judged from the samples: gaps, not worn, saturation
+                        self._emit_alerts(self.alerts.on_samples(block.t, block.acc))
                     if self.detector is not None:
                         self._emit_events(self.detector.push(block.t, block.acc), now)
                 if self.alerts is not None:

@@ -94,6 +94,10 @@ class AlertEngine:
     state_path : JSON file the state is saved to and restored from (None: no persistence).
     start_time : the session's start (ISO 8601 with offset) for calendar days and restarts.
     range_g : the sensor's full scale in g (saturation is checked only when known).
+    meta : the source's live ``meta`` dict: ``start_time`` and ``range_g`` are read from it
+        when they appear (a serial board's are known only after its first samples).
+    clock : a :class:`~twitchsense.sessionclock.SessionClock` shared with the sinks
+        (built from ``start_time``/``meta`` when None).
     keep_episodes : collect closed level stretches in :attr:`episodes` (for batch alerts).
     save_interval_s : longest wall-clock time new events wait before the state is saved
         (level changes are saved at once).
@@ -106,6 +110,7 @@ class AlertEngine:
 
     def __init__(self, rules: RuleSet | None = None, state_path: str | os.PathLike | None = None,
                  start_time: str | datetime | None = None, range_g: float | None = None, *,
+                 meta: dict | None = None, clock: SessionClock | None = None,
                  keep_episodes: bool = False, save_interval_s: float = 5.0) -> None:
         self.rules = rules if rules is not None else load_rules()
         self.state_path = Path(state_path) if state_path is not None else None
@@ -120,8 +125,9 @@ class AlertEngine:
         self._peaks = np.empty(0)
         self.state: dict[str, RuleState] = {r.name: RuleState() for r in self.rules.rules}
         self.days_met: dict[str, set[int]] = {r.rule: set() for r in self.days_rules}
-        self.clock = SessionClock(start_time)
-        self.epoch_offset = self.clock.epoch_offset
+        self.clock = clock if clock is not None else SessionClock(start_time, meta)
+        self.clock.set_start(start_time)
+        self._meta = meta
         self.range_g = float(range_g or 0.0)
         not_worn = next((r for r in self.fault_rules if isinstance(r, NotWornRule)), None)
         self._still_g = not_worn.still_g if not_worn else 0.01
@@ -138,12 +144,33 @@ class AlertEngine:
         self.next_due = math.inf
         self._dirty = False
         self._last_save = time.monotonic()
-        if self.state_path is not None and self.state_path.exists():
-            self._restore()
+        # the saved state is checked now and applied with the first input, once the
+        # session's start time (which maps its absolute times) is known
+        self._saved = (self._read_state() if self.state_path is not None and self.state_path.exists()
+                       else None)
+        self._restored = self._saved is None
+
+    @property
+    def epoch_offset(self) -> float:
+        """Unix time of stream time 0 (0 when the session's start is unknown)."""
+        return self.clock.epoch_offset
+
+    def _begin(self) -> None:
+        """Before the first input: read late metadata, restore the saved state (once)."""
+        if self._meta is not None and not self.range_g and self._meta.get("range_g"):
+            try:
+                self.range_g = float(self._meta["range_g"])
+            except (TypeError, ValueError):
+                pass
+        if not self._restored:
+            self._restored = True
+            self._apply_state(self._saved)  # type: ignore[arg-type]
+            self._saved = None
 
     # ---- inputs -------------------------------------------------------------------------
     def on_events(self, events: Sequence[TwitchEvent], now: float) -> list[AlertChange]:
         """New twitch events (any order); evaluate every rule at stream time ``now``."""
+        self._begin()
         if len(events):
             on = np.array([e.onset for e in events], dtype=float)
             pk = np.array([e.peak_g for e in events], dtype=float)
@@ -157,6 +184,7 @@ class AlertEngine:
         t = np.asarray(t, dtype=float).reshape(-1)
         if t.size == 0:
             return []
+        self._begin()
         acc = np.asarray(acc, dtype=float).reshape(-1, 3)
         changes: list[AlertChange] = []
         if self._last_sample_t is not None and t[0] > self._last_sample_t:
@@ -175,12 +203,14 @@ class AlertEngine:
 
     def on_link(self, event: LinkEvent, now: float) -> list[AlertChange]:
         """A link event: ``no_data``/``disconnected`` start the no-data fault until samples return."""
+        self._begin()
         if event.kind in LINK_DOWN_KINDS and self._link_down_since is None:
             self._link_down_since = self._last_sample_t if self._last_sample_t is not None else now
         return self._evaluate(now)
 
     def tick(self, now: float) -> list[AlertChange]:
         """Time passed: rates fall, levels fall back, faults such as no-data fire."""
+        self._begin()
         return self._evaluate(now)
 
     def close(self, now: float | None = None) -> list[AlertChange]:
@@ -191,12 +221,14 @@ class AlertEngine:
                 st = self.state[rule.name]
                 if st.level is not None and st.since is not None:
                     self.episodes.append(Alert(st.since, when, st.level, rule.name, st.entry_detail))
-        self.save()
+        if self._restored:
+            self.save()
         return []
 
     # ---- read-outs ----------------------------------------------------------------------
     def active(self) -> dict[str, tuple[str, float, str]]:
         """Rules with a level now: name -> (level, since, latest detail)."""
+        self._begin()
         return {n: (s.level, s.since, s.detail) for n, s in self.state.items()
                 if s.level is not None and s.since is not None}
 
@@ -296,7 +328,7 @@ class AlertEngine:
         new = None if fault or cur == LEVELS[0] else LEVELS[LEVELS.index(cur) - 1]  # type: ignore[arg-type]
         if new is None:
             change = AlertChange(st.since if st.since is not None else now, now, cur, rule.name,  # type: ignore
-                                 f"cleared: {f.detail}", change="cleared", previous=cur or "",
+                                 f.detail, change="cleared", previous=cur or "",
                                  notify=False, guidance=rule.advice, fault=fault)
             st.level = st.since = st.below_since = None
             st.entry_detail = ""
@@ -337,30 +369,44 @@ class AlertEngine:
             os.fsync(f.fileno())
         os.replace(tmp, self.state_path)
 
-    def _restore(self) -> None:
+    def _read_state(self) -> dict:
+        """Parse and check the saved state (absolute times); errors name the file."""
         p = self.state_path
         try:
             doc = json.loads(p.read_text(encoding="utf-8"))  # type: ignore[union-attr]
-            if doc.get("version") != STATE_VERSION:
-                raise ValueError(f"version {doc.get('version')!r}, expected {STATE_VERSION}")
-            off = self.epoch_offset
-            ev = np.asarray(doc.get("events", []), dtype=float).reshape(-1, 2)
-            self._onsets, self._peaks = ev[:, 0] - off, ev[:, 1]
+            if not isinstance(doc, dict) or doc.get("version") != STATE_VERSION:
+                raise ValueError(f"version {doc.get('version') if isinstance(doc, dict) else doc!r}, "
+                                 f"expected {STATE_VERSION}")
+            rules = {}
             for name, s in doc.get("rules", {}).items():
-                if name not in self.state or (s.get("level") is not None and s["level"] not in LEVELS):
-                    continue
-                st = self.state[name]
-                st.level = s.get("level")
-                st.since = None if s.get("since") is None else float(s["since"]) - off
-                st.below_since = None if s.get("below_since") is None else float(s["below_since"]) - off
-                st.entry_detail = str(s.get("entry_detail", ""))
-                st.announced = {k: float(v) for k, v in s.get("announced", {}).items() if k in LEVELS}
-            for name, days in doc.get("days_met", {}).items():
-                if name in self.days_met:
-                    self.days_met[name] = {int(d) for d in days}
+                if s.get("level") is not None and s["level"] not in LEVELS:
+                    raise ValueError(f"rule '{name}' has level {s['level']!r}")
+                rules[name] = {"level": s.get("level"),
+                               "since": None if s.get("since") is None else float(s["since"]),
+                               "below_since": None if s.get("below_since") is None else float(s["below_since"]),
+                               "entry_detail": str(s.get("entry_detail", "")),
+                               "announced": {k: float(v) for k, v in s.get("announced", {}).items()
+                                             if k in LEVELS}}
+            return {"events": np.asarray(doc.get("events", []), dtype=float).reshape(-1, 2), "rules": rules,
+                    "days_met": {n: {int(d) for d in days} for n, days in doc.get("days_met", {}).items()}}
         except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
             raise TwitchsenseError(f"{p}: the alert state file cannot be read ({exc}); "
                                    "move it away to start with a fresh state") from None
+
+    def _apply_state(self, saved: dict) -> None:
+        """Continue from a saved state, its absolute times mapped onto this session's stream time."""
+        off = self.epoch_offset
+        ev = saved["events"]
+        self._onsets, self._peaks = ev[:, 0] - off, ev[:, 1]
+        for name, s in saved["rules"].items():
+            if name in self.state and name not in {r.name for r in self.fault_rules}:
+                st = self.state[name]
+                st.level, st.entry_detail, st.announced = s["level"], s["entry_detail"], s["announced"]
+                st.since = None if s["since"] is None else s["since"] - off
+                st.below_since = None if s["below_since"] is None else s["below_since"] - off
+        for name, days in saved["days_met"].items():
+            if name in self.days_met:
+                self.days_met[name] = set(days)
 
 
 def alerts_for_events(events: Iterable[TwitchEvent], start: float, end: float,

@@ -357,7 +357,7 @@ class NoDataRule(RuleBase):
 
     def evaluate_status(self, s: FaultStatus, now: float) -> Finding:
         if s.link_down_since is not None:
-            return Finding(True, f"no data from the sensor for {_num(now - s.link_down_since)} s "
+            return Finding(True, f"no data from the sensor since stream time {s.link_down_since:.1f} s "
                                  "(the link reported it)")
         if s.last_sample_t is None:
             return Finding(False, "no data yet")
