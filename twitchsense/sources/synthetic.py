@@ -50,7 +50,7 @@ def simulated_recording(rate_hz: float = 100.0, seconds: float = 60.0, seed: int
         from ..simulate import simulate_session  # type: ignore[attr-defined]
     except ImportError:
         return synthetic_recording(rate_hz, seconds, seed)
-    return simulate_session("default", seconds / 60.0, seed, rate_hz=rate_hz)  # pragma: no cover
+    return simulate_session("frequent-twitching", seconds / 60.0, seed, rate_hz=rate_hz)
 
 
 class SimulatedSource(ReplaySource):
