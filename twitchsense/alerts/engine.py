@@ -34,7 +34,7 @@ from ..events import LEVELS, Alert, TwitchEvent
 from ..protocol.base import LinkEvent
 from ..sessionclock import SessionClock, parse_start_time
 from .rulefile import RuleSet, load_rules
-from .rules import (DaysRule, FaultStatus, Finding, NotWornRule, RuleBase, SaturationRule,
+from .rules import (DaysRule, FaultStatus, Finding, NoDataRule, NotWornRule, RuleBase, SaturationRule,
                     level_rank)
 
 STATE_VERSION = 1
@@ -138,10 +138,17 @@ class AlertEngine:
         self._link_down_since: float | None = None
         self._last_movement_t: float | None = None
         self._last_bin_mean: np.ndarray | None = None
+        self._mv_sum: np.ndarray | float = 0.0
+        self._mv_sq: np.ndarray | float = 0.0
+        self._mv_n = 0
+        self._mv_t0: float | None = None
+        self._fault_due = -math.inf
+        self._gap_s = min([r.seconds for r in self.fault_rules if isinstance(r, NoDataRule)] or [math.inf])
         self._saturated_t = np.empty(0)
         self._now = -math.inf
         #: the earliest stream time a twitch or days rule can change without a new event
         self.next_due = math.inf
+        self._events_changed = True  # evaluate everything at the first input
         self._dirty = False
         self._last_save = time.monotonic()
         # the saved state is checked now and applied with the first input, once the
@@ -187,7 +194,7 @@ class AlertEngine:
         self._begin()
         acc = np.asarray(acc, dtype=float).reshape(-1, 3)
         changes: list[AlertChange] = []
-        if self._last_sample_t is not None and t[0] > self._last_sample_t:
+        if self._last_sample_t is not None and t[0] - self._last_sample_t >= self._gap_s:
             changes += self._evaluate(float(t[0]))  # a gap in the stream shows as no data until t[0]
         if self._first_sample_t is None:
             self._first_sample_t = float(t[0])
@@ -245,29 +252,70 @@ class AlertEngine:
             on, pk = on[order], pk[order]
         self._onsets, self._peaks = on, pk
         self._dirty = True
+        self._events_changed = True
 
     def _note_movement(self, t: np.ndarray, acc: np.ndarray) -> None:
-        """Movement per 1-s bin: spread within the bin or a change of the bin mean above ``still_g``."""
-        bins = np.floor(t)
-        starts = np.flatnonzero(np.concatenate([[True], bins[1:] != bins[:-1]]))
-        counts = np.diff(np.append(starts, t.size))[:, None]
-        s1 = np.add.reduceat(acc, starts, axis=0)
-        s2 = np.add.reduceat(acc * acc, starts, axis=0)
-        mean = s1 / counts
-        std = np.sqrt(np.maximum(s2 / counts - mean * mean, 0.0))
-        prev = np.vstack([self._last_bin_mean if self._last_bin_mean is not None else mean[:1], mean[:-1]])
-        moving = (std.max(axis=1) > self._still_g) | (np.abs(mean - prev).max(axis=1) > self._still_g)
-        self._last_bin_mean = mean[-1]
-        if moving.any():
-            i = np.flatnonzero(moving)[-1]
-            last = t[starts[i + 1] - 1] if i + 1 < starts.size else t[-1]
-            self._last_movement_t = max(self._last_movement_t or -math.inf, float(last))
+        """Movement per stretch of at least 0.5 s: spread, or a change of the mean, above ``still_g``."""
+        self._mv_sum = self._mv_sum + acc.sum(axis=0)
+        self._mv_sq = self._mv_sq + (acc * acc).sum(axis=0)
+        self._mv_n += t.size
+        if self._mv_t0 is None:
+            self._mv_t0 = float(t[0])
+        if t[-1] - self._mv_t0 < 0.5:
+            return
+        mean = self._mv_sum / self._mv_n
+        std = np.sqrt(np.maximum(self._mv_sq / self._mv_n - mean * mean, 0.0))
+        moving = std.max() > self._still_g or (self._last_bin_mean is not None and
+                                                np.abs(mean - self._last_bin_mean).max() > self._still_g)
+        self._last_bin_mean = mean
+        self._mv_sum, self._mv_sq, self._mv_n, self._mv_t0 = 0.0, 0.0, 0, None
+        if moving:
+            self._last_movement_t = max(self._last_movement_t or -math.inf, float(t[-1]))
+
+    def _next_fault_due(self) -> float:
+        """Earliest time no-data or not-worn can fire if nothing else happens."""
+        due = math.inf
+        for r in self.fault_rules:
+            if isinstance(r, NoDataRule) and self._last_sample_t is not None:
+                due = min(due, self._last_sample_t + r.seconds)
+            elif isinstance(r, NotWornRule):
+                since = self._last_movement_t if self._last_movement_t is not None else self._first_sample_t
+                if since is not None:
+                    due = min(due, since + r.minutes_s)
+        return due
+
+    def _faults_idle(self, now: float) -> bool:
+        """True when no fault is raised and none can be before new input (their evaluation is skipped)."""
+        if self._link_down_since is not None:
+            return False
+        if self._sat_rule is not None and self._saturated_t.size and \
+                self._saturated_t[-1] > now - self._sat_rule.window_s:
+            return False
+        if any(self.state[r.name].level is not None for r in self.fault_rules):
+            return False
+        return now < self._fault_due
 
     def _evaluate(self, now: float) -> list[AlertChange]:
         self._now = max(self._now, now)
         if self._onsets.size and self._onsets[0] <= now - self.horizon_s:
             k = int(np.searchsorted(self._onsets, now - self.horizon_s, "right"))
             self._onsets, self._peaks = self._onsets[k:], self._peaks[k:]
+        changes: list[AlertChange] = []
+        # twitch and days rules can only change with new events or at next_due (exact): skip otherwise
+        if self._events_changed or now >= self.next_due:
+            self._events_changed = False
+            changes += self._evaluate_twitch_rules(now)
+        if self.fault_rules and not self._faults_idle(now):
+            status = FaultStatus(self._last_sample_t, self._link_down_since, self._last_movement_t,
+                                 self._first_sample_t, self._saturated_t, self.range_g)
+            for rule in self.fault_rules:
+                changes += self._step(rule, rule.evaluate_status(status, now), now)  # type: ignore
+            self._fault_due = self._next_fault_due()
+        if changes or (self._dirty and time.monotonic() - self._last_save >= self.save_interval_s):
+            self.save()
+        return changes
+
+    def _evaluate_twitch_rules(self, now: float) -> list[AlertChange]:
         changes: list[AlertChange] = []
         today = self.day_of(now)
         due = math.inf
@@ -282,19 +330,13 @@ class AlertEngine:
             changes += self._step(rule, rule.evaluate_days(self.days_met[rule.rule], today), now)
         if any(self.days_met.values()):
             due = min(due, self.clock.day_start(today + 1))
-        if self.fault_rules:
-            status = FaultStatus(self._last_sample_t, self._link_down_since, self._last_movement_t,
-                                 self._first_sample_t, self._saturated_t, self.range_g)
-            for rule in self.fault_rules:
-                changes += self._step(rule, rule.evaluate_status(status, now), now)  # type: ignore
-        for st in self.state.values():
+        for rule in self.twitch_rules + self.days_rules:
+            st = self.state[rule.name]
             if st.level is not None and st.below_since is not None:
                 due = min(due, st.below_since + self.rules.hold_s)
         if self._onsets.size and self._onsets[-1] > now:
             due = min(due, float(self._onsets[np.searchsorted(self._onsets, now, "right")]))
         self.next_due = due
-        if changes or (self._dirty and time.monotonic() - self._last_save >= self.save_interval_s):
-            self.save()
         return changes
 
     def _close_episode(self, rule: RuleBase, st: RuleState, now: float) -> None:
@@ -407,6 +449,7 @@ class AlertEngine:
         for name, days in saved["days_met"].items():
             if name in self.days_met:
                 self.days_met[name] = set(days)
+        self._events_changed = True
 
 
 def alerts_for_events(events: Iterable[TwitchEvent], start: float, end: float,
