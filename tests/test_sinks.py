@@ -218,8 +218,14 @@ class Subscriber:
     def __init__(self, port: int, topic: str) -> None:
         import paho.mqtt.client as mqtt
         self.messages: list[tuple[str, str, bool]] = []
+        self.received_at: list[float] = []  # wall-clock time.time() of each message
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
-        self.client.on_message = lambda c, u, m: self.messages.append((m.topic, m.payload.decode(), m.retain))
+
+        def on_message(client, userdata, m) -> None:
+            self.received_at.append(time.time())
+            self.messages.append((m.topic, m.payload.decode(), m.retain))
+
+        self.client.on_message = on_message
         self.client.connect("127.0.0.1", port)
         self.client.subscribe(topic, qos=1)
         self.client.loop_start()
