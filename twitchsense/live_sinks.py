@@ -13,8 +13,9 @@ from .writer import RecordingWriter
 
 #: Link events that put the link in a fault state until samples flow again.
 FAULT_KINDS = {"disconnected": "DISCONNECTED", "no_data": "FAULT: no data"}
-#: Link events too frequent or too dull to print one line each (they are counted).
-QUIET_KINDS = {"status", "info"}
+#: Link events printed as they happen; the others (CRC errors, resyncs, small losses...) are
+#: counted and shown in the next status line.
+LOUD_KINDS = {"disconnected", "reconnected", "no_data", "reboot", "overflow", "warning", "log", "info"}
 
 
 class StatusLineSink:
@@ -28,6 +29,7 @@ class StatusLineSink:
         self.lost = 0
         self.reconnects = 0
         self._count = 0
+        self._quiet: dict[str, int] = {}
         self._last_t: float | None = None
         self._since = time.monotonic()
 
@@ -43,9 +45,11 @@ class StatusLineSink:
     def _print_status(self, now: float) -> None:
         rate = self._count / (now - self._since)
         t = f"t={self._last_t:9.2f} s" if self._last_t is not None else "t=    -    "
+        quiet = "".join(f"  {k.replace('_', ' ')} {v}" for k, v in sorted(self._quiet.items()))
         print(f"{t}  {rate:7.1f} samples/s  link {self.health}  samples {self.total}  "
-              f"lost {self.lost}  reconnects {self.reconnects}", file=self.out, flush=True)
+              f"lost {self.lost}  reconnects {self.reconnects}{quiet}", file=self.out, flush=True)
         self._count = 0
+        self._quiet.clear()
         self._since = now
 
     def on_link(self, event: LinkEvent) -> None:
@@ -55,7 +59,12 @@ class StatusLineSink:
             self.reconnects += 1
         if event.kind in FAULT_KINDS:
             self.health = FAULT_KINDS[event.kind]
-        if event.kind not in QUIET_KINDS:
+        loud = event.kind in LOUD_KINDS or (event.kind == "lost_samples" and
+                                            (event.data.get("estimated") or event.count >= 50))
+        if not loud:
+            if event.kind not in ("status", "lost_samples"):
+                self._quiet[event.kind] = self._quiet.get(event.kind, 0) + event.count
+        else:
             where = f" at t={event.t:.3f} s" if event.t is not None else ""
             count = f" ({event.count})" if event.kind == "lost_samples" else ""
             print(f"link: {event.kind}{count}{where}: {event.detail}", file=self.out, flush=True)

@@ -431,7 +431,11 @@ def write_sidecar(path: str | os.PathLike, meta: dict) -> None:
 def write_labels(path: str | os.PathLike, labels: pd.DataFrame) -> None:
     """Write a label table with ``onset,duration,label`` first, then any extra columns."""
     cols = list(LABEL_COLUMNS) + [c for c in labels.columns if c not in LABEL_COLUMNS]
-    labels.loc[:, cols].to_csv(path, index=False, float_format="%.6g", lineterminator="\n")
+    out = labels.loc[:, cols].copy()
+    # times to the microsecond like ``t`` (%.6g would round 3600.123 s to 3600.12)
+    for c in ("onset", "duration"):
+        out[c] = ["%.6f" % v for v in out[c].astype(float)]
+    out.to_csv(path, index=False, float_format="%.6g", lineterminator="\n")
 
 
 def write_recording(path: str | os.PathLike, rec: Recording, *, chunk: int = 200_000) -> None:

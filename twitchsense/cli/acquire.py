@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
+import time
 from pathlib import Path
+from typing import Iterator
+
+from ..errors import TwitchsenseError
 
 from ..live_sinks import RecordSink, StatusLineSink
 from ..pipeline import Pipeline, PipelineSummary
 from ..recording import read_recording
 from ..sources.replay import ReplaySource, parse_speed
-from .common import add_command, add_planned
+from .common import add_command
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,14 +28,74 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="real-time factor (1 = real time, 10 = ten times faster), or 'max' (default)")
     _add_pipeline_options(p)
     p.set_defaults(func=run_replay)
-    add_planned(sub, "stream", "run the live pipeline fed from a serial board",
-                "twitchsense stream --port auto", 4, "serial streaming")
-    add_planned(sub, "record", "save a session from a serial board to a recording",
-                "twitchsense record --port /dev/ttyACM0 -o session.csv --duration 600", 4, "recording")
-    add_planned(sub, "ports", "list serial ports and the boards on them",
-                "twitchsense ports", 4, "port listing")
-    add_planned(sub, "emulate-board", "a virtual sensor board on a pseudo-terminal",
-                "twitchsense emulate-board --simulate --rate 100", 4, "the board emulator")
+    p = add_command(sub, "stream", "run the live pipeline fed from a serial board (or the simulator)",
+                    "twitchsense emulate-board --link /tmp/board &   # or a real board\n"
+                    "twitchsense stream --port /tmp/board --record session.csv")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--port", help="device path, 'auto', VID:PID[:SERIAL] or hwgrep://REGEX")
+    src.add_argument("--simulate", action="store_true", help="no board: simulated samples at --rate")
+    _add_board_options(p)
+    _add_pipeline_options(p)
+    p.add_argument("--duration", type=float, metavar="S", help="stop after S wall-clock seconds")
+    p.set_defaults(func=run_stream)
+
+    p = add_command(sub, "record", "save a session from a serial board to a recording",
+                    "twitchsense record --port /dev/ttyACM0 -o session.csv --duration 600")
+    p.add_argument("--port", required=True, help="device path, 'auto', VID:PID[:SERIAL] or hwgrep://REGEX")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.csv", help="the recording to write")
+    p.add_argument("--duration", type=float, metavar="S",
+                   help="wall-clock seconds to record (reconnecting meanwhile if the board goes away); "
+                        "default: until Ctrl-C")
+    p.add_argument("--quiet", action="store_true", help="print only link events and the summary")
+    _add_board_options(p)
+    p.set_defaults(func=run_record)
+
+    p = add_command(sub, "ports", "list serial ports and the boards on them",
+                    "twitchsense ports")
+    p.add_argument("--no-probe", action="store_true",
+                   help="do not open ports to ask boards for their INFO (opening resets Uno-class boards)")
+    p.add_argument("--baud", type=int, default=115200, help="line speed for probing (default 115200)")
+    p.set_defaults(func=run_ports)
+
+    p = add_command(sub, "emulate-board", "a virtual sensor board on a pseudo-terminal",
+                    "twitchsense emulate-board --simulate --rate 100 --link /tmp/board\n"
+                    "twitchsense emulate-board --replay rec.csv --unplug 10:2 --reboot 20 --drop-frames 0.01")
+    feed = p.add_mutually_exclusive_group()
+    feed.add_argument("--replay", type=Path, metavar="REC.csv", help="stream this recording (looped)")
+    feed.add_argument("--simulate", action="store_true", help="stream simulated samples (the default)")
+    p.add_argument("--protocol", default="twitchsense", choices=("twitchsense", "text", "cyton"),
+                   help="what the board speaks (default twitchsense)")
+    p.add_argument("--rate", type=float, help="sample rate in Hz (default: the recording's, or 100)")
+    p.add_argument("--range", dest="range_g", type=int, default=4, choices=(2, 4, 8, 16),
+                   help="full scale in +/- g (default 4)")
+    p.add_argument("--link", type=Path, metavar="PATH",
+                   help="keep a symlink here to the device (re-pointed after a simulated unplug)")
+    p.add_argument("--name", default="twitchsense-emulator", help="board name in its INFO")
+    p.add_argument("--drop-frames", type=float, default=0.0, metavar="P", help="drop each frame with probability P")
+    p.add_argument("--corrupt", type=float, default=0.0, metavar="P", help="corrupt one byte of a frame with probability P")
+    p.add_argument("--garbage", type=float, default=0.0, metavar="P", help="send junk bytes before a frame with probability P")
+    p.add_argument("--unplug", action="append", default=[], metavar="AT:FOR",
+                   help="AT seconds after START, vanish for FOR seconds (repeatable)")
+    p.add_argument("--stall", action="append", default=[], metavar="AT:FOR",
+                   help="AT seconds after START, hang (silent, deaf) for FOR seconds (repeatable)")
+    p.add_argument("--reboot", action="append", type=float, default=[], metavar="AT",
+                   help="reboot AT seconds after START (repeatable)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the fault injection and the simulator")
+    p.add_argument("--duration", type=float, metavar="S", help="exit after S seconds (default: until Ctrl-C)")
+    p.set_defaults(func=run_emulate_board)
+
+
+def _add_board_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--protocol", default="twitchsense", choices=("twitchsense", "text", "cyton"),
+                   help="what the board speaks (default twitchsense: the project's wire protocol)")
+    p.add_argument("--rate", type=float, help="sample rate in Hz to ask for (twitchsense) or that the board "
+                   "sends (text boards, which do not say)")
+    p.add_argument("--range", dest="range_g", type=int, default=0,
+                   help="full scale in +/- g to ask for (twitchsense; 0 = keep the board's)")
+    p.add_argument("--units", default="g", choices=("g", "mg", "m/s2"), help="units of a text board (default g)")
+    p.add_argument("--baud", type=int, default=115200, help="line speed (default 115200; USB boards ignore it)")
+    p.add_argument("--no-data", type=float, default=5.0, metavar="S",
+                   help="seconds without samples that raise a no-data FAULT (default 5)")
 
 
 def _add_pipeline_options(p: argparse.ArgumentParser) -> None:
@@ -57,4 +124,136 @@ def run_replay(args: argparse.Namespace) -> int:
     source = ReplaySource(rec, speed=speed)
     summary = Pipeline(source, sinks=_sinks(args, source)).run()
     print_summary(f"replay {args.recording}", summary)
+    return 0
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """Ctrl-C and SIGTERM set ``stop`` (the pipeline then ends cleanly) instead of raising mid-write."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in old:
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
+def _serial_source(args: argparse.Namespace):
+    from ..sources.serial_board import SerialSource
+    options = {"units": args.units} if args.protocol == "text" else {}
+    return SerialSource(args.port, protocol=args.protocol, baudrate=args.baud, rate_hz=args.rate,
+                        range_g=args.range_g, no_data_s=args.no_data, **options)
+
+
+def _serial_summary(source) -> str:
+    st = source.stats
+    return f", reconnects {st['reconnects']}, reboots {st['reboots']}, no-data faults {st['no_data_faults']}"
+
+
+def run_stream(args: argparse.Namespace) -> int:
+    if args.simulate:
+        from ..sources.synthetic import SimulatedSource
+        source = SimulatedSource(args.rate or 100.0)
+    else:
+        source = _serial_source(args)
+        source.open()
+    stop = threading.Event()
+    with stop_on_signals(stop):
+        summary = Pipeline(source, sinks=_sinks(args, source)).run(stop=stop, duration_s=args.duration)
+    print_summary("stream", summary, "" if args.simulate else _serial_summary(source))
+    return 0
+
+
+def run_record(args: argparse.Namespace) -> int:
+    if not args.output.name.endswith(".csv"):
+        raise TwitchsenseError(f"-o {args.output}: a recording must end in .csv")
+    source = _serial_source(args)
+    source.open()  # fails with one line before any file is created
+    stop = threading.Event()
+    with stop_on_signals(stop):
+        sinks = [StatusLineSink(interval_s=1e9 if args.quiet else 1.0), RecordSink(args.output, source)]
+        summary = Pipeline(source, sinks=sinks).run(stop=stop, duration_s=args.duration)
+    print_summary(f"record {args.output}", summary, _serial_summary(source))
+    return 0
+
+
+def run_ports(args: argparse.Namespace) -> int:
+    from ..ports import list_serial_ports
+    from ..sources.serial_board import probe_board
+    ports = list_serial_ports()
+    if not ports:
+        print("no serial ports found")
+        return 0
+    for p in ports:
+        usb = p.usb_id or ("virtual" if p.virtual else "-")
+        known = f" [{p.known_board}]" if p.known_board else ""
+        serial_no = f" serial {p.serial_number}" if p.serial_number else ""
+        print(f"{p.device}  {usb}{serial_no}  {p.description or '-'}{known}")
+        if not args.no_probe and (p.known_board or p.virtual):
+            info = probe_board(p.device, args.baud)
+            if info is None:
+                print("    no answer to GET_INFO (a text or Cyton board? try 'stream --protocol text')")
+            else:
+                print(f"    {info.name or 'unnamed board'}: {info.sensor}, {info.sample_rate_hz:g} Hz, "
+                      f"+/-{info.range_g:g} g, firmware {info.firmware}, protocol v{info.protocol_version}, "
+                      f"uid {info.uid}")
+    return 0
+
+
+def _at_for(option: str, text: str) -> tuple[float, float]:
+    try:
+        at, dur = (float(x) for x in text.split(":"))
+    except ValueError:
+        raise TwitchsenseError(f"{option} must be AT:FOR in seconds (e.g. 10:2), got {text!r}") from None
+    if at < 0 or dur <= 0:
+        raise TwitchsenseError(f"{option} must be AT:FOR with AT >= 0 and FOR > 0, got {text!r}")
+    return at, dur
+
+
+def run_emulate_board(args: argparse.Namespace) -> int:
+    from ..emulator import BoardEmulator, FaultPlan
+    from ..sources.synthetic import simulated_recording
+    for name in ("drop_frames", "corrupt", "garbage"):
+        if not 0.0 <= getattr(args, name) <= 1.0:
+            raise TwitchsenseError(f"--{name.replace('_', '-')} is a probability in 0..1, got {getattr(args, name)}")
+    if args.replay is not None:
+        rec = read_recording(args.replay)
+    else:
+        rec = simulated_recording(args.rate or 100.0, seconds=300.0, seed=args.seed)
+    faults = FaultPlan(drop_frames=args.drop_frames, corrupt=args.corrupt, garbage=args.garbage,
+                       unplug=[_at_for("--unplug", u) for u in args.unplug],
+                       stall=[_at_for("--stall", u) for u in args.stall], reboot=list(args.reboot), seed=args.seed)
+    emu = BoardEmulator(rec, args.protocol, args.rate, range_g=args.range_g, link=args.link, faults=faults,
+                        name=args.name)
+    stop = threading.Event()
+    with stop_on_signals(stop):
+        emu.start()
+        where = f"{emu.device}" + (f" (link {args.link})" if args.link else "")
+        print(f"emulate-board: virtual {args.protocol} board, {emu.rate_hz:g} Hz, +/-{args.range_g} g, on {where}",
+              flush=True)
+        print(f"connect with: twitchsense stream --port {args.link or emu.device}"
+              + (f" --protocol {args.protocol}" if args.protocol != "twitchsense" else "")
+              + (f" --rate {emu.rate_hz:g}" if args.protocol == "text" else ""), flush=True)
+        end = time.monotonic() + args.duration if args.duration else None
+        device, unplugged = emu.device, False
+        while not stop.wait(0.05):
+            if end is not None and time.monotonic() >= end:
+                break
+            if emu.unplugged.is_set() != unplugged:
+                unplugged = emu.unplugged.is_set()
+                print("emulate-board: unplugged" if unplugged else
+                      f"emulate-board: plugged back in on {emu.device}", flush=True)
+            if not emu.alive:
+                raise TwitchsenseError("the board emulator stopped unexpectedly")
+        emu.stop()
+    st = emu.stats
+    print(f"emulate-board: sent {st['samples']} samples in {st['frames']} frames; dropped {st['dropped']}, "
+          f"corrupted {st['corrupted']}, overflow {st['overflow']}, unplugs {st['unplugs']}, reboots {st['reboots']}, "
+          f"stalls {st['stalls']}",
+          flush=True)
     return 0

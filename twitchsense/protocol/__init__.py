@@ -5,6 +5,10 @@ Every decoder is a pure, incremental object: ``feed(bytes)`` in, a
 events) out. Decoders never raise on bad bytes; they count and report them.
 """
 
-from .base import BoardInfo, DecodeResult, Decoder, LinkEvent, SampleBlock
+from .base import BoardInfo, DecodeResult, Decoder, LinkEvent, Reply, SampleBlock
+from .cyton import CytonDecoder
+from .text import TextLineDecoder
+from .twitchsense_decoder import TwitchsenseDecoder
 
-__all__ = ["BoardInfo", "DecodeResult", "Decoder", "LinkEvent", "SampleBlock"]
+__all__ = ["BoardInfo", "CytonDecoder", "DecodeResult", "Decoder", "LinkEvent", "Reply", "SampleBlock",
+           "TextLineDecoder", "TwitchsenseDecoder"]

@@ -91,6 +91,19 @@ class BoardInfo:
                 "firmware": self.firmware or None}
 
 
+@dataclass(frozen=True)
+class Reply:
+    """A board's answer to a host command, for the handshake and clock tracking.
+
+    kind : "ack" (data: cmd_type, status) or "pong" (data: token, device_time_us, t).
+    host_ns : host ``time.monotonic_ns()`` of the bytes that completed it, or -1.
+    """
+
+    kind: str
+    data: dict
+    host_ns: int = -1
+
+
 @dataclass
 class DecodeResult:
     """What one ``feed`` call produced."""
@@ -98,6 +111,7 @@ class DecodeResult:
     samples: SampleBlock = field(default_factory=SampleBlock.empty)
     events: list[LinkEvent] = field(default_factory=list)
     info: BoardInfo | None = None
+    replies: list[Reply] = field(default_factory=list)
 
 
 class Decoder(Protocol):

@@ -3,6 +3,8 @@ it is installed in this package, else a plain synthetic signal (gravity, noise, 
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import numpy as np
 import pandas as pd
 
@@ -48,7 +50,7 @@ def simulated_recording(rate_hz: float = 100.0, seconds: float = 60.0, seed: int
         from ..simulate import simulate_session  # type: ignore[attr-defined]
     except ImportError:
         return synthetic_recording(rate_hz, seconds, seed)
-    return simulate_session("default", seconds / 60.0, seed, rate_hz=rate_hz)  # pragma: no cover
+    return simulate_session("frequent-twitching", seconds / 60.0, seed, rate_hz=rate_hz)
 
 
 class SimulatedSource(ReplaySource):
@@ -57,3 +59,4 @@ class SimulatedSource(ReplaySource):
     def __init__(self, rate_hz: float = 100.0, *, seconds: float = 300.0, seed: int = 0,
                  speed: float | None = 1.0) -> None:
         super().__init__(simulated_recording(rate_hz, seconds, seed), speed=speed, loop=True)
+        self.meta["start_time"] = datetime.now().astimezone().isoformat(timespec="milliseconds")

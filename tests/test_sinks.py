@@ -1,0 +1,276 @@
+"""Sinks with real components: files, a real pty, real subprocesses and a real mosquitto broker."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pty
+import select
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from twitchsense.alerts import AlertEngine, parse_rules
+from twitchsense.errors import TwitchsenseError
+from twitchsense.events import TwitchEvent
+from twitchsense.protocol.base import LinkEvent, SampleBlock
+from twitchsense.sessionclock import SessionClock
+from twitchsense.sinks.command import CommandSink
+from twitchsense.sinks.jsonl import JsonLinesSink
+from twitchsense.sinks.terminal import TerminalSink
+
+RULES = parse_rules("""
+[settings]
+hold_minutes = 0
+[[rule]]
+name = "busy"
+kind = "frequency"
+level = "warning"
+per_minute = 2
+window_minutes = 1
+guidance = "Regular twitching is worth having checked by a doctor."
+""")
+CLOCK = SessionClock("2026-03-01T22:00:00+01:00")
+
+
+def session_changes():
+    """A short session: two events raise 'busy', silence clears it (after falling back)."""
+    eng = AlertEngine(RULES, start_time=CLOCK.start)
+    events = [TwitchEvent(10.0, 0.15, 0.31, 0.9, context="rest"), TwitchEvent(20.0, 0.1, 0.12, 0.8)]
+    raised = eng.on_events(events, 20.2)
+    later = eng.tick(80.0) + eng.tick(81.0)
+    return events, raised, later
+
+
+def block(t0: float, n: int = 10) -> SampleBlock:
+    t = t0 + np.arange(n) / 100
+    return SampleBlock(t, np.tile([0.0, 0.0, 1.0], (n, 1)), np.arange(n), np.full(n, -1))
+
+
+def test_jsonl_file_gets_every_event_alert_and_link_event_flushed(tmp_path):
+    events, raised, later = session_changes()
+    path = tmp_path / "out.jsonl"
+    sink = JsonLinesSink(path, CLOCK, session="night1")
+    sink.on_samples(block(0))
+    sink.on_events(events)
+    sink.on_alerts(raised)
+    # flushed at once: readable before close
+    lines = [json.loads(x) for x in path.read_text().splitlines()]
+    assert [x["type"] for x in lines] == ["event", "event", "alert"]
+    assert lines[0] == {"type": "event", "onset": 10.0, "duration": 0.15, "peak_g": 0.31, "confidence": 0.9,
+                        "label": "twitch", "kind": "", "context": "rest", "time": "2026-03-01T22:00:10.000+01:00",
+                        "session": "night1"}
+    a = lines[2]
+    assert (a["rule"], a["level"], a["change"], a["notify"]) == ("busy", "warning", "raised", True)
+    assert a["detail"] == "2 twitches in the last 1 min, 2/min (threshold 2/min)"
+    assert a["guidance"].startswith("Regular twitching")
+    sink.on_alerts(later)
+    sink.on_link(LinkEvent("crc_error", "frame dropped", 2, t=50.0))
+    sink.close()
+    lines = [json.loads(x) for x in path.read_text().splitlines()]
+    assert [(x.get("change"), x.get("level")) for x in lines[3:5]] == [("lowered", "info"), ("cleared", "info")]
+    assert lines[5] == {"type": "link", "kind": "crc_error", "detail": "frame dropped", "count": 2, "t": 50.0,
+                        "time": "2026-03-01T22:00:50.000+01:00", "session": "night1"}
+
+
+def test_command_runs_per_announced_alert_with_fields_in_env_and_arguments(tmp_path):
+    events, raised, later = session_changes()
+    out = tmp_path / "cmd.txt"
+    script = ("import os, sys; open(sys.argv[1], 'a').write("
+              "'|'.join(sys.argv[2:] + [os.environ['TWITCHSENSE_RULE'], os.environ['TWITCHSENSE_DETAIL'],"
+              " os.environ['TWITCHSENSE_TIME'], os.environ['TWITCHSENSE_GUIDANCE']]) + '\\n')")
+    sink = CommandSink([sys.executable, "-c", script, str(out), "{level}", "rule={rule}", "$(touch pwned) {detail}"],
+                       CLOCK, session="s")
+    sink.on_alerts(raised + later)   # lowered/cleared are not announced
+    sink.close()
+    fields = out.read_text().splitlines()
+    assert len(fields) == 1 and sink.started == 1 and sink.failed == 0
+    assert fields[0].split("|") == ["warning", "rule=busy",
+                                    "$(touch pwned) 2 twitches in the last 1 min, 2/min (threshold 2/min)",
+                                    "busy", "2 twitches in the last 1 min, 2/min (threshold 2/min)",
+                                    "2026-03-01T22:00:20.200+01:00",
+                                    "Regular twitching is worth having checked by a doctor."]
+    assert not (tmp_path / "pwned").exists() and not Path("pwned").exists()  # no shell ever ran
+
+
+def test_command_errors(capsys):
+    with pytest.raises(TwitchsenseError, match="--on-alert: command 'no-such-tool-xyz' not found"):
+        CommandSink(["no-such-tool-xyz"])
+    events, raised, _ = session_changes()
+    sink = CommandSink([sys.executable, "-c", "import sys; sys.exit(3)"])
+    sink.on_alerts(raised)
+    sink.close()
+    assert sink.failed == 1
+    assert "--on-alert command exited with 3 for alert 'busy'" in capsys.readouterr().err
+
+
+def test_terminal_plain_lines_when_not_a_tty():
+    events, raised, later = session_changes()
+    buf = io.StringIO()
+    sink = TerminalSink(buf, clock=CLOCK)
+    sink.on_samples(block(0))
+    sink.on_events(events)
+    sink.on_alerts(raised + later)
+    sink.on_link(LinkEvent("lost_samples", "3 samples lost", 3, t=30.0))
+    sink.close()
+    lines = buf.getvalue().splitlines()
+    assert lines[0] == "00:00:10.0 (22:00:10)  twitch  peak 0.310 g  150 ms  confidence 0.90  rest"
+    assert lines[2] == ("00:00:20.2 (22:00:20)  WARNING: 2 twitches in the last 1 min, 2/min "
+                        "(threshold 2/min); rule: busy")
+    assert lines[3] == "    Regular twitching is worth having checked by a doctor."
+    assert lines[4].startswith("00:01:20.0 (22:01:20)  info (falling back): falling back from warning")
+    assert lines[5].startswith("00:01:21.0 (22:01:21)  cleared info: cleared: 0 twitches")
+    assert lines[6] == "00:00:30.0 (22:00:30)  link lost_samples: 3 samples lost"
+    assert "\x1b" not in buf.getvalue()
+
+
+def read_pty(fd: int, seconds: float = 1.0) -> str:
+    out = b""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        r, _, _ = select.select([fd], [], [], 0.05)
+        if r:
+            try:
+                out += os.read(fd, 65536)
+            except OSError:
+                break
+    return out.decode(errors="replace")
+
+
+def test_terminal_live_view_on_a_real_pty():
+    master, slave = pty.openpty()
+    stream = os.fdopen(slave, "w")
+    try:
+        events, raised, later = session_changes()
+        sink = TerminalSink(stream, clock=CLOCK, session="night1", refresh_s=0.0)
+        assert sink.tty
+        for i in range(5):
+            sink.on_samples(block(i * 0.1))
+        sink.on_link(LinkEvent("crc_error", "frame dropped", 2))
+        sink.on_events(events)
+        sink.on_alerts(raised)
+        screen = read_pty(master).rsplit("\x1b[H\x1b[2J", 1)[-1]  # the last full redraw
+        assert "twitchsense live - night1" in screen
+        assert "rate: 2.0/min (last min)   0.2/min (last 10 min)   twitches: 2" in screen
+        assert "problems: crc_error 2" in screen
+        assert "WARNING" in screen and "busy: 2 twitches in the last 1 min" in screen
+        assert "Regular twitching is worth having checked by a doctor." in screen
+        assert "peak 0.310 g" in screen and "Measurements, not a diagnosis." in screen
+        sink.on_alerts(later)
+        screen = read_pty(master).rsplit("\x1b[H\x1b[2J", 1)[-1]
+        assert "alert state: nothing raised" in screen
+        sink.close()
+    finally:
+        stream.close()
+        os.close(master)
+
+
+# ---- MQTT against a real broker ----------------------------------------------------------------
+def mosquitto_binary() -> str | None:
+    return shutil.which("mosquitto") or next(
+        (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if os.access(p, os.X_OK)), None)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def broker(tmp_path):
+    """A mosquitto broker on 127.0.0.1 for this test only."""
+    exe = mosquitto_binary()
+    if exe is None:
+        pytest.skip("mosquitto is not installed (apt-get install mosquitto; .ci/run installs it)")
+    pytest.importorskip("paho.mqtt.client", reason="paho-mqtt (extra 'mqtt') is not installed")
+    port = free_port()
+    conf = tmp_path / "mosquitto.conf"
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    proc = subprocess.Popen([exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if proc.poll() is not None:
+                pytest.skip(f"mosquitto did not start: {proc.stderr.read().decode()[:200]}")
+            time.sleep(0.05)
+    else:
+        proc.kill()
+        pytest.skip("mosquitto did not open its port in 10 s")
+    yield port
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+class Subscriber:
+    """A real MQTT client collecting (topic, payload, retained) messages."""
+
+    def __init__(self, port: int, topic: str) -> None:
+        import paho.mqtt.client as mqtt
+        self.messages: list[tuple[str, str, bool]] = []
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+        self.client.on_message = lambda c, u, m: self.messages.append((m.topic, m.payload.decode(), m.retain))
+        self.client.connect("127.0.0.1", port)
+        self.client.subscribe(topic, qos=1)
+        self.client.loop_start()
+        time.sleep(0.3)
+
+    def wait_for(self, pred, timeout: float = 10.0) -> list:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            found = [m for m in self.messages if pred(m)]
+            if found:
+                return found
+            time.sleep(0.05)
+        return []
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def test_mqtt_publishes_events_alerts_and_retained_state(broker):
+    from twitchsense.sinks.mqtt import MqttSink
+    sub = Subscriber(broker, "home/twitch/#")
+    events, raised, later = session_changes()
+    sink = MqttSink("127.0.0.1", broker, prefix="home/twitch", session="night 1", clock=CLOCK)
+    sink.on_events(events)
+    sink.on_alerts(raised)
+    sink.on_link(LinkEvent("no_data", "no samples for 30 s", t=40.0))
+    got = sub.wait_for(lambda m: m[0] == "home/twitch/night_1/alerts")
+    assert got, sub.messages
+    alert = json.loads(got[0][1])
+    assert (alert["rule"], alert["level"], alert["change"]) == ("busy", "warning", "raised")
+    evs = [json.loads(m[1]) for m in sub.messages if m[0] == "home/twitch/night_1/events"]
+    assert [e["peak_g"] for e in evs] == [0.31, 0.12]
+    assert sub.wait_for(lambda m: m[0] == "home/twitch/night_1/link" and "no_data" in m[1])
+    sink.on_alerts(later)
+    sink.close()
+    sub.close()
+    # a client connecting later reads the retained state: the rule cleared, the session offline
+    late = Subscriber(broker, "home/twitch/#")
+    state = late.wait_for(lambda m: m[0] == "home/twitch/night_1/alert/busy")
+    assert state and state[0][2] and json.loads(state[0][1])["level"] == "clear"
+    status = late.wait_for(lambda m: m[0] == "home/twitch/night_1/status")
+    assert status and status[0][1] == "offline" and status[0][2]
+    late.close()
+
+
+def test_mqtt_unreachable_broker_is_one_clear_error():
+    pytest.importorskip("paho.mqtt.client")
+    from twitchsense.sinks.mqtt import MqttSink, parse_broker
+    with pytest.raises(TwitchsenseError, match=r"--mqtt: cannot reach the MQTT broker at 127.0.0.1:\d+"):
+        MqttSink("127.0.0.1", free_port())
+    assert parse_broker("mqtt://box:1884") == ("box", 1884) and parse_broker("box") == ("box", 1883)
+    with pytest.raises(TwitchsenseError, match="is not HOST, HOST:PORT"):
+        parse_broker("a b")

@@ -1,0 +1,395 @@
+"""The alert engine: events, samples and link faults in; alert changes out.
+
+Every rule has a level state (none, ``info``, ``warning``, ``alert``). A rule whose
+condition holds raises its level at once; when the condition stops holding, the
+level falls back one step (alert -> warning -> info -> none) each time a lower
+condition has lasted ``hold_s`` (hysteresis, after OpenSeizureDetector's ALARM ->
+WARNING -> OK). Faults (no data, not worn, saturation) clear at once. Only
+changes are reported (de-duplication), and a rule raised again to a level it
+announced less than ``cooldown_s`` ago is reported with ``notify=False`` so that
+commands and notifications do not repeat (cool-down). The state (levels, recent
+events, the days each rule was met) is saved to ``state_path`` so a restart
+continues where it stopped.
+
+Times are stream seconds; the session's ``start_time`` (ISO 8601 with offset)
+maps them to absolute time and calendar days (the days rules). Without it, day
+boundaries fall every 86 400 s of stream time.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from ..errors import TwitchsenseError
+from ..events import LEVELS, Alert, TwitchEvent
+from ..protocol.base import LinkEvent
+from ..sessionclock import SessionClock, parse_start_time
+from .rulefile import RuleSet, load_rules
+from .rules import (DaysRule, FaultStatus, Finding, NotWornRule, RuleBase, SaturationRule,
+                    level_rank)
+
+STATE_VERSION = 1
+#: link event kinds that mean data stopped arriving
+LINK_DOWN_KINDS = ("no_data", "disconnected")
+
+
+@dataclass(frozen=True)
+class AlertChange(Alert):
+    """A change of one rule's level (an :class:`~twitchsense.events.Alert` with what changed).
+
+    change : ``raised`` (start = end = when), ``lowered`` (falling back one step;
+        start = end = when) or ``cleared`` (``level`` is the level that ended,
+        ``start`` when it began, ``end`` when it cleared).
+    previous : the level before the change (``""`` for none).
+    notify : False when the cool-down holds the announcement back, and for
+        ``lowered``/``cleared``: commands and notifications act only on True.
+    guidance : plain-words guidance for the wearer.
+    fault : the rule is a fault (the sensor cannot measure), not a twitch finding.
+    """
+
+    change: str = "raised"
+    previous: str = ""
+    notify: bool = True
+    guidance: str = ""
+    fault: bool = False
+
+    @property
+    def time(self) -> float:
+        """When the change happened (stream seconds)."""
+        return self.end
+
+    def as_dict(self) -> dict:
+        return {"start": self.start, "end": self.end, "level": self.level, "rule": self.rule,
+                "detail": self.detail, "change": self.change, "previous": self.previous,
+                "notify": self.notify, "guidance": self.guidance, "fault": self.fault}
+
+
+@dataclass
+class RuleState:
+    """One rule's level state (times in stream seconds)."""
+
+    level: str | None = None
+    since: float | None = None           # when the current level began
+    below_since: float | None = None     # when a lower condition began (hysteresis)
+    entry_detail: str = ""               # the figures when the current level began
+    detail: str = ""                     # the latest figures
+    announced: dict[str, float] = field(default_factory=dict)  # level -> absolute time announced
+
+
+class AlertEngine:
+    """Turns twitch events, samples and link events into alert level changes.
+
+    Parameters
+    ----------
+    rules : a :class:`RuleSet` (the shipped default when None).
+    state_path : JSON file the state is saved to and restored from (None: no persistence).
+    start_time : the session's start (ISO 8601 with offset) for calendar days and restarts.
+    range_g : the sensor's full scale in g (saturation is checked only when known).
+    keep_episodes : collect closed level stretches in :attr:`episodes` (for batch alerts).
+    save_interval_s : longest wall-clock time new events wait before the state is saved
+        (level changes are saved at once).
+
+    Example
+    -------
+    >>> eng = AlertEngine(start_time="2026-03-01T22:00:00+01:00")
+    >>> changes = eng.on_events(events, now=1234.5)  # doctest: +SKIP
+    """
+
+    def __init__(self, rules: RuleSet | None = None, state_path: str | os.PathLike | None = None,
+                 start_time: str | datetime | None = None, range_g: float | None = None, *,
+                 keep_episodes: bool = False, save_interval_s: float = 5.0) -> None:
+        self.rules = rules if rules is not None else load_rules()
+        self.state_path = Path(state_path) if state_path is not None else None
+        self.keep_episodes = keep_episodes
+        self.save_interval_s = save_interval_s
+        self.episodes: list[Alert] = []
+        self.twitch_rules = [r for r in self.rules.rules if r.family == "twitch"]
+        self.days_rules = [r for r in self.rules.rules if isinstance(r, DaysRule)]
+        self.fault_rules = [r for r in self.rules.rules if r.family == "fault"]
+        self.horizon_s = max([r.horizon_s for r in self.twitch_rules] or [0.0])
+        self._onsets = np.empty(0)
+        self._peaks = np.empty(0)
+        self.state: dict[str, RuleState] = {r.name: RuleState() for r in self.rules.rules}
+        self.days_met: dict[str, set[int]] = {r.rule: set() for r in self.days_rules}
+        self.clock = SessionClock(start_time)
+        self.epoch_offset = self.clock.epoch_offset
+        self.range_g = float(range_g or 0.0)
+        not_worn = next((r for r in self.fault_rules if isinstance(r, NotWornRule)), None)
+        self._still_g = not_worn.still_g if not_worn else 0.01
+        sat = next((r for r in self.fault_rules if isinstance(r, SaturationRule)), None)
+        self._sat_rule = sat
+        self._first_sample_t: float | None = None
+        self._last_sample_t: float | None = None
+        self._link_down_since: float | None = None
+        self._last_movement_t: float | None = None
+        self._last_bin_mean: np.ndarray | None = None
+        self._saturated_t = np.empty(0)
+        self._now = -math.inf
+        self._dirty = False
+        self._last_save = time.monotonic()
+        if self.state_path is not None and self.state_path.exists():
+            self._restore()
+
+    # ---- inputs -------------------------------------------------------------------------
+    def on_events(self, events: Sequence[TwitchEvent], now: float) -> list[AlertChange]:
+        """New twitch events (any order); evaluate every rule at stream time ``now``."""
+        if len(events):
+            on = np.array([e.onset for e in events], dtype=float)
+            pk = np.array([e.peak_g for e in events], dtype=float)
+            self._add(on, pk)
+            end = max(e.onset + e.duration for e in events)
+            self._last_movement_t = max(self._last_movement_t or -math.inf, end)
+        return self._evaluate(now)
+
+    def on_samples(self, t: np.ndarray, acc: np.ndarray) -> list[AlertChange]:
+        """New samples: feed the faults (gaps, movement, saturation); evaluate at the last sample."""
+        t = np.asarray(t, dtype=float).reshape(-1)
+        if t.size == 0:
+            return []
+        acc = np.asarray(acc, dtype=float).reshape(-1, 3)
+        changes: list[AlertChange] = []
+        if self._last_sample_t is not None and t[0] > self._last_sample_t:
+            changes += self._evaluate(float(t[0]))  # a gap in the stream shows as no data until t[0]
+        if self._first_sample_t is None:
+            self._first_sample_t = float(t[0])
+        self._last_sample_t = float(t[-1])
+        self._link_down_since = None
+        self._note_movement(t, acc)
+        if self._sat_rule is not None and self.range_g > 0:
+            hit = np.any(np.abs(acc) >= self._sat_rule.fraction * self.range_g, axis=1)
+            if hit.any():
+                keep = self._saturated_t[self._saturated_t > t[-1] - self._sat_rule.window_s]
+                self._saturated_t = np.concatenate([keep, t[hit]])[-10_000:]
+        return changes + self._evaluate(float(t[-1]))
+
+    def on_link(self, event: LinkEvent, now: float) -> list[AlertChange]:
+        """A link event: ``no_data``/``disconnected`` start the no-data fault until samples return."""
+        if event.kind in LINK_DOWN_KINDS and self._link_down_since is None:
+            self._link_down_since = self._last_sample_t if self._last_sample_t is not None else now
+        return self._evaluate(now)
+
+    def tick(self, now: float) -> list[AlertChange]:
+        """Time passed: rates fall, levels fall back, faults such as no-data fire."""
+        return self._evaluate(now)
+
+    def close(self, now: float | None = None) -> list[AlertChange]:
+        """End of the session: close open level stretches into :attr:`episodes`, save the state."""
+        when = now if now is not None else self._now
+        if self.keep_episodes and math.isfinite(when):
+            for rule in self.rules.rules:
+                st = self.state[rule.name]
+                if st.level is not None and st.since is not None:
+                    self.episodes.append(Alert(st.since, when, st.level, rule.name, st.entry_detail))
+        self.save()
+        return []
+
+    # ---- read-outs ----------------------------------------------------------------------
+    def active(self) -> dict[str, tuple[str, float, str]]:
+        """Rules with a level now: name -> (level, since, latest detail)."""
+        return {n: (s.level, s.since, s.detail) for n, s in self.state.items()
+                if s.level is not None and s.since is not None}
+
+    def day_of(self, now: float) -> int:
+        """Calendar day ordinal of stream time ``now`` (the session's local date)."""
+        return self.clock.day(now)
+
+    # ---- evaluation ---------------------------------------------------------------------
+    def _add(self, onsets: np.ndarray, peaks: np.ndarray) -> None:
+        on = np.concatenate([self._onsets, onsets])
+        pk = np.concatenate([self._peaks, peaks])
+        if on.size > 1 and np.any(np.diff(on) < 0):
+            order = np.argsort(on, kind="stable")
+            on, pk = on[order], pk[order]
+        self._onsets, self._peaks = on, pk
+        self._dirty = True
+
+    def _note_movement(self, t: np.ndarray, acc: np.ndarray) -> None:
+        """Movement per 1-s bin: spread within the bin or a change of the bin mean above ``still_g``."""
+        bins = np.floor(t)
+        starts = np.flatnonzero(np.concatenate([[True], bins[1:] != bins[:-1]]))
+        counts = np.diff(np.append(starts, t.size))[:, None]
+        s1 = np.add.reduceat(acc, starts, axis=0)
+        s2 = np.add.reduceat(acc * acc, starts, axis=0)
+        mean = s1 / counts
+        std = np.sqrt(np.maximum(s2 / counts - mean * mean, 0.0))
+        prev = np.vstack([self._last_bin_mean if self._last_bin_mean is not None else mean[:1], mean[:-1]])
+        moving = (std.max(axis=1) > self._still_g) | (np.abs(mean - prev).max(axis=1) > self._still_g)
+        self._last_bin_mean = mean[-1]
+        if moving.any():
+            i = np.flatnonzero(moving)[-1]
+            last = t[starts[i + 1] - 1] if i + 1 < starts.size else t[-1]
+            self._last_movement_t = max(self._last_movement_t or -math.inf, float(last))
+
+    def _evaluate(self, now: float) -> list[AlertChange]:
+        self._now = max(self._now, now)
+        if self._onsets.size and self._onsets[0] <= now - self.horizon_s:
+            k = int(np.searchsorted(self._onsets, now - self.horizon_s, "right"))
+            self._onsets, self._peaks = self._onsets[k:], self._peaks[k:]
+        changes: list[AlertChange] = []
+        today = self.day_of(now)
+        for rule in self.twitch_rules:
+            f = rule.evaluate(self._onsets, self._peaks, now)  # type: ignore[attr-defined]
+            if f.met and rule.name in self.days_met and today not in self.days_met[rule.name]:
+                self.days_met[rule.name].add(today)
+                self._dirty = True
+            changes += self._step(rule, f, now)
+        for rule in self.days_rules:
+            changes += self._step(rule, rule.evaluate_days(self.days_met[rule.rule], today), now)
+        if self.fault_rules:
+            status = FaultStatus(self._last_sample_t, self._link_down_since, self._last_movement_t,
+                                 self._first_sample_t, self._saturated_t, self.range_g)
+            for rule in self.fault_rules:
+                changes += self._step(rule, rule.evaluate_status(status, now), now)  # type: ignore
+        if changes or (self._dirty and time.monotonic() - self._last_save >= self.save_interval_s):
+            self.save()
+        return changes
+
+    def _close_episode(self, rule: RuleBase, st: RuleState, now: float) -> None:
+        if self.keep_episodes and st.level is not None and st.since is not None:
+            self.episodes.append(Alert(st.since, now, st.level, rule.name, st.entry_detail))
+
+    def _step(self, rule: RuleBase, f: Finding, now: float) -> list[AlertChange]:
+        st = self.state[rule.name]
+        target = rule.level if f.met else None
+        cur = st.level
+        st.detail = f.detail
+        fault = rule.family == "fault"
+        if level_rank(target) > level_rank(cur):
+            self._close_episode(rule, st, now)
+            abs_now = self.epoch_offset + now
+            notify = abs_now - st.announced.get(target, -math.inf) >= self.rules.cooldown_s  # type: ignore
+            if notify:
+                st.announced[target] = abs_now  # type: ignore[index]
+            st.level, st.since, st.below_since, st.entry_detail = target, now, None, f.detail
+            return [AlertChange(now, now, target, rule.name, f.detail, change="raised",  # type: ignore
+                                previous=cur or "", notify=notify, guidance=rule.advice, fault=fault)]
+        if level_rank(target) == level_rank(cur):
+            st.below_since = None
+            return []
+        # the condition is below the current level: fall back one step per hold time
+        if st.below_since is None:
+            st.below_since = now
+        if not fault and now - st.below_since < self.rules.hold_s:
+            return []
+        self._close_episode(rule, st, now)
+        new = None if fault or cur == LEVELS[0] else LEVELS[LEVELS.index(cur) - 1]  # type: ignore[arg-type]
+        if new is None:
+            change = AlertChange(st.since if st.since is not None else now, now, cur, rule.name,  # type: ignore
+                                 f"cleared: {f.detail}", change="cleared", previous=cur or "",
+                                 notify=False, guidance=rule.advice, fault=fault)
+            st.level = st.since = st.below_since = None
+            st.entry_detail = ""
+            return [change]
+        st.level, st.since, st.below_since = new, now, now
+        st.entry_detail = f"falling back from {cur}: {f.detail}"
+        return [AlertChange(now, now, new, rule.name, st.entry_detail, change="lowered", previous=cur or "",
+                            notify=False, guidance=rule.advice, fault=fault)]
+
+    # ---- persistence --------------------------------------------------------------------
+    def save(self) -> None:
+        """Write the state to ``state_path`` atomically (no-op without a path)."""
+        self._dirty = False
+        self._last_save = time.monotonic()
+        if self.state_path is None:
+            return
+        off = self.epoch_offset
+
+        def ab(x: float | None) -> float | None:
+            return None if x is None else x + off
+
+        doc = {
+            "version": STATE_VERSION,
+            "saved_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+            "rules_source": self.rules.source,
+            "events": [[round(o + off, 6), round(p, 6)] for o, p in zip(self._onsets, self._peaks)],
+            "rules": {n: {"level": s.level, "since": ab(s.since), "below_since": ab(s.below_since),
+                          "entry_detail": s.entry_detail, "announced": s.announced}
+                      for n, s in self.state.items()
+                      if n not in {r.name for r in self.fault_rules}},
+            "days_met": {n: sorted(d) for n, d in self.days_met.items()},
+        }
+        self.state_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.state_path.with_name(self.state_path.name + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(doc, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.state_path)
+
+    def _restore(self) -> None:
+        p = self.state_path
+        try:
+            doc = json.loads(p.read_text(encoding="utf-8"))  # type: ignore[union-attr]
+            if doc.get("version") != STATE_VERSION:
+                raise ValueError(f"version {doc.get('version')!r}, expected {STATE_VERSION}")
+            off = self.epoch_offset
+            ev = np.asarray(doc.get("events", []), dtype=float).reshape(-1, 2)
+            self._onsets, self._peaks = ev[:, 0] - off, ev[:, 1]
+            for name, s in doc.get("rules", {}).items():
+                if name not in self.state or (s.get("level") is not None and s["level"] not in LEVELS):
+                    continue
+                st = self.state[name]
+                st.level = s.get("level")
+                st.since = None if s.get("since") is None else float(s["since"]) - off
+                st.below_since = None if s.get("below_since") is None else float(s["below_since"]) - off
+                st.entry_detail = str(s.get("entry_detail", ""))
+                st.announced = {k: float(v) for k, v in s.get("announced", {}).items() if k in LEVELS}
+            for name, days in doc.get("days_met", {}).items():
+                if name in self.days_met:
+                    self.days_met[name] = {int(d) for d in days}
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise TwitchsenseError(f"{p}: the alert state file cannot be read ({exc}); "
+                                   "move it away to start with a fresh state") from None
+
+
+def alerts_for_events(events: Iterable[TwitchEvent], start: float, end: float,
+                      rules: RuleSet | None = None, start_time: str | datetime | None = None,
+                      step_s: float = 1.0) -> list[Alert]:
+    """The alerts of a finished recording: the live engine run over its events.
+
+    Each event is fed when it ends; between events the engine ticks every
+    ``step_s`` while anything could still change. Returns the level stretches
+    (``start``, ``end``, ``level``, ``rule``, ``detail``) sorted by start, for
+    ``NAME.alerts.csv``. Faults are not judged (they need the samples).
+    """
+    start, end = float(start), float(end)
+    evs = sorted(events, key=lambda e: e.onset + e.duration)
+    eng = AlertEngine(rules, start_time=start_time, keep_episodes=True)
+    eng.fault_rules = []
+    # after an event, rules may change until its window, the persistence tolerance and
+    # the hysteresis (three steps) have passed
+    busy = eng.horizon_s + 3 * eng.rules.hold_s + 60.0
+    ends = np.array([e.onset + e.duration for e in evs], dtype=float)
+    i = 0
+    n = len(evs)
+    while i < n:
+        j = i
+        while j + 1 < n and ends[j + 1] <= ends[i]:
+            j += 1
+        now = max(float(ends[i]), start)
+        if now > end:
+            break
+        eng.on_events(evs[i:j + 1], now)
+        nxt = float(ends[j + 1]) if j + 1 < n else end
+        stop = min(nxt, now + busy, end)
+        for g in np.arange(math.floor(now / step_s + 1) * step_s, stop, step_s):
+            eng.tick(float(g))
+        i = j + 1
+    if eng.active():
+        # let the levels run out after the last event, up to the end of the recording
+        last = eng._now if math.isfinite(eng._now) else start
+        for g in np.arange(math.floor(last / step_s + 1) * step_s, end, step_s):
+            eng.tick(float(g))
+            if not eng.active():
+                break
+    eng.close(end)
+    return sorted(eng.episodes, key=lambda a: (a.start, a.rule))

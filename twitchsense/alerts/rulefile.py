@@ -1,0 +1,213 @@
+"""Rule files: TOML in, a validated :class:`RuleSet` out, errors that name the file, the rule and the problem.
+
+The default set ships as ``twitchsense/alerts/default_rules.toml``; ``--rules FILE``
+replaces it. A file has an optional ``[settings]`` table (``hold_minutes``,
+``cooldown_minutes``) and one ``[[rule]]`` table per rule with ``name``, ``kind``,
+``level`` (``info``, ``warning``, ``alert``), optional ``guidance``, and the kind's
+own keys (see :data:`KIND_KEYS`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable
+
+from ..errors import TwitchsenseError
+from ..events import LEVELS
+from .rules import RULE_KINDS, DaysRule, RuleBase
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+
+class RuleError(TwitchsenseError):
+    """A rule file is malformed: the message names the file, the rule and the problem."""
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """Validated rules and the engine settings that go with them.
+
+    hold_s : how long a lower condition must last before a level falls back one step.
+    cooldown_s : a rule raised again to a level it announced less than this ago is not re-announced.
+    source : where the rules came from (a path, or ``default``).
+    """
+
+    rules: tuple[RuleBase, ...]
+    hold_s: float = 120.0
+    cooldown_s: float = 1800.0
+    source: str = "default"
+
+    def by_name(self, name: str) -> RuleBase:
+        return next(r for r in self.rules if r.name == name)
+
+
+def _positive(v: Any) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
+        raise ValueError(f"must be a number above 0, got {v!r}")
+    return float(v)
+
+
+def _non_negative(v: Any) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0:
+        raise ValueError(f"must be a number of 0 or more, got {v!r}")
+    return float(v)
+
+
+def _count(minimum: int) -> Callable[[Any], int]:
+    def check(v: Any) -> int:
+        if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
+            raise ValueError(f"must be a whole number of at least {minimum}, got {v!r}")
+        return v
+    return check
+
+
+def _fraction(v: Any) -> float:
+    v = _positive(v)
+    if v > 1:
+        raise ValueError(f"must be above 0 and at most 1, got {v!r}")
+    return v
+
+
+def _text(v: Any) -> str:
+    if not isinstance(v, str) or not v.strip():
+        raise ValueError(f"must be a non-empty text, got {v!r}")
+    return v.strip()
+
+
+def _minutes(v: Any) -> float:
+    return 60.0 * _positive(v)
+
+
+def _minutes0(v: Any) -> float:
+    return 60.0 * _non_negative(v)
+
+
+#: Per kind: file key -> (field of the rule class, converter). Units are in the key's name.
+KIND_KEYS: dict[str, dict[str, tuple[str, Callable[[Any], Any]]]] = {
+    "frequency": {"per_minute": ("per_minute", _positive), "window_minutes": ("window_s", _minutes)},
+    "persistence": {"per_minute": ("per_minute", _positive), "window_minutes": ("window_s", _minutes),
+                    "minutes": ("sustained_s", _minutes), "tolerance_minutes": ("tolerance_s", _minutes0)},
+    "strength": {"min_g": ("min_g", _positive), "count": ("count", _count(1)),
+                 "window_minutes": ("window_s", _minutes)},
+    "periodic": {"min_count": ("min_count", _count(2)), "min_interval_s": ("min_interval_s", _non_negative),
+                 "max_interval_s": ("max_interval_s", _positive),
+                 "index_per_hour": ("index_per_hour", _non_negative),
+                 "window_minutes": ("window_s", _minutes)},
+    "days": {"rule": ("rule", _text), "min_days": ("min_days", _count(1)), "of_days": ("of_days", _count(1))},
+    "no-data": {"seconds": ("seconds", _positive)},
+    "not-worn": {"minutes": ("minutes_s", _minutes), "still_g": ("still_g", _positive)},
+    "saturation": {"count": ("count", _count(1)), "window_s": ("window_s", _positive),
+                   "fraction": ("fraction", _fraction)},
+}
+COMMON_KEYS = ("name", "kind", "level", "guidance")
+SETTINGS_KEYS = {"hold_minutes": ("hold_s", _minutes0), "cooldown_minutes": ("cooldown_s", _minutes0)}
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+def default_rules_path() -> Path:
+    """The rule file shipped in the package."""
+    return Path(str(resources.files("twitchsense.alerts") / "default_rules.toml"))
+
+
+def load_rules(path: str | os.PathLike | None = None) -> RuleSet:
+    """Read and validate a rule file (the shipped default when ``path`` is None)."""
+    p = Path(path) if path is not None else default_rules_path()
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RuleError(f"{p}: cannot read the rule file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise RuleError(f"{p}: not a UTF-8 text file") from None
+    return parse_rules(text, str(p) if path is not None else "default")
+
+
+def parse_rules(text: str, source: str = "<rules>") -> RuleSet:
+    """Validate the TOML ``text`` of a rule file; ``source`` names it in errors."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RuleError(f"{source}: not valid TOML: {exc}") from None
+    extra = set(doc) - {"settings", "rule"}
+    if extra:
+        raise RuleError(f"{source}: unknown top-level key(s) {', '.join(sorted(extra))} "
+                        "(expected [settings] and [[rule]] tables)")
+    settings: dict[str, float] = {}
+    raw_settings = doc.get("settings", {})
+    if not isinstance(raw_settings, dict):
+        raise RuleError(f"{source}: [settings] must be a table")
+    for key, value in raw_settings.items():
+        if key not in SETTINGS_KEYS:
+            raise RuleError(f"{source}: [settings]: unknown key '{key}' (known: {', '.join(SETTINGS_KEYS)})")
+        field_name, conv = SETTINGS_KEYS[key]
+        try:
+            settings[field_name] = conv(value)
+        except ValueError as exc:
+            raise RuleError(f"{source}: [settings]: {key} {exc}") from None
+    raw_rules = doc.get("rule", [])
+    if not isinstance(raw_rules, list) or not raw_rules:
+        raise RuleError(f"{source}: no rules: add at least one [[rule]] table")
+    rules: list[RuleBase] = []
+    for i, raw in enumerate(raw_rules, 1):
+        rules.append(_parse_rule(raw, i, source))
+    names = [r.name for r in rules]
+    for r in rules:
+        if names.count(r.name) > 1:
+            raise RuleError(f"{source}: rule '{r.name}': the name is used by more than one rule")
+        if isinstance(r, DaysRule):
+            target = next((x for x in rules if x.name == r.rule), None)
+            if target is None:
+                raise RuleError(f"{source}: rule '{r.name}': rule = '{r.rule}' names no rule in this file")
+            if target.family != "twitch":
+                raise RuleError(f"{source}: rule '{r.name}': rule = '{r.rule}' must name a twitch rule "
+                                f"(frequency, persistence, strength or periodic), not a {target.kind} rule")
+            if r.min_days > r.of_days:
+                raise RuleError(f"{source}: rule '{r.name}': min_days ({r.min_days}) is more than "
+                                f"of_days ({r.of_days})")
+        if getattr(r, "kind", "") == "periodic" and r.min_interval_s > r.max_interval_s:  # type: ignore
+            raise RuleError(f"{source}: rule '{r.name}': min_interval_s is more than max_interval_s")
+    return RuleSet(tuple(rules), source=source, **settings)
+
+
+def _parse_rule(raw: Any, i: int, source: str) -> RuleBase:
+    if not isinstance(raw, dict):
+        raise RuleError(f"{source}: rule {i}: must be a [[rule]] table")
+    name = raw.get("name")
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise RuleError(f"{source}: rule {i}: name must be lower-case letters, digits, '-' or '_', "
+                        f"got {name!r}")
+    where = f"{source}: rule '{name}'"
+    kind = raw.get("kind")
+    if kind not in RULE_KINDS:
+        raise RuleError(f"{where}: kind must be one of {', '.join(RULE_KINDS)}, got {kind!r}")
+    level = raw.get("level")
+    if level not in LEVELS:
+        raise RuleError(f"{where}: level must be one of {', '.join(LEVELS)}, got {level!r}")
+    keys = KIND_KEYS[kind]
+    kwargs: dict[str, Any] = {"name": name, "level": level}
+    if "guidance" in raw:
+        try:
+            kwargs["guidance"] = _text(raw["guidance"])
+        except ValueError as exc:
+            raise RuleError(f"{where}: guidance {exc}") from None
+    for key, value in raw.items():
+        if key in COMMON_KEYS:
+            continue
+        if key not in keys:
+            raise RuleError(f"{where}: unknown key '{key}' for a {kind} rule "
+                            f"(known: {', '.join(keys)})")
+        field_name, conv = keys[key]
+        try:
+            kwargs[field_name] = conv(value)
+        except ValueError as exc:
+            raise RuleError(f"{where}: {key} {exc}") from None
+    if kind == "days" and "rule" not in raw:
+        raise RuleError(f"{where}: a days rule needs rule = 'NAME' (the rule to count days of)")
+    return RULE_KINDS[kind](**kwargs)

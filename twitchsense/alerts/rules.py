@@ -1,0 +1,383 @@
+"""Alert rules: one small class per kind, each a pure function of the recent events and a clock.
+
+A rule looks at twitch onsets (and strengths) in stream seconds and says, for the
+time ``now``, whether its condition holds and what was measured, in words
+(:class:`Finding`). It keeps no state: the :class:`~twitchsense.alerts.engine.AlertEngine`
+owns levels, hysteresis, de-duplication, cool-down, calendar days and faults.
+
+The kinds, anchored on clinical scoring rules (none of them is a diagnosis):
+
+- :class:`FrequencyRule`: at least N events per minute over a sliding window of W minutes.
+- :class:`PersistenceRule`: a frequency condition holding for at least P minutes,
+  short dips up to a tolerance forgiven (AASM excessive fragmentary myoclonus:
+  >= 5 per minute sustained >= 20 min).
+- :class:`DaysRule`: another rule's condition met on at least D of the last K calendar days.
+- :class:`StrengthRule`: at least M events of at least S g within W minutes.
+- :class:`PeriodicRule`: PLM-style series (>= 4 consecutive events with onset-to-onset
+  intervals in a range, AASM/WASM) and the series index per hour over a window.
+- :class:`NoDataRule`, :class:`NotWornRule`, :class:`SaturationRule`: faults
+  (OpenSeizureDetector's FAULT state), judged from the link and the samples.
+
+Windows are half-open on the left: an event at ``now - W`` is outside, one at ``now`` inside.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..events import LEVELS
+
+#: The seed's guidance, in plain words, per level (a rule may carry its own).
+GUIDANCE = {
+    "info": "Occasional twitching is common and usually harmless.",
+    "warning": "Regular twitching is worth having checked by a doctor.",
+    "alert": "Frequent or strong twitching that persists should be examined by a doctor soon, "
+             "and at once if it comes with pain, weakness or fever.",
+}
+FAULT_GUIDANCE = "Twitches cannot be counted reliably until this is fixed."
+
+
+def level_rank(level: str | None) -> int:
+    """0 for no level, 1 info, 2 warning, 3 alert."""
+    return 0 if level is None else LEVELS.index(level) + 1
+
+
+def _num(x: float) -> str:
+    """A figure in words: no trailing zeros (``2``, ``2.5``, ``0.25``)."""
+    return f"{x:.2f}".rstrip("0").rstrip(".") if abs(x) < 10 else f"{x:.1f}".rstrip("0").rstrip(".")
+
+
+def _minutes(seconds: float, floor: bool = False) -> str:
+    """Minutes in words; ``floor`` never rounds a duration up to a threshold it has not reached."""
+    m = seconds / 60.0
+    if floor:
+        m = np.floor(m * 10 + 1e-9) / 10 if m < 10 else np.floor(m + 1e-9)
+    return f"{m:.0f} min" if m >= 10 or abs(m - round(m)) < 1e-9 else f"{m:.1f} min"
+
+
+def _twitches(n: int) -> str:
+    return f"{n} twitch" + ("" if n == 1 else "es")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a rule measured at one moment.
+
+    met : the condition holds now (the engine raises the rule's level).
+    detail : the measured figures in words, also when not met.
+    """
+
+    met: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class FaultStatus:
+    """What the engine knows about the link and the samples at one moment (stream seconds).
+
+    last_sample_t : time of the newest sample, or None before the first.
+    link_down_since : time a ``no_data``/``disconnected`` link event said data stopped, or None.
+    last_movement_t : newest time the sensor moved (sample spread or a twitch), or None.
+    first_sample_t : time of the first sample of the session, or None.
+    saturated_t : times of recent samples at the sensor's full scale.
+    range_g : the sensor's full scale, 0 when unknown.
+    """
+
+    last_sample_t: float | None = None
+    link_down_since: float | None = None
+    last_movement_t: float | None = None
+    first_sample_t: float | None = None
+    saturated_t: tuple[float, ...] = ()
+    range_g: float = 0.0
+
+
+@dataclass(frozen=True)
+class RuleBase:
+    """Fields every rule has: a unique name, the level it raises, optional guidance."""
+
+    name: str
+    level: str
+    guidance: str = ""
+
+    #: ``twitch`` rules look at events, ``fault`` rules at the link, ``days`` at other rules.
+    family = "twitch"
+
+    @property
+    def advice(self) -> str:
+        """The guidance the alert carries (the rule's own, else the level's)."""
+        if self.guidance:
+            return self.guidance
+        return FAULT_GUIDANCE if self.family == "fault" else GUIDANCE[self.level]
+
+    @property
+    def horizon_s(self) -> float:
+        """How far back events must be kept for this rule."""
+        return 0.0
+
+
+def window_count(onsets: np.ndarray, now: float, window_s: float) -> int:
+    """Number of onsets in ``(now - window_s, now]`` (``onsets`` sorted)."""
+    return int(np.searchsorted(onsets, now, "right") - np.searchsorted(onsets, now - window_s, "right"))
+
+
+def _required(per_minute: float, window_s: float) -> int:
+    """Events needed in the window for a rate of at least ``per_minute``."""
+    return max(1, int(np.ceil(per_minute * window_s / 60.0 - 1e-9)))
+
+
+@dataclass(frozen=True)
+class FrequencyRule(RuleBase):
+    """At least ``per_minute`` events per minute over the last ``window_s`` seconds."""
+
+    per_minute: float = 1.0
+    window_s: float = 600.0
+    kind = "frequency"
+
+    @property
+    def horizon_s(self) -> float:
+        return self.window_s
+
+    @property
+    def required(self) -> int:
+        return _required(self.per_minute, self.window_s)
+
+    def evaluate(self, onsets: np.ndarray, peaks: np.ndarray, now: float) -> Finding:
+        n = window_count(onsets, now, self.window_s)
+        rate = n / (self.window_s / 60.0)
+        return Finding(n >= self.required,
+                       f"{_twitches(n)} in the last {_minutes(self.window_s)}, {_num(rate)}/min "
+                       f"(threshold {_num(self.per_minute)}/min)")
+
+
+def condition_intervals(onsets: np.ndarray, window_s: float, required: int,
+                        t0: float, now: float) -> np.ndarray:
+    """Stretches of ``[t0, now]`` where at least ``required`` onsets lie in the trailing window.
+
+    The count in ``(tau - W, tau]`` only changes at an onset (up) and at onset + W
+    (down), so the condition is exact between those points. Returns an (m, 2)
+    array of ``[start, end)`` stretches, merged and sorted.
+    """
+    pts = np.concatenate([[t0], onsets, onsets + window_s])
+    pts = np.unique(pts[(pts >= t0) & (pts <= now)])
+    if pts.size == 0:
+        return np.empty((0, 2))
+    counts = np.searchsorted(onsets, pts, "right") - np.searchsorted(onsets, pts - window_s, "right")
+    true = counts >= required
+    ends = np.append(pts[1:], now)
+    # merge adjacent true stretches
+    edges = np.diff(np.concatenate([[0], true.astype(np.int8), [0]]))
+    starts_i = np.flatnonzero(edges == 1)
+    stops_i = np.flatnonzero(edges == -1) - 1
+    return np.column_stack([pts[starts_i], ends[stops_i]]) if starts_i.size else np.empty((0, 2))
+
+
+@dataclass(frozen=True)
+class PersistenceRule(FrequencyRule):
+    """A frequency condition holding for at least ``minutes_s``, dips up to ``tolerance_s`` forgiven.
+
+    The current run starts where the condition became true after the last dip
+    longer than the tolerance; while a short dip is going on the run continues.
+    """
+
+    sustained_s: float = 1200.0
+    tolerance_s: float = 120.0
+    kind = "persistence"
+
+    @property
+    def horizon_s(self) -> float:
+        # Enough history to measure runs up to an hour longer than required.
+        return self.window_s + self.sustained_s + 3600.0 + self.tolerance_s
+
+    def run_start(self, onsets: np.ndarray, now: float) -> float | None:
+        """Start of the run of the condition (with forgiven dips) going on at ``now``, or None."""
+        t0 = now - (self.horizon_s - self.window_s)
+        iv = condition_intervals(onsets, self.window_s, self.required, t0, now)
+        if iv.shape[0] == 0:
+            return None
+        # a run going on now: the last stretch ends at now (or within the tolerance before it)
+        if now - iv[-1, 1] > self.tolerance_s:
+            return None
+        gaps = iv[1:, 0] - iv[:-1, 1]
+        breaks = np.flatnonzero(gaps > self.tolerance_s)
+        first = breaks[-1] + 1 if breaks.size else 0
+        return float(iv[first, 0])
+
+    def evaluate(self, onsets: np.ndarray, peaks: np.ndarray, now: float) -> Finding:
+        n = window_count(onsets, now, self.window_s)
+        rate = n / (self.window_s / 60.0)
+        head = f"{_twitches(n)} in the last {_minutes(self.window_s)}, {_num(rate)}/min"
+        start = self.run_start(onsets, now)
+        need = f"(threshold {_num(self.per_minute)}/min for {_minutes(self.sustained_s)})"
+        if start is None:
+            return Finding(False, f"{head}, not sustained {need}")
+        held = now - start
+        longest = self.horizon_s - self.window_s
+        held_txt = ("at least " if held >= longest - 1e-6 else "") + _minutes(held, floor=True)
+        if held >= self.sustained_s:
+            return Finding(True, f"{head}, sustained {held_txt} {need}")
+        return Finding(False, f"{head}, sustained {held_txt} so far {need}")
+
+
+@dataclass(frozen=True)
+class StrengthRule(RuleBase):
+    """At least ``count`` events of at least ``min_g`` within the last ``window_s`` seconds."""
+
+    min_g: float = 0.5
+    count: int = 3
+    window_s: float = 600.0
+    kind = "strength"
+
+    @property
+    def horizon_s(self) -> float:
+        return self.window_s
+
+    def evaluate(self, onsets: np.ndarray, peaks: np.ndarray, now: float) -> Finding:
+        lo, hi = np.searchsorted(onsets, [now - self.window_s, now], "right")
+        p = peaks[lo:hi]
+        strong = p[p >= self.min_g]
+        txt = (f"{strong.size} strong twitch{'' if strong.size == 1 else 'es'} "
+               f"(peak {_num(self.min_g)} g or more) in the last {_minutes(self.window_s)}")
+        if strong.size:
+            txt += f", strongest {_num(float(strong.max()))} g"
+        return Finding(strong.size >= self.count, txt + f" (threshold {self.count})")
+
+
+def periodic_series(onsets: np.ndarray, min_interval_s: float, max_interval_s: float,
+                    min_count: int) -> np.ndarray:
+    """Boolean mask of the onsets that belong to a periodic series.
+
+    A series is a run of consecutive onsets whose every onset-to-onset interval is
+    within ``[min_interval_s, max_interval_s]``, at least ``min_count`` long
+    (AASM/WASM periodic limb movements: >= 4 movements, 5-90 s apart).
+    """
+    n = onsets.size
+    member = np.zeros(n, dtype=bool)
+    if n < min_count:
+        return member
+    d = np.diff(onsets)
+    ok = (d >= min_interval_s) & (d <= max_interval_s)
+    edges = np.diff(np.concatenate([[0], ok.astype(np.int8), [0]]))
+    starts = np.flatnonzero(edges == 1)
+    stops = np.flatnonzero(edges == -1)  # ok[starts:stops] true: intervals; onsets starts..stops
+    for a, b in zip(starts, stops):
+        if b - a + 1 >= min_count:
+            member[a:b + 1] = True
+    return member
+
+
+@dataclass(frozen=True)
+class PeriodicRule(RuleBase):
+    """PLM-style index: series events per hour over ``window_s``, firing when above ``index_per_hour``."""
+
+    min_count: int = 4
+    min_interval_s: float = 5.0
+    max_interval_s: float = 90.0
+    index_per_hour: float = 15.0
+    window_s: float = 3600.0
+    kind = "periodic"
+
+    @property
+    def horizon_s(self) -> float:
+        # a series reaching into the window may have started up to (min_count - 1) intervals before it
+        return self.window_s + self.max_interval_s * self.min_count
+
+    def evaluate(self, onsets: np.ndarray, peaks: np.ndarray, now: float) -> Finding:
+        lo = np.searchsorted(onsets, now - self.horizon_s, "right")
+        hi = np.searchsorted(onsets, now, "right")
+        o = onsets[lo:hi]
+        member = periodic_series(o, self.min_interval_s, self.max_interval_s, self.min_count)
+        inside = o > now - self.window_s
+        n = int(np.count_nonzero(member & inside))
+        # a series has members inside the window exactly when its last event is inside
+        last = member & ~np.concatenate([member[1:], [False]])
+        n_series = int(np.count_nonzero(last & inside))
+        index = n / (self.window_s / 3600.0)
+        return Finding(index > self.index_per_hour,
+                       f"{_twitches(n)} in {n_series} periodic series (at least {self.min_count}, "
+                       f"{_num(self.min_interval_s)}-{_num(self.max_interval_s)} s apart) in the last "
+                       f"{_minutes(self.window_s)}: index {_num(index)}/h "
+                       f"(threshold above {_num(self.index_per_hour)}/h)")
+
+
+@dataclass(frozen=True)
+class DaysRule(RuleBase):
+    """Another rule's condition met on at least ``min_days`` of the last ``of_days`` calendar days."""
+
+    rule: str = ""
+    min_days: int = 3
+    of_days: int = 7
+    kind = "days"
+    family = "days"
+
+    def evaluate_days(self, days_met: set[int] | frozenset[int], today: int) -> Finding:
+        """``days_met``: day ordinals on which ``rule`` was met; ``today``: the current day's ordinal."""
+        n = sum(1 for d in days_met if today - self.of_days < d <= today)
+        return Finding(n >= self.min_days,
+                       f"'{self.rule}' met on {n} of the last {self.of_days} days "
+                       f"(threshold {self.min_days})")
+
+
+@dataclass(frozen=True)
+class NoDataRule(RuleBase):
+    """FAULT: no samples for ``seconds`` (gap in the stream, or the link says so)."""
+
+    seconds: float = 30.0
+    kind = "no-data"
+    family = "fault"
+
+    def evaluate_status(self, s: FaultStatus, now: float) -> Finding:
+        if s.link_down_since is not None:
+            return Finding(True, f"no data from the sensor for {_num(now - s.link_down_since)} s "
+                                 "(the link reported it)")
+        if s.last_sample_t is None:
+            return Finding(False, "no data yet")
+        quiet = now - s.last_sample_t
+        return Finding(quiet >= self.seconds,
+                       f"no data from the sensor for {_num(quiet)} s (threshold {_num(self.seconds)} s)")
+
+
+@dataclass(frozen=True)
+class NotWornRule(RuleBase):
+    """FAULT: no movement at all (every 1-s spread below ``still_g``, no twitch) for ``minutes_s``."""
+
+    minutes_s: float = 3600.0
+    still_g: float = 0.01
+    kind = "not-worn"
+    family = "fault"
+
+    def evaluate_status(self, s: FaultStatus, now: float) -> Finding:
+        since = s.last_movement_t if s.last_movement_t is not None else s.first_sample_t
+        if since is None:
+            return Finding(False, "no samples yet")
+        still = now - since
+        return Finding(still >= self.minutes_s,
+                       f"no movement at all for {_minutes(still)} (threshold {_minutes(self.minutes_s)}): "
+                       "the sensor may not be worn")
+
+
+@dataclass(frozen=True)
+class SaturationRule(RuleBase):
+    """FAULT: at least ``count`` samples at full scale within ``window_s`` (strength is then unknown)."""
+
+    count: int = 5
+    window_s: float = 10.0
+    fraction: float = 0.98
+    kind = "saturation"
+    family = "fault"
+
+    def evaluate_status(self, s: FaultStatus, now: float) -> Finding:
+        if s.range_g <= 0:
+            return Finding(False, "sensor range unknown: saturation not checked")
+        n = sum(1 for x in s.saturated_t if now - self.window_s < x <= now)
+        return Finding(n >= self.count,
+                       f"{n} samples at the sensor's full scale ({_num(s.range_g)} g) in the last "
+                       f"{_num(self.window_s)} s (threshold {self.count})")
+
+
+#: Rule kinds by their name in a rule file.
+RULE_KINDS: dict[str, type[RuleBase]] = {
+    cls.kind: cls for cls in (FrequencyRule, PersistenceRule, StrengthRule, PeriodicRule, DaysRule,
+                              NoDataRule, NotWornRule, SaturationRule)
+}

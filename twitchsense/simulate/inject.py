@@ -1,0 +1,160 @@
+"""Real-background mode: add simulated twitches to a real recording, only where the wearer is still.
+
+Detectors trained only on simulated movement fire constantly on real people;
+injecting twitches into the still stretches of real recordings gives positives
+on real backgrounds (real sensor noise, real micro-movement) next to real
+negatives. The twitch waveforms are the simulator's (:mod:`.waveforms`),
+evaluated at the recording's own time stamps (no resampling, any rate).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import TwitchsenseError
+from ..recording import Recording, empty_labels
+from . import waveforms as W
+
+#: Labels of existing segments that mean the wearer is still (injection allowed there).
+STILL_LABELS = frozenset({"seated", "sitting", "standing", "lying", "rest", "still", "sleep", "sleeping"})
+#: A sample is still when, over the window around it, the RMS of the movement above the
+#: 1 s moving mean is below ``STILL_RMS_G`` and the moving mean (gravity) moves less than ``STILL_TILT_G``.
+STILL_WINDOW_S, STILL_RMS_G, STILL_TILT_G = 1.0, 0.05, 0.05
+#: Quiet time kept free before and after each injected twitch (s).
+MARGIN_S = 0.25
+
+
+def _moving_mean(x: np.ndarray, w: int) -> np.ndarray:
+    """Centred moving mean along axis 0 (window ``w`` samples, shrinking at the ends)."""
+    n = x.shape[0]
+    c = np.concatenate([np.zeros((1,) + x.shape[1:]), np.cumsum(x, axis=0)])
+    i = np.arange(n)
+    lo = np.clip(i - w // 2, 0, n)
+    hi = np.clip(i + w - w // 2, 0, n)
+    return (c[hi] - c[lo]) / (hi - lo).reshape((-1,) + (1,) * (x.ndim - 1))
+
+
+def still_mask(rec: Recording, window_s: float = STILL_WINDOW_S, rms_g: float = STILL_RMS_G,
+               tilt_g: float = STILL_TILT_G) -> np.ndarray:
+    """Boolean per sample: the wearer is still there (signal test + labels).
+
+    Signal: over a ``window_s`` window, the RMS of the acceleration above its
+    moving mean is below ``rms_g`` and the moving mean changes less than
+    ``tilt_g`` across the window. Labels: samples inside a labelled segment
+    whose label is not in :data:`STILL_LABELS` (walking, a twitch...) are not
+    still. Samples within 0.2 s of a gap or of either end are not still.
+    """
+    rate = rec.sample_rate_hz
+    w = max(3, int(round(window_s * rate)))
+    mask = np.zeros(rec.n_samples, dtype=bool)
+    for seg in rec.segments():
+        a = rec.acc[seg]
+        if a.shape[0] < 3 * w:
+            continue
+        mean = _moving_mean(a, w)
+        dyn = np.sum((a - mean) ** 2, axis=1)
+        rms = np.sqrt(_moving_mean(dyn, w))
+        shift = np.zeros(a.shape[0])
+        h = w // 2
+        shift[h:-h] = np.linalg.norm(mean[2 * h:] - mean[:-2 * h], axis=1)
+        ok = (rms < rms_g) & (shift < tilt_g)
+        edge = max(1, int(round(0.2 * rate)))
+        ok[:edge] = False
+        ok[-edge:] = False
+        mask[seg] = ok
+    labels = rec.labels
+    if labels is not None and len(labels):
+        for onset, dur, lab in zip(labels["onset"], labels["duration"], labels["label"]):
+            if str(lab).strip().lower() in STILL_LABELS:
+                continue
+            a, b = np.searchsorted(rec.t, [onset - 0.2, onset + dur + 0.2])
+            mask[a:b] = False
+    return mask
+
+
+def _runs(mask: np.ndarray) -> np.ndarray:
+    """(k, 2) start, stop (exclusive) indices of runs of True."""
+    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return np.column_stack([np.flatnonzero(d == 1), np.flatnonzero(d == -1)])
+
+
+def inject_twitches(rec: Recording, seed: int, rate_per_min: float = 2.0,
+                    kinds: Sequence[str] | None = None) -> Recording:
+    """Add simulated twitches to ``rec`` where the wearer is still; a new Recording.
+
+    The expected number of twitches is ``rate_per_min`` x minutes of still time
+    (:func:`still_mask`), Poisson-distributed; each fits with a quiet margin of
+    ``MARGIN_S`` inside one still stretch, away from other twitches. ``kinds``
+    (default: all of ``TWITCH_KINDS``, hypnic jerks only if asked for) are drawn
+    with equal weight. Old labels are kept; each injected twitch adds a
+    ``twitch`` label (``kind``, ``peak_g``, ``note = injected``) with the same
+    definition as the simulator's (envelope >= 10 % span, peak of the norm).
+    """
+    kinds = tuple(kinds) if kinds is not None else ("myoclonic", "fasciculation", "tic")
+    bad = [k for k in kinds if k not in W.TWITCH_KINDS]
+    if bad:
+        raise TwitchsenseError(f"unknown twitch kind {bad[0]!r}; choose from {', '.join(W.TWITCH_KINDS)}")
+    if rate_per_min < 0:
+        raise TwitchsenseError(f"rate_per_min must be >= 0, got {rate_per_min}")
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, 0x1A7EC7]))
+    mask = still_mask(rec)
+    runs = _runs(mask)
+    t = rec.t
+    acc = rec.acc.copy()
+    still_s = float(sum(t[b - 1] - t[a] for a, b in runs)) if len(runs) else 0.0
+    n_target = int(rng.poisson(rate_per_min * still_s / 60.0)) if still_s > 0 else 0
+    taken: list[tuple[float, float]] = []
+    rows = []
+    gravity = _moving_mean(rec.acc, max(3, int(round(rec.sample_rate_hz)))) if n_target else None
+    lengths = np.array([t[b - 1] - t[a] for a, b in runs]) if len(runs) else np.zeros(0)
+    for _ in range(n_target * 20):
+        if len(rows) >= n_target:
+            break
+        kind = str(kinds[int(rng.integers(len(kinds)))])
+        # a random place on the concatenated still time
+        x = rng.uniform(0, lengths.sum())
+        j = int(np.searchsorted(np.cumsum(lengths), x, side="right"))
+        j = min(j, len(runs) - 1)
+        a, b = runs[j]
+        onset = t[a] + (x - (np.cumsum(lengths)[j] - lengths[j]))
+        i_on = int(np.searchsorted(t, onset))
+        p = W.draw_twitch(kind, rng, up=W.unit(gravity[min(i_on, len(t) - 1)]))
+        lo, hi = W.envelope_support(p.duration_s)
+        start, end = onset + lo - MARGIN_S, onset + max(hi, p.duration_s) + MARGIN_S
+        if start < t[a] or end > t[b - 1]:
+            continue
+        if any(s < end + 0.5 and start - 0.5 < e for s, e in taken):
+            continue
+        i0, i1 = np.searchsorted(t, [onset + lo, onset + hi], side="left")
+        wave, env = W.twitch(t[i0:i1] - onset, p)
+        on = np.flatnonzero(env >= 0.1)
+        if on.size == 0:
+            continue
+        acc[i0:i1] += wave
+        taken.append((start, end))
+        first, last = i0 + int(on[0]), i0 + int(on[-1])
+        rows.append({"onset": float(t[first]), "duration": float(t[last] - t[first]), "label": "twitch",
+                     "kind": kind, "peak_g": round(float(np.linalg.norm(wave, axis=1).max()), 6),
+                     "note": "injected"})
+    rng_g = rec.meta.get("range_g")
+    if rng_g:
+        np.clip(acc, -float(rng_g), float(rng_g), out=acc)
+    old = rec.labels if rec.labels is not None else empty_labels()
+    new = pd.DataFrame(rows, columns=["onset", "duration", "label", "kind", "peak_g", "note"])
+    if not len(new):
+        labels = old.copy()
+    elif not len(old):
+        labels = new
+    else:
+        labels = pd.concat([old, new], ignore_index=True)
+    if len(labels):
+        labels = labels.sort_values(["onset", "label"], kind="mergesort").reset_index(drop=True)
+    meta = dict(rec.meta)
+    note = (f"{len(rows)} simulated twitches injected into still stretches ({still_s:.1f} s still; seed {seed}, "
+            f"{rate_per_min:g} per still minute, kinds {', '.join(kinds)})")
+    meta["notes"] = f"{meta['notes']}; {note}" if meta.get("notes") else note
+    return Recording(t=t.copy(), acc=acc, meta=meta, labels=labels, path=None, gap_s=rec.gap_s,
+                     info={"injected": len(rows), "still_s": still_s})
