@@ -40,8 +40,8 @@ def live_stages() -> tuple[object | None, object | None, list[str]]:
     except ImportError:
         notes.append("no streaming detector yet (issue #6)")
     try:
-        from twitchsense.alerts import AlertEngine
-        alerts = AlertEngine()
+        from twitchsense.alerts import AlertEngine, load_rules
+        alerts = AlertEngine(load_rules())
     except ImportError:
         notes.append("no alert engine yet (issue #7)")
     return detector, alerts, notes

@@ -39,27 +39,59 @@ class WindowSet:
         return self.X.reshape(len(self.X), -1)
 
 
-def _add_damped_twitches(t: np.ndarray, acc: np.ndarray, rate: float, onsets: np.ndarray,
-                         rng: np.random.Generator) -> np.ndarray:
-    """Fallback before the simulator landed: one damped sinusoid per onset, random direction."""
-    acc = acc.copy()
-    nyq = rate / 2.0
+def _quiet_onsets(t: np.ndarray, acc: np.ndarray, rate: float, rng: np.random.Generator, margin_s: float) -> np.ndarray:
+    """About one moment per 8 s, drawn where the 1 s movement RMS is in the recording's quieter half."""
+    from scipy.ndimage import uniform_filter1d
+
+    mag = np.linalg.norm(acc, axis=1)
+    w = max(3, int(rate))
+    dev = mag - uniform_filter1d(mag, w, mode="nearest")
+    rms = np.sqrt(uniform_filter1d(dev ** 2, w, mode="nearest"))
+    ok = (rms <= np.median(rms)) & (t > t[0] + margin_s) & (t < t[-1] - margin_s)
+    idx = np.flatnonzero(ok)
+    if idx.size == 0:
+        return np.zeros(0)
+    n = max(1, int((t[-1] - t[0]) // 8))
+    onsets = np.sort(t[rng.choice(idx, size=min(n, idx.size), replace=False)])
+    return onsets[np.r_[True, np.diff(onsets) > 1.0]]
+
+
+def _inject(rec, rng: np.random.Generator, margin_s: float) -> tuple[np.ndarray, np.ndarray, str]:
+    """Acceleration with twitches added, the times of their peaks, and which generator made them.
+
+    Twitch waveforms come from the simulator's physiological model (issue #5):
+    myoclonic jerks and tics, and fasciculations where the rate is >= 100 Hz. Its
+    ``inject_twitches`` only uses stretches where the wearer is completely still,
+    which these activity recordings hardly have, so the moments are drawn here in
+    each recording's quieter half. Before the simulator landed: damped sinusoids.
+    """
+    t, acc, rate = rec.t, rec.acc.copy(), rec.sample_rate_hz
+    onsets = _quiet_onsets(t, acc, rate, rng, margin_s)
+    peaks = []
+    try:
+        from twitchsense.simulate import waveforms as W
+    except ImportError:
+        W = None
+    kinds = ("myoclonic", "tic") + (("fasciculation",) if rate >= 99 else ())
     for onset in onsets:
-        amp = float(np.exp(rng.uniform(np.log(0.02), np.log(0.8))))
-        freq = float(rng.uniform(5.0, min(15.0, 0.6 * nyq)))
-        tau = float(rng.uniform(0.03, 0.1))
-        direction = rng.normal(size=3)
-        direction /= np.linalg.norm(direction)
-        i0 = int(np.searchsorted(t, onset))
-        i1 = int(np.searchsorted(t, onset + 6 * tau))
-        s = t[i0:i1] - onset
-        acc[i0:i1] += (amp * np.exp(-s / tau) * np.sin(2 * np.pi * freq * s))[:, None] * direction
-    return acc
-
-
-def _inject(rec, onsets: np.ndarray, seed: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, str]:
-    """Acceleration with twitches added, their peak times, and which generator made them."""
-    return _add_damped_twitches(rec.t, rec.acc, rec.sample_rate_hz, onsets, rng), onsets + 0.03, "damped sinusoids"
+        if W is None:
+            lo, hi, amp = 0.0, 0.5, float(np.exp(rng.uniform(np.log(0.02), np.log(0.8))))
+            freq, tau = float(rng.uniform(5.0, min(15.0, 0.3 * rate))), float(rng.uniform(0.03, 0.1))
+            direction = rng.normal(size=3)
+            i0, i1 = np.searchsorted(t, [onset + lo, onset + hi])
+            s = t[i0:i1] - onset
+            wave = (amp * np.exp(-s / tau) * np.sin(2 * np.pi * freq * s))[:, None] * direction / np.linalg.norm(direction)
+        else:
+            p = W.draw_twitch(str(kinds[int(rng.integers(len(kinds)))]), rng)
+            lo, hi = W.envelope_support(p.duration_s)
+            i0, i1 = np.searchsorted(t, [onset + lo, onset + hi])
+            wave, _ = W.twitch(t[i0:i1] - onset, p)
+        if i1 - i0 < 2:
+            continue
+        acc[i0:i1] += wave
+        peaks.append(t[i0 + int(np.argmax(np.linalg.norm(wave, axis=1)))])
+    source = "damped sinusoids" if W is None else "the simulator's twitch model (myoclonic, tic, fasciculation)"
+    return acc, np.asarray(peaks, float), source
 
 
 def _resample(t: np.ndarray, acc: np.ndarray, rate: float) -> tuple[np.ndarray, np.ndarray]:
@@ -111,16 +143,14 @@ def build_window_set(n_windows: int, rate_hz: float = 100.0, row_samples: int = 
             continue
         group = f"{path.parent.name}/{rec.meta.get('subject') or path.stem}"
         lo, hi = rec.t[0] + row_s / 2 + 0.2, rec.t[-1] - row_s / 2 - 0.2
-        n_tw = int(np.clip(span // 8, 1, 6))
-        onsets = np.sort(rng.uniform(lo, hi, n_tw))
-        onsets = onsets[np.r_[True, np.diff(onsets) > 1.0]]
-        acc, peaks, source = _inject(rec, onsets, seed + i, rng)
+        acc, peaks, source = _inject(rec, rng, row_s / 2 + 0.2)
         grid, res = _resample(rec.t, acc, rate_hz)
         pos = _rows(grid, res, peaks + rng.uniform(-0.1, 0.1, len(peaks)), row_samples)
-        far = lambda c: np.min(np.abs(c[:, None] - peaks[None, :]), axis=1) >= MIN_SEPARATION_S  # noqa: E731
         cand = np.r_[rng.uniform(lo, hi, 4), _movement_peaks(grid, res, rate_hz, 4)]
         cand = cand[(cand > lo) & (cand < hi)]
-        neg = _rows(grid, res, cand[far(cand)], row_samples)
+        if len(peaks):
+            cand = cand[np.min(np.abs(cand[:, None] - peaks[None, :]), axis=1) >= MIN_SEPARATION_S]
+        neg = _rows(grid, res, cand, row_samples)
         pos, neg = pos[: max(0, per_class - n_pos)], neg[: max(0, per_class - n_neg)]
         n_pos += len(pos)
         n_neg += len(neg)
