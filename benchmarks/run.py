@@ -143,7 +143,7 @@ def throughput(sizes: Sizes) -> dict:
 # --------------------------------------------------------------------------- live path
 def decoder(sizes: Sizes) -> dict:
     """Decoder throughput in samples/s (issue #3's script)."""
-    args = ("--quick",) if sizes.quick else ()
+    args = ("--samples", "300000", "--repeat", "1") if sizes.quick else ()
     try:
         res = measure("benchmarks.decode_speed", *args, timeout=sizes.timeout_s, issue=3)
     except NotBuilt as exc:
@@ -156,7 +156,7 @@ def decoder(sizes: Sizes) -> dict:
 
 def serial_latency(sizes: Sizes) -> dict:
     """Byte arrival to event latency over a real pseudo-terminal (issue #4's script)."""
-    args = ("--quick",) if sizes.quick else ()
+    args = ("--seconds", "3") if sizes.quick else ()
     try:
         res = measure("benchmarks.serial_latency", *args, timeout=sizes.timeout_s, issue=4)
     except NotBuilt as exc:
