@@ -149,3 +149,30 @@ def test_injection_on_a_quiet_simulated_session_hits_the_requested_rate():
     expected = 6.0 * still_min
     assert abs(added - expected) < 4 * np.sqrt(expected) + 3
     assert out.labels.onset.is_monotonic_increasing
+
+
+def test_sensor_faults_are_in_the_data_and_labelled():
+    plan = plan_session("rest", 10, seed=1, sensor=SensorModel(faults_per_hour=60.0))
+    rec, _ = render_session(plan)
+    stuck = rec.labels[rec.labels.label == "stuck_axis"]
+    jumps = rec.labels[rec.labels.label == "offset_jump"]
+    assert len(stuck) >= 1 and len(jumps) >= 1
+    for onset, dur in zip(stuck.onset, stuck.duration):
+        m = (rec.t >= onset - 1e-9) & (rec.t <= onset + dur + 1e-9)
+        assert (np.ptp(rec.acc[m], axis=0) == 0).sum() >= 1  # one axis holds its reading
+    tw = rec.labels[rec.labels.label == "twitch"]
+    for onset in jumps.onset:  # faults keep clear of twitches
+        assert np.all(np.abs(tw.onset.to_numpy() - onset) > 0.5)
+    assert "offset_jump" not in set(simulate_session("rest", 10, seed=1, sensor=IDEAL_SENSOR).labels.label)
+
+
+def test_quiet_is_never_perfectly_quiet():
+    plan = plan_session("rest", 10, seed=3)
+    assert sum(e.label == "micro" for e in plan.events) >= 5  # unlabelled micro-movements
+    rec, _ = render_session(plan)
+    assert "micro" not in set(rec.labels.label)
+    # movement above the 1 s mean in still stretches: a few mg or more, never the bare noise floor
+    from twitchsense.simulate.inject import _moving_mean
+
+    dyn = np.linalg.norm(rec.acc - _moving_mean(rec.acc, 100), axis=1)
+    assert 0.004 < np.median(dyn) < 0.03

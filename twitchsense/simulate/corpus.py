@@ -78,14 +78,13 @@ def build_demo_corpus(outdir: str | os.PathLike, real_dir: str | os.PathLike | N
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     outdir = Path(args[0]) if args else DEMO_DIR
+    paths = build_demo_corpus(outdir)  # all written before anything is printed
     try:
-        paths = build_demo_corpus(outdir)
-    except BrokenPipeError:
-        return 0
-    for path in paths:
-        rec = read_recording(path)
-        s = rec.summary()
-        print(f"{path}: {s['duration_s']} s, {s['labels']} labels ({s['twitch_labels']} twitches)")
+        for path in paths:
+            s = read_recording(path).summary()
+            print(f"{path}: {s['duration_s']} s, {s['labels']} labels ({s['twitch_labels']} twitches)")
+    except BrokenPipeError:  # output piped into head
+        pass
     return 0
 
 
