@@ -178,3 +178,14 @@ def test_look_alikes_do_not_collide_with_twitches():
     for e in plan.events:
         if e.label in ("knock", "clap", "gesture"):
             assert not any(a < e.start + e.duration and e.start < b for a, b in tw)
+
+
+def test_a_slow_sensor_barely_sees_fast_twitches():
+    # the anti-alias filter: a fasciculation at 25 Hz sampling keeps little of its peak; at 100 Hz nearly all
+    peaks = {}
+    for rate in (25.0, 100.0, 1000.0):
+        got = [example_event("fasciculation", seed, rate)[2]["peak_g"] for seed in range(10)]
+        peaks[rate] = np.array(got)
+    assert np.all(peaks[25.0] < 0.6 * peaks[1000.0])
+    assert np.all(peaks[100.0] > 0.75 * peaks[1000.0])
+    assert W.band_limit_gain(30.0, 100.0) > 0.97 and W.band_limit_gain(20.0, 25.0) < 0.15

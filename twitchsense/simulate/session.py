@@ -522,7 +522,7 @@ def render_event(e: PlannedEvent, tt: np.ndarray, rate_hz: float) -> RenderedEve
         i0, i1 = _window(tt, e.start + lo, e.start + hi)
         if i1 <= i0:
             return None
-        acc, env = W.twitch(tt[i0:i1] - e.start, p)
+        acc, env = W.twitch(tt[i0:i1] - e.start, p, rate_hz)
         on = np.flatnonzero(env >= 0.1)
         if on.size == 0:  # shorter than a sample: the sample nearest the peak carries it
             on = np.array([int(np.argmax(env))])

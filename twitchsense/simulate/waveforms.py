@@ -214,10 +214,27 @@ def burst_shape(t: np.ndarray, freq_hz: float, duration_s: float, cycles: float)
     return burst(t, 1.0, freq_hz, duration_s, cycles, np.array([1.0, 0.0, 0.0]))[0][:, 0]
 
 
-def twitch(t: np.ndarray, p: TwitchParams) -> tuple[np.ndarray, np.ndarray]:
-    """Waveform of any twitch class from its :class:`TwitchParams`: ``(acc, envelope)``."""
-    return burst(t, p.peak_g, p.freq_hz, p.duration_s, p.cycles, np.array(p.direction), p.ellipticity,
-                 np.array(p.second_axis), p.sign)
+def band_limit_gain(freq_hz: float, rate_hz: float | None) -> float:
+    """Gain of a sensor's anti-alias low-pass (4th-order Butterworth at 0.45 x the sample rate).
+
+    Near 1 for every twitch class at 100 Hz and above (0.98 for a 30 Hz
+    fasciculation at 100 Hz); a 20 Hz fasciculation sampled at 25 Hz keeps 10 %.
+    """
+    if not rate_hz:
+        return 1.0
+    return float(1.0 / np.sqrt(1.0 + (freq_hz / (0.45 * rate_hz)) ** 8))
+
+
+def twitch(t: np.ndarray, p: TwitchParams, rate_hz: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Waveform of any twitch class from its :class:`TwitchParams`: ``(acc, envelope)``.
+
+    With ``rate_hz`` the amplitude is scaled by the sensor's anti-alias filter
+    (:func:`band_limit_gain`), so a sensor too slow for a class barely sees it.
+    """
+    acc, env = burst(t, p.peak_g, p.freq_hz, p.duration_s, p.cycles, np.array(p.direction), p.ellipticity,
+                     np.array(p.second_axis), p.sign)
+    g = band_limit_gain(p.freq_hz, rate_hz)
+    return (acc * g if g != 1.0 else acc), env
 
 
 def myoclonic_jerk(t: np.ndarray, peak_g: float = 0.3, freq_hz: float = 8.0, duration_s: float = 0.15,
