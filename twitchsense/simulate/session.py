@@ -112,6 +112,8 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
 BOUT_MEAN_S, PAUSE_MEAN_S, PAUSE_RATE_FACTOR = 90.0, 180.0, 0.15
 #: Minimum time from one twitch's onset to the next (s).
 TWITCH_REFRACTORY_S = 1.2
+#: A tic starts a short run of repeats with this probability; 1-3 repeats (mean 2).
+TIC_RUN_P, TIC_RUN_MEAN_EXTRA = 0.4, 2.0
 
 
 @dataclass
@@ -379,20 +381,39 @@ def plan_session(profile: str | Profile, minutes: float, seed: int, rate_hz: flo
     bout_spans = [(e.start, e.start + e.duration) for e in events if e.label in BOUT_ACTIVITIES]
     moves = [(r.start - 0.2, r.start + r.duration + 0.2) for r in rotations]
 
-    # twitches: anywhere except during the posture changes around bouts
+    # twitches: anywhere except during the posture changes around bouts; tics often come in
+    # short runs (1-3 repeats 0.3-1.5 s apart), so the base rate is lowered to keep the profile's mean
     trng = _rng(seed, "twitches")
-    onsets = twitch_onsets(prof, total_s, trng, blocked=moves)
     kinds = list(prof.twitch_kinds)
     kw = np.array([prof.twitch_kinds[k] for k in kinds], dtype=float)
-    twitches: list[PlannedEvent] = []
+    kw /= kw.sum()
+    tic_share = float(kw[kinds.index("tic")]) if "tic" in kinds else 0.0
+    base_rate = prof.twitch_rate_per_min / (1.0 + tic_share * TIC_RUN_P * TIC_RUN_MEAN_EXTRA)
+    onsets = twitch_onsets(prof, total_s, trng, blocked=moves, rate_per_min=base_rate)
+    candidates: list[PlannedEvent] = []
     bout_up = _UpLookup(up0, rotations)
     for onset in onsets:
-        kind = kinds[int(trng.choice(len(kinds), p=kw / kw.sum()))]
-        up = bout_up(onset)
-        p = W.draw_twitch(kind, trng, up)
-        if onset + p.duration_s > total_s - 0.2 or onset < 0.2:
+        kind = kinds[int(trng.choice(len(kinds), p=kw))]
+        p = W.draw_twitch(kind, trng, bout_up(onset))
+        candidates.append(PlannedEvent("twitch", float(onset), p.duration_s, kind, {"twitch": p}))
+        if kind == "tic" and trng.uniform() < TIC_RUN_P:
+            t_next = onset + p.duration_s
+            for _ in range(int(trng.integers(1, 4))):
+                t_next += float(trng.uniform(0.3, 1.5))
+                q = W.draw_twitch("tic", trng, bout_up(t_next))
+                candidates.append(PlannedEvent("twitch", t_next, q.duration_s, "tic", {"twitch": q, "run": True}))
+                t_next += q.duration_s
+    twitches: list[PlannedEvent] = []
+    last_end = -np.inf
+    move_arr = np.array(moves).reshape(-1, 2)
+    for e in sorted(candidates, key=lambda e: e.start):
+        end = e.start + e.duration
+        if e.start < 0.2 or end > total_s - 0.2 or e.start < last_end + 0.2:
             continue
-        twitches.append(PlannedEvent("twitch", float(onset), p.duration_s, kind, {"twitch": p}))
+        if e.params.get("run") and np.any((move_arr[:, 0] < end) & (move_arr[:, 1] > e.start)):
+            continue
+        twitches.append(e)
+        last_end = end
     twitch_spans = [(e.start - 1.0, e.start + e.duration + 1.0) for e in twitches]
 
     # hypnic jerks (and some myoclonic jerks) are followed by a small posture shift
