@@ -634,7 +634,10 @@ def _slow_noise(n: int, tt: np.ndarray, corr_s: float, rng: np.random.Generator,
     k = max(2, int(span / corr_s) + 2)
     kt = np.linspace(tt[0], tt[0] + span + 1e-9, k)
     kv = rng.normal(size=(k, dims))
-    return np.column_stack([np.interp(tt, kt, kv[:, d]) for d in range(dims)])
+    out = np.empty((n, dims))
+    for d in range(dims):
+        out[:, d] = np.interp(tt, kt, kv[:, d])
+    return out
 
 
 @dataclass
@@ -683,7 +686,10 @@ def render_session(plan: SessionPlan, keep_trace: bool = False) -> tuple[Recordi
             ang = swing * ramp * np.sin(np.pi * pr["cadence_hz"] * (tt[a:b] - e.start))
             axis = W.perpendicular(np.asarray(pr["up"]), np.random.default_rng(pr["seed"] + 1))
             up[a:b] = W.rotate_about(up[a:b], axis, ang) if b > a else up[a:b]
-    up /= np.linalg.norm(up, axis=1)[:, None]
+    norm = np.sqrt(np.einsum("ij,ij->i", up, up))
+    for k in range(3):
+        up[:, k] /= norm
+    del norm
     acc = up.copy() if keep_trace else up  # the trace keeps gravity on its own
     # background: fidget motion with a slowly varying level, breathing, heartbeat
     level = _slow_noise(n, tt, 30.0, brng, 1)[:, 0]
@@ -702,9 +708,9 @@ def render_session(plan: SessionPlan, keep_trace: bool = False) -> tuple[Recordi
         acc[:, k] += col
         del fid, col
     del level
-    b = W.breathing(tt, bg["breath_hz"], bg["breath_g"], (1.0, 0.0, 0.0), bg["phases"][0])[:, 0]
+    b = W.breathing_wave(tt, bg["breath_hz"], bg["breath_g"], bg["phases"][0])
     _add_along(acc, b, bg["breath_dir"])
-    b = W.heartbeat(tt, bg["heart_hz"], bg["heart_g"], (1.0, 0.0, 0.0), bg["phases"][1])[:, 0]
+    b = W.heartbeat_wave(tt, bg["heart_hz"], bg["heart_g"], bg["phases"][1])
     _add_along(acc, b, bg["heart_dir"])
     del b
     rendered: list[RenderedEvent] = []

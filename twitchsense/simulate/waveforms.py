@@ -542,19 +542,37 @@ def _periodic(phase: np.ndarray, shape, table_size: int = 4096) -> np.ndarray:
     return table[i] * (1 - x) + table[i + 1] * x
 
 
+def _breath_shape(p: np.ndarray) -> np.ndarray:
+    return np.sin(p) + 0.2 * np.sin(2 * p + 1.0)
+
+
+def _beat_shape(p: np.ndarray) -> np.ndarray:
+    return np.sin(p) + 0.45 * np.sin(2 * p + 1.0) + 0.2 * np.sin(3 * p + 2.0)
+
+
+def _periodic_wave(t: np.ndarray, freq_hz: float, peak_g: float, phase: float, shape) -> np.ndarray:
+    w = _periodic(2 * np.pi * freq_hz * np.asarray(t, dtype=float) + phase, shape)
+    w *= peak_g / np.abs(shape(np.linspace(0, 2 * np.pi, 4097))).max()
+    return w
+
+
+def breathing_wave(t: np.ndarray, freq_hz: float = 0.25, peak_g: float = 0.003, phase: float = 0.0) -> np.ndarray:
+    """Breathing along one axis, ``(n,)``: 0.2-0.3 Hz, a few mg."""
+    return _periodic_wave(t, freq_hz, peak_g, phase, _breath_shape)
+
+
+def heartbeat_wave(t: np.ndarray, freq_hz: float = 1.2, peak_g: float = 0.002, phase: float = 0.0) -> np.ndarray:
+    """Ballistocardiogram along one axis, ``(n,)``: a sharp beat every cycle (1-1.5 Hz), a few mg."""
+    return _periodic_wave(t, freq_hz, peak_g, phase, _beat_shape)
+
+
 def breathing(t: np.ndarray, freq_hz: float = 0.25, peak_g: float = 0.003, direction=(0.0, 0.0, 1.0),
               phase: float = 0.0) -> np.ndarray:
     """Breathing: 0.2-0.3 Hz, a few mg (larger on the chest)."""
-    shape = lambda p: np.sin(p) + 0.2 * np.sin(2 * p + 1.0)  # noqa: E731
-    w = _periodic(2 * np.pi * freq_hz * np.asarray(t, dtype=float) + phase, shape)
-    top = np.abs(shape(np.linspace(0, 2 * np.pi, 4097))).max()
-    return (peak_g / top * w)[:, None] * unit(np.asarray(direction, dtype=float))
+    return breathing_wave(t, freq_hz, peak_g, phase)[:, None] * unit(np.asarray(direction, dtype=float))
 
 
 def heartbeat(t: np.ndarray, freq_hz: float = 1.2, peak_g: float = 0.002, direction=(0.0, 1.0, 0.0),
               phase: float = 0.0) -> np.ndarray:
     """Ballistocardiogram: a sharp beat every cycle (1-1.5 Hz), a few mg; the fundamental dominates."""
-    shape = lambda p: np.sin(p) + 0.45 * np.sin(2 * p + 1.0) + 0.2 * np.sin(3 * p + 2.0)  # noqa: E731
-    w = _periodic(2 * np.pi * freq_hz * np.asarray(t, dtype=float) + phase, shape)
-    top = np.abs(shape(np.linspace(0, 2 * np.pi, 4097))).max()
-    return (peak_g / top * w)[:, None] * unit(np.asarray(direction, dtype=float))
+    return heartbeat_wave(t, freq_hz, peak_g, phase)[:, None] * unit(np.asarray(direction, dtype=float))
