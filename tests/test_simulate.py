@@ -171,3 +171,14 @@ def test_quiet_is_never_perfectly_quiet():
 
     dyn = np.linalg.norm(rec.acc - _moving_mean(rec.acc, 100), axis=1)
     assert 0.004 < np.median(dyn) < 0.03
+
+
+@pytest.mark.parametrize("rate", [25.0, 104.0, 1000.0])
+def test_any_rate_from_25_to_1000_hz(rate):
+    rec = simulate_session("frequent-twitching", 0.5, seed=1, rate_hz=rate)
+    step = np.diff(rec.t)
+    assert np.median(step) == pytest.approx(1 / rate, rel=1e-9)
+    tw = rec.labels[rec.labels.label == "twitch"]
+    assert len(tw) >= 1
+    # every label edge is a sample time of the recording
+    assert np.isin(np.round(tw.onset, 6), np.round(rec.t, 6)).all()
