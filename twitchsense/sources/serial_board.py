@@ -142,6 +142,7 @@ class SerialSource:
         self._faulted = False
         self._start_wall: datetime | None = None
         self._announced = False
+        self._failure: LinkLost | None = None  # raised after the samples received before it
 
     # ------------------------------------------------------------------ connecting
 
@@ -206,6 +207,7 @@ class SerialSource:
         self.meta.update({k: v for k, v in info.sidecar().items() if v is not None})
 
     def _drop_link(self) -> None:
+        self._failure = None
         if self._link is not None:
             self._link.close()
             self._link = None
@@ -261,10 +263,18 @@ class SerialSource:
                           t=self.clock.last_t, data={"device": device})]
 
     def _read_once(self) -> SourceItem:
+        """Decode what arrived and act on it. A failure of the port is raised only after the
+        samples already received have been handed on (on the next call): nothing received is lost."""
         link = self._link
         assert link is not None
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
         results, self._pending = self._pending, []
-        results += link.poll(self.poll_s)
+        try:
+            results += link.poll(self.poll_s)
+        except LinkLost as exc:
+            self._failure = exc
         blocks, events, info = [], [], None
         rehandshake = None
         for _chunk, res in results:
@@ -302,15 +312,19 @@ class SerialSource:
             events.append(LinkEvent("no_data", f"no samples for {self.no_data_s:g} s; redoing the handshake",
                                     t=self.clock.last_t))
             rehandshake = rehandshake or "no data"
-        if rehandshake is not None:
-            if rehandshake != "no data":
-                self.stats["reboots"] += 1
-                if not any(e.kind == "reboot" for e in events):
-                    events.append(LinkEvent("reboot", rehandshake, t=self.clock.last_t))
-            events += self._rehandshake()
-        elif self.ping_s and now - self._last_ping >= self.ping_s:
-            self._last_ping = now
-            self.driver.keepalive(link)
+        if self._failure is None:
+            try:
+                if rehandshake is not None:
+                    if rehandshake != "no data":
+                        self.stats["reboots"] += 1
+                        if not any(e.kind == "reboot" for e in events):
+                            events.append(LinkEvent("reboot", rehandshake, t=self.clock.last_t))
+                    events += self._rehandshake()
+                elif self.ping_s and now - self._last_ping >= self.ping_s:
+                    self._last_ping = now
+                    self.driver.keepalive(link)
+            except LinkLost as exc:
+                self._failure = exc
         return SourceItem(samples=block, events=events, info=info)
 
     def _rehandshake(self) -> list[LinkEvent]:
