@@ -127,3 +127,15 @@ def test_port_patterns():
     assert ports[0].known_board == "Arduino" and ports[1].known_board.startswith("Silicon Labs CP210x")
     with pytest.raises(TwitchsenseError, match="expected a device path, 'auto', VID:PID"):
         match_ports("nonsense", ports)
+
+
+def test_a_board_in_use_is_not_shared(tmp_path, env):
+    from twitchsense.sources.serial_board import SerialSource
+    with BoardEmulator(synthetic_recording(100.0, 10.0), rate_hz=100.0) as emu:
+        first = SerialSource(emu.device)
+        first.open()
+        try:
+            r = cli_in(env, "record", "--port", emu.device, "-o", tmp_path / "x.csv", "--duration", "1")
+        finally:
+            first.close()
+    assert r.returncode == 1 and f"{emu.device} is in use by another program" in r.stderr, r.stderr

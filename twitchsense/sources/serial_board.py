@@ -16,6 +16,7 @@ a link event instead of an exception:
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -43,9 +44,14 @@ class BoardLink:
     def __init__(self, device: str, baudrate: int, decoder: Decoder) -> None:
         self.device = device
         try:
-            # DTR stays asserted (pyserial's default): native-USB boards wait for it.
-            self.port = serial.Serial(device, baudrate=baudrate, timeout=0.05, write_timeout=1.0)
+            # DTR stays asserted (pyserial's default): native-USB boards wait for it. Exclusive:
+            # a second reader on the same port would steal bytes from the first.
+            extra = {"exclusive": True} if os.name == "posix" else {}
+            self.port = serial.Serial(device, baudrate=baudrate, timeout=0.05, write_timeout=1.0, **extra)
         except (serial.SerialException, OSError, ValueError) as exc:
+            if "exclusively lock" in str(exc):
+                raise LinkLost(f"{device} is in use by another program (another stream or record, "
+                               "a serial monitor...)") from None
             raise LinkLost(f"cannot open {device}: {exc}") from None
         self.decoder = decoder
         self.decoder.reset()
@@ -361,17 +367,20 @@ class SerialSource:
             link.close()
 
 
-def probe_board(device: str, baudrate: int = 115200, timeout_s: float = 1.5) -> BoardInfo | None:
-    """Ask the board on ``device`` for its INFO (STOP, GET_INFO; it is left stopped); None if it does not answer."""
+def probe_board(device: str, baudrate: int = 115200, timeout_s: float = 1.5) -> tuple[BoardInfo | None, str]:
+    """Ask the board on ``device`` for its INFO (STOP, GET_INFO; it is left stopped).
+
+    Returns ``(info, "")``, or ``(None, why)`` when it cannot be opened or does not answer.
+    """
     from .board_drivers import TwitchsenseDriver
     driver = TwitchsenseDriver(info_timeout_s=timeout_s)
     try:
         link = BoardLink(device, baudrate, driver.make_decoder())
-    except LinkLost:
-        return None
+    except LinkLost as exc:
+        return None, str(exc)
     try:
-        return driver.identify(link)[0]
-    except (LinkLost, HandshakeError):
-        return None
+        return driver.identify(link)[0], ""
+    except (LinkLost, HandshakeError) as exc:
+        return None, str(exc)
     finally:
         link.close()
