@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from twitchsense.emulator import BoardEmulator
-from twitchsense.ports import PortInfo, match_ports, virtual_ports
+from twitchsense.ports import PortInfo, match_ports, target_for, virtual_ports
 from twitchsense.recording import read_recording
 from twitchsense.errors import TwitchsenseError
 from twitchsense.sources.synthetic import synthetic_recording
@@ -139,3 +139,14 @@ def test_a_board_in_use_is_not_shared(tmp_path, env):
         finally:
             first.close()
     assert r.returncode == 1 and f"{emu.device} is in use by another program" in r.stderr, r.stderr
+
+
+def test_a_usb_board_is_found_again_by_identity_not_by_path():
+    board = PortInfo("/dev/ttyACM0", 0x2341, 0x8057, "ABC1", "Nano 33 IoT")
+    target = target_for(board)
+    assert target.path is None and target.label == "2341:8057 serial ABC1"
+    twin = PortInfo("/dev/ttyACM0", 0x2341, 0x8057, "XYZ9", "Nano 33 IoT")   # same model, another board
+    back = PortInfo("/dev/ttyACM1", 0x2341, 0x8057, "ABC1", "Nano 33 IoT")   # ours, replugged elsewhere
+    assert target.locate([twin]) is None
+    assert target.locate([twin, back]) == "/dev/ttyACM1"
+    assert target_for(PortInfo("/tmp/board", virtual=True)).path == "/tmp/board"

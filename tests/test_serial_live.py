@@ -159,3 +159,14 @@ def test_text_and_cyton_boards_stream_through_the_same_path(tmp_path, runtime_di
     assert np.allclose(np.diff(rec.t), 1.0 / feed_rate, atol=1.5e-6)
     assert rec.meta["sample_rate_hz"] == feed_rate
     assert "lost samples 0" in r.stdout
+
+
+def test_record_keeps_trying_until_its_duration_when_the_board_stays_away(tmp_path, runtime_dir):
+    with start_emulator(tmp_path, 100.0, FaultPlan(unplug=[(0.8, 30.0)])) as emu:
+        start = time.monotonic()
+        r, rec = record(tmp_path, 2.5)
+        took = time.monotonic() - start
+        assert emu.unplugged.is_set()
+    assert took < 2.5 + 8  # start-up and handshake, not the 30 s outage
+    assert 60 <= rec.n_samples <= 100 and "reconnects 0" in r.stdout
+    assert "link: disconnected" in r.stdout
