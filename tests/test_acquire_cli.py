@@ -94,27 +94,36 @@ def test_ctrl_c_ends_record_cleanly_with_a_summary(tmp_path, env):
     assert read_recording(out).n_samples == n > 0
 
 
-def test_errors_are_one_line(tmp_path, env):
-    r = cli_in(env, "record", "--port", tmp_path / "nothing", "-o", tmp_path / "x.csv", "--duration", "1")
-    assert r.returncode == 1 and r.stderr.count("\n") == 1
-    assert f"--port {tmp_path / 'nothing'}: no such device" in r.stderr
+def run_main(capsys, *args) -> tuple[int, str]:
+    """The CLI entry point in this process (errors need no subprocess): exit code and stderr."""
+    from twitchsense.cli import main
+    code = main([str(a) for a in args])
+    return code, capsys.readouterr().err
+
+
+def test_errors_are_one_line(tmp_path, env, capsys):
+    code, err = run_main(capsys, "record", "--port", tmp_path / "nothing", "-o", tmp_path / "x.csv")
+    assert code == 1 and err.count("\n") == 1
+    assert f"--port {tmp_path / 'nothing'}: no such device" in err
     assert not (tmp_path / "x.csv").exists()
-    r = cli_in(env, "record", "--port", "auto", "-o", tmp_path / "no" / "x.csv")
-    assert r.returncode == 1 and f"-o {tmp_path / 'no' / 'x.csv'}: folder {tmp_path / 'no'} does not exist" in r.stderr
-    r = cli_in(env, "stream", "--port", "1234:5678")
-    assert r.returncode == 1 and "--port 1234:5678: no serial port matches" in r.stderr
-    r = cli_in(env, "emulate-board", "--unplug", "5")
-    assert r.returncode == 1 and "--unplug must be AT:FOR in seconds (e.g. 10:2), got '5'" in r.stderr
-    r = cli_in(env, "record", "--port", "auto", "-o", tmp_path / "y.csv")
-    assert r.returncode == 1 and "--port auto: no serial port with a known board found" in r.stderr
+    code, err = run_main(capsys, "record", "--port", "auto", "-o", tmp_path / "no" / "x.csv")
+    assert code == 1 and f"-o {tmp_path / 'no' / 'x.csv'}: folder {tmp_path / 'no'} does not exist" in err
+    code, err = run_main(capsys, "stream", "--port", "1234:5678")
+    assert code == 1 and "--port 1234:5678: no serial port matches" in err
+    code, err = run_main(capsys, "emulate-board", "--unplug", "5")
+    assert code == 1 and "--unplug must be AT:FOR in seconds (e.g. 10:2), got '5'" in err
+    code, err = run_main(capsys, "record", "--port", "auto", "-o", tmp_path / "y.csv")
+    assert code == 1 and "--port auto: no serial port with a known board found" in err
+    code, err = run_main(capsys, "stream", "--port", "/dev/null", "--protocol", "text")
+    assert code == 1 and "a text board does not say its sample rate: give --rate HZ" in err
     # a port that is not a twitchsense board: no answer to GET_INFO
     master, slave = os.openpty()
     try:
-        r = cli_in(env, "record", "--port", os.ttyname(slave), "-o", tmp_path / "z.csv")
+        code, err = run_main(capsys, "record", "--port", os.ttyname(slave), "-o", tmp_path / "z.csv")
     finally:
         os.close(master)
         os.close(slave)
-    assert r.returncode == 1 and "no INFO answer to GET_INFO within 3 s" in r.stderr
+    assert code == 1 and "no INFO answer to GET_INFO within 3 s" in err and err.count("\n") == 1
 
 
 def test_port_patterns():
