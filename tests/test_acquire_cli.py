@@ -159,3 +159,15 @@ def test_a_usb_board_is_found_again_by_identity_not_by_path():
     assert target.locate([twin]) is None
     assert target.locate([twin, back]) == "/dev/ttyACM1"
     assert target_for(PortInfo("/tmp/board", virtual=True)).path == "/tmp/board"
+
+
+def test_emulate_board_replays_a_recording_with_faults_and_exits_after_its_duration(tmp_path, env, capsys):
+    from twitchsense.recording import write_recording
+    src = tmp_path / "in.csv"
+    write_recording(src, synthetic_recording(50.0, 5.0))
+    r = cli_in(env, "emulate-board", "--replay", src, "--drop-frames", "0.1", "--duration", "0.5", timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert "virtual twitchsense board, 50 Hz" in r.stdout  # the recording's rate
+    assert "emulate-board: sent 0 samples" in r.stdout      # nobody sent START: a board waits
+    code, err = run_main(capsys, "emulate-board", "--replay", src, "--corrupt", "2")
+    assert code == 1 and "--corrupt is a probability in 0..1, got 2.0" in err
