@@ -86,3 +86,10 @@ def write_alerts(path: str | os.PathLike, alerts: Iterable[Alert]) -> None:
         for a in alerts:
             d = asdict(a)
             w.writerow([f"{d['start']:.3f}", f"{d['end']:.3f}", d["level"], d["rule"], d["detail"]])
+
+
+def read_alerts(path: str | os.PathLike) -> list[Alert]:
+    """Read a ``NAME.alerts.csv`` written by :func:`write_alerts`."""
+    with open(path, newline="", encoding="utf-8") as f:
+        return [Alert(start=float(r["start"]), end=float(r["end"]), level=r["level"], rule=r["rule"],
+                      detail=r["detail"]) for r in csv.DictReader(f)]

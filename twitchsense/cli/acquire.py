@@ -18,6 +18,7 @@ from ..live_sinks import RecordSink, StatusLineSink
 from ..pipeline import Pipeline, PipelineSummary
 from ..recording import read_recording
 from ..sources.replay import ReplaySource, parse_speed
+from .alerting import add_alert_options, alerting_for, terminal_view
 from .common import add_command
 
 
@@ -28,6 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--speed", default="max",
                    help="real-time factor (1 = real time, 10 = ten times faster), or 'max' (default)")
     _add_pipeline_options(p)
+    add_alert_options(p, live=False)
     p.set_defaults(func=run_replay)
     p = add_command(sub, "stream", "run the live pipeline fed from a serial board (or the simulator)",
                     "twitchsense emulate-board --link /tmp/board &   # or a real board\n"
@@ -41,6 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _add_board_options(p)
     _add_pipeline_options(p)
     p.add_argument("--duration", type=float, metavar="S", help="stop after S wall-clock seconds")
+    add_alert_options(p, live=True)
     p.set_defaults(func=run_stream)
 
     p = add_command(sub, "record", "save a session from a serial board to a recording",
@@ -125,7 +128,10 @@ def check_output(path: Path, option: str) -> None:
 
 
 def _sinks(args: argparse.Namespace, source) -> list:
-    sinks: list = [StatusLineSink(interval_s=1e9 if args.quiet else 1.0)]
+    sinks: list = []
+    if not terminal_view(args):  # the live view shows link health itself
+        out = sys.stderr if getattr(args, "jsonl", None) == "-" else sys.stdout
+        sinks.append(StatusLineSink(out=out, interval_s=1e9 if args.quiet else 1.0))
     if args.record is not None:
         sinks.append(RecordSink(args.record, source))
     return sinks
@@ -139,14 +145,23 @@ def print_summary(name: str, s: PipelineSummary, extra: str = "", out=None) -> N
           file=out or sys.stdout, flush=True)
 
 
+def _alert_summary(s: PipelineSummary) -> str:
+    return f", {s.events} twitches, {s.alerts} alert changes"
+
+
+def _summary_out(args: argparse.Namespace):
+    return sys.stderr if getattr(args, "jsonl", None) == "-" else sys.stdout
+
+
 def run_replay(args: argparse.Namespace) -> int:
     speed = parse_speed(args.speed)
     if args.record is not None:
         check_output(args.record, "--record")
     rec = read_recording(args.recording)
     source = ReplaySource(rec, speed=speed)
-    summary = Pipeline(source, sinks=_sinks(args, source)).run()
-    print_summary(f"replay {args.recording}", summary)
+    alerts, alert_sinks = alerting_for(args, source, rec.name, live=False)
+    summary = Pipeline(source, alerts=alerts, sinks=_sinks(args, source) + alert_sinks).run()
+    print_summary(f"replay {args.recording}", summary, _alert_summary(summary), out=_summary_out(args))
     return 0
 
 
@@ -193,9 +208,13 @@ def run_stream(args: argparse.Namespace) -> int:
         source = _serial_source(args)
         source.open()
     stop = threading.Event()
+    alerts, alert_sinks = alerting_for(args, source, "live", live=True)
     with stop_on_signals(stop):
-        summary = Pipeline(source, sinks=_sinks(args, source)).run(stop=stop, duration_s=args.duration)
-    print_summary("stream", summary, "" if args.simulate else _serial_summary(source, summary))
+        summary = Pipeline(source, alerts=alerts, sinks=_sinks(args, source) + alert_sinks).run(
+            stop=stop, duration_s=args.duration)
+    print_summary("stream", summary,
+                  ("" if args.simulate else _serial_summary(source, summary)) + _alert_summary(summary),
+                  out=_summary_out(args))
     return 0
 
 
