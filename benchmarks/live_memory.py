@@ -1,0 +1,113 @@
+"""Resident memory of the live pipeline over a long replay: does it stay flat?
+
+A 10-minute simulated session is looped through the one live pipeline
+(replay source in 0.1 s blocks, as fast as it goes -> streaming detector ->
+alert engine -> status sink), and the process's resident memory is sampled
+every replayed minute. The figure that matters is the growth per replayed
+hour after the first 10 % (warm-up: imports, buffers, model).
+
+    python -m benchmarks.live_memory [--hours 6] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import threading
+import time
+
+from benchmarks.common import peak_rss_mb
+
+
+def current_rss_mb() -> float:
+    """Resident memory of this process now, in MB (Linux /proc; falls back to the peak)."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1024 ** 2
+    except (OSError, ValueError, IndexError):
+        return peak_rss_mb()
+
+
+def live_stages() -> tuple[object | None, object | None, list[str]]:
+    """The streaming detector (issue #6) and alert engine (issue #7), whichever exist."""
+    notes = []
+    detector = alerts = None
+    try:
+        from twitchsense.detector import StreamingDetector, load_default_model
+        detector = StreamingDetector(load_default_model())
+    except ImportError:
+        notes.append("no streaming detector yet (issue #6)")
+    try:
+        from twitchsense.alerts import AlertEngine, load_rules
+        alerts = AlertEngine(load_rules())
+    except ImportError:
+        notes.append("no alert engine yet (issue #7)")
+    return detector, alerts, notes
+
+
+class _MemoryProbe:
+    """A sink that samples RSS every ``every_s`` of stream time and stops the run at ``until_s``."""
+
+    def __init__(self, every_s: float, until_s: float, stop: threading.Event) -> None:
+        self.every_s, self.until_s, self.stop = every_s, until_s, stop
+        self.samples: list[tuple[float, float]] = []
+        self._t0: float | None = None
+        self._next = 0.0
+
+    def on_samples(self, block) -> None:
+        if self._t0 is None:
+            self._t0 = float(block.t[0])
+        elapsed = float(block.t[-1]) - self._t0
+        if elapsed >= self._next:
+            self.samples.append((round(elapsed / 3600, 4), round(current_rss_mb(), 1)))
+            self._next += self.every_s
+        if elapsed >= self.until_s:
+            self.stop.set()
+
+
+def run(hours: float, seed: int = 0) -> dict:
+    """Replay ``hours`` of looped simulated data through the live pipeline; RSS figures."""
+    from twitchsense.live_sinks import StatusLineSink
+    from twitchsense.pipeline import Pipeline
+    from twitchsense.sources.replay import ReplaySource
+    from twitchsense.sources.synthetic import simulated_recording
+
+    rec = simulated_recording(100.0, 600.0, seed)
+    detector, alerts, notes = live_stages()
+    stop = threading.Event()
+    probe = _MemoryProbe(every_s=60.0, until_s=hours * 3600, stop=stop)
+    source = ReplaySource(rec, speed=None, max_block_s=0.1, loop=True)
+    pipe = Pipeline(source, detector=detector, alerts=alerts,
+                    sinks=[probe, StatusLineSink(out=io.StringIO(), interval_s=1.0)])
+    t0 = time.perf_counter()
+    summary = pipe.run(stop=stop)
+    wall = time.perf_counter() - t0
+    s = probe.samples
+    warm = s[max(1, len(s) // 10)] if len(s) > 2 else s[0]
+    end = s[-1]
+    growth = (end[1] - warm[1]) / (end[0] - warm[0]) if end[0] > warm[0] else 0.0
+    stages = "replay source -> " + ("streaming detector -> " if detector else "") + \
+             ("alert engine -> " if alerts else "") + "status sink"
+    return {"what": stages, "replayed_h": round(summary.stream_s / 3600, 2), "wall_s": round(wall, 1),
+            "rss_start_mb": warm[1], "rss_end_mb": end[1], "rss_growth_mb_per_h": round(growth, 2),
+            "peak_rss_mb": round(peak_rss_mb(), 1), "events": summary.events, "alerts": summary.alerts,
+            "samples": s, "note": "; ".join(["0.1 s blocks, no pacing; RSS sampled every replayed minute"] + notes)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--hours", type=float, default=6.0)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    res = run(args.hours)
+    if args.json:
+        print(json.dumps(res))
+    else:
+        print(f"{res['what']}: {res['replayed_h']} h replayed in {res['wall_s']} s; RSS {res['rss_start_mb']} -> "
+              f"{res['rss_end_mb']} MB ({res['rss_growth_mb_per_h']} MB per replayed hour); {res['note']}")
+
+
+if __name__ == "__main__":
+    main()

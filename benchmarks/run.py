@@ -1,0 +1,282 @@
+"""Every benchmark in one run: throughput and scaling, decoder, latency, memory, peers, quality.
+
+    python -m benchmarks [--quick] [--out benchmarks/results.md]
+
+Each measurement whose peak memory matters runs in a fresh process. Results go
+to ``results.json`` and ``results.md`` beside ``--out``, plots to ``plots/``
+there. A part of the project that is not built yet gets a row saying so; a
+part that is built but whose benchmark fails makes the run exit 1 (after the
+files are written), so the quick run in CI keeps the scripts from rotting.
+``--quick`` uses small sizes (under 2 minutes on a 2-core machine); the full
+mode takes 10-20 minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import math
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from benchmarks.machine import describe_machine
+
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much work each section does."""
+
+    hours: tuple[float, ...]
+    peer_windows: int
+    live_hours: float
+    quality_minutes: float
+    timeout_s: float
+    quick: bool
+    with_peers: bool = True
+
+
+QUICK = Sizes(hours=(0.25, 0.5, 1.0), peer_windows=16, live_hours=0.25, quality_minutes=4.0, timeout_s=120,
+              quick=True)
+FULL = Sizes(hours=(1.0, 6.0, 24.0), peer_windows=300, live_hours=6.0, quality_minutes=30.0, timeout_s=1800,
+             quick=False)
+
+
+class NotBuilt(Exception):
+    """A part of the project (or its benchmark script) has not landed yet."""
+
+
+def missing(issue: int) -> str:
+    return f"not available yet (issue #{issue})"
+
+
+def have(module: str) -> bool:
+    """True when ``module`` can be imported (without importing it)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def measure(module: str, *args: str, timeout: float, issue: int) -> dict:
+    """Run ``python -m module args --json`` in a fresh process; its last JSON line."""
+    if not have(module):
+        raise NotBuilt(missing(issue))
+    try:
+        out = subprocess.run([sys.executable, "-m", module, *args, "--json"], capture_output=True,
+                             text=True, timeout=timeout, cwd=HERE.parent)
+    except subprocess.TimeoutExpired as exc:
+        raise RuntimeError(f"{module} took longer than {timeout:g} s") from exc
+    if out.returncode != 0:
+        tail = (out.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"{module} {' '.join(args)} failed: {tail}")
+    for line in reversed(out.stdout.strip().splitlines()):
+        if line.startswith(("{", "[")):
+            return json.loads(line)
+    raise RuntimeError(f"{module} printed no JSON result")
+
+
+def section(title: str, columns: list[tuple[str, str]], rows: list[dict], note: str = "",
+            status: str = "ok", **extra) -> dict:
+    """A results section: ``columns`` are (key, header) pairs; rows are dicts keyed the same."""
+    return {"title": title, "status": status, "note": note, "columns": columns, "rows": rows, **extra}
+
+
+# --------------------------------------------------------------------------- throughput
+STAGES = {
+    # stage: (benchmark module, issue, extra args, key of the seconds in its JSON)
+    "load": ("benchmarks.load_24h", 2, (), "load_s"),
+    "features": ("benchmarks.detect_24h", 6, ("--stage", "features"), "seconds"),
+    "detect": ("benchmarks.detect_24h", 6, ("--stage", "detect"), "seconds"),
+}
+
+
+def scaling_exponent(hours: list[float], seconds: list[float]) -> float | None:
+    """Slope of log(seconds) against log(hours): 1.0 is linear growth."""
+    pts = [(math.log(h), math.log(s)) for h, s in zip(hours, seconds) if s and s > 0]
+    if len(pts) < 2:
+        return None
+    mx = sum(p[0] for p in pts) / len(pts)
+    my = sum(p[1] for p in pts) / len(pts)
+    sxx = sum((p[0] - mx) ** 2 for p in pts)
+    return round(sum((p[0] - mx) * (p[1] - my) for p in pts) / sxx, 2) if sxx else None
+
+
+def throughput(sizes: Sizes) -> dict:
+    """Load, features and detect at each length: s per 24 h, real-time factor, peak RSS, scaling."""
+    rows, curves, errors = [], {}, []
+    for stage, (module, issue, extra, key) in STAGES.items():
+        pts = []
+        for hours in sizes.hours:
+            try:
+                res = measure(module, "--hours", f"{hours:g}", *extra, timeout=sizes.timeout_s, issue=issue)
+            except NotBuilt as exc:
+                rows.append({"stage": stage, "hours": "-", "status": str(exc)})
+                break
+            except RuntimeError as exc:
+                errors.append(str(exc))
+                rows.append({"stage": stage, "hours": hours, "status": f"error: {exc}"})
+                continue
+            seconds = float(res[key])
+            pts.append((hours, seconds))
+            rows.append({"stage": stage, "hours": hours, "seconds": round(seconds, 3),
+                         "s_per_24h": round(seconds * 24 / hours, 2),
+                         "realtime_factor": f"{hours * 3600 / seconds:,.0f}x" if seconds > 0 else "-",
+                         "peak_rss_mb": res.get("peak_rss_mb"), "status": "ok"})
+        if pts:
+            curves[stage] = pts
+    scaling = {stage: scaling_exponent([p[0] for p in pts], [p[1] for p in pts]) for stage, pts in curves.items()}
+    note = ("Synthetic 100 Hz recordings (noise plus gravity, `benchmarks.common.synthetic_day_csv`); each "
+            "point in a fresh process. Scaling exponent = slope of log(time) vs log(length); 1.0 is linear. "
+            + "; ".join(f"{s}: {e}" for s, e in scaling.items() if e is not None))
+    return section("Throughput and scaling", [("stage", "stage"), ("hours", "hours"), ("seconds", "wall s"),
+                   ("s_per_24h", "s per 24 h"), ("realtime_factor", "real-time factor"),
+                   ("peak_rss_mb", "peak RSS MB"), ("status", "status")], rows, note,
+                   status="error" if errors else "ok", curves=curves, scaling=scaling)
+
+
+# --------------------------------------------------------------------------- live path
+def decoder(sizes: Sizes) -> dict:
+    """Decoder throughput in samples/s (issue #3's script)."""
+    args = ("--quick",) if sizes.quick else ()
+    try:
+        res = measure("benchmarks.decode_speed", *args, timeout=sizes.timeout_s, issue=3)
+    except NotBuilt as exc:
+        return section("Decoder throughput", [("what", "decoder"), ("status", "status")],
+                       [{"what": "wire-protocol decoders", "status": str(exc)}], status="missing")
+    rows = res if isinstance(res, list) else res.get("rows", [res])
+    columns = [(k, k.replace("_", " ")) for k in rows[0]] if rows else []
+    return section("Decoder throughput", columns, rows, "From `python -m benchmarks.decode_speed`.")
+
+
+def serial_latency(sizes: Sizes) -> dict:
+    """Byte arrival to event latency over a real pseudo-terminal (issue #4's script)."""
+    args = ("--quick",) if sizes.quick else ()
+    try:
+        res = measure("benchmarks.serial_latency", *args, timeout=sizes.timeout_s, issue=4)
+    except NotBuilt as exc:
+        return section("Serial latency", [("what", "path"), ("status", "status")],
+                       [{"what": "byte arrival to event", "status": str(exc)}], status="missing")
+    rows = res if isinstance(res, list) else res.get("rows", [res])
+    columns = [(k, k.replace("_", " ")) for k in rows[0]] if rows else []
+    return section("Serial latency", columns, rows, "From `python -m benchmarks.serial_latency`.")
+
+
+def live_memory(sizes: Sizes) -> dict:
+    """Resident memory of the live pipeline over a long replay (benchmarks.live_memory)."""
+    cols = [("what", "run"), ("replayed_h", "replayed h"), ("wall_s", "wall s"), ("rss_start_mb", "RSS start MB"),
+            ("rss_end_mb", "RSS end MB"), ("rss_growth_mb_per_h", "growth MB/h"), ("status", "status")]
+    try:
+        res = measure("benchmarks.live_memory", "--hours", f"{sizes.live_hours:g}", timeout=sizes.timeout_s, issue=4)
+    except NotBuilt as exc:
+        return section("Live-path memory", cols, [{"what": "long replay", "status": str(exc)}], status="missing")
+    res["status"] = res.get("status", "ok")
+    return section("Live-path memory", cols, [res], res.get("note", ""), samples=res.get("samples", []))
+
+
+# --------------------------------------------------------------------------- peers and quality
+def peers(sizes: Sizes) -> dict:
+    """Feature extraction and window classification against TSFEL, tsfresh, MiniRocket."""
+    from benchmarks.window_set import SHARED_DATA
+
+    if not SHARED_DATA.is_dir():
+        return section("Peers: feature extraction and window classification", [("status", "status")],
+                       [{"status": f"needs the real recordings in {SHARED_DATA}"}], status="missing")
+    extra = () if sizes.with_peers else ("--without-peers",)
+    res = measure("benchmarks.peers", "--windows", str(sizes.peer_windows), *extra, timeout=sizes.timeout_s * 2,
+                  issue=6)
+    cols = [("method", "method"), ("features", "features"), ("ms_per_window", "ms / window"),
+            ("project_over_peer", "time ratio project/peer"), ("precision", "precision"),
+            ("sensitivity", "sensitivity"), ("f1", "F1"), ("status", "status")]
+    note = (f"{res['windows']} windows of {res['row_s']:g} s at {res['rate_hz']:g} Hz ({res['positives']} with a "
+            f"twitch added by {res['twitch_source']}; {res['subjects']} subjects of real recordings in "
+            f"../shared/data). Feature sets scored with the same classifier, {res['classifier']}, "
+            f"{res['cv']}; window-level figures. Time ratio measured pair by pair in the same process, "
+            "one core each. " + " ".join(r["note"] for r in res["rows"] if r.get("note")))
+    bad = [r for r in res["rows"] if r["status"] != "ok"]
+    return section("Peers: feature extraction and window classification", cols, res["rows"], note,
+                   status="partial" if bad else "ok", meta={k: v for k, v in res.items() if k != "rows"})
+
+
+def quality(sizes: Sizes) -> dict:
+    """Event-level evaluate figures of the default model and the baseline (issue #6)."""
+    cols = [("detector", "detector"), ("data", "data"), ("sensitivity", "sensitivity"), ("precision", "precision"),
+            ("f1", "F1"), ("fa_per_h_rest", "false alarms/h rest"), ("fa_per_h_activity", "false alarms/h activity"),
+            ("status", "status")]
+    try:
+        res = measure("benchmarks.quality", "--minutes", f"{sizes.quality_minutes:g}", timeout=sizes.timeout_s * 2,
+                      issue=6)
+    except NotBuilt as exc:
+        return section("Detection quality", cols, [{"detector": "default model and baseline", "status": str(exc)}],
+                       status="missing")
+    return section("Detection quality", cols, res["rows"], res.get("note", ""))
+
+
+SECTIONS = {
+    "throughput": throughput,
+    "decoder": decoder,
+    "latency": serial_latency,
+    "live_memory": live_memory,
+    "peers": peers,
+    "quality": quality,
+}
+
+
+def run_all(sizes: Sizes, only: list[str] | None = None, log=print) -> dict:
+    """Run every section (or ``only`` some); a failing section is recorded, never fatal here."""
+    results = {}
+    for name, fn in SECTIONS.items():
+        if only and name not in only:
+            continue
+        t0 = time.perf_counter()
+        try:
+            results[name] = fn(sizes)
+        except NotBuilt as exc:
+            results[name] = section(name, [("status", "status")], [{"status": str(exc)}], status="missing")
+        except Exception as exc:  # noqa: BLE001 - recorded in the table and turned into exit 1
+            results[name] = section(name, [("status", "status")], [{"status": f"error: {exc}"}], status="error")
+        results[name]["elapsed_s"] = round(time.perf_counter() - t0, 1)
+        log(f"{name}: {results[name]['status']} ({results[name]['elapsed_s']} s)")
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    from benchmarks.report import write_report
+
+    ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="small sizes, under 2 minutes (CI)")
+    ap.add_argument("--out", type=Path, default=HERE / "results.md", help="markdown table to write")
+    ap.add_argument("--only", nargs="+", choices=list(SECTIONS), help="run only these sections")
+    ap.add_argument("--without-peers", action="store_true",
+                    help="skip TSFEL, tsfresh and MiniRocket (the project's own rows still run)")
+    args = ap.parse_args(argv)
+    sizes = QUICK if args.quick else FULL
+    if args.without_peers:
+        sizes = replace(sizes, with_peers=False)
+    command = "python -m benchmarks" + (" --quick" if args.quick else "") + \
+        (" --without-peers" if args.without_peers else "")
+    t0 = time.perf_counter()
+    machine = describe_machine()
+    results = run_all(sizes, args.only, log=lambda m: print(m, file=sys.stderr, flush=True))
+    doc = {"mode": "quick" if args.quick else "full", "command": command, "machine": machine,
+           "elapsed_s": round(time.perf_counter() - t0, 1), "sections": results}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.with_suffix(".json").write_text(json.dumps(doc, indent=1, default=str) + "\n")
+    write_report(doc, args.out)
+    print(f"wrote {args.out}, {args.out.with_suffix('.json')} and plots in {args.out.parent / 'plots'} "
+          f"({doc['elapsed_s']} s)")
+    failed = [n for n, s in results.items() if s["status"] == "error"]
+    if failed:
+        print(f"benchmarks failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

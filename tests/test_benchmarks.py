@@ -1,0 +1,56 @@
+"""The benchmark runner: one quick run writes every section (parts not built say so)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, SHARED, cli_env
+
+from benchmarks.report import markdown_table
+from benchmarks.run import SECTIONS, scaling_exponent
+
+TITLES = ["Throughput and scaling", "Decoder throughput", "Serial latency", "Live-path memory",
+          "Peers: feature extraction and window classification", "Detection quality"]
+
+
+def test_scaling_exponent_tells_linear_from_quadratic():
+    assert scaling_exponent([1, 6, 24], [0.5, 3.0, 12.0]) == 1.0
+    assert scaling_exponent([1, 2, 4], [1, 4, 16]) == 2.0
+    assert scaling_exponent([1], [1.0]) is None
+
+
+def test_markdown_table_shows_missing_values_as_dash():
+    table = markdown_table([("a", "A"), ("b", "B")], [{"a": 1.23456, "b": None}, {"a": "x|y"}])
+    assert table.splitlines() == ["| A | B |", "|---|---|", "| 1.23 | - |", "| x/y | - |"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (SHARED / "data").is_dir(), reason="needs ../shared/data")
+def test_quick_run_writes_every_section(tmp_path):
+    out = tmp_path / "results.md"
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--without-peers", "--out", str(out)],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT, env=cli_env())
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    text = out.read_text()
+    assert "reproduce: `pip install '.[bench]' && python -m benchmarks --quick --without-peers`" in text
+    assert "cores" in text and "Python 3." in text
+    for title in TITLES:
+        assert f"## {title}" in text
+    doc = json.loads(out.with_suffix(".json").read_text())
+    assert list(doc["sections"]) == list(SECTIONS)
+    for name, sec in doc["sections"].items():
+        assert sec["rows"], name
+        assert sec["status"] in ("ok", "partial", "missing"), (name, sec["rows"])
+        for row in sec["rows"]:
+            status = row.get("status", "ok")
+            assert status == "ok" or status.startswith(("not available yet (issue #", "skipped", "peer not")), row
+    load = [r for r in doc["sections"]["throughput"]["rows"] if r["stage"] == "load"]
+    assert [r["hours"] for r in load] == [0.25, 0.5, 1.0]
+    assert all(r["seconds"] > 0 and r["peak_rss_mb"] > 0 for r in load)
+    peers = {r["method"]: r["status"] for r in doc["sections"]["peers"]["rows"]}
+    assert peers["TSFEL (all default features)"] == "skipped (--without-peers)"
+    assert (out.parent / "plots" / "throughput.png").stat().st_size > 1000
