@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -12,11 +13,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
+#: the CLI's user data directory in tests (history, alert state): never the real one
+TEST_DATA_HOME = Path(tempfile.mkdtemp(prefix="twitchsense-test-data-"))
 
 
 def cli_env() -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["XDG_DATA_HOME"] = str(TEST_DATA_HOME)
     return env
 
 

@@ -92,7 +92,7 @@ def test_overlong_line_is_dropped():
 
 
 @pytest.mark.parametrize("kwargs, msg", [
-    (dict(separator=","), "exactly one time base"),
+    (dict(separator=","), "exactly one time base: its sample rate"),
     (dict(separator=",", rate_hz=100, time_column=0), "exactly one time base"),
     (dict(separator="|", rate_hz=100), "separator must be one of"),
     (dict(separator=",", rate_hz=100, units="furlongs"), "units must be one of"),
@@ -101,6 +101,20 @@ def test_overlong_line_is_dropped():
 def test_options_are_validated(kwargs, msg):
     with pytest.raises(ValueError, match=msg):
         TextLineDecoder(**kwargs)
+
+
+def test_options_errors_reach_the_user_as_one_line():
+    from twitchsense.errors import TwitchsenseError
+    with pytest.raises(TwitchsenseError, match="sample rate"):
+        TextLineDecoder(units="g")
+
+
+def test_wrong_separator_is_reported_not_silent():
+    dec = TextLineDecoder(separator=",", rate_hz=100.0)
+    s, events = decode(dec, b"0.1\t0.2\t0.98\r\n" * 30)
+    assert len(s) == 0
+    warnings = [e.detail for e in events if e.kind == "warning"]
+    assert len(warnings) == 1 and "separator ','" in warnings[0] and "contain: tab" in warnings[0]
 
 
 def test_unknown_preset():

@@ -96,6 +96,14 @@ def test_device_clock_unwraps_across_32_bits():
     assert not events
 
 
+def test_device_clock_going_back_is_reanchored_on_the_index():
+    stream = samples_frames(0, 3) + samples_frames(40, 2, t0_us=5_000)  # 10 samples lost, clock jumped back
+    s, events, _ = decode_all(TwitchsenseDecoder(INFO), stream)
+    assert [(e.kind, e.count) for e in events] == [("warning", 1), ("lost_samples", 10)]
+    assert s.index.tolist() == list(range(30)) + list(range(40, 60))
+    np.testing.assert_allclose(s.t, s.index / 1000.0)
+
+
 def test_gap_longer_than_the_clock_wrap_uses_the_sample_index():
     # 5000 s lost (longer than the 71.6 min wrap of a u32 microsecond clock)
     lost = 5_000_000
@@ -193,3 +201,16 @@ def test_clock_estimate_recovers_offset_and_drift():
     assert dec.clock.drift_ppm == pytest.approx(drift_ppm, abs=1.0)
     assert dec.clock.offset_s == pytest.approx(offset_s + 0.003, abs=0.0005)
     assert dec.clock.to_host_ns(100.0) == pytest.approx((offset_s + 0.003 + 100.004) * 1e9, abs=1e6)
+
+
+def test_info_after_start_changes_scale_and_spacing():
+    fast = INFO
+    slow = BoardInfo(1, "MPU6050", 8, 5, 500.0, 2 * SCALE, 1_000_000, "00" * 8, "1.2.3", "esp32-mpu6050")
+    dec = TwitchsenseDecoder()
+    a, _, _ = decode_all(dec, build_info(fast) + samples_frames(0, 2), host_ns=[10**9])
+    b, events, results = decode_all(dec, build_ack(CMD_START) + build_info(slow) + samples_frames(0, 2, n=5, rate=500.0),
+                                    host_ns=[3 * 10**9])
+    assert results[0].info == slow and "reboot" not in [e.kind for e in events]
+    np.testing.assert_allclose(np.diff(b.t), 0.002)
+    np.testing.assert_allclose(b.acc / (2 * SCALE), counts_for(0, 10))
+    assert b.t[0] == pytest.approx(a.t[-10] + 2.0)

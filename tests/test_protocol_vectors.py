@@ -206,3 +206,41 @@ def test_c_emitted_reboot_is_detected_once_and_time_keeps_increasing(c_programs)
     kept_after = np.array([k for k in range(400, 600) if k % 97 != 50]) - 400
     np.testing.assert_array_equal(after_values,
                                   expected_emitter_samples(0, 2000)[(kept_after[:, None] * 10 + np.arange(10)).ravel()])
+
+
+def damaged_stream(rng: np.random.Generator) -> bytes:
+    """A valid stream with random flips, zero bytes, insertions, deletions and garbage runs."""
+    parts = []
+    for k in range(int(rng.integers(3, 15))):
+        n = int(rng.integers(1, 41))
+        parts.append(build_samples(k * 40, k * 40_000, rng.integers(-3, 3, (n, 3)) * int(rng.integers(1, 10000))))
+        if rng.random() < 0.2:
+            parts.append(build_log("x" * int(rng.integers(0, 252))))
+        if rng.random() < 0.1:
+            parts.append(bytes(rng.integers(1, 256, int(rng.integers(200, 600))).astype(np.uint8)))
+    wire = bytearray(b"".join(parts))
+    for _ in range(int(rng.integers(0, 8))):
+        pos = int(rng.integers(0, len(wire)))
+        op = rng.integers(0, 4)
+        if op == 0:
+            wire[pos] ^= int(rng.integers(1, 256))
+        elif op == 1:
+            wire.insert(pos, 0)
+        elif op == 2:
+            wire.insert(pos, int(rng.integers(1, 256)))
+        else:
+            del wire[pos]
+    return bytes(wire)
+
+
+def test_c_and_python_frame_readers_agree_on_damaged_streams(c_programs):
+    rng = np.random.default_rng(2024)
+    for _ in range(60):
+        wire = damaged_stream(rng)
+        proc = subprocess.run([str(c_programs["test_vectors"]), "-"], input=wire, capture_output=True, timeout=30)
+        head, *frames = proc.stdout.decode().splitlines()
+        c_counts = dict(zip(head.split()[::2], map(int, head.split()[1::2])))
+        c_frames = [(int(t), bytes.fromhex(p)) for t, p in (line.split(" ") for line in frames)]
+        reader = FrameReader()
+        assert reader.feed(wire) == c_frames
+        assert {k: reader.stats[k] for k in c_counts} == c_counts

@@ -102,3 +102,26 @@ def test_cli_replay_with_record_writes_the_same_recording(cli, tmp_path):
     assert b.meta["sample_rate_hz"] == 100.0
     r = cli("replay", src, "--speed", "fast")
     assert r.returncode == 1 and "--speed must be a positive number or 'max'" in r.stderr
+
+
+def test_pipeline_feeds_the_alert_engine_samples_link_events_and_close():
+    from twitchsense.alerts.engine import AlertEngine
+    t, acc = make_samples(2000, 100.0)
+    t = t.copy()
+    t[1000:] += 120.0  # two minutes without data in the middle
+    rec = Recording(t, acc, meta={"sample_rate_hz": 100.0})
+
+    class Alerts:
+        def __init__(self):
+            self.alerts = []
+
+        def on_alerts(self, alerts):
+            self.alerts += alerts
+
+    sink = Alerts()
+    engine = AlertEngine(keep_episodes=True)
+    summary = Pipeline(ReplaySource(rec), alerts=engine, sinks=[sink]).run()
+    assert summary.samples == 2000 and summary.lost_samples == 12000
+    no_data = [a for a in sink.alerts if a.rule == "no-data"]
+    assert no_data and 10.0 < no_data[0].start < 140.0
+    assert any(a.rule == "no-data" for a in engine.episodes)  # close() ran: episodes collected

@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import ROOT
 from twitchsense.errors import TwitchsenseError
 from twitchsense.recording import Recording, read_recording, write_recording
-from twitchsense.simulate import (IDEAL_SENSOR, PROFILES, TWITCH_KINDS, inject_twitches, plan_session,
+from twitchsense.simulate import (IDEAL_SENSOR, PROFILES, SensorModel, TWITCH_KINDS, inject_twitches, plan_session,
                                   render_session, simulate_session, still_mask)
 
 REAL_WRIST = sorted((ROOT / "recordings" / "real-wrist").glob("*_sw.csv"))
@@ -64,8 +64,11 @@ def test_bad_arguments_are_clear_errors():
         inject_twitches(simulate_session("rest", 0.2, 0), 0, kinds=["sneeze"])
 
 
-def test_twitch_labels_line_up_with_the_injected_waveform_within_one_sample():
-    plan = plan_session("frequent-twitching", 3, seed=5, rate_hz=100.0, sensor=IDEAL_SENSOR)
+@pytest.mark.parametrize("sensor", [IDEAL_SENSOR, None, SensorModel(clock_ppm=280.0, gaps_per_hour=400.0)],
+                         ids=["ideal-sensor", "drawn-sensor", "gappy-sensor"])
+def test_twitch_labels_line_up_with_the_injected_waveform_within_one_sample(sensor):
+    # the drawn sensor has a clock 300 ppm off, noise, offsets and lost frames: labels stay on t
+    plan = plan_session("frequent-twitching", 3, seed=5, rate_hz=100.0, sensor=sensor)
     rec, trace = render_session(plan, keep_trace=True)
     # the twitch-only signal and envelope, rebuilt from the rendered events
     n = trace.t_true.size
@@ -77,6 +80,8 @@ def test_twitch_labels_line_up_with_the_injected_waveform_within_one_sample():
             env[r.i0:r.i0 + len(r.acc)] = np.maximum(env[r.i0:r.i0 + len(r.acc)], r.envelope)
     tw = rec.labels[rec.labels.label == "twitch"]
     assert len(tw) >= 10
+    if sensor is not None and sensor.gaps_per_hour > 100:
+        assert len(rec.gaps) >= 5  # lost frames around, but never over, the twitches
     dt = 1 / 100.0
     for onset, dur, peak in zip(tw.onset, tw.duration, tw.peak_g):
         i0 = int(round(onset / dt))
@@ -86,9 +91,13 @@ def test_twitch_labels_line_up_with_the_injected_waveform_within_one_sample():
         assert env[max(i0 - 2, 0)] < 0.1 and env[i1 + 2] < 0.1
         seg = np.linalg.norm(wave[i0 - 50:i1 + 50], axis=1)
         assert peak == pytest.approx(seg.max(), abs=2e-6)
+        assert trace.keep[i0:i1 + 1].all()  # never inside lost frames
+        assert np.isin(np.round([onset, onset + dur], 6), np.round(rec.t, 6)).all()
     # and the recording is exactly gravity + background + events: the twitch is in the data
-    k = int(round(tw.onset.iloc[0] / dt))
-    assert np.linalg.norm(rec.acc[k:k + 10] - trace.gravity[k:k + 10], axis=1).max() > 0.5 * tw.peak_g.iloc[0]
+    if sensor is IDEAL_SENSOR:
+        k = int(round(tw.onset.iloc[0] / dt))
+        moved = np.linalg.norm(rec.acc[k:k + 10] - trace.gravity[k:k + 10], axis=1).max()
+        assert moved > 0.5 * tw.peak_g.iloc[0]
 
 
 def _check_injection(rec: Recording, out: Recording) -> int:

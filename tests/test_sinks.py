@@ -126,7 +126,7 @@ def test_terminal_plain_lines_when_not_a_tty():
                         "(threshold 2/min); rule: busy")
     assert lines[3] == "    Regular twitching is worth having checked by a doctor."
     assert lines[4].startswith("00:01:20.0 (22:01:20)  info (falling back): falling back from warning")
-    assert lines[5].startswith("00:01:21.0 (22:01:21)  cleared info: cleared: 0 twitches")
+    assert lines[5].startswith("00:01:21.0 (22:01:21)  cleared info: 0 twitches")
     assert lines[6] == "00:00:30.0 (22:00:30)  link lost_samples: 3 samples lost"
     assert "\x1b" not in buf.getvalue()
 
@@ -218,8 +218,14 @@ class Subscriber:
     def __init__(self, port: int, topic: str) -> None:
         import paho.mqtt.client as mqtt
         self.messages: list[tuple[str, str, bool]] = []
+        self.received_at: list[float] = []  # wall-clock time.time() of each message
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
-        self.client.on_message = lambda c, u, m: self.messages.append((m.topic, m.payload.decode(), m.retain))
+
+        def on_message(client, userdata, m) -> None:
+            self.received_at.append(time.time())
+            self.messages.append((m.topic, m.payload.decode(), m.retain))
+
+        self.client.on_message = on_message
         self.client.connect("127.0.0.1", port)
         self.client.subscribe(topic, qos=1)
         self.client.loop_start()

@@ -98,8 +98,10 @@ class HistorySink:
     Parameters
     ----------
     path : the SQLite file.
-    meta : the session's sidecar fields (``start_time`` anchors the calendar;
-        without it the wall-clock time the sink opens is used).
+    meta : the session's sidecar fields, e.g. the source's live ``meta`` dict. The
+        session row is written with the first samples or events, so a ``start_time``
+        that appears by then anchors the calendar; without one, the wall-clock
+        time of that moment is used.
     name, source : how the session is listed (e.g. the recording or the port).
     commit_interval_s : longest time a row waits uncommitted.
     """
@@ -107,9 +109,10 @@ class HistorySink:
     def __init__(self, path: str | os.PathLike | None = None, meta: dict | None = None, name: str = "",
                  source: str = "", commit_interval_s: float = 0.5) -> None:
         self.path = Path(path) if path is not None else default_db_path()
-        self.meta = dict(meta or {})
-        start = self.meta.get("start_time") or datetime.now().astimezone().isoformat(timespec="milliseconds")
-        self.clock = SessionClock(start)
+        self.meta = meta if meta is not None else {}
+        self.name, self.source = name, source
+        self.clock = SessionClock()
+        self.session_id: int | None = None
         self.con = connect(self.path)
         self.commit_interval_s = commit_interval_s
         self._lock = threading.Lock()
@@ -117,18 +120,24 @@ class HistorySink:
         self._dirty = False
         self._first_t: float | None = None
         self._last_t: float | None = None
-        with self._lock:
-            cur = self.con.execute(
-                "INSERT INTO sessions (name, source, start_time, start_epoch, utc_offset_s, meta, opened_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (name or str(self.meta.get("session") or source or "session"), source, str(start),
-                 self.clock.epoch_offset, self.clock.utc_offset_s, json.dumps(self.meta, default=str),
-                 datetime.now().astimezone().isoformat(timespec="seconds")))
-            self.session_id = int(cur.lastrowid)
-            self.con.commit()
         self._last_commit = time.monotonic()
         self._thread = threading.Thread(target=self._commit_loop, name="history-commit", daemon=True)
         self._thread.start()
+
+    def _open_session(self) -> int:
+        """The session's row, written on first use (caller holds the lock)."""
+        if self.session_id is None:
+            start = self.meta.get("start_time") or datetime.now().astimezone().isoformat(timespec="milliseconds")
+            self.clock.set_start(start)
+            cur = self.con.execute(
+                "INSERT INTO sessions (name, source, start_time, start_epoch, utc_offset_s, meta, opened_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (self.name or str(self.meta.get("session") or self.source or "session"), self.source, str(start),
+                 self.clock.epoch_offset, self.clock.utc_offset_s, json.dumps(dict(self.meta), default=str),
+                 datetime.now().astimezone().isoformat(timespec="seconds")))
+            self.session_id = int(cur.lastrowid)  # type: ignore[arg-type]
+            self.con.commit()
+        return self.session_id
 
     def _commit_loop(self) -> None:
         while not self._closed.wait(self.commit_interval_s):
@@ -143,7 +152,7 @@ class HistorySink:
             self._last_commit = time.monotonic()
 
     def _flush_times(self) -> None:
-        if self._last_t is not None:
+        if self._last_t is not None and self.session_id is not None:
             self.con.execute("UPDATE sessions SET first_t = ?, last_t = ? WHERE id = ?",
                              (self._first_t, self._last_t, self.session_id))
 
@@ -163,6 +172,7 @@ class HistorySink:
     def on_samples(self, block: SampleBlock) -> None:
         if len(block):
             with self._lock:
+                self._open_session()
                 if self._first_t is None:
                     self._first_t = float(block.t[0])
                 self._note_t(float(block.t[-1]))
@@ -172,6 +182,7 @@ class HistorySink:
         if not events:
             return
         with self._lock:
+            self._open_session()
             self.con.executemany(
                 "INSERT INTO events (session_id, onset, duration, peak_g, confidence, kind, context, day)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -185,6 +196,7 @@ class HistorySink:
         if not alerts:
             return
         with self._lock:
+            self._open_session()
             self.con.executemany(
                 'INSERT INTO alerts (session_id, time, start, "end", level, rule, change, detail, guidance,'
                 " fault, day) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -201,8 +213,9 @@ class HistorySink:
             return
         with self._lock:
             self._flush_times()
-            self.con.execute("UPDATE sessions SET closed_at = ? WHERE id = ?",
-                             (datetime.now().astimezone().isoformat(timespec="seconds"), self.session_id))
+            if self.session_id is not None:
+                self.con.execute("UPDATE sessions SET closed_at = ? WHERE id = ?",
+                                 (datetime.now().astimezone().isoformat(timespec="seconds"), self.session_id))
             self.con.commit()
             self._closed.set()
         self._thread.join(timeout=2)

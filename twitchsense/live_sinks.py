@@ -38,6 +38,9 @@ class StatusLineSink:
         self.total += len(block)
         self._last_t = float(block.t[-1])
         self.health = "ok"
+
+    def on_tick(self, now_stream: float) -> None:
+        """Print the status line when it is due, samples or not (an outage shows as 0 samples/s)."""
         now = time.monotonic()
         if now - self._since >= self.interval_s:
             self._print_status(now)

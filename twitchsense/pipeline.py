@@ -110,10 +110,14 @@ class Pipeline:
                     s.samples += len(block)
                     s.blocks += 1
                     self._call("on_samples", block)
+                    feed = getattr(self.alerts, "on_samples", None)  # engines that watch samples (faults)
+                    if feed is not None:
+                        self._emit_alerts(feed(block.t, block.acc))
                     if self.detector is not None:
                         self._emit_events(self.detector.push(block.t, block.acc), now)
                 if self.alerts is not None:
                     self._emit_alerts(self.alerts.tick(now))
+                self._call("on_tick", now)  # optional: sinks that show time passing without samples
                 if (stop is not None and stop.is_set()) or \
                         (duration_s is not None and wall - start >= duration_s):
                     break
@@ -122,6 +126,9 @@ class Pipeline:
             try:
                 if self.detector is not None:
                     self._emit_events(self.detector.flush(), now)
+                finish = getattr(self.alerts, "close", None)
+                if finish is not None:
+                    self._emit_alerts(finish(now) or [])
             finally:
                 s.wall_s = time.monotonic() - start
                 self._call("close")

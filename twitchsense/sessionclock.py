@@ -27,15 +27,42 @@ def parse_start_time(start_time: str | datetime | None) -> datetime | None:
 class SessionClock:
     """Maps stream seconds to absolute time, local wall-clock time and calendar days.
 
-    Without a ``start_time`` stream time is taken as seconds since 1970-01-01 UTC,
-    so day boundaries fall every 86 400 s of stream time and nothing pretends to a date.
+    ``start_time`` anchors stream time 0. A live source often learns it only with
+    its first samples: pass its ``meta`` dict instead and the clock reads
+    ``meta["start_time"]`` as soon as it appears. Without a start, stream time is
+    taken as seconds since 1970-01-01 UTC, so day boundaries fall every 86 400 s
+    of stream time and nothing pretends to a date.
     """
 
-    def __init__(self, start_time: str | datetime | None = None) -> None:
-        self.start = parse_start_time(start_time)
-        self.known = self.start is not None
-        self.epoch_offset = self.start.timestamp() if self.start else 0.0
-        self.utc_offset_s = self.start.utcoffset().total_seconds() if self.start else 0.0  # type: ignore
+    def __init__(self, start_time: str | datetime | None = None, meta: dict | None = None) -> None:
+        self.start: datetime | None = None
+        self._meta = meta
+        self.set_start(start_time)
+
+    def set_start(self, start_time: str | datetime | None) -> None:
+        """Anchor the clock (ignored once it is anchored, and for an empty value)."""
+        if self.start is None:
+            self.start = parse_start_time(start_time)
+
+    def _resolve(self) -> datetime | None:
+        if self.start is None and self._meta is not None and self._meta.get("start_time"):
+            self.set_start(self._meta["start_time"])
+        return self.start
+
+    @property
+    def known(self) -> bool:
+        return self._resolve() is not None
+
+    @property
+    def epoch_offset(self) -> float:
+        """Unix time of stream time 0 (0 when the start is unknown)."""
+        st = self._resolve()
+        return st.timestamp() if st is not None else 0.0
+
+    @property
+    def utc_offset_s(self) -> float:
+        st = self._resolve()
+        return st.utcoffset().total_seconds() if st is not None else 0.0  # type: ignore[union-attr]
 
     def absolute(self, t: float) -> float:
         """Unix time of stream time ``t``."""
@@ -45,6 +72,10 @@ class SessionClock:
         """Calendar day ordinal (``date.toordinal``) of stream time ``t`` in the session's offset."""
         return int(math.floor((self.epoch_offset + self.utc_offset_s + t) / 86400.0)) + _EPOCH_ORDINAL
 
+    def day_start(self, day: int) -> float:
+        """Stream time at which calendar day ``day`` (an ordinal) begins."""
+        return (day - _EPOCH_ORDINAL) * 86400.0 - self.utc_offset_s - self.epoch_offset
+
     def date(self, t: float) -> str:
         """ISO date of stream time ``t`` (``day N`` counted from 1 when the start is unknown)."""
         d = self.day(t)
@@ -52,6 +83,7 @@ class SessionClock:
 
     def iso(self, t: float) -> str | None:
         """ISO 8601 local time of stream time ``t`` (None when the start is unknown)."""
-        if self.start is None:
+        st = self._resolve()
+        if st is None:
             return None
-        return (self.start + timedelta(seconds=t)).isoformat(timespec="milliseconds")
+        return (st + timedelta(seconds=t)).isoformat(timespec="milliseconds")

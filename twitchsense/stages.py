@@ -54,7 +54,12 @@ class DetectorStage(Protocol):
 
 
 class AlertStage(Protocol):
-    """Alert engine: events and link faults in, alert changes out; ``now`` is stream time in s."""
+    """Alert engine: events and link faults in, alert changes out; ``now`` is stream time in s.
+
+    An alert stage may also have ``on_samples(t, acc) -> alerts``: the pipeline then
+    feeds it every sample block, for faults judged from the samples (gaps, a
+    sensor not worn, saturation); see :class:`twitchsense.alerts.AlertEngine`.
+    """
 
     def on_events(self, events: list[TwitchEvent], now: float) -> list[Alert]:
         ...

@@ -6,6 +6,10 @@
  *   stream WIRE CRC_ERRORS BAD_FRAMES RESYNCS N_TYPES TYPES...
  * Every frame is built from its fields and compared with WIRE, then WIRE is read back;
  * every stream is read byte by byte and its counters compared. Exit status 0 when all pass.
+ *
+ *   test_vectors -     reads a raw byte stream from stdin and prints what the frame reader made
+ *                      of it: "frames F crc_errors C bad_frames B resyncs R" then one line per
+ *                      good frame, "TYPE PAYLOAD_HEX" (for differential tests against Python).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,10 +80,35 @@ static long num(char **save)
     return t ? strtol(t, NULL, 0) : -1;
 }
 
+static int read_stdin(void)
+{
+    ts_reader_t r;
+    ts_reader_init(&r);
+    static char lines[1 << 20];
+    size_t used = 0;
+    int c;
+    while ((c = getchar()) != EOF) {
+        uint8_t t;
+        const uint8_t *p;
+        size_t n;
+        if (ts_reader_push(&r, (uint8_t)c, &t, &p, &n) && used + 2 * n + 8 < sizeof lines) {
+            used += (size_t)sprintf(lines + used, "%u ", t);
+            for (size_t i = 0; i < n; i++)
+                used += (size_t)sprintf(lines + used, "%02x", p[i]);
+            used += (size_t)sprintf(lines + used, "\n");
+        }
+    }
+    printf("frames %lu crc_errors %lu bad_frames %lu resyncs %lu\n%s", (unsigned long)r.frames,
+           (unsigned long)r.crc_errors, (unsigned long)r.bad_frames, (unsigned long)r.resyncs, lines);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 2 && strcmp(argv[1], "-") == 0)
+        return read_stdin();
     if (argc != 2) {
-        fprintf(stderr, "usage: %s VECTORS.txt\n", argv[0]);
+        fprintf(stderr, "usage: %s VECTORS.txt | -\n", argv[0]);
         return 2;
     }
     FILE *f = fopen(argv[1], "r");

@@ -34,7 +34,7 @@ from ..events import LEVELS, Alert, TwitchEvent
 from ..protocol.base import LinkEvent
 from ..sessionclock import SessionClock, parse_start_time
 from .rulefile import RuleSet, load_rules
-from .rules import (DaysRule, FaultStatus, Finding, NotWornRule, RuleBase, SaturationRule,
+from .rules import (DaysRule, FaultStatus, Finding, NoDataRule, NotWornRule, RuleBase, SaturationRule,
                     level_rank)
 
 STATE_VERSION = 1
@@ -94,6 +94,10 @@ class AlertEngine:
     state_path : JSON file the state is saved to and restored from (None: no persistence).
     start_time : the session's start (ISO 8601 with offset) for calendar days and restarts.
     range_g : the sensor's full scale in g (saturation is checked only when known).
+    meta : the source's live ``meta`` dict: ``start_time`` and ``range_g`` are read from it
+        when they appear (a serial board's are known only after its first samples).
+    clock : a :class:`~twitchsense.sessionclock.SessionClock` shared with the sinks
+        (built from ``start_time``/``meta`` when None).
     keep_episodes : collect closed level stretches in :attr:`episodes` (for batch alerts).
     save_interval_s : longest wall-clock time new events wait before the state is saved
         (level changes are saved at once).
@@ -106,6 +110,7 @@ class AlertEngine:
 
     def __init__(self, rules: RuleSet | None = None, state_path: str | os.PathLike | None = None,
                  start_time: str | datetime | None = None, range_g: float | None = None, *,
+                 meta: dict | None = None, clock: SessionClock | None = None,
                  keep_episodes: bool = False, save_interval_s: float = 5.0) -> None:
         self.rules = rules if rules is not None else load_rules()
         self.state_path = Path(state_path) if state_path is not None else None
@@ -120,8 +125,9 @@ class AlertEngine:
         self._peaks = np.empty(0)
         self.state: dict[str, RuleState] = {r.name: RuleState() for r in self.rules.rules}
         self.days_met: dict[str, set[int]] = {r.rule: set() for r in self.days_rules}
-        self.clock = SessionClock(start_time)
-        self.epoch_offset = self.clock.epoch_offset
+        self.clock = clock if clock is not None else SessionClock(start_time, meta)
+        self.clock.set_start(start_time)
+        self._meta = meta
         self.range_g = float(range_g or 0.0)
         not_worn = next((r for r in self.fault_rules if isinstance(r, NotWornRule)), None)
         self._still_g = not_worn.still_g if not_worn else 0.01
@@ -132,16 +138,46 @@ class AlertEngine:
         self._link_down_since: float | None = None
         self._last_movement_t: float | None = None
         self._last_bin_mean: np.ndarray | None = None
+        self._mv_sum: np.ndarray | float = 0.0
+        self._mv_sq: np.ndarray | float = 0.0
+        self._mv_n = 0
+        self._mv_t0: float | None = None
+        self._fault_due = -math.inf
+        self._gap_s = min([r.seconds for r in self.fault_rules if isinstance(r, NoDataRule)] or [math.inf])
         self._saturated_t = np.empty(0)
         self._now = -math.inf
+        #: the earliest stream time a twitch or days rule can change without a new event
+        self.next_due = math.inf
+        self._events_changed = True  # evaluate everything at the first input
         self._dirty = False
         self._last_save = time.monotonic()
-        if self.state_path is not None and self.state_path.exists():
-            self._restore()
+        # the saved state is checked now and applied with the first input, once the
+        # session's start time (which maps its absolute times) is known
+        self._saved = (self._read_state() if self.state_path is not None and self.state_path.exists()
+                       else None)
+        self._restored = self._saved is None
+
+    @property
+    def epoch_offset(self) -> float:
+        """Unix time of stream time 0 (0 when the session's start is unknown)."""
+        return self.clock.epoch_offset
+
+    def _begin(self) -> None:
+        """Before the first input: read late metadata, restore the saved state (once)."""
+        if self._meta is not None and not self.range_g and self._meta.get("range_g"):
+            try:
+                self.range_g = float(self._meta["range_g"])
+            except (TypeError, ValueError):
+                pass
+        if not self._restored:
+            self._restored = True
+            self._apply_state(self._saved)  # type: ignore[arg-type]
+            self._saved = None
 
     # ---- inputs -------------------------------------------------------------------------
     def on_events(self, events: Sequence[TwitchEvent], now: float) -> list[AlertChange]:
         """New twitch events (any order); evaluate every rule at stream time ``now``."""
+        self._begin()
         if len(events):
             on = np.array([e.onset for e in events], dtype=float)
             pk = np.array([e.peak_g for e in events], dtype=float)
@@ -155,9 +191,10 @@ class AlertEngine:
         t = np.asarray(t, dtype=float).reshape(-1)
         if t.size == 0:
             return []
+        self._begin()
         acc = np.asarray(acc, dtype=float).reshape(-1, 3)
         changes: list[AlertChange] = []
-        if self._last_sample_t is not None and t[0] > self._last_sample_t:
+        if self._last_sample_t is not None and t[0] - self._last_sample_t >= self._gap_s:
             changes += self._evaluate(float(t[0]))  # a gap in the stream shows as no data until t[0]
         if self._first_sample_t is None:
             self._first_sample_t = float(t[0])
@@ -173,12 +210,14 @@ class AlertEngine:
 
     def on_link(self, event: LinkEvent, now: float) -> list[AlertChange]:
         """A link event: ``no_data``/``disconnected`` start the no-data fault until samples return."""
+        self._begin()
         if event.kind in LINK_DOWN_KINDS and self._link_down_since is None:
             self._link_down_since = self._last_sample_t if self._last_sample_t is not None else now
         return self._evaluate(now)
 
     def tick(self, now: float) -> list[AlertChange]:
         """Time passed: rates fall, levels fall back, faults such as no-data fire."""
+        self._begin()
         return self._evaluate(now)
 
     def close(self, now: float | None = None) -> list[AlertChange]:
@@ -189,12 +228,14 @@ class AlertEngine:
                 st = self.state[rule.name]
                 if st.level is not None and st.since is not None:
                     self.episodes.append(Alert(st.since, when, st.level, rule.name, st.entry_detail))
-        self.save()
+        if self._restored:
+            self.save()
         return []
 
     # ---- read-outs ----------------------------------------------------------------------
     def active(self) -> dict[str, tuple[str, float, str]]:
         """Rules with a level now: name -> (level, since, latest detail)."""
+        self._begin()
         return {n: (s.level, s.since, s.detail) for n, s in self.state.items()
                 if s.level is not None and s.since is not None}
 
@@ -211,23 +252,48 @@ class AlertEngine:
             on, pk = on[order], pk[order]
         self._onsets, self._peaks = on, pk
         self._dirty = True
+        self._events_changed = True
 
     def _note_movement(self, t: np.ndarray, acc: np.ndarray) -> None:
-        """Movement per 1-s bin: spread within the bin or a change of the bin mean above ``still_g``."""
-        bins = np.floor(t)
-        starts = np.flatnonzero(np.concatenate([[True], bins[1:] != bins[:-1]]))
-        counts = np.diff(np.append(starts, t.size))[:, None]
-        s1 = np.add.reduceat(acc, starts, axis=0)
-        s2 = np.add.reduceat(acc * acc, starts, axis=0)
-        mean = s1 / counts
-        std = np.sqrt(np.maximum(s2 / counts - mean * mean, 0.0))
-        prev = np.vstack([self._last_bin_mean if self._last_bin_mean is not None else mean[:1], mean[:-1]])
-        moving = (std.max(axis=1) > self._still_g) | (np.abs(mean - prev).max(axis=1) > self._still_g)
-        self._last_bin_mean = mean[-1]
-        if moving.any():
-            i = np.flatnonzero(moving)[-1]
-            last = t[starts[i + 1] - 1] if i + 1 < starts.size else t[-1]
-            self._last_movement_t = max(self._last_movement_t or -math.inf, float(last))
+        """Movement per stretch of at least 0.5 s: spread, or a change of the mean, above ``still_g``."""
+        self._mv_sum = self._mv_sum + acc.sum(axis=0)
+        self._mv_sq = self._mv_sq + (acc * acc).sum(axis=0)
+        self._mv_n += t.size
+        if self._mv_t0 is None:
+            self._mv_t0 = float(t[0])
+        if t[-1] - self._mv_t0 < 0.5:
+            return
+        mean = self._mv_sum / self._mv_n
+        std = np.sqrt(np.maximum(self._mv_sq / self._mv_n - mean * mean, 0.0))
+        moving = std.max() > self._still_g or (self._last_bin_mean is not None and
+                                                np.abs(mean - self._last_bin_mean).max() > self._still_g)
+        self._last_bin_mean = mean
+        self._mv_sum, self._mv_sq, self._mv_n, self._mv_t0 = 0.0, 0.0, 0, None
+        if moving:
+            self._last_movement_t = max(self._last_movement_t or -math.inf, float(t[-1]))
+
+    def _next_fault_due(self) -> float:
+        """Earliest time no-data or not-worn can fire if nothing else happens."""
+        due = math.inf
+        for r in self.fault_rules:
+            if isinstance(r, NoDataRule) and self._last_sample_t is not None:
+                due = min(due, self._last_sample_t + r.seconds)
+            elif isinstance(r, NotWornRule):
+                since = self._last_movement_t if self._last_movement_t is not None else self._first_sample_t
+                if since is not None:
+                    due = min(due, since + r.minutes_s)
+        return due
+
+    def _faults_idle(self, now: float) -> bool:
+        """True when no fault is raised and none can be before new input (their evaluation is skipped)."""
+        if self._link_down_since is not None:
+            return False
+        if self._sat_rule is not None and self._saturated_t.size and \
+                self._saturated_t[-1] > now - self._sat_rule.window_s:
+            return False
+        if any(self.state[r.name].level is not None for r in self.fault_rules):
+            return False
+        return now < self._fault_due
 
     def _evaluate(self, now: float) -> list[AlertChange]:
         self._now = max(self._now, now)
@@ -235,22 +301,42 @@ class AlertEngine:
             k = int(np.searchsorted(self._onsets, now - self.horizon_s, "right"))
             self._onsets, self._peaks = self._onsets[k:], self._peaks[k:]
         changes: list[AlertChange] = []
+        # twitch and days rules can only change with new events or at next_due (exact): skip otherwise
+        if self._events_changed or now >= self.next_due:
+            self._events_changed = False
+            changes += self._evaluate_twitch_rules(now)
+        if self.fault_rules and not self._faults_idle(now):
+            status = FaultStatus(self._last_sample_t, self._link_down_since, self._last_movement_t,
+                                 self._first_sample_t, self._saturated_t, self.range_g)
+            for rule in self.fault_rules:
+                changes += self._step(rule, rule.evaluate_status(status, now), now)  # type: ignore
+            self._fault_due = self._next_fault_due()
+        if changes or (self._dirty and time.monotonic() - self._last_save >= self.save_interval_s):
+            self.save()
+        return changes
+
+    def _evaluate_twitch_rules(self, now: float) -> list[AlertChange]:
+        changes: list[AlertChange] = []
         today = self.day_of(now)
+        due = math.inf
         for rule in self.twitch_rules:
             f = rule.evaluate(self._onsets, self._peaks, now)  # type: ignore[attr-defined]
+            due = min(due, f.next_change)
             if f.met and rule.name in self.days_met and today not in self.days_met[rule.name]:
                 self.days_met[rule.name].add(today)
                 self._dirty = True
             changes += self._step(rule, f, now)
         for rule in self.days_rules:
             changes += self._step(rule, rule.evaluate_days(self.days_met[rule.rule], today), now)
-        if self.fault_rules:
-            status = FaultStatus(self._last_sample_t, self._link_down_since, self._last_movement_t,
-                                 self._first_sample_t, self._saturated_t, self.range_g)
-            for rule in self.fault_rules:
-                changes += self._step(rule, rule.evaluate_status(status, now), now)  # type: ignore
-        if changes or (self._dirty and time.monotonic() - self._last_save >= self.save_interval_s):
-            self.save()
+        if any(self.days_met.values()):
+            due = min(due, self.clock.day_start(today + 1))
+        for rule in self.twitch_rules + self.days_rules:
+            st = self.state[rule.name]
+            if st.level is not None and st.below_since is not None:
+                due = min(due, st.below_since + self.rules.hold_s)
+        if self._onsets.size and self._onsets[-1] > now:
+            due = min(due, float(self._onsets[np.searchsorted(self._onsets, now, "right")]))
+        self.next_due = due
         return changes
 
     def _close_episode(self, rule: RuleBase, st: RuleState, now: float) -> None:
@@ -284,7 +370,7 @@ class AlertEngine:
         new = None if fault or cur == LEVELS[0] else LEVELS[LEVELS.index(cur) - 1]  # type: ignore[arg-type]
         if new is None:
             change = AlertChange(st.since if st.since is not None else now, now, cur, rule.name,  # type: ignore
-                                 f"cleared: {f.detail}", change="cleared", previous=cur or "",
+                                 f.detail, change="cleared", previous=cur or "",
                                  notify=False, guidance=rule.advice, fault=fault)
             st.level = st.since = st.below_since = None
             st.entry_detail = ""
@@ -325,71 +411,79 @@ class AlertEngine:
             os.fsync(f.fileno())
         os.replace(tmp, self.state_path)
 
-    def _restore(self) -> None:
+    def _read_state(self) -> dict:
+        """Parse and check the saved state (absolute times); errors name the file."""
         p = self.state_path
         try:
             doc = json.loads(p.read_text(encoding="utf-8"))  # type: ignore[union-attr]
-            if doc.get("version") != STATE_VERSION:
-                raise ValueError(f"version {doc.get('version')!r}, expected {STATE_VERSION}")
-            off = self.epoch_offset
-            ev = np.asarray(doc.get("events", []), dtype=float).reshape(-1, 2)
-            self._onsets, self._peaks = ev[:, 0] - off, ev[:, 1]
+            if not isinstance(doc, dict) or doc.get("version") != STATE_VERSION:
+                raise ValueError(f"version {doc.get('version') if isinstance(doc, dict) else doc!r}, "
+                                 f"expected {STATE_VERSION}")
+            rules = {}
             for name, s in doc.get("rules", {}).items():
-                if name not in self.state or (s.get("level") is not None and s["level"] not in LEVELS):
-                    continue
-                st = self.state[name]
-                st.level = s.get("level")
-                st.since = None if s.get("since") is None else float(s["since"]) - off
-                st.below_since = None if s.get("below_since") is None else float(s["below_since"]) - off
-                st.entry_detail = str(s.get("entry_detail", ""))
-                st.announced = {k: float(v) for k, v in s.get("announced", {}).items() if k in LEVELS}
-            for name, days in doc.get("days_met", {}).items():
-                if name in self.days_met:
-                    self.days_met[name] = {int(d) for d in days}
+                if s.get("level") is not None and s["level"] not in LEVELS:
+                    raise ValueError(f"rule '{name}' has level {s['level']!r}")
+                rules[name] = {"level": s.get("level"),
+                               "since": None if s.get("since") is None else float(s["since"]),
+                               "below_since": None if s.get("below_since") is None else float(s["below_since"]),
+                               "entry_detail": str(s.get("entry_detail", "")),
+                               "announced": {k: float(v) for k, v in s.get("announced", {}).items()
+                                             if k in LEVELS}}
+            return {"events": np.asarray(doc.get("events", []), dtype=float).reshape(-1, 2), "rules": rules,
+                    "days_met": {n: {int(d) for d in days} for n, days in doc.get("days_met", {}).items()}}
         except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
             raise TwitchsenseError(f"{p}: the alert state file cannot be read ({exc}); "
                                    "move it away to start with a fresh state") from None
 
+    def _apply_state(self, saved: dict) -> None:
+        """Continue from a saved state, its absolute times mapped onto this session's stream time."""
+        off = self.epoch_offset
+        ev = saved["events"]
+        self._onsets, self._peaks = ev[:, 0] - off, ev[:, 1]
+        for name, s in saved["rules"].items():
+            if name in self.state and name not in {r.name for r in self.fault_rules}:
+                st = self.state[name]
+                st.level, st.entry_detail, st.announced = s["level"], s["entry_detail"], s["announced"]
+                st.since = None if s["since"] is None else s["since"] - off
+                st.below_since = None if s["below_since"] is None else s["below_since"] - off
+        for name, days in saved["days_met"].items():
+            if name in self.days_met:
+                self.days_met[name] = set(days)
+        self._events_changed = True
+
 
 def alerts_for_events(events: Iterable[TwitchEvent], start: float, end: float,
-                      rules: RuleSet | None = None, start_time: str | datetime | None = None,
-                      step_s: float = 1.0) -> list[Alert]:
+                      rules: RuleSet | None = None, start_time: str | datetime | None = None) -> list[Alert]:
     """The alerts of a finished recording: the live engine run over its events.
 
-    Each event is fed when it ends; between events the engine ticks every
-    ``step_s`` while anything could still change. Returns the level stretches
-    (``start``, ``end``, ``level``, ``rule``, ``detail``) sorted by start, for
-    ``NAME.alerts.csv``. Faults are not judged (they need the samples).
+    Each event is fed when it ends; between events the engine is ticked exactly
+    at the times a rule can change (:attr:`AlertEngine.next_due`), so the times
+    are exact and a day of events takes well under a second. Returns the level
+    stretches (``start``, ``end``, ``level``, ``rule``, ``detail``) sorted by
+    start, for ``NAME.alerts.csv``. Faults are not judged (they need the samples).
     """
     start, end = float(start), float(end)
     evs = sorted(events, key=lambda e: e.onset + e.duration)
     eng = AlertEngine(rules, start_time=start_time, keep_episodes=True)
     eng.fault_rules = []
-    # after an event, rules may change until its window, the persistence tolerance and
-    # the hysteresis (three steps) have passed
-    busy = eng.horizon_s + 3 * eng.rules.hold_s + 60.0
-    ends = np.array([e.onset + e.duration for e in evs], dtype=float)
+    ends = [max(e.onset + e.duration, start) for e in evs]
+    now = start
+
+    def run_until(limit: float) -> None:
+        nonlocal now
+        while eng.next_due < limit and eng.next_due <= end:
+            now = max(eng.next_due, now + 1e-6)
+            eng.tick(now)
+
     i = 0
-    n = len(evs)
-    while i < n:
-        j = i
-        while j + 1 < n and ends[j + 1] <= ends[i]:
+    while i < len(evs) and ends[i] <= end:
+        j = i + 1
+        while j < len(evs) and ends[j] == ends[i]:
             j += 1
-        now = max(float(ends[i]), start)
-        if now > end:
-            break
-        eng.on_events(evs[i:j + 1], now)
-        nxt = float(ends[j + 1]) if j + 1 < n else end
-        stop = min(nxt, now + busy, end)
-        for g in np.arange(math.floor(now / step_s + 1) * step_s, stop, step_s):
-            eng.tick(float(g))
-        i = j + 1
-    if eng.active():
-        # let the levels run out after the last event, up to the end of the recording
-        last = eng._now if math.isfinite(eng._now) else start
-        for g in np.arange(math.floor(last / step_s + 1) * step_s, end, step_s):
-            eng.tick(float(g))
-            if not eng.active():
-                break
+        run_until(ends[i])
+        now = ends[i]
+        eng.on_events(evs[i:j], now)
+        i = j
+    run_until(math.inf)
     eng.close(end)
     return sorted(eng.episodes, key=lambda a: (a.start, a.rule))

@@ -23,6 +23,7 @@ Windows are half-open on the left: an event at ``now - W`` is outside, one at ``
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,10 +68,13 @@ class Finding:
 
     met : the condition holds now (the engine raises the rule's level).
     detail : the measured figures in words, also when not met.
+    next_change : the earliest time ``met`` can change if no new event arrives
+        (``inf``: only a new event can change it); never later than the true change.
     """
 
     met: bool
     detail: str
+    next_change: float = math.inf
 
 
 @dataclass(frozen=True)
@@ -143,12 +147,19 @@ class FrequencyRule(RuleBase):
     def required(self) -> int:
         return _required(self.per_minute, self.window_s)
 
+    def until_unmet(self, onsets: np.ndarray, now: float) -> float:
+        """When the count falls below the threshold if no event arrives (inf when below already)."""
+        hi = int(np.searchsorted(onsets, now, "right"))
+        if window_count(onsets, now, self.window_s) < self.required:
+            return math.inf
+        return float(onsets[hi - self.required]) + self.window_s
+
     def evaluate(self, onsets: np.ndarray, peaks: np.ndarray, now: float) -> Finding:
         n = window_count(onsets, now, self.window_s)
         rate = n / (self.window_s / 60.0)
         return Finding(n >= self.required,
                        f"{_twitches(n)} in the last {_minutes(self.window_s)}, {_num(rate)}/min "
-                       f"(threshold {_num(self.per_minute)}/min)")
+                       f"(threshold {_num(self.per_minute)}/min)", self.until_unmet(onsets, now))
 
 
 def condition_intervals(onsets: np.ndarray, window_s: float, required: int,
@@ -190,34 +201,46 @@ class PersistenceRule(FrequencyRule):
         # Enough history to measure runs up to an hour longer than required.
         return self.window_s + self.sustained_s + 3600.0 + self.tolerance_s
 
-    def run_start(self, onsets: np.ndarray, now: float) -> float | None:
-        """Start of the run of the condition (with forgiven dips) going on at ``now``, or None."""
+    def run(self, onsets: np.ndarray, now: float) -> tuple[float, float] | None:
+        """(start, end of the last true stretch) of the run going on at ``now``, or None.
+
+        The run starts where the condition became true after the last dip longer
+        than the tolerance; ``end == now`` while the condition holds.
+        """
         t0 = now - (self.horizon_s - self.window_s)
         iv = condition_intervals(onsets, self.window_s, self.required, t0, now)
-        if iv.shape[0] == 0:
-            return None
-        # a run going on now: the last stretch ends at now (or within the tolerance before it)
-        if now - iv[-1, 1] > self.tolerance_s:
+        if iv.shape[0] == 0 or now - iv[-1, 1] > self.tolerance_s:
             return None
         gaps = iv[1:, 0] - iv[:-1, 1]
         breaks = np.flatnonzero(gaps > self.tolerance_s)
         first = breaks[-1] + 1 if breaks.size else 0
-        return float(iv[first, 0])
+        return float(iv[first, 0]), float(iv[-1, 1])
+
+    def run_start(self, onsets: np.ndarray, now: float) -> float | None:
+        """Start of the run of the condition (with forgiven dips) going on at ``now``, or None."""
+        r = self.run(onsets, now)
+        return None if r is None else r[0]
 
     def evaluate(self, onsets: np.ndarray, peaks: np.ndarray, now: float) -> Finding:
         n = window_count(onsets, now, self.window_s)
         rate = n / (self.window_s / 60.0)
         head = f"{_twitches(n)} in the last {_minutes(self.window_s)}, {_num(rate)}/min"
-        start = self.run_start(onsets, now)
+        r = self.run(onsets, now)
         need = f"(threshold {_num(self.per_minute)}/min for {_minutes(self.sustained_s)})"
-        if start is None:
+        if r is None:
             return Finding(False, f"{head}, not sustained {need}")
+        start, last_true = r
+        # the run breaks once the condition has been false for longer than the tolerance
+        false_from = self.until_unmet(onsets, now) if n >= self.required else last_true
+        nxt = false_from + self.tolerance_s + 1e-6
+        if start + self.sustained_s > now:
+            nxt = min(nxt, start + self.sustained_s)
         held = now - start
         longest = self.horizon_s - self.window_s
         held_txt = ("at least " if held >= longest - 1e-6 else "") + _minutes(held, floor=True)
         if held >= self.sustained_s:
-            return Finding(True, f"{head}, sustained {held_txt} {need}")
-        return Finding(False, f"{head}, sustained {held_txt} so far {need}")
+            return Finding(True, f"{head}, sustained {held_txt} {need}", nxt)
+        return Finding(False, f"{head}, sustained {held_txt} so far {need}", nxt)
 
 
 @dataclass(frozen=True)
@@ -241,7 +264,9 @@ class StrengthRule(RuleBase):
                f"(peak {_num(self.min_g)} g or more) in the last {_minutes(self.window_s)}")
         if strong.size:
             txt += f", strongest {_num(float(strong.max()))} g"
-        return Finding(strong.size >= self.count, txt + f" (threshold {self.count})")
+        met = strong.size >= self.count
+        nxt = float(onsets[lo:hi][p >= self.min_g][strong.size - self.count]) + self.window_s if met else math.inf
+        return Finding(met, txt + f" (threshold {self.count})", nxt)
 
 
 def periodic_series(onsets: np.ndarray, min_interval_s: float, max_interval_s: float,
@@ -294,11 +319,14 @@ class PeriodicRule(RuleBase):
         last = member & ~np.concatenate([member[1:], [False]])
         n_series = int(np.count_nonzero(last & inside))
         index = n / (self.window_s / 3600.0)
-        return Finding(index > self.index_per_hour,
+        met = index > self.index_per_hour
+        # while met, the index can only fall when a series twitch leaves the window
+        nxt = float(o[member & inside][0]) + self.window_s if met else math.inf
+        return Finding(met,
                        f"{_twitches(n)} in {n_series} periodic series (at least {self.min_count}, "
                        f"{_num(self.min_interval_s)}-{_num(self.max_interval_s)} s apart) in the last "
                        f"{_minutes(self.window_s)}: index {_num(index)}/h "
-                       f"(threshold above {_num(self.index_per_hour)}/h)")
+                       f"(threshold above {_num(self.index_per_hour)}/h)", nxt)
 
 
 @dataclass(frozen=True)
@@ -329,7 +357,7 @@ class NoDataRule(RuleBase):
 
     def evaluate_status(self, s: FaultStatus, now: float) -> Finding:
         if s.link_down_since is not None:
-            return Finding(True, f"no data from the sensor for {_num(now - s.link_down_since)} s "
+            return Finding(True, f"no data from the sensor since stream time {s.link_down_since:.1f} s "
                                  "(the link reported it)")
         if s.last_sample_t is None:
             return Finding(False, "no data yet")

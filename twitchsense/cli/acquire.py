@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -17,6 +18,7 @@ from ..live_sinks import RecordSink, StatusLineSink
 from ..pipeline import Pipeline, PipelineSummary
 from ..recording import read_recording
 from ..sources.replay import ReplaySource, parse_speed
+from .alerting import add_alert_options, alerting_for, terminal_view
 from .common import add_command
 
 
@@ -27,16 +29,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--speed", default="max",
                    help="real-time factor (1 = real time, 10 = ten times faster), or 'max' (default)")
     _add_pipeline_options(p)
+    add_alert_options(p, live=False)
     p.set_defaults(func=run_replay)
     p = add_command(sub, "stream", "run the live pipeline fed from a serial board (or the simulator)",
                     "twitchsense emulate-board --link /tmp/board &   # or a real board\n"
                     "twitchsense stream --port /tmp/board --record session.csv")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--port", help="device path, 'auto', VID:PID[:SERIAL] or hwgrep://REGEX")
-    src.add_argument("--simulate", action="store_true", help="no board: simulated samples at --rate")
+    src.add_argument("--simulate", action="store_true",
+                     help="no board: the physiological simulator at --rate (profile: --profile)")
+    p.add_argument("--profile", default="frequent-twitching",
+                   help="simulator profile for --simulate (default frequent-twitching; see 'simulate --help')")
     _add_board_options(p)
     _add_pipeline_options(p)
     p.add_argument("--duration", type=float, metavar="S", help="stop after S wall-clock seconds")
+    add_alert_options(p, live=True)
     p.set_defaults(func=run_stream)
 
     p = add_command(sub, "record", "save a session from a serial board to a recording",
@@ -62,7 +69,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "twitchsense emulate-board --replay rec.csv --unplug 10:2 --reboot 20 --drop-frames 0.01")
     feed = p.add_mutually_exclusive_group()
     feed.add_argument("--replay", type=Path, metavar="REC.csv", help="stream this recording (looped)")
-    feed.add_argument("--simulate", action="store_true", help="stream simulated samples (the default)")
+    feed.add_argument("--simulate", action="store_true",
+                      help="stream the physiological simulator (the default; profile: --profile)")
+    p.add_argument("--profile", default="frequent-twitching", help="simulator profile (default frequent-twitching)")
     p.add_argument("--protocol", default="twitchsense", choices=("twitchsense", "text", "cyton"),
                    help="what the board speaks (default twitchsense)")
     p.add_argument("--rate", type=float, help="sample rate in Hz (default: the recording's, or 100)")
@@ -92,7 +101,11 @@ def _add_board_options(p: argparse.ArgumentParser) -> None:
                    "sends (text boards, which do not say)")
     p.add_argument("--range", dest="range_g", type=int, default=0,
                    help="full scale in +/- g to ask for (twitchsense; 0 = keep the board's)")
-    p.add_argument("--units", default="g", choices=("g", "mg", "m/s2"), help="units of a text board (default g)")
+    p.add_argument("--text-preset", metavar="NAME",
+                   help="a known text sketch: nano33-ble, nano33-ble-rev2, nano33-iot, esp32-mpu6050, "
+                        "microbit-makecode, microbit-micropython")
+    p.add_argument("--separator", help="text boards: ',', 'tab', ';', 'whitespace' or 'numbers' (default ',')")
+    p.add_argument("--units", choices=("g", "mg", "m/s2"), help="text boards: units of the values (default g)")
     p.add_argument("--baud", type=int, default=115200, help="line speed (default 115200; USB boards ignore it)")
     p.add_argument("--no-data", type=float, default=5.0, metavar="S",
                    help="seconds without samples that raise a no-data FAULT (default 5)")
@@ -103,8 +116,22 @@ def _add_pipeline_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="print only link events and the summary")
 
 
+def check_output(path: Path, option: str) -> None:
+    """Fail early, with one line, when a recording cannot be written where asked."""
+    if not path.name.endswith(".csv"):
+        raise TwitchsenseError(f"{option} {path}: a recording must end in .csv")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise TwitchsenseError(f"{option} {path}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise TwitchsenseError(f"{option} {path}: permission denied")
+
+
 def _sinks(args: argparse.Namespace, source) -> list:
-    sinks: list = [StatusLineSink(interval_s=1e9 if args.quiet else 1.0)]
+    sinks: list = []
+    if not terminal_view(args):  # the live view shows link health itself
+        out = sys.stderr if getattr(args, "jsonl", None) == "-" else sys.stdout
+        sinks.append(StatusLineSink(out=out, interval_s=1e9 if args.quiet else 1.0))
     if args.record is not None:
         sinks.append(RecordSink(args.record, source))
     return sinks
@@ -118,12 +145,23 @@ def print_summary(name: str, s: PipelineSummary, extra: str = "", out=None) -> N
           file=out or sys.stdout, flush=True)
 
 
+def _alert_summary(s: PipelineSummary) -> str:
+    return f", {s.events} twitches, {s.alerts} alert changes"
+
+
+def _summary_out(args: argparse.Namespace):
+    return sys.stderr if getattr(args, "jsonl", None) == "-" else sys.stdout
+
+
 def run_replay(args: argparse.Namespace) -> int:
     speed = parse_speed(args.speed)
+    if args.record is not None:
+        check_output(args.record, "--record")
     rec = read_recording(args.recording)
     source = ReplaySource(rec, speed=speed)
-    summary = Pipeline(source, sinks=_sinks(args, source)).run()
-    print_summary(f"replay {args.recording}", summary)
+    alerts, alert_sinks = alerting_for(args, source, rec.name, live=False)
+    summary = Pipeline(source, alerts=alerts, sinks=_sinks(args, source) + alert_sinks).run()
+    print_summary(f"replay {args.recording}", summary, _alert_summary(summary), out=_summary_out(args))
     return 0
 
 
@@ -145,40 +183,50 @@ def stop_on_signals(stop: threading.Event) -> Iterator[None]:
 
 def _serial_source(args: argparse.Namespace):
     from ..sources.serial_board import SerialSource
-    options = {"units": args.units} if args.protocol == "text" else {}
+    options = {"units": args.units, "preset": args.text_preset, "separator": args.separator} \
+        if args.protocol == "text" else {}
     return SerialSource(args.port, protocol=args.protocol, baudrate=args.baud, rate_hz=args.rate,
                         range_g=args.range_g, no_data_s=args.no_data, **options)
 
 
-def _serial_summary(source) -> str:
+def _serial_summary(source, summary: PipelineSummary) -> str:
     st = source.stats
-    return f", reconnects {st['reconnects']}, reboots {st['reboots']}, no-data faults {st['no_data_faults']}"
+    text = f", reconnects {st['reconnects']}, reboots {st['reboots']}, no-data faults {st['no_data_faults']}"
+    clock = getattr(source.decoder, "clock", None)  # the protocol decoder tracks the board's clock
+    if clock is not None and clock.n_points >= 10 and summary.stream_s >= 60:  # shorter: jitter dominates
+        text += f", board clock about {clock.drift_ppm:+.0f} ppm against the host"
+    return text
 
 
 def run_stream(args: argparse.Namespace) -> int:
+    if args.record is not None:
+        check_output(args.record, "--record")
     if args.simulate:
         from ..sources.synthetic import SimulatedSource
-        source = SimulatedSource(args.rate or 100.0)
+        source = SimulatedSource(args.rate or 100.0, profile=args.profile)
     else:
         source = _serial_source(args)
         source.open()
     stop = threading.Event()
+    alerts, alert_sinks = alerting_for(args, source, "live", live=True)
     with stop_on_signals(stop):
-        summary = Pipeline(source, sinks=_sinks(args, source)).run(stop=stop, duration_s=args.duration)
-    print_summary("stream", summary, "" if args.simulate else _serial_summary(source))
+        summary = Pipeline(source, alerts=alerts, sinks=_sinks(args, source) + alert_sinks).run(
+            stop=stop, duration_s=args.duration)
+    print_summary("stream", summary,
+                  ("" if args.simulate else _serial_summary(source, summary)) + _alert_summary(summary),
+                  out=_summary_out(args))
     return 0
 
 
 def run_record(args: argparse.Namespace) -> int:
-    if not args.output.name.endswith(".csv"):
-        raise TwitchsenseError(f"-o {args.output}: a recording must end in .csv")
+    check_output(args.output, "-o")
     source = _serial_source(args)
     source.open()  # fails with one line before any file is created
     stop = threading.Event()
     with stop_on_signals(stop):
         sinks = [StatusLineSink(interval_s=1e9 if args.quiet else 1.0), RecordSink(args.output, source)]
         summary = Pipeline(source, sinks=sinks).run(stop=stop, duration_s=args.duration)
-    print_summary(f"record {args.output}", summary, _serial_summary(source))
+    print_summary(f"record {args.output}", summary, _serial_summary(source, summary))
     return 0
 
 
@@ -224,7 +272,7 @@ def run_emulate_board(args: argparse.Namespace) -> int:
     if args.replay is not None:
         rec = read_recording(args.replay)
     else:
-        rec = simulated_recording(args.rate or 100.0, seconds=300.0, seed=args.seed)
+        rec = simulated_recording(args.rate or 100.0, seconds=120.0, seed=args.seed, profile=args.profile)
     faults = FaultPlan(drop_frames=args.drop_frames, corrupt=args.corrupt, garbage=args.garbage,
                        unplug=[_at_for("--unplug", u) for u in args.unplug],
                        stall=[_at_for("--stall", u) for u in args.stall], reboot=list(args.reboot), seed=args.seed)
@@ -238,7 +286,7 @@ def run_emulate_board(args: argparse.Namespace) -> int:
               flush=True)
         print(f"connect with: twitchsense stream --port {args.link or emu.device}"
               + (f" --protocol {args.protocol}" if args.protocol != "twitchsense" else "")
-              + (f" --rate {emu.rate_hz:g}" if args.protocol == "text" else ""), flush=True)
+              + (f" --rate {emu.rate_hz:g} --separator tab" if args.protocol == "text" else ""), flush=True)
         end = time.monotonic() + args.duration if args.duration else None
         device, unplugged = emu.device, False
         while not stop.wait(0.05):

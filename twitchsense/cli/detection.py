@@ -3,14 +3,240 @@
 from __future__ import annotations
 
 import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
 
-from .common import add_planned
+from ..errors import TwitchsenseError
+from .common import add_command
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    add_planned(sub, "detect", "find twitch events in recordings (writes NAME.detected.csv, NAME.alerts.csv)",
-                "twitchsense detect recordings/demo -o out/", 6, "the detector and its shipped model")
-    add_planned(sub, "train", "train a detector from labelled recordings",
-                "twitchsense train recordings/demo ../shared/data -o models/mine.skops", 6, "training")
-    add_planned(sub, "evaluate", "score a detector on labelled recordings (event-level F1, false alarms/h)",
-                "twitchsense evaluate recordings/demo --model models/default.skops", 6, "evaluation")
+    p = add_command(
+        sub, "detect", "find twitch events in recordings (writes NAME.detected.csv, NAME.alerts.csv)",
+        "twitchsense detect recordings/demo -o out/\n"
+        "twitchsense detect session.csv -o out/ --model models/mine.skops",
+        description="Find twitch events in recordings. Per recording writes OUTDIR/NAME.detected.csv "
+                    "(onset,duration,label,peak_g,confidence,kind,context), NAME.alerts.csv "
+                    "(start,end,level,rule,detail) and NAME.context.csv (start,end,state,level_g: "
+                    "'active' stretches are where the detector cannot tell). Any rate 25-1000 Hz.")
+    p.add_argument("paths", nargs="+", type=Path, help="recordings (NAME.csv) or folders of recordings")
+    p.add_argument("-o", "--output", type=Path, required=True, help="output folder")
+    p.add_argument("--model", type=Path, help="model file (default: the shipped models/default.skops)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no per-recording summary lines")
+    p.set_defaults(func=run_detect)
+
+    p = add_command(
+        sub, "train", "train a detector from labelled recordings",
+        "twitchsense train recordings/demo ../shared/data -o models/mine.skops\n"
+        "twitchsense train recordings/demo ../shared/data --simulate 3 --inject ../shared/data "
+        "-o models/mine.skops",
+        description="Train a detector (window features + gradient-boosted trees) from labelled recordings, "
+                    "with cross-validation grouped by subject (or session), the threshold chosen on "
+                    "out-of-fold predictions, and a model card beside the skops file.")
+    p.add_argument("paths", nargs="+", type=Path, help="labelled recordings or folders (label 'twitch' = positive)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="model file to write (NAME.skops)")
+    p.add_argument("--simulate", type=int, default=0, metavar="N",
+                   help="add N simulated sessions of every simulator profile (seeded)")
+    p.add_argument("--sim-minutes", type=float, default=6.0, help="minutes per simulated session (default 6)")
+    p.add_argument("--rates", default="50,100,200", help="sample rates of simulated sessions, Hz (default 50,100,200)")
+    p.add_argument("--inject", type=Path, action="append", default=[], metavar="DIR",
+                   help="real recordings to add simulated twitches to where the wearer is still "
+                        "(as extra training data; repeatable)")
+    p.add_argument("--inject-rate", type=float, default=6.0, help="injected twitches per still minute (default 6)")
+    p.add_argument("--folds", type=int, default=5, help="cross-validation folds (grouped; default 5)")
+    p.add_argument("--fa-budget", type=float, default=3.0,
+                   help="max detections per hour on recordings without twitches when choosing the threshold")
+    p.add_argument("--seed", type=int, default=0, help="seed for simulation, injection and the model")
+    p.add_argument("--trees", type=int, default=200, help="boosting iterations of the classifier (default 200)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=run_train)
+
+    p = add_command(
+        sub, "evaluate", "score a detector on labelled recordings (event-level F1, false alarms/h)",
+        "twitchsense evaluate recordings/demo --model models/default.skops\n"
+        "twitchsense evaluate ../shared/data/real-wrist --json",
+        description="Score a detector on labelled recordings with the contract's rule (any-overlap "
+                    "after widening by 0.1 s; twitches under 0.02 g optional), next to the band-energy "
+                    "baseline.")
+    p.add_argument("paths", nargs="+", type=Path, help="labelled recordings or folders")
+    p.add_argument("--model", type=Path, help="model file (default: the shipped model)")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.add_argument("--no-baseline", action="store_true", help="skip the baseline")
+    p.add_argument("--by-folder", action="store_true", help="also give figures per folder")
+    p.set_defaults(func=run_evaluate)
+
+
+def _model(path: Path | None):
+    from ..model_file import default_model_path, load_model
+
+    return load_model(path or default_model_path())
+
+
+def run_detect(args: argparse.Namespace) -> int:
+    from ..detector import detect_recording, detection_alerts, write_context
+    from ..events import write_alerts, write_detections
+    from ..recording import find_recordings, read_recording
+
+    model = _model(args.model)
+    paths = find_recordings(args.paths)
+    if not paths:
+        raise TwitchsenseError(f"no recordings found in {', '.join(map(str, args.paths))}")
+    names: dict[str, Path] = {}
+    for p in paths:
+        stem = p.name[:-4] if p.name.endswith(".csv") else p.name
+        if stem in names:
+            raise TwitchsenseError(f"{p}: same name as {names[stem]}; outputs would overwrite each other "
+                                   "(run them into different folders)")
+        names[stem] = p
+    args.output.mkdir(parents=True, exist_ok=True)
+    for p in paths:
+        rec = read_recording(p, labels=False)
+        res = detect_recording(rec, model)
+        write_detections(args.output / f"{rec.name}.detected.csv", res.events)
+        write_alerts(args.output / f"{rec.name}.alerts.csv", detection_alerts(res, rec))
+        write_context(args.output / f"{rec.name}.context.csv", res.context)
+        if not args.quiet:
+            flags = {}
+            for f in res.quality:
+                flags[f.flag] = flags.get(f.flag, 0) + 1
+            extra = "".join(f", {n} {k} stretch{'es' if n > 1 else ''}" for k, n in flags.items())
+            print(f"{rec.name}: {len(res.events)} twitch{'es' if len(res.events) != 1 else ''} in "
+                  f"{res.duration_s / 60:.1f} min at {rec.sample_rate_hz:g} Hz, cannot tell (active) "
+                  f"{res.cannot_tell_s():.0f} s{extra}")
+    return 0
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from ..model_file import save_model
+    from ..recording import find_recordings, read_recording
+    from ..training import train
+
+    if not args.output.name.endswith(".skops"):
+        raise TwitchsenseError(f"{args.output}: the model file name must end in .skops")
+    recs = []
+    for p in find_recordings(args.paths):
+        recs.append((read_recording(p), p.parent.name))
+    rates = [float(r) for r in args.rates.split(",") if r.strip()]
+    if args.simulate:
+        recs += simulated_sessions(args.simulate, args.sim_minutes, rates, args.seed)
+    for d in args.inject:
+        recs += injected_recordings(d, args.inject_rate, args.seed)
+    if not args.no_progress:
+        print(f"training on {len(recs)} recordings ...", file=sys.stderr)
+    model, report = train(recs, n_splits=args.folds, seed=args.seed, fa_budget_real=args.fa_budget,
+                          progress=not args.no_progress, trees=args.trees)
+    model.card["training_command"] = "twitchsense train " + " ".join(shlex.quote(a) for a in sys.argv[2:]) \
+        if Path(sys.argv[0]).name in ("twitchsense", "__main__.py") else ""
+    model.card["training_data"] = _describe(recs)
+    model.card["figures_md"] = figures_markdown(report.by_category, report.baseline_by_category)
+    save_model(model, args.output)
+    print(figures_markdown(report.by_category, report.baseline_by_category))
+    print(f"threshold {report.threshold:.2f}; model written to {args.output}")
+    return 0
+
+
+def _describe(recs) -> list[str]:
+    from collections import defaultdict
+    agg: dict[str, list] = defaultdict(lambda: [0, 0.0, 0])
+    for r, cat in recs:
+        a = agg[cat]
+        a[0] += 1
+        a[1] += r.duration_s / 3600.0
+        lab = r.labels
+        a[2] += int((lab["label"] == "twitch").sum()) if lab is not None and len(lab) else 0
+    return [f"{cat}: {n} recordings, {h:.2f} h, {k} twitch labels" for cat, (n, h, k) in sorted(agg.items())]
+
+
+def simulated_sessions(n: int, minutes: float, rates: list[float], seed: int) -> list:
+    """``n`` simulated sessions of every profile, cycling through ``rates`` (seeded)."""
+    try:
+        from ..simulate import PROFILES, simulate_session
+    except ImportError:
+        raise TwitchsenseError("the simulator (twitchsense.simulate) is not available in this version") from None
+    out = []
+    names = list(PROFILES) if not isinstance(PROFILES, dict) else list(PROFILES.keys())
+    for pi, prof in enumerate(names):
+        for i in range(n):
+            s = seed * 100_000 + pi * 1000 + i
+            rec = simulate_session(prof, minutes, s, rate_hz=rates[(pi + i) % len(rates)])
+            rec.meta.setdefault("session", f"sim-{prof}-{s}")
+            rec.meta["subject"] = f"sim-{prof}-{s}"
+            out.append((rec, f"sim:{prof}"))
+    return out
+
+
+def injected_recordings(folder: Path, rate_per_min: float, seed: int) -> list:
+    """Real recordings of ``folder`` with simulated twitches added where the wearer is still."""
+    try:
+        from ..simulate import inject_twitches
+    except ImportError:
+        raise TwitchsenseError("the simulator (twitchsense.simulate) is not available in this version") from None
+    from ..recording import find_recordings, read_recording
+    out = []
+    for i, p in enumerate(find_recordings([folder])):
+        rec = inject_twitches(read_recording(p), seed * 100_000 + i, rate_per_min=rate_per_min)
+        out.append((rec, f"injected:{p.parent.name}"))
+    return out
+
+
+def figures_markdown(by_cat: dict, base_by_cat: dict | None = None) -> str:
+    """Figures per category as a Markdown table, the baseline's next to the model's."""
+    base_by_cat = base_by_cat or {}
+
+    def f(x, nd=3):
+        return "-" if x is None else (f"{x:.{nd}f}" if isinstance(x, float) else str(x))
+
+    head = ("| data (held out) | h | twitches | sens. | prec. | F1 | FA/h rest | FA/h activity | det./h | "
+            "peak_g err | baseline sens. | baseline F1 | baseline FA/h rest | baseline det./h |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for cat, fig in by_cat.items():
+        b = base_by_cat.get(cat, {})
+        lines.append(f"| {cat} | {f(fig['hours'], 2)} | {fig['true_twitches']} | {f(fig['sensitivity'])} | "
+                     f"{f(fig['precision'])} | {f(fig['f1'])} | {f(fig['false_alarms_per_hour_rest'], 1)} | "
+                     f"{f(fig['false_alarms_per_hour_activity'], 1)} | {f(fig['detections_per_hour'], 1)} | "
+                     f"{f(fig['peak_g_median_rel_error'])} | {f(b.get('sensitivity'))} | {f(b.get('f1'))} | "
+                     f"{f(b.get('false_alarms_per_hour_rest'), 1)} | {f(b.get('detections_per_hour'), 1)} |")
+    return "\n".join(lines)
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from ..baseline import BandEnergyDetector
+    from ..detector import detect_recording
+    from ..recording import find_recordings, read_recording
+    from ..scoring import Tally, format_table, score_events
+
+    model = _model(args.model)
+    paths = find_recordings(args.paths)
+    if not paths:
+        raise TwitchsenseError(f"no recordings found in {', '.join(map(str, args.paths))}")
+    base = None if args.no_baseline else BandEnergyDetector()
+    total = {"model": Tally(), "baseline": Tally()}
+    per_folder: dict[str, dict[str, Tally]] = {}
+    for p in paths:
+        rec = read_recording(p)
+        res = detect_recording(rec, model)
+        t = score_events(rec.labels, res.events, rec.duration_s)
+        total["model"] = total["model"] + t
+        folder = per_folder.setdefault(p.parent.name, {"model": Tally(), "baseline": Tally()})
+        folder["model"] = folder["model"] + t
+        if base is not None:
+            tb = score_events(rec.labels, base.detect(rec), rec.duration_s)
+            total["baseline"] = total["baseline"] + tb
+            folder["baseline"] = folder["baseline"] + tb
+    names = ["model"] + ([] if base is None else ["baseline"])
+    if args.json:
+        out = {"recordings": len(paths), **{n: total[n].figures() for n in names}}
+        if args.by_folder:
+            out["by_folder"] = {k: {n: v[n].figures() for n in names} for k, v in per_folder.items()}
+        print(json.dumps(out, indent=1))
+        return 0
+    print(f"{len(paths)} recordings; model: {args.model or 'shipped default'}; "
+          f"baseline: {BandEnergyDetector.name if base else 'skipped'}")
+    print(format_table({n: total[n].figures() for n in names}))
+    if args.by_folder:
+        for k, v in per_folder.items():
+            print(f"\n{k}")
+            print(format_table({n: v[n].figures() for n in names}))
+    return 0

@@ -28,9 +28,10 @@ CYTON_INFO = BoardInfo(protocol_version=0, sensor="LIS3DH", range_g=4.0, samples
 class CytonDecoder:
     """Incremental Cyton packet decoder.
 
-    In sync it reads a packet every 33 bytes. Bytes that do not form a packet are
-    skipped up to the next ``0xA0`` whose footer 32 bytes later is valid and which is
-    followed by another valid packet (a ``resync`` event counts the skipped bytes).
+    In sync it reads a packet every 33 bytes; a single damaged packet between two good
+    ones is skipped in place. Otherwise bytes are skipped up to the next ``0xA0`` whose
+    footer 32 bytes later is valid and which is followed by another valid packet
+    (a ``resync`` event counts the skipped bytes).
     Counter gaps are reported as ``lost_samples`` with ``count`` = packets lost.
     """
 
@@ -77,6 +78,13 @@ class CytonDecoder:
                     starts.append(pos)
                     pos += PACKET_LEN
                     continue
+                if pos + PACKET_LEN > last_start:
+                    break  # wait: the next packet tells whether only this one is damaged
+                if valid[pos + PACKET_LEN]:  # one damaged packet in place: skip it, stay in sync
+                    self._skipped += PACKET_LEN
+                    pos += PACKET_LEN
+                    self._count_resync(result)
+                    continue
                 self._synced = False
             # out of sync: the next header with a valid footer, confirmed by the packet after it
             lock, wait = -1, False
@@ -93,16 +101,19 @@ class CytonDecoder:
             if lock < 0 or wait:
                 break
             self._synced = True
-            if self._skipped:
-                self.stats["resyncs"] += 1
-                self.stats["skipped_bytes"] += self._skipped
-                result.events.append(LinkEvent("resync", f"skipped {self._skipped} bytes that were not Cyton "
-                                               "packets", data={"bytes": self._skipped}))
-                self._skipped = 0
+            self._count_resync(result)
         self._pending = buf[pos:]
         if starts:
             result.samples = self._packets(arr, np.array(starts, np.int64), host_ns, result)
         return result
+
+    def _count_resync(self, result: DecodeResult) -> None:
+        if self._skipped:
+            self.stats["resyncs"] += 1
+            self.stats["skipped_bytes"] += self._skipped
+            result.events.append(LinkEvent("resync", f"skipped {self._skipped} bytes that were not Cyton packets",
+                                           data={"bytes": self._skipped}))
+            self._skipped = 0
 
     def _packets(self, arr: np.ndarray, starts: np.ndarray, host_ns: int, result: DecodeResult) -> SampleBlock:
         self.stats["packets"] += int(starts.size)

@@ -57,6 +57,42 @@ def crc16(data: bytes) -> int:
     return binascii.crc_hqx(data, 0xFFFF)
 
 
+def _crc_table() -> np.ndarray:
+    table = np.zeros(256, np.int64)
+    for i in range(256):
+        crc = i << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
+        table[i] = crc & 0xFFFF
+    return table
+
+
+_CRC_TABLE = _crc_table()
+
+
+def crc16_many(data: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """CRC-16/CCITT-FALSE of many slices ``data[start[i]:start[i] + length[i]]`` at once.
+
+    Many slices of the same length are processed together, one byte column per step
+    (table-driven), so the cost is per distinct length, not per slice.
+    """
+    out = np.empty(start.size, np.int64)
+    lengths, inverse = np.unique(length, return_inverse=True)
+    for g, n in enumerate(lengths.tolist()):
+        members = np.flatnonzero(inverse == g)
+        if members.size < 256:  # below this, one binascii call per slice is quicker than n numpy steps
+            raw = data.tobytes()
+            crc_hqx = binascii.crc_hqx
+            out[members] = [crc_hqx(raw[a:a + n], 0xFFFF) for a in start[members].tolist()]
+            continue
+        cols = data[start[members][:, None] + np.arange(n)]
+        crc = np.full(members.size, 0xFFFF, np.int64)
+        for j in range(n):
+            crc = ((crc << 8) & 0xFFFF) ^ _CRC_TABLE[(crc >> 8) ^ cols[:, j]]
+        out[members] = crc
+    return out
+
+
 def cobs_encode(data: bytes) -> bytes:
     """Consistent-overhead byte stuffing: the result has no zero byte.
 
@@ -410,34 +446,30 @@ class FrameReader:
         status = np.zeros(m, np.int8)
         seg_len = seg_end - seg_start
         status[seg_len > MAX_WIRE] = FRAME_OVERSIZE
-        # walk the COBS code chains of all frames at once
+        # Walk the COBS code chains of all frames at once. Each step moves every frame to its
+        # next code byte; a frame that reached its delimiter stays there (the code read there
+        # is 0), so no compaction is needed. mark: 1 = a zero byte, 2 = dropped (after 0xFF).
         normal = np.flatnonzero(status == FRAME_OK)
         size = arr.size
-        drop = np.zeros(size + 1, bool)
-        zero_at = np.zeros(size + 1, bool)
-        drop[seg_start[normal]] = True
-        drop[seg_end] = True  # delimiters
-        cur = seg_start.copy()
+        mark = np.zeros(size + 1, np.uint8)
         ends = seg_end
-        act = normal
-        while act.size:
-            pos = cur[act]
-            code = arr[pos].astype(np.int64)
+        pos = seg_end.copy()
+        pos[normal] = seg_start[normal]
+        overrun = np.zeros(m, bool)
+        code = arr[pos].astype(np.int64) if m else _EMPTY_I64
+        while m and code.any():
             nxt = pos + code
-            e = ends[act]
-            over = nxt > e
-            if over.any():
-                status[act[over]] = FRAME_COBS_ERROR
-            cont = nxt < e
-            act = act[cont]
-            nxt = nxt[cont]
-            ff = code[cont] == 0xFF
-            drop[nxt[ff]] = True
-            zero_at[nxt[~ff]] = True
-            cur[act] = nxt
+            overrun |= nxt > ends
+            np.minimum(nxt, ends, out=nxt)
+            mark[nxt] = 1 + (code == 0xFF)
+            pos = nxt
+            code = arr[pos].astype(np.int64)
+        status[overrun] = FRAME_COBS_ERROR
+        mark[seg_start[normal]] = 2  # the first code byte
+        mark[seg_end] = 2            # delimiters
         out = arr.copy()
-        out[zero_at[:size]] = 0
-        keep = ~drop[:size]
+        out[mark[:size] == 1] = 0
+        keep = mark[:size] != 2
         cum = np.zeros(size + 1, np.int64)
         np.cumsum(keep, out=cum[1:])
         data = out[keep]
@@ -449,10 +481,7 @@ class FrameReader:
         msg_type = np.zeros(m, np.int64)
         if good.size:
             bs, bl = body_start[good], body_len[good]
-            raw = data.tobytes()
-            crc_hqx = binascii.crc_hqx
-            computed = np.fromiter((crc_hqx(raw[a:a + n - 2], 0xFFFF) for a, n in zip(bs.tolist(), bl.tolist())),
-                                   np.int64, good.size)
+            computed = crc16_many(data, bs, bl - 2)
             stored = data[bs + bl - 2].astype(np.int64) | (data[bs + bl - 1].astype(np.int64) << 8)
             status[good[computed != stored]] = FRAME_CRC_ERROR
             msg_type[good] = data[bs]

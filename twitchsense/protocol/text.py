@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import TwitchsenseError
 from .base import BoardInfo, DecodeResult, LinkEvent, SampleBlock
 
 STANDARD_GRAVITY = 9.80665
@@ -24,12 +25,17 @@ TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
 SEPARATORS = {",": ",", "comma": ",", "\t": "\t", "tab": "\t", ";": ";", "semicolon": ";",
               " ": None, "space": None, "whitespace": None, "numbers": "numbers"}
 MAX_LINE = 4096
+HEADER_LINES_WARNING = 20  # header lines before a decoder warns that its options may not fit the lines
 
 _NUMBER = re.compile(rb"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 _KEY_VALUE = re.compile(rb"([A-Za-z_][\w ]*?)\s*[:=]\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)")
 
 MPU6050_LOWPASS_WARNING = ("many ESP32/MPU6050 sketches set a 21 Hz on-chip low-pass (MPU6050_BAND_21_HZ) that "
                            "removes most twitch content: use a bandwidth of 94 Hz or more")
+
+
+class TextOptionsError(TwitchsenseError, ValueError):
+    """The options of a text decoder are incomplete or contradictory (the CLI prints one line)."""
 
 
 @dataclass(frozen=True)
@@ -89,19 +95,20 @@ class TextLineDecoder:
                  time_column: int | None = None, time_unit: str = "s", line_filter: str | None = None,
                  skip_lines: int = 0, board: BoardInfo | None = None, warning: str | None = None) -> None:
         if separator not in SEPARATORS:
-            raise ValueError(f"separator must be one of {sorted(SEPARATORS)}, got {separator!r}")
+            raise TextOptionsError(f"separator must be one of {sorted(SEPARATORS)}, got {separator!r}")
         if units not in UNITS:
-            raise ValueError(f"units must be one of {sorted(UNITS)}, got {units!r}")
+            raise TextOptionsError(f"units must be one of {sorted(UNITS)}, got {units!r}")
         if time_unit not in TIME_UNITS:
-            raise ValueError(f"time_unit must be one of {sorted(TIME_UNITS)}, got {time_unit!r}")
+            raise TextOptionsError(f"time_unit must be one of {sorted(TIME_UNITS)}, got {time_unit!r}")
         if (rate_hz is None) == (time_column is None):
-            raise ValueError("declare exactly one time base: rate_hz (untimed lines) or time_column")
+            raise TextOptionsError("a text board needs exactly one time base: its sample rate (the lines are "
+                                   "untimed) or a time column")
         if rate_hz is not None and not rate_hz > 0:
-            raise ValueError(f"rate_hz must be positive, got {rate_hz}")
+            raise TextOptionsError(f"rate_hz must be positive, got {rate_hz}")
         if keys is not None and (len(keys) != 3 or time_column is not None):
-            raise ValueError("keys must name exactly three axes, and cannot be combined with a time column")
+            raise TextOptionsError("keys must name exactly three axes, and cannot be combined with a time column")
         if len(columns) != 3 or min(columns) < 0:
-            raise ValueError(f"columns must be three non-negative positions, got {columns}")
+            raise TextOptionsError(f"columns must be three non-negative positions, got {columns}")
         self.separator = SEPARATORS[separator]
         self.columns = tuple(int(c) for c in columns)
         self.keys = tuple(k.lower() for k in keys) if keys else None
@@ -131,7 +138,7 @@ class TextLineDecoder:
     def preset(cls, name: str, **overrides) -> "TextLineDecoder":
         """A decoder for a known sketch (see :data:`PRESETS`), e.g. ``preset("nano33-ble")``."""
         if name not in PRESETS:
-            raise ValueError(f"unknown text preset {name!r}; known: {', '.join(sorted(PRESETS))}")
+            raise TextOptionsError(f"unknown text preset {name!r}; known: {', '.join(sorted(PRESETS))}")
         p = PRESETS[name]
         opts = dict(separator=p.separator, units=p.units, rate_hz=p.rate_hz, columns=p.columns, keys=p.keys,
                     line_filter=p.line_filter, board=p.board, warning=p.warning)
@@ -194,12 +201,22 @@ class TextLineDecoder:
         except ValueError as exc:
             if self._in_header:
                 self.stats["header_lines"] += 1
+                if self.stats["header_lines"] == HEADER_LINES_WARNING:
+                    result.events.append(LinkEvent("warning", self._no_data_hint(line)))
             else:
                 self._bad(result, str(exc))
             return
         self._in_header = False
         if row is not None:
             rows.append(row)
+
+    def _no_data_hint(self, line: bytes) -> str:
+        """Why no line parsed yet: name the options, and the separators the lines do contain."""
+        seen = [name for name, sep in (("tab", b"\t"), ("comma", b","), ("semicolon", b";")) if sep in line]
+        sep = {None: "whitespace", "numbers": "numbers"}.get(self.separator, repr(self.separator))
+        hint = f" (the lines contain: {', '.join(seen)})" if seen else ""
+        return (f"{HEADER_LINES_WARNING} lines and none is data with separator {sep} and columns "
+                f"{list(self.columns)}: check the separator, columns and keys options{hint}")
 
     def _parse(self, line: bytes) -> tuple[float, float, float, float | None] | None:
         if self.keys is not None:

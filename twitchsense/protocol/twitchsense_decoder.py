@@ -189,11 +189,12 @@ class TwitchsenseDecoder:
             viol = np.flatnonzero(t_first <= prev_last)
             if viol.size:
                 v = int(viol[0])
-                if v == 0:
-                    t_fix = float(prev_last[0]) + float(didx[0] - (prev_n[0] - 1)) / rate \
-                        if np.isfinite(prev_last[0]) else 0.0
+                if v == 0:  # (only possible after an emitted sample: prev_last[0] is finite)
+                    t_fix = float(prev_last[0]) + float(lost[0] + 1) / rate
                     result.events.append(LinkEvent("warning", "device clock did not advance between SAMPLES "
                                                    "frames; time re-anchored on the sample index", t=t_fix))
+                    if lost[0]:
+                        self._lost(result, int(lost[0]), int(first_out[0]), t_fix)
                     self._anchor(F[i], T[i], t_fix, int(first_out[0]))
                     continue
                 m = v
@@ -201,11 +202,7 @@ class TwitchsenseDecoder:
                 didx, lost, ticks, t_first, first_out, nn = (didx[:m], lost[:m], ticks[:m], t_first[:m],
                                                               first_out[:m], nn[:m])
             for j in np.flatnonzero(lost).tolist():
-                c = int(lost[j])
-                self.stats["lost_samples"] += c
-                result.events.append(LinkEvent(
-                    "lost_samples", f"{c} samples lost before sample {int(first_out[j])}", count=c,
-                    t=float(t_first[j]), data={"first_index": int(first_out[j]) - c, "count": c}))
+                self._lost(result, int(lost[j]), int(first_out[j]), float(t_first[j]))
             s0, s1 = int(offsets[i]), int(offsets[stop])
             total = s1 - s0
             within = np.arange(total, dtype=np.int64) - np.repeat(offsets[i:stop] - s0, nn)
@@ -222,6 +219,11 @@ class TwitchsenseDecoder:
             self._out_index = int(index[-1])
             self._last_host_ns = host_ns
             i = stop
+
+    def _lost(self, result: DecodeResult, count: int, next_index: int, t: float) -> None:
+        self.stats["lost_samples"] += count
+        result.events.append(LinkEvent("lost_samples", f"{count} samples lost before sample {next_index}",
+                                       count=count, t=t, data={"first_index": next_index - count, "count": count}))
 
     def _anchor(self, raw_first: int, raw_t: int, t_anchor: float, first_out: int) -> None:
         """Start a new stretch of device time at this frame."""

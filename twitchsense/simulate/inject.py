@@ -82,7 +82,8 @@ def _runs(mask: np.ndarray) -> np.ndarray:
 
 
 def inject_twitches(rec: Recording, seed: int, rate_per_min: float = 2.0,
-                    kinds: Sequence[str] | None = None) -> Recording:
+                    kinds: Sequence[str] | None = None, *, still_rms_g: float = STILL_RMS_G,
+                    still_window_s: float = STILL_WINDOW_S) -> Recording:
     """Add simulated twitches to ``rec`` where the wearer is still; a new Recording.
 
     The expected number of twitches is ``rate_per_min`` x minutes of still time
@@ -92,6 +93,7 @@ def inject_twitches(rec: Recording, seed: int, rate_per_min: float = 2.0,
     with equal weight. Old labels are kept; each injected twitch adds a
     ``twitch`` label (``kind``, ``peak_g``, ``note = injected``) with the same
     definition as the simulator's (envelope >= 10 % span, peak of the norm).
+    ``still_rms_g`` and ``still_window_s`` set the stillness test (:func:`still_mask`).
     """
     kinds = tuple(kinds) if kinds is not None else ("myoclonic", "fasciculation", "tic")
     bad = [k for k in kinds if k not in W.TWITCH_KINDS]
@@ -100,7 +102,7 @@ def inject_twitches(rec: Recording, seed: int, rate_per_min: float = 2.0,
     if rate_per_min < 0:
         raise TwitchsenseError(f"rate_per_min must be >= 0, got {rate_per_min}")
     rng = np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, 0x1A7EC7]))
-    mask = still_mask(rec)
+    mask = still_mask(rec, window_s=still_window_s, rms_g=still_rms_g)
     runs = _runs(mask)
     t = rec.t
     acc = rec.acc.copy()

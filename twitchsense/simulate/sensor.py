@@ -98,11 +98,14 @@ def draw_lost_frames(n: int, rate_hz: float, sensor: SensorModel, rng: np.random
 
 def apply_sensor(acc: np.ndarray, t_true: np.ndarray, sensor: SensorModel,
                  rng: np.random.Generator) -> np.ndarray:
-    """Gain, offset + drift, noise, saturation and quantisation, in place where possible."""
-    out = acc * np.asarray(sensor.gain)
-    out += np.asarray(sensor.offset_g)
+    """Gain, offset + drift, noise, saturation and quantisation, in place on ``acc`` (returned)."""
+    out = acc
+    for ax in range(3):
+        col = out[:, ax]
+        col *= sensor.gain[ax]
+        col += sensor.offset_g[ax]
     if sensor.drift_g_per_h > 0 and t_true.size:
-        # a slow drift: a smooth random curve per axis with RMS ~ drift_g_per_h over an hour
+        # a slow drift: a random walk through knots every 15 min, ~drift_g_per_h per hour
         hours = max(t_true[-1] / 3600.0, 1e-9)
         knots = max(2, int(np.ceil(hours * 4)) + 1)
         kt = np.linspace(0.0, t_true[-1] if t_true[-1] > 0 else 1.0, knots)
@@ -111,10 +114,12 @@ def apply_sensor(acc: np.ndarray, t_true: np.ndarray, sensor: SensorModel,
         for ax in range(3):
             out[:, ax] += np.interp(t_true, kt, walk[:, ax])
     if sensor.noise_g > 0:
-        out += rng.normal(0.0, sensor.noise_g, out.shape)
+        for ax in range(3):
+            out[:, ax] += rng.normal(0.0, sensor.noise_g, out.shape[0])
     if sensor.bits > 0:
         lsb = sensor.lsb_g
-        counts = np.rint(out / lsb)
-        np.clip(counts, -(2 ** (sensor.bits - 1)), 2 ** (sensor.bits - 1) - 1, out=counts)
-        out = counts * lsb
+        out /= lsb
+        np.rint(out, out=out)
+        np.clip(out, -(2 ** (sensor.bits - 1)), 2 ** (sensor.bits - 1) - 1, out=out)
+        out *= lsb
     return out

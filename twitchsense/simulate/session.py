@@ -218,14 +218,20 @@ def _plan_bouts(profile: Profile, total_s: float, rng: np.random.Generator, up0:
     p = w / w.sum()
     mean_bout = float(np.sum(p * np.array([_mean_bout_s(a) for a in names])))
     mean_rest = mean_bout * (1 - share_total) / share_total if share_total < 1 else 5.0
-    t = float(rng.exponential(mean_rest)) if mean_rest > 0 else 0.0
+    # start in the stationary state: inside a bout with probability share_total
+    in_bout = bool(rng.uniform() < share_total)
+    t = 0.0 if in_bout else float(rng.exponential(mean_rest)) if mean_rest > 0 else 0.0
     current = up0
     while t < total_s:
         act = str(names[rng.choice(len(names), p=p)])
         duration, kind, params = _bout_params(act, rng, profile)
         target = _activity_up(act, rng, current)
         move = float(rng.uniform(1.0, 2.0))
-        if not np.allclose(target, current):
+        if in_bout:  # already under way at the start: the remaining part of a bout
+            duration *= float(rng.uniform(0.2, 1.0))
+            up0[:] = current = target
+            in_bout = False
+        elif not np.allclose(target, current):
             rotations.append(Rotation(t, move, target))
             events.append(_posture_event(t, move, rng, current, target))
             t += move + 0.3
@@ -338,7 +344,7 @@ def plan_session(profile: str | Profile, minutes: float, seed: int, rate_hz: flo
     prof = get_profile(profile)
     rng = _rng(seed, "session")
     placement = str(rng.choice(list(prof.placements)))
-    up0 = _random_up(rng, prof.lying)
+    up0 = _random_up(rng, prof.lying)  # _plan_bouts may turn it to the first activity's orientation
     sens = draw_sensor(_rng(seed, "sensor")) if sensor is None else sensor
     n = n_samples(minutes, rate_hz)
     total_s = float(true_times(n + 1, rate_hz, sens.clock_ppm)[-1]) if n else 0.0  # the board's clock is off
@@ -452,6 +458,14 @@ class RenderedEvent:
     acc: np.ndarray
     envelope: np.ndarray | None
     span: tuple[int, int]  # first and last sample index the label covers (inclusive)
+    peak_g: float = 0.0  # largest norm of the waveform (twitch: whole; look-alike: label span)
+
+
+def _label_peak(r: RenderedEvent) -> float:
+    """``peak_g`` of a label: largest norm of the whole twitch waveform, or of a look-alike's span."""
+    a, b = r.span
+    acc = r.acc if r.event.label == "twitch" else r.acc[a - r.i0:b - r.i0 + 1]
+    return float(np.linalg.norm(acc, axis=1).max())
 
 
 def _window(tt: np.ndarray, lo: float, hi: float) -> tuple[int, int]:
@@ -503,7 +517,8 @@ def render_event(e: PlannedEvent, tt: np.ndarray, rate_hz: float) -> RenderedEve
         acc = W.tremor(rel, pr["freq_hz"], pr["peak_g"], e.duration,
                        W.perpendicular(np.asarray(pr["up"]), np.random.default_rng(pr["seed"])), pr["seed"])
     elif e.label == "clap":
-        acc = W.clapping(rel, pr["count"], pr["rate_hz"], pr["peak_g"], rate_hz, pr["direction"], pr["seed"])
+        acc = W.clapping(rel, pr["count"], pr["rate_hz"], pr["peak_g"], rate_hz, pr["direction"], pr["seed"],
+                         grid_phase_s=float(rel[0]))
     else:
         raise ValueError(f"no renderer for {e.label!r}")
     return RenderedEvent(e, i0, acc, None, (i0, i1 - 1))
@@ -569,17 +584,33 @@ class SessionTrace:
     keep: np.ndarray
 
 
+def _add_along(acc: np.ndarray, wave: np.ndarray, direction) -> None:
+    """``acc += wave * direction`` one column at a time (no (n, 3) temporary)."""
+    d = W.unit(np.asarray(direction, dtype=float))
+    for k in range(3):
+        acc[:, k] += wave * d[k]
+
+
 def render_session(plan: SessionPlan, keep_trace: bool = False) -> tuple[Recording, SessionTrace | None]:
-    """Render a plan to a labelled :class:`Recording` (and optionally the parts that made it)."""
+    """Render a plan to a labelled :class:`Recording` (and optionally the parts that made it).
+
+    Memory: about five (n, 3) float64 arrays at the peak (a day at 100 Hz: ~1 GB);
+    work is in place, axis by axis, where it can be.
+    """
     rate = plan.rate_hz
     n = n_samples(plan.minutes, rate)
     tt = true_times(n, rate, plan.sensor.clock_ppm)
     up = gravity_track(tt, plan.up0, plan.rotations)
     bg = plan.background
     brng = _rng(plan.seed, "background-signal")
-    # slow orientation wander (a few degrees) and arm/leg swing while walking
-    wander = _slow_noise(n, tt, 20.0, brng, 3) * np.radians(bg["wander_deg"])
-    up += wander - np.sum(wander * up, axis=1, keepdims=True) * up
+    # slow orientation wander (a few degrees), then arm/leg swing while walking
+    wander = _slow_noise(n, tt, 20.0, brng, 3)
+    wander *= np.radians(bg["wander_deg"])
+    along = np.einsum("ij,ij->i", wander, up)
+    for k in range(3):
+        wander[:, k] -= along * up[:, k]
+    up += wander
+    del wander, along
     for e in plan.events:
         if e.label == "walk":
             a, b = _window(tt, e.start, e.start + e.duration)
@@ -589,21 +620,41 @@ def render_session(plan: SessionPlan, keep_trace: bool = False) -> tuple[Recordi
             ang = swing * ramp * np.sin(np.pi * pr["cadence_hz"] * (tt[a:b] - e.start))
             axis = W.perpendicular(np.asarray(pr["up"]), np.random.default_rng(pr["seed"] + 1))
             up[a:b] = W.rotate_about(up[a:b], axis, ang) if b > a else up[a:b]
-    up /= np.linalg.norm(up, axis=1, keepdims=True)
+    up /= np.linalg.norm(up, axis=1)[:, None]
     acc = up.copy() if keep_trace else up  # the trace keeps gravity on its own
     # background: fidget motion with a slowly varying level, breathing, heartbeat
-    level = np.exp(0.6 * _slow_noise(n, tt, 30.0, brng, 1)[:, 0] - 0.18)
-    fid = _lowpass_noise(n, rate, 0.0, brng, 3, band=(0.3, 6.0))
-    acc += fid * (bg["fidget_g"] / np.sqrt(3) * level)[:, None]
-    del fid
-    acc += W.breathing(tt, bg["breath_hz"], bg["breath_g"], bg["breath_dir"], bg["phases"][0])
-    acc += W.heartbeat(tt, bg["heart_hz"], bg["heart_g"], bg["heart_dir"], bg["phases"][1])
+    level = _slow_noise(n, tt, 30.0, brng, 1)[:, 0]
+    level *= 0.6
+    level -= 0.18
+    np.exp(level, out=level)
+    level *= bg["fidget_g"] / np.sqrt(3)
+    # fidget lives below 6 Hz: make it at 50 Hz (or the session rate if lower) and interpolate
+    low_rate = min(rate, 50.0)
+    n_low = int(np.ceil(n * low_rate / rate)) + 2
+    t_low = np.arange(n_low) * (tt[1] - tt[0] if n > 1 else 1.0 / rate) * (rate / low_rate)
+    for k in range(3):
+        fid = _lowpass_noise(n_low, low_rate, 0.0, brng, 1, band=(0.3, 6.0))[:, 0]
+        col = np.interp(tt, t_low, fid) if low_rate < rate else fid[:n]
+        col *= level
+        acc[:, k] += col
+        del fid, col
+    del level
+    b = W.breathing(tt, bg["breath_hz"], bg["breath_g"], (1.0, 0.0, 0.0), bg["phases"][0])[:, 0]
+    _add_along(acc, b, bg["breath_dir"])
+    b = W.heartbeat(tt, bg["heart_hz"], bg["heart_g"], (1.0, 0.0, 0.0), bg["phases"][1])[:, 0]
+    _add_along(acc, b, bg["heart_dir"])
+    del b
     rendered: list[RenderedEvent] = []
     for e in plan.events:
         r = render_event(e, tt, rate)
         if r is None:
             continue
         acc[r.i0:r.i0 + len(r.acc)] += r.acc
+        # label figures now; the waveform itself is kept only for a trace
+        r.peak_g = _label_peak(r)
+        if not keep_trace:
+            r.acc = np.zeros((0, 3))
+            r.envelope = None
         rendered.append(r)
     # lost frames never hide a labelled twitch
     protect = np.array([(r.span[0] - 2, r.span[1] + 2) for r in rendered if r.event.label == "twitch"]).reshape(-1, 2)
@@ -612,28 +663,27 @@ def render_session(plan: SessionPlan, keep_trace: bool = False) -> tuple[Recordi
     t_rec = np.arange(n) / rate
     labels = _labels(rendered, t_rec, keep)
     meta = _meta(plan)
-    rec = Recording(t=t_rec[keep], acc=acc[keep], meta=meta, labels=labels)
-    trace = SessionTrace(tt, up if keep_trace else np.zeros((0, 3)), rendered, keep) if keep_trace else None
+    if keep.all():
+        rec = Recording(t=t_rec, acc=acc, meta=meta, labels=labels)
+    else:
+        rec = Recording(t=t_rec[keep], acc=acc[keep], meta=meta, labels=labels)
+    trace = SessionTrace(tt, up, rendered, keep) if keep_trace else None
     return rec, trace
 
 
 def _labels(rendered: list[RenderedEvent], t_rec: np.ndarray, keep: np.ndarray) -> pd.DataFrame:
+    """Label rows from rendered spans, moved onto kept samples (lost frames)."""
     kept_idx = np.flatnonzero(keep)
     rows = []
     for r in rendered:
         a, b = r.span
-        # move the span's ends onto kept samples
         ia = int(np.searchsorted(kept_idx, a, side="left"))
         ib = int(np.searchsorted(kept_idx, b, side="right")) - 1
         if ia > ib or ia >= kept_idx.size:
-            continue
+            continue  # a look-alike lost entirely in a gap
         a2, b2 = int(kept_idx[ia]), int(kept_idx[ib])
-        sl = slice(a2 - r.i0, b2 - r.i0 + 1)
-        seg_keep = keep[a2:b2 + 1]
-        peak = float(np.linalg.norm(r.acc[sl][seg_keep], axis=1).max())
-        if r.event.label == "twitch":  # peak over the whole sampled waveform (tails are < 10 %)
-            peak = float(np.linalg.norm(r.acc, axis=1).max())
-        rows.append((float(t_rec[a2]), float(t_rec[b2] - t_rec[a2]), r.event.label, r.event.kind, round(peak, 6)))
+        rows.append((float(t_rec[a2]), float(t_rec[b2] - t_rec[a2]), r.event.label, r.event.kind,
+                     round(r.peak_g, 6)))
     df = pd.DataFrame(rows, columns=["onset", "duration", "label", "kind", "peak_g"])
     return df.sort_values(["onset", "label"], kind="mergesort").reset_index(drop=True)
 
@@ -657,6 +707,55 @@ def _meta(plan: SessionPlan) -> dict:
                        "twitch_rate_per_min": prof.twitch_rate_per_min,
                        "sensor": plan.sensor.as_dict()},
     }
+
+
+# --------------------------------------------------------------------------- single events
+
+
+#: Every labelled class the simulator makes: twitch kinds, then look-alikes.
+EVENT_CLASSES = TWITCH_KINDS + W.LOOKALIKES
+
+
+def example_event(name: str, seed: int, rate_hz: float = 100.0, max_duration_s: float | None = None,
+                  pad_s: float = 0.5, kind: str | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
+    """One isolated event of class ``name`` (a twitch kind or a look-alike), drawn and rendered
+    exactly as in a session: ``(t, dynamic acc (n, 3) in g, label row)``.
+
+    ``kind`` picks the tremor type; ``max_duration_s`` shortens long bouts (for
+    pictures). The label row has ``onset, duration, label, kind, peak_g`` as in
+    the session's label table. No gravity, background or sensor effects.
+    """
+    rng = _rng(seed, "example-" + name)
+    up = np.array([0.0, 0.0, 1.0])
+    prof = PROFILES["healthy-day"]
+    if name in TWITCH_KINDS:
+        p = W.draw_twitch(name, rng, up)
+        ev = PlannedEvent("twitch", 0.0, p.duration_s, name, {"twitch": p})
+        length = W.envelope_support(p.duration_s)[1]
+    elif name in BOUT_ACTIVITIES:
+        if name == "tremor" and kind:
+            prof = Profile("tremor", "", 0.0, tremor_kinds=(kind,))
+        duration, k, params = _bout_params(name, rng, prof)
+        if max_duration_s:
+            duration = min(duration, max_duration_s)
+        params["up"] = tuple(up)
+        ev = PlannedEvent(name, 0.0, duration, k, params)
+        length = duration
+    elif name in POINT_LOOKALIKES:
+        ev = _point_event(name, 0.0, rng, up, rate_hz, prof)
+        length = ev.duration if name != "knock" else 0.05
+    else:
+        raise ValueError(f"unknown event class {name!r}; expected one of {', '.join(EVENT_CLASSES)}")
+    dt = 1.0 / rate_hz
+    n0 = int(np.ceil(pad_s * rate_hz))
+    tt = (np.arange(-n0, int(np.ceil((length + pad_s) * rate_hz)) + 1)) * dt
+    ev.start = float(rng.uniform(0, dt)) if name != "knock" else 0.0  # a random phase to the sample grid
+    r = render_event(ev, tt, rate_hz)
+    acc = np.zeros((tt.size, 3))
+    acc[r.i0:r.i0 + len(r.acc)] = r.acc
+    r.peak_g = _label_peak(r)
+    row = _labels([r], tt, np.ones(tt.size, dtype=bool)).iloc[0].to_dict()
+    return tt, acc, row
 
 
 # --------------------------------------------------------------------------- public API
@@ -697,5 +796,5 @@ def simulate_session(profile: str, minutes: float, seed: int, rate_hz: float = 1
     return rec
 
 
-__all__ = ["PROFILES", "Profile", "TWITCH_KINDS", "simulate_session", "plan_session", "render_session",
+__all__ = ["PROFILES", "Profile", "TWITCH_KINDS", "EVENT_CLASSES", "example_event", "simulate_session", "plan_session", "render_session",
            "IDEAL_SENSOR", "twitch_onsets", "get_profile"]

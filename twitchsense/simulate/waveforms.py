@@ -33,10 +33,10 @@ TWITCH_KINDS = ("myoclonic", "hypnic", "fasciculation", "tic")
 #: in Hz, duration of the envelope above 10 % of peak in s, cycles of the carrier
 #: inside that duration).
 RANGES: dict[str, dict[str, tuple[float, float]]] = {
-    "myoclonic": {"peak_g": (0.05, 1.0), "freq_hz": (5.0, 15.0), "duration_s": (0.05, 0.4), "cycles": (0.8, 3.0)},
-    "hypnic": {"peak_g": (0.3, 1.5), "freq_hz": (3.0, 8.0), "duration_s": (0.1, 0.5), "cycles": (0.8, 3.0)},
+    "myoclonic": {"peak_g": (0.05, 1.0), "freq_hz": (5.0, 15.0), "duration_s": (0.05, 0.4), "cycles": (1.0, 3.0)},
+    "hypnic": {"peak_g": (0.3, 1.5), "freq_hz": (3.0, 8.0), "duration_s": (0.1, 0.5), "cycles": (1.0, 3.0)},
     "fasciculation": {"peak_g": (0.01, 0.06), "freq_hz": (12.0, 30.0), "duration_s": (0.02, 0.1), "cycles": (1.0, 3.0)},
-    "tic": {"peak_g": (0.1, 1.0), "freq_hz": (3.0, 10.0), "duration_s": (0.1, 1.0), "cycles": (0.8, 4.0)},
+    "tic": {"peak_g": (0.1, 1.0), "freq_hz": (3.0, 10.0), "duration_s": (0.1, 1.0), "cycles": (1.0, 4.0)},
     # look-alikes (labelled negatives)
     "posture": {"peak_g": (0.05, 0.5), "freq_hz": (0.3, 2.0), "duration_s": (0.6, 2.5), "angle_deg": (15.0, 90.0)},
     "gesture": {"peak_g": (0.05, 0.5), "freq_hz": (0.3, 2.0), "duration_s": (1.0, 3.0), "angle_deg": (10.0, 45.0)},
@@ -46,7 +46,7 @@ RANGES: dict[str, dict[str, tuple[float, float]]] = {
     "fidget": {"peak_g": (0.01, 0.1), "rate_hz": (3.0, 10.0), "freq_hz": (3.0, 10.0), "duration_s": (5.0, 40.0)},
     "brushing": {"peak_g": (0.01, 0.1), "rate_hz": (3.0, 10.0), "duration_s": (60.0, 150.0)},
     "tremor": {"peak_g": (0.02, 0.3), "freq_hz": (3.0, 12.0), "duration_s": (20.0, 180.0)},
-    "knock": {"peak_g": (0.5, 4.0), "freq_hz": (60.0, 250.0), "duration_s": (0.004, 0.02)},
+    "knock": {"peak_g": (0.5, 4.0), "freq_hz": (100.0, 300.0), "duration_s": (0.003, 0.015)},
     "clap": {"peak_g": (1.0, 6.0), "rate_hz": (2.0, 4.0), "count": (3, 10), "duration_s": (1.0, 5.0)},
     # continuous background (not labelled)
     "breathing": {"peak_g": (0.001, 0.005), "freq_hz": (0.2, 0.3)},
@@ -137,8 +137,8 @@ def _frequency_shift_table(sharpness: float = SHARPNESS) -> tuple[np.ndarray, np
     """
     cycles = np.linspace(0.5, 5.0, 46)
     ratio = np.empty_like(cycles)
-    fs, f = 4000.0, 10.0
-    nfft = 1 << 18
+    fs, f = 400.0, 10.0
+    nfft = 1 << 17
     for i, c in enumerate(cycles):
         d = c / f
         lo, hi = envelope_support(d, sharpness)
@@ -165,8 +165,8 @@ class TwitchParams:
     ``peak_g``: peak of the acceleration norm; ``freq_hz``: dominant frequency;
     ``duration_s``: span of the envelope above 10 % of peak; ``cycles``: carrier
     cycles in that span (1-3 swings); ``direction``: main axis (unit vector, sensor
-    frame); ``ellipticity``: size of the quadrature component on a perpendicular
-    axis (0 = straight-line jerk); ``sign``: +1/-1 first swing direction.
+    frame); ``ellipticity``: size of a component on a perpendicular axis, 45
+    degrees out of phase (0 = straight-line jerk); ``sign``: +1/-1 first swing direction.
     """
 
     kind: str
@@ -199,7 +199,7 @@ def burst(t: np.ndarray, peak_g: float, freq_hz: float, duration_s: float, cycle
     def shape(tt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         env = envelope(tt, duration_s, sharpness)
         ph = 2 * np.pi * carrier * (tt - tpk)
-        acc = env[:, None] * (sign * np.sin(ph)[:, None] * u + ellipticity * np.cos(ph)[:, None] * v)
+        acc = env[:, None] * (sign * np.sin(ph)[:, None] * u + ellipticity * np.sin(ph + np.pi / 4)[:, None] * v)
         return acc, env
 
     lo, hi = envelope_support(duration_s, sharpness)
@@ -280,7 +280,7 @@ def draw_twitch(kind: str, rng: np.random.Generator, up: np.ndarray | None = Non
         direction = random_direction(rng)
     second = perpendicular(direction, rng)
     return TwitchParams(kind=kind, peak_g=peak, freq_hz=freq, duration_s=duration, cycles=cycles,
-                        direction=tuple(direction), ellipticity=float(rng.uniform(0.0, 0.3)),
+                        direction=tuple(direction), ellipticity=float(rng.uniform(0.0, 0.25)),
                         second_axis=tuple(second), sign=float(rng.choice([-1.0, 1.0])))
 
 
@@ -350,7 +350,7 @@ def tremor(t: np.ndarray, freq_hz: float = 6.0, peak_g: float = 0.1, duration_s:
     fw = rng.uniform(0.02, 0.08)
     # phase = integral of f(t) = f0 (1 + 0.04 sin(2 pi fw t + p1)), in closed form (any spacing of t)
     phase = 2 * np.pi * (freq_hz * tt - 0.04 * freq_hz / (2 * np.pi * fw) * (np.cos(2 * np.pi * fw * tt + p1) - np.cos(p1)))
-    amp = 0.8 * peak_g * (1 + 0.25 * np.sin(2 * np.pi * rng.uniform(0.05, 0.2) * tt + p2))
+    amp = 0.8 / np.hypot(1.0, 0.2) * peak_g * (1 + 0.25 * np.sin(2 * np.pi * rng.uniform(0.05, 0.2) * tt + p2))
     fade = np.clip(tt, 0, None).clip(max=1.0) * np.clip(duration_s - tt, 0, 1.0)
     u = unit(np.asarray(direction, dtype=float))
     v = perpendicular(u, rng)
@@ -408,6 +408,19 @@ def walking(t: np.ndarray, cadence_hz: float = 1.9, step_g: float = 0.35, heel_g
     return out + _train(tt, steps + 0.05 / cadence_hz, heel)
 
 
+def _transient_times(rng: np.random.Generator, rate_hz: float, duration_s: float) -> np.ndarray:
+    """Times of a train: 40 ms refractory plus an exponential, mean rate ``rate_hz``, random phase."""
+    mean_iv = 1.0 / rate_hz
+    n = int(max(duration_s, 0) * rate_hz * 1.5) + 10
+    times = np.cumsum(0.04 + rng.exponential(mean_iv - 0.04, n)) - rng.uniform(0, mean_iv)
+    return times[(times >= 0) & (times < duration_s)]
+
+
+def transient_times(rate_hz: float, duration_s: float, freq_hz: float, seed: int) -> np.ndarray:
+    """The transient times :func:`keystroke_train` uses for these arguments."""
+    return _transient_times(np.random.default_rng(seed), rate_hz, duration_s - 1.5 / freq_hz)
+
+
 def keystroke_train(t: np.ndarray, rate_hz: float = 5.0, peak_g: float = 0.04, freq_hz: float = 20.0,
                     duration_s: float = 30.0, seed: int = 0) -> np.ndarray:
     """Typing or fidgeting: a train of small transients at ``rate_hz`` (3-10 per second).
@@ -418,18 +431,16 @@ def keystroke_train(t: np.ndarray, rate_hz: float = 5.0, peak_g: float = 0.04, f
     exponential, so the mean rate is ``rate_hz``.
     """
     rng = np.random.default_rng(seed)
-    mean_iv = 1.0 / rate_hz
-    n = int(duration_s * rate_hz * 1.5) + 4
-    times = np.cumsum(0.04 + rng.exponential(mean_iv - 0.04, n))
     dur = 1.5 / freq_hz
-    times = times[times < duration_s - dur]
+    times = _transient_times(rng, rate_hz, duration_s - dur)
     amps = peak_g * rng.uniform(0.3, 1.0, times.size)
     dirs = unit(rng.normal(size=(times.size, 3)))
     def key(dt: np.ndarray, i: np.ndarray) -> np.ndarray:
         return (amps[i] * burst_shape(dt, freq_hz, dur, 1.5))[:, None] * dirs[i]
 
     out = _train(np.asarray(t, dtype=float), times, key)
-    return out
+    top = np.linalg.norm(out, axis=1).max() if out.size else 0.0
+    return out * (peak_g / top) if top > peak_g else out
 
 
 def brushing(t: np.ndarray, rate_hz: float = 4.5, peak_g: float = 0.06, duration_s: float = 90.0,
@@ -437,17 +448,20 @@ def brushing(t: np.ndarray, rate_hz: float = 4.5, peak_g: float = 0.06, duration
     """Tooth-brushing or combing: back-and-forth strokes at ``rate_hz`` (3-10 per second).
 
     A stroke oscillation with a 2nd harmonic (the turn at each end), a 10 %
-    wobble of stroke rate and amplitude, 1 s fade in and out.
+    wobble of stroke rate and amplitude, 1 s fade in and out; the largest
+    sample is ``peak_g``.
     """
     rng = np.random.default_rng(seed)
     tt = np.asarray(t, dtype=float)
     p1, p2 = rng.uniform(0, 2 * np.pi, 2)
     phase = 2 * np.pi * rate_hz * tt + 0.5 * np.sin(2 * np.pi * 0.3 * tt + p1)
     wave = np.sin(phase) + 0.3 * np.sin(2 * phase + p2)
-    amp = peak_g / 1.2 * (1 + 0.1 * np.sin(2 * np.pi * 0.17 * tt))
+    amp = 1 + 0.1 * np.sin(2 * np.pi * 0.17 * tt)
     fade = np.clip(tt, 0, 1.0) * np.clip(duration_s - tt, 0, 1.0)
     u = unit(np.asarray(direction, dtype=float))
-    return (amp * fade * wave)[:, None] * u
+    out = amp * fade * wave
+    top = np.abs(out).max() if out.size else 0.0
+    return (out * (peak_g / top if top > 0 else 0.0))[:, None] * u
 
 
 # --------------------------------------------------------------------------- impacts
@@ -458,7 +472,7 @@ def knock(t: np.ndarray, peak_g: float = 2.0, duration_s: float = 0.008, freq_hz
     """A knock on the sensor as the sensor reports it: a spike with fast decaying ringing.
 
     Physically < 20 ms (``duration_s``: decay to 10 %) and broadband (ringing at
-    60-250 Hz). A sensor sampling at ``rate_hz`` band-limits it to its Nyquist
+    100-300 Hz). A sensor sampling at ``rate_hz`` band-limits it to its Nyquist
     frequency, so the ringing is at ``min(freq_hz, rate_hz / 2)`` and the decay
     lasts at least about one sample. ``t = 0`` should fall on a sample (the
     session model places it there). Returns ``(acc, envelope)``.
@@ -472,11 +486,17 @@ def knock(t: np.ndarray, peak_g: float = 2.0, duration_s: float = 0.008, freq_hz
 
 
 def clapping(t: np.ndarray, count: int = 5, rate_hz: float = 3.0, peak_g: float = 3.0,
-             rate_hz_sensor: float = 100.0, direction=(1.0, 0.0, 0.0), seed: int = 0) -> np.ndarray:
-    """A bout of ``count`` claps at ``rate_hz``: a smooth hand swing between impacts of ~``peak_g``."""
+             rate_hz_sensor: float = 100.0, direction=(1.0, 0.0, 0.0), seed: int = 0,
+             grid_phase_s: float = 0.0) -> np.ndarray:
+    """A bout of ``count`` claps at ``rate_hz``: a smooth hand swing between impacts of ~``peak_g``.
+
+    Each impact is a :func:`knock` on the sensor's sample grid (``grid_phase_s +
+    k / rate_hz_sensor`` in the time base of ``t``), as the board reports it.
+    """
     rng = np.random.default_rng(seed)
     tt = np.asarray(t, dtype=float)
     times = (np.arange(count) + rng.normal(0, 0.03, count)) / rate_hz + 0.5 / rate_hz
+    times = grid_phase_s + np.ceil((times - grid_phase_s) * rate_hz_sensor - 1e-9) / rate_hz_sensor
     u = unit(np.asarray(direction, dtype=float))
     amps = peak_g * rng.uniform(0.7, 1.0, count)
     swing_end = times[-1] + 0.5 / rate_hz
@@ -494,18 +514,30 @@ def clapping(t: np.ndarray, count: int = 5, rate_hz: float = 3.0, peak_g: float 
 # --------------------------------------------------------------------------- background
 
 
+def _periodic(phase: np.ndarray, shape, table_size: int = 4096) -> np.ndarray:
+    """``shape(phase)`` for a 2 pi-periodic ``shape``, by table look-up (fast on a day of samples)."""
+    grid = np.arange(table_size + 1) * (2 * np.pi / table_size)
+    table = shape(grid)
+    x = np.asarray(phase, dtype=float) * (table_size / (2 * np.pi))
+    x %= table_size
+    i = x.astype(np.int64)
+    x -= i
+    return table[i] * (1 - x) + table[i + 1] * x
+
+
 def breathing(t: np.ndarray, freq_hz: float = 0.25, peak_g: float = 0.003, direction=(0.0, 0.0, 1.0),
               phase: float = 0.0) -> np.ndarray:
     """Breathing: 0.2-0.3 Hz, a few mg (larger on the chest)."""
-    tt = np.asarray(t, dtype=float)
-    w = np.sin(2 * np.pi * freq_hz * tt + phase) + 0.2 * np.sin(4 * np.pi * freq_hz * tt + phase + 1.0)
-    return (peak_g / 1.15 * w)[:, None] * unit(np.asarray(direction, dtype=float))
+    shape = lambda p: np.sin(p) + 0.2 * np.sin(2 * p + 1.0)  # noqa: E731
+    w = _periodic(2 * np.pi * freq_hz * np.asarray(t, dtype=float) + phase, shape)
+    top = np.abs(shape(np.linspace(0, 2 * np.pi, 4097))).max()
+    return (peak_g / top * w)[:, None] * unit(np.asarray(direction, dtype=float))
 
 
 def heartbeat(t: np.ndarray, freq_hz: float = 1.2, peak_g: float = 0.002, direction=(0.0, 1.0, 0.0),
               phase: float = 0.0) -> np.ndarray:
-    """Ballistocardiogram: a short biphasic pulse every beat (1-1.5 Hz), a few mg."""
-    tt = np.asarray(t, dtype=float)
-    cyc = (freq_hz * tt + phase / (2 * np.pi)) % 1.0
-    pulse = np.exp(-0.5 * ((cyc - 0.2) / 0.05) ** 2) - 0.6 * np.exp(-0.5 * ((cyc - 0.32) / 0.06) ** 2)
-    return (peak_g * pulse)[:, None] * unit(np.asarray(direction, dtype=float))
+    """Ballistocardiogram: a sharp beat every cycle (1-1.5 Hz), a few mg; the fundamental dominates."""
+    shape = lambda p: np.sin(p) + 0.45 * np.sin(2 * p + 1.0) + 0.2 * np.sin(3 * p + 2.0)  # noqa: E731
+    w = _periodic(2 * np.pi * freq_hz * np.asarray(t, dtype=float) + phase, shape)
+    top = np.abs(shape(np.linspace(0, 2 * np.pi, 4097))).max()
+    return (peak_g / top * w)[:, None] * unit(np.asarray(direction, dtype=float))

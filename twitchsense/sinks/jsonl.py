@@ -51,7 +51,8 @@ class JsonLinesSink(SinkBase):
         self._write([alert_record(a, self.clock) for a in alerts])
 
     def on_link(self, event: LinkEvent) -> None:
-        self._write([link_record(event, self.clock)])
+        if event.kind != "status":  # the board's periodic heartbeat: problems come as their own events
+            self._write([link_record(event, self.clock)])
 
     def close(self) -> None:
         if self._own and not self._f.closed:

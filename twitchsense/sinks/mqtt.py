@@ -60,6 +60,7 @@ class MqttSink(SinkBase):
             self.client.username_pw_set(username, password)
         self.client.will_set(f"{self.base}/status", "offline", qos=1, retain=True)
         self.client.reconnect_delay_set(1, 30)
+        self.client.max_queued_messages_set(10_000)  # a long broker outage must not grow memory forever
         try:
             self.client.connect(host, port, keepalive)
         except (OSError, ValueError) as exc:

@@ -28,8 +28,10 @@ QUIET_LINK_KINDS = {"info", "status", "log", "reconnected"}
 
 
 def _clock_text(t: float) -> str:
-    t = max(t, 0.0)
-    return f"{int(t // 3600):02d}:{int(t % 3600 // 60):02d}:{t % 60:04.1f}"
+    """Stream time as ``HH:MM:SS.s`` (truncated to the tenth, like the wall-clock time beside it)."""
+    tenths = int(max(t, 0.0) * 10 + 1e-6)
+    s, d = divmod(tenths, 10)
+    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}.{d}"
 
 
 class TerminalSink(SinkBase):
@@ -38,17 +40,21 @@ class TerminalSink(SinkBase):
     stream : where to write (stdout by default).
     tty : force the live view (True) or plain lines (False); default: ``stream.isatty()``.
     refresh_s : the live view is redrawn at most this often (and on every alert change).
+    show_events, show_link : plain mode only: print a line per twitch / per link event
+        (alert changes are always printed).
     """
 
     def __init__(self, stream: IO[str] | None = None, tty: bool | None = None,
                  clock: SessionClock | None = None, session: str = "", refresh_s: float = 0.5,
-                 color: bool | None = None) -> None:
+                 color: bool | None = None, show_events: bool = True, show_link: bool = True) -> None:
         self.stream = stream or sys.stdout
         self.tty = self.stream.isatty() if tty is None else tty
         self.color = self.tty if color is None else color
         self.clock = clock or SessionClock()
         self.session = session
         self.refresh_s = refresh_s
+        self.show_events = show_events
+        self.show_link = show_link
         self.now = 0.0
         self.n_events = 0
         self.n_samples = 0
@@ -99,7 +105,7 @@ class TerminalSink(SinkBase):
             self.onsets.append(e.onset)
             self.last_events.append(e)
             self.now = max(self.now, e.onset + e.duration)
-            if not self.tty:
+            if not self.tty and self.show_events:
                 self.stream.write(self._event_line(e) + "\n")
         while self.onsets and self.onsets[0] <= self.now - 600:
             self.onsets.popleft()
@@ -128,7 +134,7 @@ class TerminalSink(SinkBase):
     def on_link(self, event: LinkEvent) -> None:
         self.link_counts[event.kind] += event.count
         self.last_link = event
-        if not self.tty and event.kind not in {"status"}:
+        if not self.tty and self.show_link and event.kind not in {"status"}:
             self.stream.write(f"{self.when(event.t if event.t is not None else self.now)}  "
                               f"link {event.kind}: {event.detail}\n")
             self.stream.flush()

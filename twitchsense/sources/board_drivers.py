@@ -131,24 +131,35 @@ def ack_status(decoder: Decoder, result: DecodeResult, cmd: int) -> int | None:
 
 
 class TextDriver:
-    """Boards printing numbers as text: nothing to negotiate, the options say rate, range and units."""
+    """Boards printing numbers as text: nothing to negotiate, the options (or a preset) say
+    separator, units and rate (see :class:`~twitchsense.protocol.text.TextLineDecoder`)."""
 
     name = "text"
     streams_after_handshake = False
 
-    def __init__(self, rate_hz: float | None = None, range_g: int = 0, **decoder_options: object) -> None:
-        self.rate_hz = rate_hz
-        self.range_g = range_g
-        self.decoder_options = decoder_options
+    def __init__(self, rate_hz: float | None = None, range_g: int = 0, preset: str | None = None,
+                 separator: str | None = None, units: str | None = None) -> None:
+        from ..protocol.text import PRESETS
+        if preset is not None and preset not in PRESETS:
+            raise TwitchsenseError(f"--text-preset must be one of {', '.join(sorted(PRESETS))}, got {preset!r}")
+        if rate_hz is None and (preset is None or PRESETS[preset].rate_hz is None):
+            raise TwitchsenseError("a text board does not say its sample rate: give --rate HZ"
+                                   + (f" (preset {preset} has none)" if preset else ""))
+        self.options = {k: v for k, v in (("rate_hz", rate_hz), ("separator", separator), ("units", units))
+                        if v is not None}
+        self.preset = preset
 
     def make_decoder(self) -> Decoder:
         from ..protocol.text import TextLineDecoder
-        return TextLineDecoder(rate_hz=self.rate_hz, **self.decoder_options)
+        try:
+            if self.preset is not None:
+                return TextLineDecoder.preset(self.preset, **self.options)
+            return TextLineDecoder(**self.options)
+        except ValueError as exc:
+            raise TwitchsenseError(f"text board options: {exc}") from None
 
     def handshake(self, link: "BoardLink") -> tuple[BoardInfo, Pending]:
-        link.decoder.reset()
-        return BoardInfo(sensor="unknown", range_g=float(self.range_g), sample_rate_hz=float(self.rate_hz or 0),
-                         name="text board"), []
+        return link.decoder.info, []  # type: ignore[attr-defined]
 
     def stop(self, link: "BoardLink") -> None:
         pass
@@ -174,7 +185,7 @@ class CytonDriver:
         link.write(b"s")
         pending = link.settle(quiet_s=0.1, max_s=0.3)
         link.write(b"b")
-        return BoardInfo(sensor="LIS3DH", range_g=4.0, sample_rate_hz=25.0, name="OpenBCI Cyton"), pending
+        return link.decoder.info, pending  # type: ignore[attr-defined]
 
     def stop(self, link: "BoardLink") -> None:
         link.write(b"s")

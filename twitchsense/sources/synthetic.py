@@ -1,5 +1,5 @@
-"""Simulated samples for the live path without a board: the physiological simulator when
-it is installed in this package, else a plain synthetic signal (gravity, noise, sparse twitches)."""
+"""Simulated samples for the live path without a board: the physiological simulator
+(:func:`twitchsense.simulate.simulate_session`), and a plain synthetic signal for tests."""
 
 from __future__ import annotations
 
@@ -44,19 +44,17 @@ def synthetic_recording(rate_hz: float = 100.0, seconds: float = 60.0, seed: int
     return Recording(t, acc, meta=meta, labels=labels)
 
 
-def simulated_recording(rate_hz: float = 100.0, seconds: float = 60.0, seed: int = 0) -> Recording:
-    """Samples from the physiological simulator if present, else :func:`synthetic_recording`."""
-    try:
-        from ..simulate import simulate_session  # type: ignore[attr-defined]
-    except ImportError:
-        return synthetic_recording(rate_hz, seconds, seed)
-    return simulate_session("frequent-twitching", seconds / 60.0, seed, rate_hz=rate_hz)
+def simulated_recording(rate_hz: float = 100.0, seconds: float = 120.0, seed: int = 0,
+                        profile: str = "frequent-twitching") -> Recording:
+    """``seconds`` of the physiological simulator's ``profile`` at ``rate_hz`` (labelled, seeded)."""
+    from ..simulate import simulate_session
+    return simulate_session(profile, seconds / 60.0, seed, rate_hz=rate_hz)
 
 
 class SimulatedSource(ReplaySource):
     """Endless simulated samples at real time (``speed`` times real time), looping a simulated session."""
 
-    def __init__(self, rate_hz: float = 100.0, *, seconds: float = 300.0, seed: int = 0,
-                 speed: float | None = 1.0) -> None:
-        super().__init__(simulated_recording(rate_hz, seconds, seed), speed=speed, loop=True)
+    def __init__(self, rate_hz: float = 100.0, *, seconds: float = 120.0, seed: int = 0,
+                 profile: str = "frequent-twitching", speed: float | None = 1.0) -> None:
+        super().__init__(simulated_recording(rate_hz, seconds, seed, profile), speed=speed, loop=True)
         self.meta["start_time"] = datetime.now().astimezone().isoformat(timespec="milliseconds")

@@ -1,0 +1,1 @@
+../../c/twitchsense_proto.h

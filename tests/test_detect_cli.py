@@ -1,0 +1,74 @@
+"""``detect``, ``evaluate`` and ``train`` on the command line (real subprocesses, real files)."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from handmade import handmade, tiny_model
+from twitchsense.model_file import save_model
+from twitchsense.recording import write_recording
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "tiny.skops"
+    save_model(tiny_model()[0], path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    d = tmp_path_factory.mktemp("data")
+    for rate in (50.0, 100.0, 200.0):
+        write_recording(d / f"hand_{rate:g}hz.csv", handmade(400 + int(rate), minutes=1.0, rate=rate))
+    return d
+
+
+def test_detect_writes_contract_files_at_50_100_200_hz(cli, model_path, data, tmp_path):
+    res = cli("detect", data, "-o", tmp_path / "out", "--model", model_path)
+    assert res.returncode == 0, res.stderr
+    for rate in ("50", "100", "200"):
+        name = f"hand_{rate}hz"
+        assert f"{name}: " in res.stdout and f"at {rate} Hz" in res.stdout
+        with open(tmp_path / "out" / f"{name}.detected.csv") as f:
+            rows = list(csv.DictReader(f))
+        assert list(rows[0])[:5] == ["onset", "duration", "label", "peak_g", "confidence"]
+        assert len(rows) >= 5 and all(r["label"] == "twitch" and 0 <= float(r["confidence"]) <= 1 for r in rows)
+        header = (tmp_path / "out" / f"{name}.alerts.csv").read_text().splitlines()[0]
+        assert header == "start,end,level,rule,detail"
+        assert (tmp_path / "out" / f"{name}.context.csv").read_text().startswith("start,end,state,level_g\n")
+
+
+def test_evaluate_prints_model_and_baseline_figures(cli, model_path, data):
+    res = cli("evaluate", data, "--model", model_path, "--json", "--by-folder")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert out["recordings"] == 3
+    assert out["model"]["sensitivity"] >= 0.6 and out["model"]["true_twitches"] >= 30
+    assert out["baseline"]["true_twitches"] == out["model"]["true_twitches"]
+    res = cli("evaluate", data, "--model", model_path)
+    assert res.returncode == 0 and "baseline" in res.stdout and "false alarms / h" in res.stdout
+
+
+def test_bad_model_and_bad_input_give_one_line_errors(cli, data, tmp_path):
+    bogus = tmp_path / "bogus.skops"
+    bogus.write_text("not a model")
+    res = cli("detect", data, "-o", tmp_path / "o", "--model", bogus)
+    assert res.returncode == 1 and "not a skops model file" in res.stderr and "Traceback" not in res.stderr
+    res = cli("detect", tmp_path / "nope.csv", "-o", tmp_path / "o", "--model", bogus)
+    assert res.returncode == 1 and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_train_writes_a_model_and_card(cli, tmp_path):
+    d = tmp_path / "train"
+    d.mkdir()
+    for s in range(3):
+        write_recording(d / f"h{s}.csv", handmade(500 + s, minutes=1.5))
+    res = cli("train", d, "-o", tmp_path / "m.skops", "--folds", "3", "--trees", "20", "--no-progress", timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "m.skops").is_file() and (tmp_path / "m.card.md").is_file()
+    assert "twitchsense train" in (tmp_path / "m.card.md").read_text()
+    assert "| train |" in res.stdout  # held-out figures per folder

@@ -1,0 +1,70 @@
+"""The detector: events from hand-made twitches, batch == streaming, context, 50/100/200 Hz."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from handmade import handmade, tiny_model
+from twitchsense.detector import StreamingDetector, detect_recording
+from twitchsense.scoring import score_events
+
+
+@pytest.fixture(scope="module")
+def model():
+    return tiny_model()[0]
+
+
+def test_finds_hand_made_twitches_with_their_timing_and_strength(model):
+    rec = handmade(101)
+    res = detect_recording(rec, model)
+    tally = score_events(rec.labels, res.events, rec.duration_s)
+    assert tally.sensitivity == 1.0 and tally.false_alarms == 0
+    truth = rec.labels[rec.labels.label == "twitch"].sort_values("onset")
+    assert len(res.events) == len(truth)
+    on_err = [e.onset - o for e, o in zip(res.events, truth.onset)]
+    pk_err = [abs(e.peak_g - p) / p for e, p in zip(res.events, truth.peak_g)]
+    assert np.median(np.abs(on_err)) <= 0.02
+    assert max(pk_err) < 0.2
+    assert all(0 < e.confidence <= 1 and e.context in ("rest", "light") for e in res.events)
+    assert all(e.kind == "myoclonic" for e in res.events)  # the only class in the training labels
+
+
+@pytest.mark.parametrize("chunks", [[7], [333], [1000, 1, 2, 499], "random"])
+def test_streaming_gives_exactly_the_batch_events(model, chunks):
+    rec = handmade(102, minutes=1.5)
+    rec.t[4000:] += 0.8  # a gap splits the stream
+    batch = detect_recording(rec, model)
+    det = StreamingDetector(model, rec.sample_rate_hz)
+    rng = np.random.default_rng(5)
+    events, i, k = [], 0, 0
+    while i < rec.n_samples:
+        n = int(rng.integers(1, 800)) if chunks == "random" else chunks[k % len(chunks)]
+        events += det.push(rec.t[i:i + n], rec.acc[i:i + n])
+        i, k = i + n, k + 1
+    events += det.flush()
+    assert len(batch.events) > 3
+    assert events == batch.events  # same floats, same order
+    assert det.context_spans() == batch.context
+
+
+def test_vigorous_activity_is_cannot_tell_not_twitches(model):
+    rec = handmade(103, minutes=1.0, n_twitch=0, tremor=False)
+    t = rec.t
+    walk = (t > 20) & (t < 40)
+    rec.acc[walk, 1] += 0.4 * np.sin(2 * np.pi * 1.8 * t[walk])
+    rec.acc[walk, 2] += 0.6 * np.abs(np.sin(2 * np.pi * 1.8 * t[walk])) ** 8  # heel strikes
+    res = detect_recording(rec, model)
+    assert res.events == []
+    active = [s for s in res.context if s.state == "active"]
+    assert len(active) == 1 and active[0].start == pytest.approx(20, abs=1.5) and \
+        active[0].end == pytest.approx(40, abs=1.5)
+    assert res.cannot_tell_s() == pytest.approx(20, abs=3)
+
+
+@pytest.mark.parametrize("rate", [50.0, 200.0])
+def test_other_rates_give_the_same_events(model, rate):
+    rec = handmade(104, rate=rate, minutes=1.5)
+    res = detect_recording(rec, model)
+    tally = score_events(rec.labels, res.events, rec.duration_s)
+    assert tally.sensitivity >= 0.85 and tally.false_alarms <= 1

@@ -1,0 +1,68 @@
+"""Event-level scoring per the contract, on hand-made cases with hand-computed answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from twitchsense.baseline import BandEnergyDetector
+from twitchsense.events import TwitchEvent
+from twitchsense.scoring import Tally, format_table, score_events
+from handmade import handmade
+
+
+def ev(onset, duration, peak=0.1):
+    return TwitchEvent(onset=onset, duration=duration, peak_g=peak, confidence=0.9)
+
+
+def labels(rows):
+    return pd.DataFrame(rows, columns=["onset", "duration", "label", "peak_g", "kind"])
+
+
+def test_collar_any_overlap_optional_events_and_false_alarms():
+    lab = labels([
+        (10.0, 0.2, "twitch", 0.10, "myoclonic"),    # found: detection starts 0.15 s after its end (< 2 x 0.1 s collar)
+        (20.0, 0.2, "twitch", 0.50, "hypnic"),       # missed: nearest detection 0.25 s away
+        (30.0, 0.1, "twitch", 0.01, "fasciculation"),  # optional (< 0.02 g): its detection is no false alarm
+        (40.0, 0.3, "twitch", 0.04, "tic"),          # found by two detections
+        (100.0, 60.0, "walking", np.nan, ""),        # activity
+        (0.0, 100.0, "seated", np.nan, ""),          # rest label: not activity
+    ])
+    dets = [ev(10.35, 0.1, 0.12), ev(20.45, 0.1), ev(30.0, 0.05), ev(40.1, 0.05, 0.05), ev(40.2, 0.05, 0.03),
+            ev(120.0, 0.2), ev(150.0, 0.1), ev(300.0, 0.1)]
+    t = score_events(lab, dets, duration_s=3600.0)
+    assert (t.n_true, t.n_found, t.n_optional) == (3, 2, 1)
+    assert t.n_true_detections == 3 and t.n_optional_detections == 1
+    assert (t.fa_activity, t.fa_rest) == (2, 2)  # 120 and 150 in walking; 20.45 and 300 at rest
+    assert t.sensitivity == pytest.approx(2 / 3)
+    assert t.precision == pytest.approx(3 / 7)
+    assert t.f1 == pytest.approx(2 * (2 / 3) * (3 / 7) / (2 / 3 + 3 / 7))
+    assert t.hours_activity == pytest.approx(60 / 3600) and t.hours_rest == pytest.approx(1 - 60 / 3600)
+    assert t.fa_per_hour("activity") == pytest.approx(2 / (60 / 3600))
+    fig = t.figures()
+    assert fig["sensitivity_by_class"]["hypnic"]["found"] == 0
+    assert fig["sensitivity_by_class"]["tic"] == {"found": 1, "total": 1, "sensitivity": 1.0}
+    assert "fasciculation" not in fig["sensitivity_by_class"]  # optional events are not scored
+    assert fig["sensitivity_by_strength"]["0-0.02 g"] == {"found": 1, "total": 1, "sensitivity": 1.0}
+    assert list(fig["sensitivity_by_strength"]) == ["0-0.02 g", "0.02-0.05 g", "0.1-0.3 g", "0.3-1 g"]
+    # peak_g errors: |0.12-0.10|/0.10 = 0.2 and, for the tic, the detection overlapping most (0.05 vs 0.04)
+    assert sorted(t.peak_rel_errors) == pytest.approx([0.2, 0.25])
+    assert t.peak_g_median_rel_error == pytest.approx(0.225)
+
+
+def test_tallies_add_up_and_empty_cases_are_nan_not_errors():
+    empty = score_events(labels([]), [], 1800.0)
+    assert np.isnan(empty.sensitivity) and np.isnan(empty.precision) and empty.fa_per_hour() == 0
+    only_fa = score_events(labels([]), [ev(1, 0.1), ev(5, 0.1)], 1800.0)
+    both = empty + only_fa
+    assert both.false_alarms == 2 and both.fa_per_hour() == pytest.approx(2.0)
+    assert both.detections_per_hour() == pytest.approx(2.0)
+    assert "false alarms / h" in format_table({"model": both.figures(), "baseline": Tally().figures()})
+
+
+def test_baseline_finds_clear_twitches_and_is_fooled_by_tremor():
+    rec = handmade(301, minutes=2.0)
+    t = score_events(rec.labels, BandEnergyDetector().detect(rec), rec.duration_s)
+    assert t.sensitivity >= 0.8
+    assert t.fa_activity >= 1  # the 6 Hz tremor stretch passes its band-energy rule

@@ -1,0 +1,88 @@
+"""The wearer's activity state around each moment: ``rest``, ``light`` or ``active``.
+
+Activity is measured on short blocks (``block_s``) as the RMS of the high-passed
+acceleration magnitude; the state of a block is decided by the *median* of the
+block levels within ``+-half_s`` around it, so a twitch (one or two blocks)
+does not make its own context look active. During ``active`` stretches the
+detector answers "cannot tell" instead of reporting twitches: vigorous
+movement hides twitches, and claiming them there is where false alarms come
+from in real life.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import median_filter
+
+STATES = ("rest", "light", "active")
+
+
+@dataclass(frozen=True)
+class ContextConfig:
+    """Thresholds (g, RMS of the high-passed magnitude) and block geometry."""
+
+    block_s: float = 0.25
+    half_s: float = 2.5
+    light_g: float = 0.015
+    active_g: float = 0.08
+
+
+@dataclass
+class ContextSpan:
+    """A stretch of one state (seconds on the recording's time base) and its highest (smoothed) activity level."""
+
+    start: float
+    end: float
+    state: str
+    level_g: float
+
+
+def block_levels(mag: np.ndarray, block: int) -> np.ndarray:
+    """RMS of ``mag`` over consecutive blocks of ``block`` samples (a partial tail block is dropped)."""
+    nb = mag.size // block
+    return np.sqrt(np.mean(mag[:nb * block].reshape(nb, block) ** 2, axis=1))
+
+
+def smooth_levels(levels: np.ndarray, half_blocks: int) -> np.ndarray:
+    """Median of the block levels within ``+-half_blocks`` (edges use the blocks available)."""
+    if levels.size == 0:
+        return levels
+    return median_filter(levels, size=2 * half_blocks + 1, mode="nearest")
+
+
+def states_of(level_g: np.ndarray, cfg: ContextConfig = ContextConfig()) -> np.ndarray:
+    """State index (0 rest, 1 light, 2 active) of each smoothed level."""
+    return np.digitize(level_g, [cfg.light_g, cfg.active_g]).astype(np.int8)
+
+
+def spans_of(t0: float, block_s: float, state_idx: np.ndarray, level_g: np.ndarray) -> list[ContextSpan]:
+    """Merge consecutive blocks of one state into spans (block ``i`` covers ``t0 + i*block_s``...)."""
+    if state_idx.size == 0:
+        return []
+    change = np.flatnonzero(np.diff(state_idx)) + 1
+    starts = np.concatenate([[0], change])
+    ends = np.concatenate([change, [state_idx.size]])
+    return [ContextSpan(float(t0 + s * block_s), float(t0 + e * block_s), STATES[int(state_idx[s])],
+                        float(np.max(level_g[s:e]))) for s, e in zip(starts, ends)]
+
+
+def merge_spans(spans: list[ContextSpan]) -> list[ContextSpan]:
+    """Join touching spans of the same state (e.g. across streaming pieces)."""
+    out: list[ContextSpan] = []
+    for s in spans:
+        if out and out[-1].state == s.state and abs(out[-1].end - s.start) < 1e-6:
+            prev = out[-1]
+            out[-1] = ContextSpan(prev.start, s.end, s.state, max(prev.level_g, s.level_g))
+        else:
+            out.append(s)
+    return out
+
+
+def time_in_states(spans: list[ContextSpan]) -> dict[str, float]:
+    """Seconds spent in each state."""
+    out = {s: 0.0 for s in STATES}
+    for sp in spans:
+        out[sp.state] += sp.end - sp.start
+    return out

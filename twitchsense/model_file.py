@@ -1,0 +1,203 @@
+"""Model files: skops (never pickle), a model card beside and inside, safe and checked loading.
+
+A model file ``NAME.skops`` holds a plain dict: the fitted feature transformer,
+the classifier, its classes, the detector configuration and the card. Loading
+first lists the types the file would create (``skops.io.get_untrusted_types``)
+and refuses the file unless every one is a scikit-learn/numpy/scipy type or
+twitchsense's own feature transformer, so a file from a stranger cannot run
+code. Then the format version and the feature schema are checked. The card is
+also written beside the model as ``NAME.card.md`` (for people) and
+``NAME.card.json`` (for tools).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ModelError
+from .features import WindowFeatures
+
+FORMAT = "twitchsense-model"
+FORMAT_VERSION = 1
+
+#: Type-name prefixes a model file may contain.
+TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.")
+TRUSTED_TYPES = ("twitchsense.features.WindowFeatures",)
+
+
+@dataclass
+class TwitchModel:
+    """A trained detector: feature transformer + classifier + detector configuration + card.
+
+    ``classes[0]`` is ``"none"`` (no twitch); the others are twitch classes
+    (``twitch`` alone when the training labels had no classes).
+    """
+
+    features: WindowFeatures
+    classifier: object
+    classes: tuple
+    config: "DetectorConfig"
+    card: dict = field(default_factory=dict)
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """Twitch classes the model tells apart (empty when it only knows ``twitch``)."""
+        k = tuple(self.classes[1:])
+        return () if k == ("twitch",) else k
+
+    def score_windows(self, F: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Window features -> (probability of a twitch, probabilities of each twitch class)."""
+        P = self.classifier.predict_proba(F)
+        cp = P[:, 1:]
+        return 1.0 - P[:, 0], cp / np.maximum(cp.sum(axis=1, keepdims=True), 1e-12)
+
+
+def default_model_path() -> Path:
+    """The shipped model: ``$TWITCHSENSE_MODEL``, else ``models/default.skops`` of the source tree,
+    else ``models/default.skops`` in the current folder."""
+    import os
+
+    env = os.environ.get("TWITCHSENSE_MODEL")
+    if env:
+        return Path(env)
+    for base in (Path(__file__).resolve().parents[1], Path.cwd()):
+        p = base / "models" / "default.skops"
+        if p.is_file():
+            return p
+    raise ModelError("no model given and the shipped model models/default.skops was not found "
+                     "(run from the source tree, set TWITCHSENSE_MODEL or pass --model)")
+
+
+def _versions() -> dict:
+    import scipy
+    import sklearn
+    import skops
+
+    from . import __version__
+    return {"twitchsense": __version__, "scikit-learn": sklearn.__version__, "numpy": np.__version__,
+            "scipy": scipy.__version__, "skops": skops.__version__, "python": platform.python_version()}
+
+
+def card_paths(model_path: str | Path) -> tuple[Path, Path]:
+    """``NAME.skops`` -> (``NAME.card.md``, ``NAME.card.json``)."""
+    p = Path(model_path)
+    stem = p.name[: -len(".skops")] if p.name.endswith(".skops") else p.stem
+    return p.with_name(stem + ".card.md"), p.with_name(stem + ".card.json")
+
+
+def save_model(model: TwitchModel, path: str | Path) -> None:
+    """Write ``NAME.skops`` plus its card (``NAME.card.md``, ``NAME.card.json``)."""
+    import skops.io as sio
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    card = dict(model.card)
+    card.setdefault("versions", _versions())
+    card["format"] = FORMAT
+    card["format_version"] = FORMAT_VERSION
+    card["classes"] = list(model.classes)
+    card["features"] = {"params": _plain(model.features.get_params()),
+                        "names": list(model.features.get_feature_names_out())}
+    card["detector"] = model.config.to_dict()
+    model.card = card
+    obj = {"format": FORMAT, "format_version": FORMAT_VERSION, "features": model.features,
+           "classifier": model.classifier, "classes": list(model.classes),
+           "config": model.config.to_dict(), "card_json": json.dumps(card, sort_keys=True)}
+    tmp = path.with_name(path.name + ".tmp")
+    sio.dump(obj, tmp)
+    tmp.replace(path)
+    md, js = card_paths(path)
+    js.write_text(json.dumps(card, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    md.write_text(render_card(card, path.name), encoding="utf-8")
+
+
+def _plain(x):
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    if isinstance(x, (np.floating, np.integer)):
+        return x.item()
+    return x
+
+
+def load_model(path: str | Path) -> TwitchModel:
+    """Load a model file, refusing untrusted types and incompatible formats with a clear message."""
+    import skops.io as sio
+
+    from .detector import DetectorConfig
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"{path}: model file not found")
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+    except Exception as exc:  # not a zip / not a skops file
+        raise ModelError(f"{path}: not a skops model file ({type(exc).__name__}: {exc})") from None
+    bad = [t for t in untrusted if not (t.startswith(TRUSTED_PREFIXES) or t in TRUSTED_TYPES)]
+    if bad:
+        raise ModelError(f"{path}: refusing to load: the file would create types twitchsense does not "
+                         f"trust ({', '.join(sorted(bad)[:5])}{' ...' if len(bad) > 5 else ''}); "
+                         "only scikit-learn models saved by 'twitchsense train' are accepted")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            obj = sio.load(path, trusted=list(untrusted))
+    except Exception as exc:
+        raise ModelError(f"{path}: cannot be loaded ({type(exc).__name__}: {exc})") from None
+    if not isinstance(obj, dict) or obj.get("format") != FORMAT:
+        raise ModelError(f"{path}: not a twitchsense model (no '{FORMAT}' marker)")
+    if obj.get("format_version") != FORMAT_VERSION:
+        raise ModelError(f"{path}: model format version {obj.get('format_version')!r} is not supported "
+                         f"(this twitchsense reads version {FORMAT_VERSION}); retrain it with 'twitchsense train'")
+    features, clf = obj.get("features"), obj.get("classifier")
+    if not isinstance(features, WindowFeatures) or not hasattr(clf, "predict_proba"):
+        raise ModelError(f"{path}: incomplete model (feature transformer or classifier missing)")
+    n_feat = len(features._names())
+    if getattr(clf, "n_features_in_", n_feat) != n_feat:
+        raise ModelError(f"{path}: incompatible model: its classifier expects {clf.n_features_in_} features, "
+                         f"this twitchsense computes {n_feat}; retrain it with 'twitchsense train'")
+    card = json.loads(obj.get("card_json") or "{}")
+    trained = card.get("versions", {}).get("scikit-learn", "")
+    import sklearn
+    if trained and trained.split(".")[:2] != sklearn.__version__.split(".")[:2]:
+        print(f"twitchsense: warning: {path.name} was trained with scikit-learn {trained}, this is "
+              f"{sklearn.__version__}; retrain if detections look wrong", file=sys.stderr)
+    return TwitchModel(features, clf, tuple(obj["classes"]), DetectorConfig.from_dict(obj["config"]), card)
+
+
+def render_card(card: dict, model_name: str) -> str:
+    """The model card as Markdown."""
+    lines = [f"# Model card: {model_name}", ""]
+    lines += [card.get("summary", "A twitchsense twitch detector."), ""]
+    if card.get("training_command"):
+        lines += ["## How it was trained", "", "```", card["training_command"], "```", ""]
+    if card.get("training_data"):
+        lines += ["## Training data", ""]
+        lines += [f"- {item}" for item in card["training_data"]]
+        lines.append("")
+    if card.get("figures_md"):
+        lines += ["## Figures (held-out data only)", "", card["figures_md"], ""]
+    lines += ["## Detector", "", f"- classes: {', '.join(card.get('classes', []))}"]
+    fp = card.get("features", {}).get("params", {})
+    lines += [f"- features: {len(card.get('features', {}).get('names', []))} per window; "
+              + ", ".join(f"{k}={v}" for k, v in sorted(fp.items()))]
+    det = card.get("detector", {})
+    lines += ["- detector: " + ", ".join(f"{k}={v}" for k, v in sorted(det.items()))]
+    if card.get("classifier"):
+        lines += [f"- classifier: {card['classifier']}"]
+    lines += ["", "## Versions", ""]
+    lines += [f"- {k} {v}" for k, v in card.get("versions", {}).items()]
+    if card.get("notes"):
+        lines += ["", "## Notes", "", card["notes"]]
+    return "\n".join(lines) + "\n"
+
+
+from .detector import DetectorConfig  # noqa: E402,F401  (for type references)
