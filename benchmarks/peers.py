@@ -26,6 +26,7 @@ os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
+from benchmarks.common import shipped_model  # noqa: E402
 from benchmarks.window_set import WindowSet, build_window_set  # noqa: E402
 
 NOT_INSTALLED = "peer not installed (pip install '.[bench]')"
@@ -45,11 +46,9 @@ def _classifier():
 
 def project_features():
     """The shipped model's window-feature transformer, else a default one, else None (issue #6)."""
-    try:
-        from twitchsense.model_file import default_model_path, load_model
-        return load_model(default_model_path()).features
-    except ImportError:
-        pass
+    model = shipped_model()
+    if model is not None:
+        return model.features
     try:
         from twitchsense.features import WindowFeatures
         return WindowFeatures()

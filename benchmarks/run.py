@@ -43,7 +43,7 @@ class Sizes:
     with_peers: bool = True
 
 
-QUICK = Sizes(hours=(0.25, 0.5, 1.0), peer_windows=16, live_hours=0.25, quality_minutes=3.0, timeout_s=120,
+QUICK = Sizes(hours=(0.25, 1.0), peer_windows=16, live_hours=0.25, quality_minutes=3.0, timeout_s=120,
               quality_per_profile=1, quality_real_limit=30, quick=True)
 FULL = Sizes(hours=(1.0, 6.0, 24.0), peer_windows=300, live_hours=6.0, quality_minutes=30.0, timeout_s=1800,
              quality_per_profile=2, quality_real_limit=0, quick=False)
@@ -79,7 +79,10 @@ def measure(module: str, *args: str, timeout: float, issue: int) -> dict:
         raise RuntimeError(f"{module} {' '.join(args)} failed: {tail}")
     for line in reversed(out.stdout.strip().splitlines()):
         if line.startswith(("{", "[")):
-            return json.loads(line)
+            res = json.loads(line)
+            if isinstance(res, dict) and str(res.get("status", "")).startswith("not available yet"):
+                raise NotBuilt(res["status"])
+            return res
     raise RuntimeError(f"{module} printed no JSON result")
 
 
@@ -96,6 +99,7 @@ STAGES = {
     "features": ("benchmarks.stages_24h", "twitchsense.detector", 6, ("--stage", "features"), "seconds"),
     "detect": ("benchmarks.stages_24h", "twitchsense.detector", 6, ("--stage", "detect"), "seconds"),
     "detect CLI": ("benchmarks.detect_24h", "twitchsense.detector", 6, ("--day", "realistic"), "seconds"),
+    "simulate": ("benchmarks.simulate_24h", "twitchsense.simulate", 5, (), "simulate_s"),
 }
 
 
@@ -152,29 +156,35 @@ def throughput(sizes: Sizes) -> dict:
 
 # --------------------------------------------------------------------------- live path
 def decoder(sizes: Sizes) -> dict:
-    """Decoder throughput in samples/s (issue #3's script)."""
-    args = ("--samples", "200000" if sizes.quick else "2000000")
+    """Decoder throughput in samples/s (issue #3's ``benchmarks.decode_speed``)."""
+    cols = [("what", "decoder"), ("samples", "samples"), ("samples_per_cpu_s", "samples/s (CPU)"),
+            ("samples_per_wall_s", "samples/s (wall)"), ("target", "target samples/s"), ("status", "status")]
     try:
-        res = measure("benchmarks.decode_speed", *args, timeout=sizes.timeout_s, issue=3)
+        res = measure("benchmarks.decode_speed", "--samples", "200000" if sizes.quick else "2000000",
+                      timeout=sizes.timeout_s, issue=3)
     except NotBuilt as exc:
-        return section("Decoder throughput", [("what", "decoder"), ("status", "status")],
-                       [{"what": "wire-protocol decoders", "status": str(exc)}], status="missing")
-    rows = res if isinstance(res, list) else res.get("rows", [res])
-    columns = [(k, k.replace("_", " ")) for k in rows[0]] if rows else []
-    return section("Decoder throughput", columns, rows, "From `python -m benchmarks.decode_speed`.")
+        return section("Decoder throughput", cols, [{"what": "wire-protocol decoders", "status": str(exc)}],
+                       status="missing")
+    row = {"what": f"twitchsense protocol, {res.get('per_frame')} samples/frame, {res.get('chunk_bytes')} B reads",
+           **res, "status": "ok"}
+    return section("Decoder throughput", cols, [row], "From `python -m benchmarks.decode_speed` (one core).")
 
 
 def serial_latency(sizes: Sizes) -> dict:
-    """Byte arrival to event latency over a real pseudo-terminal (issue #4's script)."""
-    args = ("--seconds", "5" if sizes.quick else "30")
+    """Byte arrival to pipeline latency over a real pseudo-terminal (issue #4's ``benchmarks.serial_latency``)."""
+    cols = [("what", "path"), ("n", "n"), ("p50_ms", "p50 ms"), ("p99_ms", "p99 ms"), ("max_ms", "max ms"),
+            ("status", "status")]
     try:
-        res = measure("benchmarks.serial_latency", *args, timeout=sizes.timeout_s, issue=4)
+        res = measure("benchmarks.serial_latency", "--seconds", "3" if sizes.quick else "30",
+                      timeout=sizes.timeout_s, issue=4)
     except NotBuilt as exc:
-        return section("Serial latency", [("what", "path"), ("status", "status")],
-                       [{"what": "byte arrival to event", "status": str(exc)}], status="missing")
-    rows = res if isinstance(res, list) else res.get("rows", [res])
-    columns = [(k, k.replace("_", " ")) for k in rows[0]] if rows else []
-    return section("Serial latency", columns, rows, "From `python -m benchmarks.serial_latency`.")
+        return section("Serial latency", cols, [{"what": "byte arrival to event", "status": str(exc)}],
+                       status="missing")
+    rows = [{"what": k.replace("_", " "), **v, "n": f"{v.get('n')} {v.get('unit', '')}".strip(), "status": "ok"}
+            for k, v in res.items() if isinstance(v, dict)]
+    note = (f"From `python -m benchmarks.serial_latency`: {res.get('seconds')} s at {res.get('rate_hz'):g} Hz over "
+            "a real pseudo-terminal, the board emulated (`twitchsense emulate-board`).")
+    return section("Serial latency", cols, rows, note)
 
 
 def live_memory(sizes: Sizes) -> dict:
