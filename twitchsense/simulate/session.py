@@ -652,13 +652,6 @@ class SessionTrace:
     keep: np.ndarray
 
 
-def _add_along(acc: np.ndarray, wave: np.ndarray, direction) -> None:
-    """``acc += wave * direction`` one column at a time (no (n, 3) temporary)."""
-    d = W.unit(np.asarray(direction, dtype=float))
-    for k in range(3):
-        acc[:, k] += wave * d[k]
-
-
 def render_session(plan: SessionPlan, keep_trace: bool = False) -> tuple[Recording, SessionTrace | None]:
     """Render a plan to a labelled :class:`Recording` (and optionally the parts that made it).
 
@@ -693,28 +686,26 @@ def render_session(plan: SessionPlan, keep_trace: bool = False) -> tuple[Recordi
         up[:, k] /= norm
     del norm
     acc = up.copy() if keep_trace else up  # the trace keeps gravity on its own
-    # background: fidget motion with a slowly varying level, breathing, heartbeat
-    level = _slow_noise(n, tt, 30.0, brng, 1)[:, 0]
-    level *= 0.6
-    level -= 0.18
-    np.exp(level, out=level)
-    level *= bg["fidget_g"] / np.sqrt(3)
-    # fidget lives below 6 Hz: make it at 50 Hz (or the session rate if lower) and interpolate
+    # background: fidget motion with a slowly varying level, breathing, heartbeat. All of it
+    # lives below 6 Hz: made at 50 Hz (or the session rate if lower), then interpolated.
     low_rate = min(rate, 50.0)
-    n_low = int(np.ceil(n * low_rate / rate)) + 2
-    t_low = np.arange(n_low) * (tt[1] - tt[0] if n > 1 else 1.0 / rate) * (rate / low_rate)
+    if low_rate < rate:
+        n_low = int(np.ceil(n * low_rate / rate)) + 2
+        t_low = np.arange(n_low) * (tt[1] - tt[0] if n > 1 else 1.0 / rate) * (rate / low_rate)
+    else:
+        n_low, t_low = n, tt
+    level = _slow_noise(n_low, t_low, 30.0, brng, 1)[:, 0]
+    level = np.exp(0.6 * level - 0.18) * (bg["fidget_g"] / np.sqrt(3))
+    breath = W.breathing_wave(t_low, bg["breath_hz"], bg["breath_g"], bg["phases"][0])
+    heart = W.heartbeat_wave(t_low, bg["heart_hz"], bg["heart_g"], bg["phases"][1])
+    bdir, hdir = W.unit(np.asarray(bg["breath_dir"])), W.unit(np.asarray(bg["heart_dir"]))
     for k in range(3):
-        fid = _lowpass_noise(n_low, low_rate, 0.0, brng, 1, band=(0.3, 6.0))[:, 0]
-        col = np.interp(tt, t_low, fid) if low_rate < rate else fid[:n]
-        col *= level
-        acc[:, k] += col
-        del fid, col
-    del level
-    b = W.breathing_wave(tt, bg["breath_hz"], bg["breath_g"], bg["phases"][0])
-    _add_along(acc, b, bg["breath_dir"])
-    b = W.heartbeat_wave(tt, bg["heart_hz"], bg["heart_g"], bg["phases"][1])
-    _add_along(acc, b, bg["heart_dir"])
-    del b
+        low = _lowpass_noise(n_low, low_rate, 0.0, brng, 1, band=(0.3, 6.0))[:, 0]
+        low *= level
+        low += breath * bdir[k] + heart * hdir[k]
+        acc[:, k] += np.interp(tt, t_low, low) if low_rate < rate else low[:n]
+        del low
+    del level, breath, heart
     rendered: list[RenderedEvent] = []
     for e in plan.events:
         r = render_event(e, tt, rate)
