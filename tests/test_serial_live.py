@@ -170,3 +170,30 @@ def test_record_keeps_trying_until_its_duration_when_the_board_stays_away(tmp_pa
     assert took < 2.5 + 8  # start-up and handshake, not the 30 s outage
     assert 60 <= rec.n_samples <= 100 and "reconnects 0" in r.stdout
     assert "link: disconnected" in r.stdout
+
+
+def test_an_untimed_text_board_unplugged_leaves_a_gap_of_the_outage(tmp_path, runtime_dir):
+    scale = 1e-4
+    emu = BoardEmulator(coded_recording(100.0, 60.0, scale), protocol="text", rate_hz=100.0,
+                        link=tmp_path / "board", keep_log=True)
+    out = tmp_path / "session.csv"
+    with emu:
+        proc = subprocess.Popen([sys.executable, "-m", "twitchsense", "record", "--port", tmp_path / "board",
+                                 "-o", out, "--duration", "4", "--quiet", "--protocol", "text", "--rate", "100",
+                                 "--separator", "tab"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=cli_env(), cwd=ROOT)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not (out.exists() and out.stat().st_size > 500):
+            time.sleep(0.02)
+        emu.unplug_now(1.5)  # a text board streams from power-on: unplug it once it is being recorded
+        stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stderr
+    rec = read_recording(out)
+    got = positions(rec, scale)
+    first_after = next(f for f in emu.sent if f.boot == 1).data_pos
+    i = int(np.flatnonzero(got[1:] >= first_after)[0])
+    fa = next(f for f in emu.sent if f.data_pos <= got[i] < f.data_pos + f.n)
+    fb = next(f for f in emu.sent if f.data_pos <= got[i + 1] < f.data_pos + f.n)
+    real = (fb.wall_ns - fa.wall_ns) / 1e9 - (got[i] - fa.data_pos) / 100.0 + (got[i + 1] - fb.data_pos) / 100.0
+    assert real > 1.5 and rec.t[i + 1] - rec.t[i] == pytest.approx(real, abs=0.06)
+    assert "reconnects 1" in stdout

@@ -133,6 +133,7 @@ class BoardEmulator:
         self._pending_unplug = sorted(self.faults.unplug)
         self._pending_reboot = sorted(self.faults.reboot)
         self._pending_stall = sorted(self.faults.stall)
+        self._fault_lock = threading.Lock()
         self._data_pos = 0
 
     # ----------------------------------------------------------------- board identity
@@ -219,6 +220,13 @@ class BoardEmulator:
         if self._thread is not None:
             self._thread.join(5)
 
+    def unplug_now(self, for_s: float) -> None:
+        """Vanish for ``for_s`` seconds as soon as possible (the fault plan's timing, on demand)."""
+        if self._first_start_ns is None:
+            self._first_start_ns = time.monotonic_ns()
+        with self._fault_lock:
+            self._pending_unplug.insert(0, (0.0, float(for_s)))
+
     @property
     def alive(self) -> bool:
         """The board thread is running."""
@@ -259,8 +267,11 @@ class BoardEmulator:
         if self._first_start_ns is None:
             return False
         elapsed = (now - self._first_start_ns) / 1e9
-        if self._pending_unplug and elapsed >= self._pending_unplug[0][0]:
-            _, for_s = self._pending_unplug.pop(0)
+        with self._fault_lock:
+            unplug = self._pending_unplug.pop(0) if self._pending_unplug and \
+                elapsed >= self._pending_unplug[0][0] else None
+        if unplug is not None:
+            for_s = unplug[1]
             self.stats["unplugs"] += 1
             self._close_pty()
             self.unplugged.set()
