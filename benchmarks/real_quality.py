@@ -14,9 +14,9 @@ The contract's scoring (``twitchsense.scoring``: any-overlap after widening by
   backgrounds are found, not how many false alarms unseen people would get.
 
 Held-out simulated sessions come from the detector's own
-``benchmarks.detector_quality`` (the runner calls it).
+``benchmarks.quality`` (the runner calls it).
 
-    python -m benchmarks.quality [--real-limit 0] [--json]
+    python -m benchmarks.real_quality [--real-limit 0] [--json]
 """
 
 from __future__ import annotations
