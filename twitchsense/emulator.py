@@ -18,7 +18,6 @@ import os
 import select
 import threading
 import time
-import tty
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,6 +95,9 @@ class BoardEmulator:
     def __init__(self, recording: Recording, protocol: str = "twitchsense", rate_hz: float | None = None,
                  *, range_g: int = 4, link: str | os.PathLike | None = None, faults: FaultPlan | None = None,
                  name: str = "twitchsense-emulator", keep_log: bool = False, register: bool = True) -> None:
+        if not hasattr(os, "openpty"):
+            raise TwitchsenseError("emulate-board needs pseudo-terminals (Linux or macOS); on Windows use "
+                                   "a virtual COM port pair (com0com) and a real board, or WSL")
         if protocol not in PROTOCOLS:
             raise TwitchsenseError(f"--protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
         if protocol == "cyton":
@@ -148,6 +150,7 @@ class BoardEmulator:
     # ----------------------------------------------------------------- pty plumbing
 
     def _open_pty(self) -> None:
+        import tty  # POSIX only (checked in __init__)
         master, slave = os.openpty()
         tty.setraw(slave)  # no echo, no line discipline: bytes pass as they are
         os.set_blocking(master, False)
