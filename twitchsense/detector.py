@@ -41,6 +41,7 @@ from .preprocess import QualityFlag, Resampler, check_rate, highpass_sos, qualit
 from .recording import DEFAULT_GAP_S, Recording
 
 if TYPE_CHECKING:
+    from .alerts.rulefile import RuleSet
     from .model_file import TwitchModel
 
 #: Window-scoring function: features ``(m, n_features)`` -> (p_twitch ``(m,)``, class probabilities ``(m, k)``).
@@ -401,13 +402,13 @@ class DetectionResult:
         return sum(s.end - s.start for s in self.context if s.state == "active")
 
 
-def detection_alerts(result: DetectionResult, rec: Recording) -> list:
-    """Alerts for ``NAME.alerts.csv`` from the same engine as live alerting (default rules)."""
+def detection_alerts(result: DetectionResult, rec: Recording, rules: "RuleSet | None" = None) -> list:
+    """Alerts for ``NAME.alerts.csv`` from the same engine as live alerting."""
     from .alerts import alerts_for_events
 
     if rec.n_samples == 0:
         return []
-    return alerts_for_events(result.events, float(rec.t[0]), float(rec.t[-1]),
+    return alerts_for_events(result.events, float(rec.t[0]), float(rec.t[-1]), rules=rules,
                              start_time=rec.meta.get("start_time") or None)
 
 

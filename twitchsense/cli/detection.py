@@ -24,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("paths", nargs="+", type=Path, help="recordings (NAME.csv) or folders of recordings")
     p.add_argument("-o", "--output", type=Path, required=True, help="output folder")
     p.add_argument("--model", type=Path, help="model file (default: the shipped models/default.skops)")
+    p.add_argument("--rules", type=Path, help="alert rules TOML file (default: the shipped rules)")
     p.add_argument("-q", "--quiet", action="store_true", help="no per-recording summary lines")
     p.set_defaults(func=run_detect)
 
@@ -81,7 +82,10 @@ def run_detect(args: argparse.Namespace) -> int:
     from ..events import write_alerts, write_detections
     from ..recording import find_recordings, read_recording
 
+    from ..alerts.rulefile import load_rules
+
     model = _model(args.model)
+    rules = load_rules(args.rules)
     paths = find_recordings(args.paths)
     if not paths:
         raise TwitchsenseError(f"no recordings found in {', '.join(map(str, args.paths))}")
@@ -97,7 +101,7 @@ def run_detect(args: argparse.Namespace) -> int:
         rec = read_recording(p, labels=False)
         res = detect_recording(rec, model)
         write_detections(args.output / f"{rec.name}.detected.csv", res.events)
-        write_alerts(args.output / f"{rec.name}.alerts.csv", detection_alerts(res, rec))
+        write_alerts(args.output / f"{rec.name}.alerts.csv", detection_alerts(res, rec, rules))
         write_context(args.output / f"{rec.name}.context.csv", res.context)
         if not args.quiet:
             flags = {}

@@ -40,6 +40,9 @@ RANGES: dict[str, dict[str, tuple[float, float]]] = {
     # look-alikes (labelled negatives)
     "posture": {"peak_g": (0.05, 0.5), "freq_hz": (0.3, 2.0), "duration_s": (0.6, 2.5), "angle_deg": (15.0, 90.0)},
     "gesture": {"peak_g": (0.05, 0.5), "freq_hz": (0.3, 2.0), "duration_s": (1.0, 3.0), "angle_deg": (10.0, 45.0)},
+    # running: not in physiology.md's table; figures from running studies at the wrist and shank
+    "run": {"cadence_hz": (2.5, 3.2), "step_g": (0.6, 1.5), "heel_g": (1.0, 3.0), "heel_hz": (15.0, 25.0),
+            "swing_deg": (20.0, 45.0), "duration_s": (60.0, 600.0)},
     "walk": {"cadence_hz": (1.6, 2.2), "step_g": (0.2, 0.6), "heel_g": (0.3, 1.0), "heel_hz": (15.0, 25.0),
              "swing_deg": (10.0, 35.0), "duration_s": (20.0, 300.0)},
     "typing": {"peak_g": (0.01, 0.1), "rate_hz": (3.0, 10.0), "freq_hz": (12.0, 30.0), "duration_s": (10.0, 120.0)},
@@ -57,7 +60,7 @@ RANGES: dict[str, dict[str, tuple[float, float]]] = {
 TREMOR_BANDS = {"physiological": (8.0, 12.0), "essential": (4.0, 12.0), "parkinsonian": (3.0, 8.0)}
 
 #: Look-alikes the session model labels (negatives), in gallery order.
-LOOKALIKES = ("posture", "gesture", "walk", "typing", "fidget", "brushing", "tremor", "knock", "clap")
+LOOKALIKES = ("posture", "gesture", "walk", "run", "typing", "fidget", "brushing", "tremor", "knock", "clap")
 
 #: Sharpness ``k`` of the gamma envelope (2: fast rise, slow decay).
 SHARPNESS = 2.0
@@ -214,10 +217,27 @@ def burst_shape(t: np.ndarray, freq_hz: float, duration_s: float, cycles: float)
     return burst(t, 1.0, freq_hz, duration_s, cycles, np.array([1.0, 0.0, 0.0]))[0][:, 0]
 
 
-def twitch(t: np.ndarray, p: TwitchParams) -> tuple[np.ndarray, np.ndarray]:
-    """Waveform of any twitch class from its :class:`TwitchParams`: ``(acc, envelope)``."""
-    return burst(t, p.peak_g, p.freq_hz, p.duration_s, p.cycles, np.array(p.direction), p.ellipticity,
-                 np.array(p.second_axis), p.sign)
+def band_limit_gain(freq_hz: float, rate_hz: float | None) -> float:
+    """Gain of a sensor's anti-alias low-pass (4th-order Butterworth at 0.45 x the sample rate).
+
+    Near 1 for every twitch class at 100 Hz and above (0.98 for a 30 Hz
+    fasciculation at 100 Hz); a 20 Hz fasciculation sampled at 25 Hz keeps 10 %.
+    """
+    if not rate_hz:
+        return 1.0
+    return float(1.0 / np.sqrt(1.0 + (freq_hz / (0.45 * rate_hz)) ** 8))
+
+
+def twitch(t: np.ndarray, p: TwitchParams, rate_hz: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Waveform of any twitch class from its :class:`TwitchParams`: ``(acc, envelope)``.
+
+    With ``rate_hz`` the amplitude is scaled by the sensor's anti-alias filter
+    (:func:`band_limit_gain`), so a sensor too slow for a class barely sees it.
+    """
+    acc, env = burst(t, p.peak_g, p.freq_hz, p.duration_s, p.cycles, np.array(p.direction), p.ellipticity,
+                     np.array(p.second_axis), p.sign)
+    g = band_limit_gain(p.freq_hz, rate_hz)
+    return (acc * g if g != 1.0 else acc), env
 
 
 def myoclonic_jerk(t: np.ndarray, peak_g: float = 0.3, freq_hz: float = 8.0, duration_s: float = 0.15,
@@ -376,9 +396,9 @@ def _train(t: np.ndarray, event_times: np.ndarray, kernel) -> np.ndarray:
 def walking(t: np.ndarray, cadence_hz: float = 1.9, step_g: float = 0.35, heel_g: float = 0.6,
             heel_hz: float = 20.0, duration_s: float = 60.0, direction=(1.0, 0.0, 0.0),
             seed: int = 0) -> np.ndarray:
-    """Walking: a periodic step oscillation plus a sharp heel-strike transient every step.
+    """Walking (or running): a periodic step oscillation plus a sharp heel-strike transient every step.
 
-    Steps at ``cadence_hz`` (1.6-2.2 Hz) with 3 % interval jitter; the step
+    Steps at ``cadence_hz`` (walking 1.6-2.2 Hz, running 2.5-3.2 Hz) with 3 % interval jitter; the step
     oscillation (fundamental + 2nd harmonic) peaks near ``step_g`` along
     ``direction``; each heel strike is a 2-cycle burst at ``heel_hz`` peaking
     at ``heel_g`` (+/-20 % per step). Arm swing (gravity rotation) is added by the
@@ -525,19 +545,37 @@ def _periodic(phase: np.ndarray, shape, table_size: int = 4096) -> np.ndarray:
     return table[i] * (1 - x) + table[i + 1] * x
 
 
+def _breath_shape(p: np.ndarray) -> np.ndarray:
+    return np.sin(p) + 0.2 * np.sin(2 * p + 1.0)
+
+
+def _beat_shape(p: np.ndarray) -> np.ndarray:
+    return np.sin(p) + 0.45 * np.sin(2 * p + 1.0) + 0.2 * np.sin(3 * p + 2.0)
+
+
+def _periodic_wave(t: np.ndarray, freq_hz: float, peak_g: float, phase: float, shape) -> np.ndarray:
+    w = _periodic(2 * np.pi * freq_hz * np.asarray(t, dtype=float) + phase, shape)
+    w *= peak_g / np.abs(shape(np.linspace(0, 2 * np.pi, 4097))).max()
+    return w
+
+
+def breathing_wave(t: np.ndarray, freq_hz: float = 0.25, peak_g: float = 0.003, phase: float = 0.0) -> np.ndarray:
+    """Breathing along one axis, ``(n,)``: 0.2-0.3 Hz, a few mg."""
+    return _periodic_wave(t, freq_hz, peak_g, phase, _breath_shape)
+
+
+def heartbeat_wave(t: np.ndarray, freq_hz: float = 1.2, peak_g: float = 0.002, phase: float = 0.0) -> np.ndarray:
+    """Ballistocardiogram along one axis, ``(n,)``: a sharp beat every cycle (1-1.5 Hz), a few mg."""
+    return _periodic_wave(t, freq_hz, peak_g, phase, _beat_shape)
+
+
 def breathing(t: np.ndarray, freq_hz: float = 0.25, peak_g: float = 0.003, direction=(0.0, 0.0, 1.0),
               phase: float = 0.0) -> np.ndarray:
     """Breathing: 0.2-0.3 Hz, a few mg (larger on the chest)."""
-    shape = lambda p: np.sin(p) + 0.2 * np.sin(2 * p + 1.0)  # noqa: E731
-    w = _periodic(2 * np.pi * freq_hz * np.asarray(t, dtype=float) + phase, shape)
-    top = np.abs(shape(np.linspace(0, 2 * np.pi, 4097))).max()
-    return (peak_g / top * w)[:, None] * unit(np.asarray(direction, dtype=float))
+    return breathing_wave(t, freq_hz, peak_g, phase)[:, None] * unit(np.asarray(direction, dtype=float))
 
 
 def heartbeat(t: np.ndarray, freq_hz: float = 1.2, peak_g: float = 0.002, direction=(0.0, 1.0, 0.0),
               phase: float = 0.0) -> np.ndarray:
     """Ballistocardiogram: a sharp beat every cycle (1-1.5 Hz), a few mg; the fundamental dominates."""
-    shape = lambda p: np.sin(p) + 0.45 * np.sin(2 * p + 1.0) + 0.2 * np.sin(3 * p + 2.0)  # noqa: E731
-    w = _periodic(2 * np.pi * freq_hz * np.asarray(t, dtype=float) + phase, shape)
-    top = np.abs(shape(np.linspace(0, 2 * np.pi, 4097))).max()
-    return (peak_g / top * w)[:, None] * unit(np.asarray(direction, dtype=float))
+    return heartbeat_wave(t, freq_hz, peak_g, phase)[:, None] * unit(np.asarray(direction, dtype=float))
