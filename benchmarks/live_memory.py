@@ -1,12 +1,12 @@
 """Resident memory of the live pipeline over a long replay: does it stay flat?
 
 A 10-minute simulated session is looped through the one live pipeline
-(replay source in 0.1 s blocks, as fast as it goes -> streaming detector ->
+(replay source in 1 s blocks, as fast as it goes -> streaming detector ->
 alert engine -> status sink), and the process's resident memory is sampled
 every replayed minute. The figure that matters is the growth per replayed
 hour after the first 10 % (warm-up: imports, buffers, model).
 
-    python -m benchmarks.live_memory [--hours 6] [--json]
+    python -m benchmarks.live_memory [--hours 1] [--block-s 1] [--json]
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import os
 import threading
 import time
 
-from benchmarks.common import peak_rss_mb
+from benchmarks.common import NO_MODEL, peak_rss_mb, shipped_model
 
 
 def current_rss_mb() -> float:
@@ -30,15 +30,16 @@ def current_rss_mb() -> float:
         return peak_rss_mb()
 
 
-def live_stages() -> tuple[object | None, object | None, list[str]]:
+def live_stages(rate_hz: float) -> tuple[object | None, object | None, list[str]]:
     """The streaming detector (issue #6) and alert engine (issue #7), whichever exist."""
     notes = []
     detector = alerts = None
-    try:
-        from twitchsense.detector import StreamingDetector, load_default_model
-        detector = StreamingDetector(load_default_model())
-    except ImportError:
-        notes.append("no streaming detector yet (issue #6)")
+    model = shipped_model()
+    if model is None:
+        notes.append("no streaming detector: " + NO_MODEL)
+    else:
+        from twitchsense.detector import StreamingDetector
+        detector = StreamingDetector(model, rate_hz)
     try:
         from twitchsense.alerts import AlertEngine, load_rules
         alerts = AlertEngine(load_rules())
@@ -67,7 +68,7 @@ class _MemoryProbe:
             self.stop.set()
 
 
-def run(hours: float, seed: int = 0) -> dict:
+def run(hours: float, block_s: float = 1.0, seed: int = 0) -> dict:
     """Replay ``hours`` of looped simulated data through the live pipeline; RSS figures."""
     from twitchsense.live_sinks import StatusLineSink
     from twitchsense.pipeline import Pipeline
@@ -75,10 +76,10 @@ def run(hours: float, seed: int = 0) -> dict:
     from twitchsense.sources.synthetic import simulated_recording
 
     rec = simulated_recording(100.0, 600.0, seed)
-    detector, alerts, notes = live_stages()
+    detector, alerts, notes = live_stages(rec.sample_rate_hz)
     stop = threading.Event()
     probe = _MemoryProbe(every_s=60.0, until_s=hours * 3600, stop=stop)
-    source = ReplaySource(rec, speed=None, max_block_s=0.1, loop=True)
+    source = ReplaySource(rec, speed=None, max_block_s=block_s, loop=True)
     pipe = Pipeline(source, detector=detector, alerts=alerts,
                     sinks=[probe, StatusLineSink(out=io.StringIO(), interval_s=1.0)])
     t0 = time.perf_counter()
@@ -91,17 +92,19 @@ def run(hours: float, seed: int = 0) -> dict:
     stages = "replay source -> " + ("streaming detector -> " if detector else "") + \
              ("alert engine -> " if alerts else "") + "status sink"
     return {"what": stages, "replayed_h": round(summary.stream_s / 3600, 2), "wall_s": round(wall, 1),
+            "realtime_factor": f"{summary.stream_s / wall:,.0f}x" if wall > 0 else "-",
             "rss_start_mb": warm[1], "rss_end_mb": end[1], "rss_growth_mb_per_h": round(growth, 2),
             "peak_rss_mb": round(peak_rss_mb(), 1), "events": summary.events, "alerts": summary.alerts,
-            "samples": s, "note": "; ".join(["0.1 s blocks, no pacing; RSS sampled every replayed minute"] + notes)}
+            "samples": s, "note": "; ".join([f"{block_s:g} s blocks, no pacing; RSS sampled every replayed minute"] + notes)}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--hours", type=float, default=6.0)
+    ap.add_argument("--hours", type=float, default=1.0)
+    ap.add_argument("--block-s", type=float, default=1.0, help="seconds of samples per block handed to the pipeline")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    res = run(args.hours)
+    res = run(args.hours, args.block_s)
     if args.json:
         print(json.dumps(res))
     else:

@@ -23,28 +23,46 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from benchmarks.common import NO_MODEL
 from benchmarks.machine import describe_machine
 
 HERE = Path(__file__).resolve().parent
+SHIPPED_MODEL = HERE.parent / "models" / "default.skops"
 
 
 @dataclass(frozen=True)
 class Sizes:
-    """How much work each section does."""
+    """How much work each section does in one mode."""
 
-    hours: tuple[float, ...]
-    peer_windows: int
+    mode: str
+    hours: tuple[float, ...]          # recording lengths for load, features, detect, simulate
+    cli_hours: tuple[float, ...]      # lengths for the whole `detect` command
+    decode_samples: int
+    latency_s: float
     live_hours: float
+    live_block_s: float
+    peer_windows: int
+    quality_per_profile: int
     quality_minutes: float
+    quality_real_limit: int           # 0: every real recording
     timeout_s: float
-    quick: bool
     with_peers: bool = True
 
+    @property
+    def quick(self) -> bool:
+        return self.mode != "full"
 
-QUICK = Sizes(hours=(0.25, 0.5, 1.0), peer_windows=16, live_hours=0.25, quality_minutes=4.0, timeout_s=120,
-              quick=True)
-FULL = Sizes(hours=(1.0, 6.0, 24.0), peer_windows=300, live_hours=6.0, quality_minutes=30.0, timeout_s=1800,
-             quick=False)
+
+FULL = Sizes("full", hours=(1.0, 6.0, 24.0), cli_hours=(24.0,), decode_samples=2_000_000, latency_s=30,
+             live_hours=1.0, live_block_s=1.0, peer_windows=200, quality_per_profile=2, quality_minutes=10.0,
+             quality_real_limit=0, timeout_s=1800)
+QUICK = Sizes("quick", hours=(0.1, 0.25), cli_hours=(0.25,), decode_samples=300_000, latency_s=3, live_hours=0.1,
+              live_block_s=1.0, peer_windows=16, quality_per_profile=1, quality_minutes=2.0, quality_real_limit=30,
+              timeout_s=120)
+#: every section with tiny sizes (the test suite's check that nothing is broken; figures meaningless)
+SMOKE = Sizes("smoke", hours=(0.02, 0.05), cli_hours=(0.02,), decode_samples=50_000, latency_s=1, live_hours=0.02,
+              live_block_s=1.0, peer_windows=12, quality_per_profile=1, quality_minutes=0.5, quality_real_limit=6,
+              timeout_s=120)
 
 
 class NotBuilt(Exception):
@@ -75,10 +93,16 @@ def measure(module: str, *args: str, timeout: float, issue: int) -> dict:
     if out.returncode != 0:
         tail = (out.stderr.strip().splitlines() or ["no output"])[-1]
         raise RuntimeError(f"{module} {' '.join(args)} failed: {tail}")
-    for line in reversed(out.stdout.strip().splitlines()):
-        if line.startswith(("{", "[")):
-            return json.loads(line)
-    raise RuntimeError(f"{module} printed no JSON result")
+    try:
+        res = json.loads(out.stdout)  # one JSON document, maybe indented
+    except ValueError:
+        lines = [ln for ln in out.stdout.strip().splitlines() if ln.startswith(("{", "["))]
+        if not lines:
+            raise RuntimeError(f"{module} printed no JSON result") from None
+        res = json.loads(lines[-1])
+    if isinstance(res, dict) and str(res.get("status", "")).startswith("not available yet"):
+        raise NotBuilt(res["status"])
+    return res
 
 
 def section(title: str, columns: list[tuple[str, str]], rows: list[dict], note: str = "",
@@ -89,10 +113,12 @@ def section(title: str, columns: list[tuple[str, str]], rows: list[dict], note: 
 
 # --------------------------------------------------------------------------- throughput
 STAGES = {
-    # stage: (benchmark module, issue, extra args, key of the seconds in its JSON)
-    "load": ("benchmarks.load_24h", 2, (), "load_s"),
-    "features": ("benchmarks.detect_24h", 6, ("--stage", "features"), "seconds"),
-    "detect": ("benchmarks.detect_24h", 6, ("--stage", "detect"), "seconds"),
+    # stage: (benchmark module, module it needs, issue, extra args, key of the seconds in its JSON)
+    "load": ("benchmarks.load_24h", "twitchsense.recording", 2, (), "load_s"),
+    "features": ("benchmarks.stages_24h", "twitchsense.detector", 6, ("--stage", "features"), "seconds"),
+    "detect": ("benchmarks.stages_24h", "twitchsense.detector", 6, ("--stage", "detect"), "seconds"),
+    "detect CLI": ("benchmarks.detect_24h", "shipped model", 6, ("--day", "realistic"), "seconds"),
+    "simulate": ("benchmarks.simulate_24h", "twitchsense.simulate", 5, (), "simulate_s"),
 }
 
 
@@ -110,10 +136,14 @@ def scaling_exponent(hours: list[float], seconds: list[float]) -> float | None:
 def throughput(sizes: Sizes) -> dict:
     """Load, features and detect at each length: s per 24 h, real-time factor, peak RSS, scaling."""
     rows, curves, errors = [], {}, []
-    for stage, (module, issue, extra, key) in STAGES.items():
+    for stage, (module, needs, issue, extra, key) in STAGES.items():
         pts = []
-        for hours in sizes.hours:
+        for hours in (sizes.cli_hours if stage == "detect CLI" else sizes.hours):
             try:
+                if needs == "shipped model" and not SHIPPED_MODEL.exists():
+                    raise NotBuilt(NO_MODEL)
+                if needs != "shipped model" and not have(needs):
+                    raise NotBuilt(missing(issue))
                 res = measure(module, "--hours", f"{hours:g}", *extra, timeout=sizes.timeout_s, issue=issue)
             except NotBuilt as exc:
                 rows.append({"stage": stage, "hours": "-", "status": str(exc)})
@@ -131,8 +161,13 @@ def throughput(sizes: Sizes) -> dict:
         if pts:
             curves[stage] = pts
     scaling = {stage: scaling_exponent([p[0] for p in pts], [p[1] for p in pts]) for stage, pts in curves.items()}
-    note = ("Synthetic 100 Hz recordings (noise plus gravity, `benchmarks.common.synthetic_day_csv`); each "
-            "point in a fresh process. Scaling exponent = slope of log(time) vs log(length); 1.0 is linear. "
+    note = ("100 Hz recordings; each point in a fresh process. load: `benchmarks.load_24h` (CSV of noise plus "
+            "gravity); features (resampling, candidate gate, context, window features, no model) and detect "
+            "(the same plus the shipped model and events): `benchmarks.stages_24h`, in-process after loading; "
+            "detect CLI: `benchmarks.detect_24h`, the whole `twitchsense detect` command (start-up, load, detect, "
+            "write) pinned to one core. features/detect use the simulator's healthy-day profile (desk work, "
+            "walking, gestures, knocks, twitches). Scaling exponent = slope of log(time) vs log(length); 1.0 is "
+            "linear. "
             + "; ".join(f"{s}: {e}" for s, e in scaling.items() if e is not None))
     return section("Throughput and scaling", [("stage", "stage"), ("hours", "hours"), ("seconds", "wall s"),
                    ("s_per_24h", "s per 24 h"), ("realtime_factor", "real-time factor"),
@@ -142,37 +177,45 @@ def throughput(sizes: Sizes) -> dict:
 
 # --------------------------------------------------------------------------- live path
 def decoder(sizes: Sizes) -> dict:
-    """Decoder throughput in samples/s (issue #3's script)."""
-    args = ("--samples", "300000", "--repeat", "1") if sizes.quick else ()
+    """Decoder throughput in samples/s (issue #3's ``benchmarks.decode_speed``)."""
+    cols = [("what", "decoder"), ("samples", "samples"), ("samples_per_cpu_s", "samples/s (CPU)"),
+            ("samples_per_wall_s", "samples/s (wall)"), ("target", "target samples/s"), ("status", "status")]
     try:
+        args = ("--samples", str(sizes.decode_samples)) + (("--repeat", "1") if sizes.quick else ())
         res = measure("benchmarks.decode_speed", *args, timeout=sizes.timeout_s, issue=3)
     except NotBuilt as exc:
-        return section("Decoder throughput", [("what", "decoder"), ("status", "status")],
-                       [{"what": "wire-protocol decoders", "status": str(exc)}], status="missing")
-    rows = res if isinstance(res, list) else res.get("rows", [res])
-    columns = [(k, k.replace("_", " ")) for k in rows[0]] if rows else []
-    return section("Decoder throughput", columns, rows, "From `python -m benchmarks.decode_speed`.")
+        return section("Decoder throughput", cols, [{"what": "wire-protocol decoders", "status": str(exc)}],
+                       status="missing")
+    row = {"what": f"twitchsense protocol, {res.get('per_frame')} samples/frame, {res.get('chunk_bytes')} B reads",
+           **res, "status": "ok"}
+    return section("Decoder throughput", cols, [row], "From `python -m benchmarks.decode_speed` (one core).")
 
 
 def serial_latency(sizes: Sizes) -> dict:
-    """Byte arrival to event latency over a real pseudo-terminal (issue #4's script)."""
-    args = ("--seconds", "3") if sizes.quick else ()
+    """Byte arrival to pipeline latency over a real pseudo-terminal (issue #4's ``benchmarks.serial_latency``)."""
+    cols = [("what", "path"), ("n", "n"), ("p50_ms", "p50 ms"), ("p99_ms", "p99 ms"), ("max_ms", "max ms"),
+            ("status", "status")]
     try:
-        res = measure("benchmarks.serial_latency", *args, timeout=sizes.timeout_s, issue=4)
+        res = measure("benchmarks.serial_latency", "--seconds", f"{sizes.latency_s:g}",
+                      timeout=sizes.timeout_s, issue=4)
     except NotBuilt as exc:
-        return section("Serial latency", [("what", "path"), ("status", "status")],
-                       [{"what": "byte arrival to event", "status": str(exc)}], status="missing")
-    rows = res if isinstance(res, list) else res.get("rows", [res])
-    columns = [(k, k.replace("_", " ")) for k in rows[0]] if rows else []
-    return section("Serial latency", columns, rows, "From `python -m benchmarks.serial_latency`.")
+        return section("Serial latency", cols, [{"what": "byte arrival to event", "status": str(exc)}],
+                       status="missing")
+    rows = [{"what": k.replace("_", " "), **v, "n": f"{v.get('n')} {v.get('unit', '')}".strip(), "status": "ok"}
+            for k, v in res.items() if isinstance(v, dict)]
+    note = (f"From `python -m benchmarks.serial_latency`: {res.get('seconds')} s at {res.get('rate_hz'):g} Hz over "
+            "a real pseudo-terminal, the board emulated (`twitchsense emulate-board`).")
+    return section("Serial latency", cols, rows, note)
 
 
 def live_memory(sizes: Sizes) -> dict:
     """Resident memory of the live pipeline over a long replay (benchmarks.live_memory)."""
-    cols = [("what", "run"), ("replayed_h", "replayed h"), ("wall_s", "wall s"), ("rss_start_mb", "RSS start MB"),
-            ("rss_end_mb", "RSS end MB"), ("rss_growth_mb_per_h", "growth MB/h"), ("status", "status")]
+    cols = [("what", "run"), ("replayed_h", "replayed h"), ("wall_s", "wall s"), ("realtime_factor", "real-time factor"),
+            ("rss_start_mb", "RSS start MB"), ("rss_end_mb", "RSS end MB"), ("rss_growth_mb_per_h", "growth MB/h"),
+            ("status", "status")]
     try:
-        res = measure("benchmarks.live_memory", "--hours", f"{sizes.live_hours:g}", timeout=sizes.timeout_s, issue=4)
+        res = measure("benchmarks.live_memory", "--hours", f"{sizes.live_hours:g}", "--block-s",
+                      f"{sizes.live_block_s:g}", timeout=sizes.timeout_s, issue=4)
     except NotBuilt as exc:
         return section("Live-path memory", cols, [{"what": "long replay", "status": str(exc)}], status="missing")
     res["status"] = res.get("status", "ok")
@@ -204,17 +247,37 @@ def peers(sizes: Sizes) -> dict:
 
 
 def quality(sizes: Sizes) -> dict:
-    """Event-level evaluate figures of the default model and the baseline (issue #6)."""
-    cols = [("detector", "detector"), ("data", "data"), ("sensitivity", "sensitivity"), ("precision", "precision"),
-            ("f1", "F1"), ("fa_per_h_rest", "false alarms/h rest"), ("fa_per_h_activity", "false alarms/h activity"),
+    """Event-level evaluate figures of the shipped model and the baseline (issue #6)."""
+    cols = [("detector", "detector"), ("data", "data"), ("hours", "hours"), ("twitches", "twitches"),
+            ("sensitivity", "sensitivity"), ("precision", "precision"), ("f1", "F1"),
+            ("fa_per_h_rest", "false alarms/h rest"), ("fa_per_h_activity", "false alarms/h activity"),
             ("status", "status")]
+    rows, notes, all_rows = [], [], []
+    sim = "simulated sessions, held-out seeds (all profiles)"
     try:
-        res = measure("benchmarks.quality", "--minutes", f"{sizes.quality_minutes:g}", timeout=sizes.timeout_s * 2,
-                      issue=6)
+        if not SHIPPED_MODEL.exists():
+            raise NotBuilt(NO_MODEL)
+        res = measure("benchmarks.quality", "--sessions", str(sizes.quality_per_profile), "--minutes",
+                      f"{sizes.quality_minutes:g}", timeout=sizes.timeout_s * 2, issue=6)
+        if not isinstance(res, dict) or "rows" not in res:
+            raise RuntimeError("benchmarks.quality --json gave no rows")
+        all_rows = res["rows"]
+        everything = [r for r in res["rows"] if "all profiles" in str(r.get("data"))]
+        rows += everything or res["rows"]
+        notes.append("Simulated: the detector's `benchmarks.quality` (per-profile rows in results.json). "
+                     + res.get("note", ""))
     except NotBuilt as exc:
-        return section("Detection quality", cols, [{"detector": "default model and baseline", "status": str(exc)}],
-                       status="missing")
-    return section("Detection quality", cols, res["rows"], res.get("note", ""))
+        rows.append({"detector": "shipped model and baseline", "data": sim, "status": str(exc)})
+    try:
+        res = measure("benchmarks.real_quality", "--real-limit", str(sizes.quality_real_limit),
+                      timeout=sizes.timeout_s * 2, issue=6)
+        rows += res["rows"]
+        notes.append(res.get("note", ""))
+    except NotBuilt as exc:
+        rows.append({"detector": "shipped model and baseline", "data": "real recordings", "status": str(exc)})
+    ok = all(r.get("status") == "ok" for r in rows)
+    note = "Event-level, the contract's scoring rule. " + " ".join(n for n in notes if n)
+    return section("Detection quality", cols, rows, note, status="ok" if ok else "missing", all_rows=all_rows)
 
 
 SECTIONS = {
@@ -251,20 +314,22 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes, under 2 minutes (CI)")
+    ap.add_argument("--smoke", action="store_true",
+                    help="tiny sizes: only checks that every section runs (the test suite); figures meaningless")
     ap.add_argument("--out", type=Path, default=HERE / "results.md", help="markdown table to write")
     ap.add_argument("--only", nargs="+", choices=list(SECTIONS), help="run only these sections")
     ap.add_argument("--without-peers", action="store_true",
                     help="skip TSFEL, tsfresh and MiniRocket (the project's own rows still run)")
     args = ap.parse_args(argv)
-    sizes = QUICK if args.quick else FULL
+    sizes = SMOKE if args.smoke else QUICK if args.quick else FULL
     if args.without_peers:
         sizes = replace(sizes, with_peers=False)
-    command = "python -m benchmarks" + (" --quick" if args.quick else "") + \
+    command = "python -m benchmarks" + (" --smoke" if args.smoke else " --quick" if args.quick else "") + \
         (" --without-peers" if args.without_peers else "")
     t0 = time.perf_counter()
     machine = describe_machine()
     results = run_all(sizes, args.only, log=lambda m: print(m, file=sys.stderr, flush=True))
-    doc = {"mode": "quick" if args.quick else "full", "command": command, "machine": machine,
+    doc = {"mode": sizes.mode, "command": command, "machine": machine,
            "elapsed_s": round(time.perf_counter() - t0, 1), "sections": results}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(doc, indent=1, default=str) + "\n")

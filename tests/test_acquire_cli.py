@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from twitchsense.emulator import BoardEmulator
-from twitchsense.ports import PortInfo, match_ports, virtual_ports
+from twitchsense.ports import PortInfo, match_ports, target_for, virtual_ports
 from twitchsense.recording import read_recording
 from twitchsense.errors import TwitchsenseError
 from twitchsense.sources.synthetic import synthetic_recording
@@ -94,27 +94,36 @@ def test_ctrl_c_ends_record_cleanly_with_a_summary(tmp_path, env):
     assert read_recording(out).n_samples == n > 0
 
 
-def test_errors_are_one_line(tmp_path, env):
-    r = cli_in(env, "record", "--port", tmp_path / "nothing", "-o", tmp_path / "x.csv", "--duration", "1")
-    assert r.returncode == 1 and r.stderr.count("\n") == 1
-    assert f"--port {tmp_path / 'nothing'}: no such device" in r.stderr
+def run_main(capsys, *args) -> tuple[int, str]:
+    """The CLI entry point in this process (errors need no subprocess): exit code and stderr."""
+    from twitchsense.cli import main
+    code = main([str(a) for a in args])
+    return code, capsys.readouterr().err
+
+
+def test_errors_are_one_line(tmp_path, env, capsys):
+    code, err = run_main(capsys, "record", "--port", tmp_path / "nothing", "-o", tmp_path / "x.csv")
+    assert code == 1 and err.count("\n") == 1
+    assert f"--port {tmp_path / 'nothing'}: no such device" in err
     assert not (tmp_path / "x.csv").exists()
-    r = cli_in(env, "record", "--port", "auto", "-o", tmp_path / "no" / "x.csv")
-    assert r.returncode == 1 and f"-o {tmp_path / 'no' / 'x.csv'}: folder {tmp_path / 'no'} does not exist" in r.stderr
-    r = cli_in(env, "stream", "--port", "1234:5678")
-    assert r.returncode == 1 and "--port 1234:5678: no serial port matches" in r.stderr
-    r = cli_in(env, "emulate-board", "--unplug", "5")
-    assert r.returncode == 1 and "--unplug must be AT:FOR in seconds (e.g. 10:2), got '5'" in r.stderr
-    r = cli_in(env, "record", "--port", "auto", "-o", tmp_path / "y.csv")
-    assert r.returncode == 1 and "--port auto: no serial port with a known board found" in r.stderr
+    code, err = run_main(capsys, "record", "--port", "auto", "-o", tmp_path / "no" / "x.csv")
+    assert code == 1 and f"-o {tmp_path / 'no' / 'x.csv'}: folder {tmp_path / 'no'} does not exist" in err
+    code, err = run_main(capsys, "stream", "--port", "1234:5678")
+    assert code == 1 and "--port 1234:5678: no serial port matches" in err
+    code, err = run_main(capsys, "emulate-board", "--unplug", "5")
+    assert code == 1 and "--unplug must be AT:FOR in seconds (e.g. 10:2), got '5'" in err
+    code, err = run_main(capsys, "record", "--port", "auto", "-o", tmp_path / "y.csv")
+    assert code == 1 and "--port auto: no serial port with a known board found" in err
+    code, err = run_main(capsys, "stream", "--port", "/dev/null", "--protocol", "text")
+    assert code == 1 and "a text board does not say its sample rate: give --rate HZ" in err
     # a port that is not a twitchsense board: no answer to GET_INFO
     master, slave = os.openpty()
     try:
-        r = cli_in(env, "record", "--port", os.ttyname(slave), "-o", tmp_path / "z.csv")
+        code, err = run_main(capsys, "record", "--port", os.ttyname(slave), "-o", tmp_path / "z.csv")
     finally:
         os.close(master)
         os.close(slave)
-    assert r.returncode == 1 and "no INFO answer to GET_INFO within 3 s" in r.stderr
+    assert code == 1 and "no INFO answer to GET_INFO within 3 s" in err and err.count("\n") == 1
 
 
 def test_port_patterns():
@@ -127,3 +136,38 @@ def test_port_patterns():
     assert ports[0].known_board == "Arduino" and ports[1].known_board.startswith("Silicon Labs CP210x")
     with pytest.raises(TwitchsenseError, match="expected a device path, 'auto', VID:PID"):
         match_ports("nonsense", ports)
+
+
+def test_a_board_in_use_is_not_shared(tmp_path, env):
+    from twitchsense.sources.serial_board import SerialSource
+    with BoardEmulator(synthetic_recording(100.0, 10.0), rate_hz=100.0) as emu:
+        first = SerialSource(emu.device)
+        first.open()
+        try:
+            r = cli_in(env, "record", "--port", emu.device, "-o", tmp_path / "x.csv", "--duration", "1")
+        finally:
+            first.close()
+    assert r.returncode == 1 and f"{emu.device} is in use by another program" in r.stderr, r.stderr
+
+
+def test_a_usb_board_is_found_again_by_identity_not_by_path():
+    board = PortInfo("/dev/ttyACM0", 0x2341, 0x8057, "ABC1", "Nano 33 IoT")
+    target = target_for(board)
+    assert target.path is None and target.label == "2341:8057 serial ABC1"
+    twin = PortInfo("/dev/ttyACM0", 0x2341, 0x8057, "XYZ9", "Nano 33 IoT")   # same model, another board
+    back = PortInfo("/dev/ttyACM1", 0x2341, 0x8057, "ABC1", "Nano 33 IoT")   # ours, replugged elsewhere
+    assert target.locate([twin]) is None
+    assert target.locate([twin, back]) == "/dev/ttyACM1"
+    assert target_for(PortInfo("/tmp/board", virtual=True)).path == "/tmp/board"
+
+
+def test_emulate_board_replays_a_recording_with_faults_and_exits_after_its_duration(tmp_path, env, capsys):
+    from twitchsense.recording import write_recording
+    src = tmp_path / "in.csv"
+    write_recording(src, synthetic_recording(50.0, 5.0))
+    r = cli_in(env, "emulate-board", "--replay", src, "--drop-frames", "0.1", "--duration", "0.5", timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert "virtual twitchsense board, 50 Hz" in r.stdout  # the recording's rate
+    assert "emulate-board: sent 0 samples" in r.stdout      # nobody sent START: a board waits
+    code, err = run_main(capsys, "emulate-board", "--replay", src, "--corrupt", "2")
+    assert code == 1 and "--corrupt is a probability in 0..1, got 2.0" in err

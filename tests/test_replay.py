@@ -76,12 +76,19 @@ def test_replay_speed_factor_and_parse():
 
 def test_stop_ends_a_live_source_promptly():
     stop = threading.Event()
-    src = SimulatedSource(100.0, seconds=10.0, seed=1)
+    rec = synthetic_recording(100.0, 1.0, seed=1)
     threading.Timer(0.3, stop.set).start()
-    summary = Pipeline(src, sinks=[]).run(stop=stop)
+    summary = Pipeline(ReplaySource(rec, speed=1.0, loop=True), sinks=[]).run(stop=stop)
     assert 15 <= summary.samples <= 45
-    summary = Pipeline(SimulatedSource(100.0, seconds=10.0), sinks=[]).run(duration_s=0.2)
-    assert summary.wall_s < 0.5
+    summary = Pipeline(ReplaySource(rec, speed=1.0, loop=True), sinks=[]).run(duration_s=1.5)
+    assert 1.5 <= summary.wall_s < 1.8 and summary.samples >= 140  # loops past the 1 s recording
+    assert np.all(np.diff(np.array([summary.first_t, summary.last_t])) > 1.3)
+
+
+def test_simulated_source_is_the_simulator_at_real_time():
+    src = SimulatedSource(50.0, seconds=6.0, seed=2, profile="rest")
+    assert src.meta["board"] == "twitchsense simulator" and src.meta["start_time"]
+    assert src.speed == 1.0 and src.loop
 
 
 def test_synthetic_recording_is_seeded_and_labelled():

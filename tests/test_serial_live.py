@@ -71,7 +71,7 @@ def test_record_from_the_emulated_board_receives_every_sample_in_order(tmp_path,
     sent = sent_positions(emu)
     assert got.size >= rate * 1.5                      # the handshake takes a fraction of a second
     assert np.array_equal(got, sent[:got.size])        # every sample, in order, right values
-    assert sent.size - got.size <= rate * 0.3          # only what was in flight when record stopped
+    assert sent.size - got.size <= rate * 0.5          # only what was in flight when record stopped
     # times: the board's clock, exactly (the CSV keeps microseconds)
     assert np.allclose(np.diff(rec.t), 1.0 / rate, atol=1.5e-6)
     assert rec.t[0] == pytest.approx(0.0, abs=1e-6)
@@ -127,12 +127,12 @@ def test_faults_give_gaps_of_the_right_length_and_lose_nothing_received(tmp_path
     off = np.flatnonzero(short & (np.abs(dt - want) > 1.5e-6))
     assert off.size == 0, str([(i, rec.t[i], dt[i], index[i], index[i + 1]) for i in off[:3]])
     long = same & ~short
-    assert long.sum() == 1 and dt[long][0] == pytest.approx(want[long][0], abs=0.03)
+    assert long.sum() == 1 and dt[long][0] == pytest.approx(want[long][0], abs=0.06)
     assert np.any(np.diff(index)[same] > 1)  # there were drops inside a stretch
     for i in np.flatnonzero(~same):
         fa, fb = frame_of[got[i]], frame_of[got[i + 1]]
         real = (fb.wall_ns - fa.wall_ns) / 1e9 - (got[i] - fa.data_pos) / rate
-        assert dt[i] == pytest.approx(real, abs=0.03), (i, dt[i], real)
+        assert dt[i] == pytest.approx(real, abs=0.06), (i, dt[i], real)
     assert (~same).sum() == 3  # unplug, reboot, and the handshake redone after the stall
     assert len(rec.gaps) >= 3  # unplug, reboot, stall (and drops longer than 0.1 s, if any)
     assert max(rec.gaps[:, 1] - rec.gaps[:, 0]) > 2.0  # the 2 s unplug
@@ -159,3 +159,41 @@ def test_text_and_cyton_boards_stream_through_the_same_path(tmp_path, runtime_di
     assert np.allclose(np.diff(rec.t), 1.0 / feed_rate, atol=1.5e-6)
     assert rec.meta["sample_rate_hz"] == feed_rate
     assert "lost samples 0" in r.stdout
+
+
+def test_record_keeps_trying_until_its_duration_when_the_board_stays_away(tmp_path, runtime_dir):
+    with start_emulator(tmp_path, 100.0, FaultPlan(unplug=[(0.8, 30.0)])) as emu:
+        start = time.monotonic()
+        r, rec = record(tmp_path, 2.5)
+        took = time.monotonic() - start
+        assert emu.unplugged.is_set()
+    assert took < 2.5 + 8  # start-up and handshake, not the 30 s outage
+    assert 60 <= rec.n_samples <= 100 and "reconnects 0" in r.stdout
+    assert "link: disconnected" in r.stdout
+
+
+def test_an_untimed_text_board_unplugged_leaves_a_gap_of_the_outage(tmp_path, runtime_dir):
+    scale = 1e-4
+    emu = BoardEmulator(coded_recording(100.0, 60.0, scale), protocol="text", rate_hz=100.0,
+                        link=tmp_path / "board", keep_log=True)
+    out = tmp_path / "session.csv"
+    with emu:
+        proc = subprocess.Popen([sys.executable, "-m", "twitchsense", "record", "--port", tmp_path / "board",
+                                 "-o", out, "--duration", "4", "--quiet", "--protocol", "text", "--rate", "100",
+                                 "--separator", "tab"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=cli_env(), cwd=ROOT)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not (out.exists() and out.stat().st_size > 500):
+            time.sleep(0.02)
+        emu.unplug_now(1.5)  # a text board streams from power-on: unplug it once it is being recorded
+        stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stderr
+    rec = read_recording(out)
+    got = positions(rec, scale)
+    first_after = next(f for f in emu.sent if f.boot == 1).data_pos
+    i = int(np.flatnonzero(got[1:] >= first_after)[0])
+    fa = next(f for f in emu.sent if f.data_pos <= got[i] < f.data_pos + f.n)
+    fb = next(f for f in emu.sent if f.data_pos <= got[i + 1] < f.data_pos + f.n)
+    real = (fb.wall_ns - fa.wall_ns) / 1e9 - (got[i] - fa.data_pos) / 100.0 + (got[i + 1] - fb.data_pos) / 100.0
+    assert real > 1.5 and rec.t[i + 1] - rec.t[i] == pytest.approx(real, abs=0.06)
+    assert "reconnects 1" in stdout

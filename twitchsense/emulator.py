@@ -18,7 +18,6 @@ import os
 import select
 import threading
 import time
-import tty
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,6 +95,9 @@ class BoardEmulator:
     def __init__(self, recording: Recording, protocol: str = "twitchsense", rate_hz: float | None = None,
                  *, range_g: int = 4, link: str | os.PathLike | None = None, faults: FaultPlan | None = None,
                  name: str = "twitchsense-emulator", keep_log: bool = False, register: bool = True) -> None:
+        if not hasattr(os, "openpty"):
+            raise TwitchsenseError("emulate-board needs pseudo-terminals (Linux or macOS); on Windows use "
+                                   "a virtual COM port pair (com0com) and a real board, or WSL")
         if protocol not in PROTOCOLS:
             raise TwitchsenseError(f"--protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
         if protocol == "cyton":
@@ -131,6 +133,7 @@ class BoardEmulator:
         self._pending_unplug = sorted(self.faults.unplug)
         self._pending_reboot = sorted(self.faults.reboot)
         self._pending_stall = sorted(self.faults.stall)
+        self._fault_lock = threading.Lock()
         self._data_pos = 0
 
     # ----------------------------------------------------------------- board identity
@@ -148,6 +151,7 @@ class BoardEmulator:
     # ----------------------------------------------------------------- pty plumbing
 
     def _open_pty(self) -> None:
+        import tty  # POSIX only (checked in __init__)
         master, slave = os.openpty()
         tty.setraw(slave)  # no echo, no line discipline: bytes pass as they are
         os.set_blocking(master, False)
@@ -216,6 +220,13 @@ class BoardEmulator:
         if self._thread is not None:
             self._thread.join(5)
 
+    def unplug_now(self, for_s: float) -> None:
+        """Vanish for ``for_s`` seconds as soon as possible (the fault plan's timing, on demand)."""
+        if self._first_start_ns is None:
+            self._first_start_ns = time.monotonic_ns()
+        with self._fault_lock:
+            self._pending_unplug.insert(0, (0.0, float(for_s)))
+
     @property
     def alive(self) -> bool:
         """The board thread is running."""
@@ -256,8 +267,11 @@ class BoardEmulator:
         if self._first_start_ns is None:
             return False
         elapsed = (now - self._first_start_ns) / 1e9
-        if self._pending_unplug and elapsed >= self._pending_unplug[0][0]:
-            _, for_s = self._pending_unplug.pop(0)
+        with self._fault_lock:
+            unplug = self._pending_unplug.pop(0) if self._pending_unplug and \
+                elapsed >= self._pending_unplug[0][0] else None
+        if unplug is not None:
+            for_s = unplug[1]
             self.stats["unplugs"] += 1
             self._close_pty()
             self.unplugged.set()

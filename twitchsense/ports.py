@@ -144,11 +144,11 @@ class PortTarget:
     serial_number: str | None = None
     label: str = ""
 
-    def locate(self) -> str | None:
-        """The device path to open now, or None when the board is not there."""
+    def locate(self, ports: list[PortInfo] | None = None) -> str | None:
+        """The device path to open now (among ``ports``, default: the ports listed now), or None."""
         if self.path is not None:
             return self.path if os.path.exists(self.path) else None
-        for p in list_ports.comports():
+        for p in list_serial_ports() if ports is None else ports:
             if p.vid == self.vid and p.pid == self.pid and \
                     (self.serial_number is None or p.serial_number == self.serial_number):
                 return p.device

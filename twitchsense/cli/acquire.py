@@ -243,9 +243,10 @@ def run_ports(args: argparse.Namespace) -> int:
         serial_no = f" serial {p.serial_number}" if p.serial_number else ""
         print(f"{p.device}  {usb}{serial_no}  {p.description or '-'}{known}")
         if not args.no_probe and (p.known_board or p.virtual):
-            info = probe_board(p.device, args.baud)
+            info, why = probe_board(p.device, args.baud)
             if info is None:
-                print("    no answer to GET_INFO (a text or Cyton board? try 'stream --protocol text')")
+                print(f"    {why}" if "in use" in why else
+                      "    no answer to GET_INFO (a text or Cyton board? try 'stream --protocol text')")
             else:
                 print(f"    {info.name or 'unnamed board'}: {info.sensor}, {info.sample_rate_hz:g} Hz, "
                       f"+/-{info.range_g:g} g, firmware {info.firmware}, protocol v{info.protocol_version}, "

@@ -38,7 +38,7 @@ class BoardDriver(Protocol):
     def keepalive(self, link: "BoardLink") -> None: ...
 
 
-def _samples_only(results: Pending) -> Pending:
+def _handed_on(results: Pending) -> Pending:
     """What a handshake hands on: the samples and link events it saw, minus the INFO it consumed."""
     return [(c, DecodeResult(r.samples, [e for e in r.events if e.kind not in ("info", "status")], None))
             for c, r in results if len(r.samples) or any(e.kind not in ("info", "status") for e in r.events)]
@@ -101,14 +101,14 @@ class TwitchsenseDriver:
             if time.monotonic() >= end:
                 raise HandshakeError(f"no ACK to START within {self.ack_timeout_s:g} s")
             for chunk, res in link.poll(0.05):
-                status = ack_status(link.decoder, res, f.CMD_START)
+                status = ack_status(res, f.CMD_START)
                 if status is not None:
                     if status != 0:
                         raise HandshakeError(f"the board refused START (status {status}: "
                                              f"{ACK_STATUS.get(status, 'unknown')})")
                     acked = True
                 pending.append((chunk, res))
-        return info, _samples_only(pending)
+        return info, _handed_on(pending)
 
     def stop(self, link: "BoardLink") -> None:
         from ..protocol import frames as f
@@ -122,7 +122,7 @@ class TwitchsenseDriver:
 ACK_STATUS = {0: "ok", 1: "bad arguments", 2: "unsupported", 3: "busy"}
 
 
-def ack_status(decoder: Decoder, result: DecodeResult, cmd: int) -> int | None:
+def ack_status(result: DecodeResult, cmd: int) -> int | None:
     """The status of an ACK to ``cmd`` in ``result``, or None when there is none."""
     for reply in getattr(result, "replies", ()):
         if reply.kind == "ack" and reply.data.get("cmd_type") == cmd:

@@ -16,6 +16,7 @@ a link event instead of an exception:
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -43,9 +44,14 @@ class BoardLink:
     def __init__(self, device: str, baudrate: int, decoder: Decoder) -> None:
         self.device = device
         try:
-            # DTR stays asserted (pyserial's default): native-USB boards wait for it.
-            self.port = serial.Serial(device, baudrate=baudrate, timeout=0.05, write_timeout=1.0)
+            # DTR stays asserted (pyserial's default): native-USB boards wait for it. Exclusive:
+            # a second reader on the same port would steal bytes from the first.
+            extra = {"exclusive": True} if os.name == "posix" else {}
+            self.port = serial.Serial(device, baudrate=baudrate, timeout=0.05, write_timeout=1.0, **extra)
         except (serial.SerialException, OSError, ValueError) as exc:
+            if "exclusively lock" in str(exc):
+                raise LinkLost(f"{device} is in use by another program (another stream or record, "
+                               "a serial monitor...)") from None
             raise LinkLost(f"cannot open {device}: {exc}") from None
         self.decoder = decoder
         self.decoder.reset()
@@ -142,6 +148,7 @@ class SerialSource:
         self._faulted = False
         self._start_wall: datetime | None = None
         self._announced = False
+        self._failure: LinkLost | None = None  # raised after the samples received before it
 
     # ------------------------------------------------------------------ connecting
 
@@ -206,6 +213,7 @@ class SerialSource:
         self.meta.update({k: v for k, v in info.sidecar().items() if v is not None})
 
     def _drop_link(self) -> None:
+        self._failure = None
         if self._link is not None:
             self._link.close()
             self._link = None
@@ -261,10 +269,18 @@ class SerialSource:
                           t=self.clock.last_t, data={"device": device})]
 
     def _read_once(self) -> SourceItem:
+        """Decode what arrived and act on it. A failure of the port is raised only after the
+        samples already received have been handed on (on the next call): nothing received is lost."""
         link = self._link
         assert link is not None
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
         results, self._pending = self._pending, []
-        results += link.poll(self.poll_s)
+        try:
+            results += link.poll(self.poll_s)
+        except LinkLost as exc:
+            self._failure = exc
         blocks, events, info = [], [], None
         rehandshake = None
         for _chunk, res in results:
@@ -302,15 +318,19 @@ class SerialSource:
             events.append(LinkEvent("no_data", f"no samples for {self.no_data_s:g} s; redoing the handshake",
                                     t=self.clock.last_t))
             rehandshake = rehandshake or "no data"
-        if rehandshake is not None:
-            if rehandshake != "no data":
-                self.stats["reboots"] += 1
-                if not any(e.kind == "reboot" for e in events):
-                    events.append(LinkEvent("reboot", rehandshake, t=self.clock.last_t))
-            events += self._rehandshake()
-        elif self.ping_s and now - self._last_ping >= self.ping_s:
-            self._last_ping = now
-            self.driver.keepalive(link)
+        if self._failure is None:
+            try:
+                if rehandshake is not None:
+                    if rehandshake != "no data":
+                        self.stats["reboots"] += 1
+                        if not any(e.kind == "reboot" for e in events):
+                            events.append(LinkEvent("reboot", rehandshake, t=self.clock.last_t))
+                    events += self._rehandshake()
+                elif self.ping_s and now - self._last_ping >= self.ping_s:
+                    self._last_ping = now
+                    self.driver.keepalive(link)
+            except LinkLost as exc:
+                self._failure = exc
         return SourceItem(samples=block, events=events, info=info)
 
     def _rehandshake(self) -> list[LinkEvent]:
@@ -347,17 +367,20 @@ class SerialSource:
             link.close()
 
 
-def probe_board(device: str, baudrate: int = 115200, timeout_s: float = 1.5) -> BoardInfo | None:
-    """Ask the board on ``device`` for its INFO (STOP, GET_INFO; it is left stopped); None if it does not answer."""
+def probe_board(device: str, baudrate: int = 115200, timeout_s: float = 1.5) -> tuple[BoardInfo | None, str]:
+    """Ask the board on ``device`` for its INFO (STOP, GET_INFO; it is left stopped).
+
+    Returns ``(info, "")``, or ``(None, why)`` when it cannot be opened or does not answer.
+    """
     from .board_drivers import TwitchsenseDriver
     driver = TwitchsenseDriver(info_timeout_s=timeout_s)
     try:
         link = BoardLink(device, baudrate, driver.make_decoder())
-    except LinkLost:
-        return None
+    except LinkLost as exc:
+        return None, str(exc)
     try:
-        return driver.identify(link)[0]
-    except (LinkLost, HandshakeError):
-        return None
+        return driver.identify(link)[0], ""
+    except (LinkLost, HandshakeError) as exc:
+        return None, str(exc)
     finally:
         link.close()

@@ -4,9 +4,10 @@ Decoders give sample times on the board's clock (so lost samples leave gaps of
 exactly the right length); the protocol decoder also keeps its time line going
 across a reset by re-anchoring on host arrival time. This guard makes that true
 for every decoder: where a decoder's time fails to increase (a board that
-restarted its clock, a decoder that restarts at 0), the new stretch is anchored
-on the host's monotonic clock, so the outage shows as a gap of its real length.
-After a reconnect it reports the samples lost while the link was down.
+restarted its clock), or where after a reconnect it advanced less than the host
+clock did (untimed text or Cyton boards just count on), the new stretch is
+anchored on the host's monotonic clock, so the outage shows as a gap of its real
+length. After a reconnect it reports the samples lost while the link was down.
 """
 
 from __future__ import annotations
@@ -52,6 +53,13 @@ class StreamClock:
             host_ns = int(block.host_ns[lo])
             if self.last_t is not None and t_dec[lo] + self.offset <= self.last_t:
                 self._reanchor(float(t_dec[lo]), host_ns)
+            elif self._new_segment and self.last_t is not None and host_ns >= 0 and self._last_host_ns is not None:
+                # untimed boards (text, Cyton) just count on after a reconnect: the host saw the outage
+                host_gap = (host_ns - self._last_host_ns) / 1e9
+                dec_gap = float(t_dec[lo] + self.offset - self.last_t)
+                slack = max(0.05, 3.0 / self.rate_hz) if self.rate_hz > 0 else 0.05
+                if host_gap - dec_gap > slack:
+                    self.offset += host_gap - dec_gap
             if self._new_segment and self.last_t is not None:
                 gap = float(t_dec[lo] + self.offset - self.last_t)
                 lost = max(int(round(gap * self.rate_hz)) - 1, 0) if self.rate_hz > 0 else 0
