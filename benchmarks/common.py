@@ -45,3 +45,19 @@ def run_isolated(module: str, *args: str) -> str:
     """Run ``python -m module args`` in a fresh process so its peak memory is its own."""
     out = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, check=True)
     return out.stdout
+
+
+NO_MODEL = "not available yet (issue #6: no shipped model in models/)"
+
+
+def shipped_model():
+    """The shipped detector model (``models/default.skops``), or None while it is not built (issue #6)."""
+    try:
+        from twitchsense.errors import ModelError
+        from twitchsense.model_file import default_model_path, load_model
+    except ImportError:
+        return None
+    try:
+        return load_model(default_model_path())
+    except ModelError:
+        return None

@@ -4,7 +4,7 @@ Target (issue #3): at least 1 M samples/s. The stream is what a 1 kHz board send
 (SAMPLES frames of ``--per-frame`` samples, a STATUS and a PONG every second), fed
 in chunks of ``--chunk`` bytes, as a serial reader thread would hand them over.
 
-    python -m benchmarks.decode_speed [--samples 2000000] [--per-frame 10] [--chunk 65536]
+    python -m benchmarks.decode_speed [--samples 2000000] [--per-frame 10] [--chunk 65536] [--quick] [--json]
 """
 
 from __future__ import annotations
@@ -55,8 +55,11 @@ def main() -> None:
     ap.add_argument("--per-frame", type=int, default=10)
     ap.add_argument("--chunk", type=int, default=65536)
     ap.add_argument("--repeat", type=int, default=3, help="best of this many runs")
+    ap.add_argument("--quick", action="store_true", help="a short run (300 000 samples, one repeat)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    if args.quick:
+        args.samples, args.repeat = min(args.samples, 300_000), 1
     stream = make_stream(args.samples, args.per_frame)
     best, best_wall, n = 0.0, 0.0, 0
     for _ in range(args.repeat):

@@ -18,7 +18,7 @@ import os
 import threading
 import time
 
-from benchmarks.common import peak_rss_mb
+from benchmarks.common import NO_MODEL, peak_rss_mb, shipped_model
 
 
 def current_rss_mb() -> float:
@@ -30,15 +30,16 @@ def current_rss_mb() -> float:
         return peak_rss_mb()
 
 
-def live_stages() -> tuple[object | None, object | None, list[str]]:
+def live_stages(rate_hz: float) -> tuple[object | None, object | None, list[str]]:
     """The streaming detector (issue #6) and alert engine (issue #7), whichever exist."""
     notes = []
     detector = alerts = None
-    try:
-        from twitchsense.detector import StreamingDetector, load_default_model
-        detector = StreamingDetector(load_default_model())
-    except ImportError:
-        notes.append("no streaming detector yet (issue #6)")
+    model = shipped_model()
+    if model is None:
+        notes.append("no streaming detector: " + NO_MODEL)
+    else:
+        from twitchsense.detector import StreamingDetector
+        detector = StreamingDetector(model, rate_hz)
     try:
         from twitchsense.alerts import AlertEngine, load_rules
         alerts = AlertEngine(load_rules())
@@ -75,7 +76,7 @@ def run(hours: float, seed: int = 0) -> dict:
     from twitchsense.sources.synthetic import simulated_recording
 
     rec = simulated_recording(100.0, 600.0, seed)
-    detector, alerts, notes = live_stages()
+    detector, alerts, notes = live_stages(rec.sample_rate_hz)
     stop = threading.Event()
     probe = _MemoryProbe(every_s=60.0, until_s=hours * 3600, stop=stop)
     source = ReplaySource(rec, speed=None, max_block_s=0.1, loop=True)

@@ -26,18 +26,34 @@ os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
+from benchmarks.common import shipped_model  # noqa: E402
 from benchmarks.window_set import WindowSet, build_window_set  # noqa: E402
 
 NOT_INSTALLED = "peer not installed (pip install '.[bench]')"
 SKIPPED = "skipped (--without-peers)"
-CLASSIFIER = "HistGradientBoostingClassifier(max_iter=200, random_state=0)"
 CV_FOLDS = 3
 
 
 def _classifier():
-    from sklearn.ensemble import HistGradientBoostingClassifier
+    """The project's classifier when it has landed (issue #6), else the same gradient boosting."""
+    try:
+        from twitchsense.training import make_classifier
+        return make_classifier(seed=0)
+    except ImportError:
+        from sklearn.ensemble import HistGradientBoostingClassifier
+        return HistGradientBoostingClassifier(max_iter=200, random_state=0)
 
-    return HistGradientBoostingClassifier(max_iter=200, random_state=0)
+
+def project_features():
+    """The shipped model's window-feature transformer, else a default one, else None (issue #6)."""
+    model = shipped_model()
+    if model is not None:
+        return model.features
+    try:
+        from twitchsense.features import WindowFeatures
+        return WindowFeatures()
+    except ImportError:
+        return None
 
 
 def _timed(fn, *args):
@@ -76,15 +92,10 @@ def cv_predict(make_model, F: np.ndarray, ws: WindowSet) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- extractors
-def project_extractor(ws: WindowSet):
+def project_extractor(est):
     """The project's window extractor as a function rows -> features, or None (issue #6)."""
-    try:
-        from twitchsense.features import WindowFeatures
-    except ImportError:
+    if est is None:
         return None
-    L = ws.X.shape[2]
-    est = WindowFeatures(rate_hz=ws.rate_hz)
-    est.set_params(context_s=L / (2 * ws.rate_hz))
     return lambda X: est.fit(X.reshape(len(X), -1)).transform(X.reshape(len(X), -1))
 
 
@@ -158,19 +169,42 @@ def minirocket_row(ws: WindowSet, project=None) -> dict:
 
 
 def baseline_row(ws: WindowSet) -> dict:
-    """The project's transparent threshold baseline on the same rows (issue #6)."""
-    name = "twitchsense threshold baseline"
-    return {"method": name, "status": "not available yet (issue #6)"}
+    """The project's transparent band-energy baseline (issue #6) on the same rows.
+
+    A row counts as "twitch" when the baseline detects an event overlapping the
+    row's centre +/- 0.2 s (the twitch sits there in positive rows).
+    """
+    name = "twitchsense band-energy baseline (no training)"
+    try:
+        from twitchsense.baseline import BandEnergyDetector
+    except ImportError:
+        return {"method": name, "status": "not available yet (issue #6)"}
+    from twitchsense.recording import Recording
+
+    det = BandEnergyDetector()
+    L = ws.X.shape[2]
+    t = np.arange(L) / ws.rate_hz
+    centre = t[L // 2]
+    t0 = time.perf_counter()
+    pred = np.zeros(len(ws.y), int)
+    for i, x in enumerate(ws.X):
+        events = det.detect(Recording(t=t, acc=np.ascontiguousarray(x.T), meta={"sample_rate_hz": ws.rate_hz}))
+        pred[i] = any(e.onset - 0.2 <= centre <= e.onset + e.duration + 0.2 for e in events)
+    seconds = time.perf_counter() - t0
+    return {"method": name, "status": "ok", "features": "-", "ms_per_window": round(1000 * seconds / len(ws.y), 3),
+            **window_scores(ws.y, pred)}
 
 
 def run(n_windows: int, seed: int = 0, with_peers: bool = True) -> dict:
     """Build the window set, extract with every method, score with the same classifier."""
     warnings.filterwarnings("ignore")
-    ws = build_window_set(n_windows, seed=seed)
-    project = project_extractor(ws)
+    est = project_features()
+    rate, L = (float(est.rate_hz), int(est.row_samples)) if est is not None else (100.0, 500)
+    ws = build_window_set(n_windows, rate_hz=rate, row_samples=L, seed=seed)
+    project = project_extractor(est)
     result = {"windows": int(len(ws.y)), "positives": int(ws.y.sum()), "subjects": int(len(set(ws.groups))),
               "row_s": ws.X.shape[2] / ws.rate_hz, "rate_hz": ws.rate_hz, "twitch_source": ws.twitch_source,
-              "classifier": CLASSIFIER, "cv": f"GroupKFold({CV_FOLDS}) by subject", "rows": []}
+              "classifier": " ".join(repr(_classifier()).split()), "cv": f"GroupKFold({CV_FOLDS}) by subject", "rows": []}
     rows = result["rows"]
     if project is None:
         rows.append({"method": "twitchsense WindowFeatures", "status": "not available yet (issue #6)"})

@@ -99,16 +99,30 @@ def _plot_live_memory(sec: dict, ax) -> bool:
     return True
 
 
-def _plot_quality(sec: dict, ax) -> bool:
-    rows = [r for r in sec["rows"] if r.get("status", "ok") == "ok" and r.get("f1") is not None]
+def _plot_quality(sec: dict, fig) -> bool:
+    rows = [r for r in sec["rows"] if r.get("status", "ok") == "ok"]
     if not rows:
         return False
-    labels = [f"{r['detector']}\n{r['data']}" for r in rows]
-    ax.barh(labels, [r["f1"] for r in rows], color="tab:purple")
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("event F1")
-    ax.invert_yaxis()
-    ax.set_title("Detection quality")
+    data = list(dict.fromkeys(r["data"].split(" (")[0] for r in rows))
+    detectors = list(dict.fromkeys(r["detector"] for r in rows))
+    ax1, ax2 = fig.subplots(1, 2)
+    height = 0.8 / len(detectors)
+    for k, det in enumerate(detectors):
+        by = {r["data"].split(" (")[0]: r for r in rows if r["detector"] == det}
+        ys = [i + k * height for i in range(len(data))]
+        ax1.barh(ys, [(by.get(d) or {}).get("f1") or 0 for d in data], height, label=det)
+        ax2.barh(ys, [max((by.get(d) or {}).get("fa_per_h_rest") or 0, 0.1) for d in data], height, label=det)
+    centres = [i + 0.4 - height / 2 for i in range(len(data))]
+    ax1.set_yticks(centres, [d.replace(" + ", "\n+ ") for d in data], fontsize=8)
+    ax1.set_xlim(0, 1)
+    ax1.set_xlabel("event F1")
+    ax1.invert_yaxis()
+    ax1.legend(fontsize=8)
+    ax2.set_yticks(centres, [])
+    ax2.set_xscale("log")
+    ax2.set_xlabel("false alarms per hour at rest (log)")
+    ax2.invert_yaxis()
+    fig.suptitle("Detection quality on held-out data")
     return True
 
 
@@ -127,8 +141,10 @@ def write_plots(doc: dict, folder: Path) -> dict[str, str]:
         fig = plt.figure(figsize=(8, 4))
         if name == "peers":
             ok = _plot_peers(sec, fig)
+        elif name == "quality":
+            ok = _plot_quality(sec, fig)
         else:
-            drawer = {"throughput": _plot_scaling, "live_memory": _plot_live_memory, "quality": _plot_quality}.get(name)
+            drawer = {"throughput": _plot_scaling, "live_memory": _plot_live_memory}.get(name)
             ok = drawer(sec, fig.add_subplot()) if drawer else False
         if ok:
             fig.tight_layout()

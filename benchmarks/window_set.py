@@ -56,42 +56,57 @@ def _quiet_onsets(t: np.ndarray, acc: np.ndarray, rate: float, rng: np.random.Ge
     return onsets[np.r_[True, np.diff(onsets) > 1.0]]
 
 
-def _inject(rec, rng: np.random.Generator, margin_s: float) -> tuple[np.ndarray, np.ndarray, str]:
-    """Acceleration with twitches added, the times of their peaks, and which generator made them.
+def add_twitches(rec, rng: np.random.Generator, margin_s: float = 2.7):
+    """``rec`` with simulated twitches added at moments in its quieter half; a new Recording.
 
     Twitch waveforms come from the simulator's physiological model (issue #5):
-    myoclonic jerks and tics, and fasciculations where the rate is >= 100 Hz. Its
-    ``inject_twitches`` only uses stretches where the wearer is completely still,
-    which these activity recordings hardly have, so the moments are drawn here in
-    each recording's quieter half. Before the simulator landed: damped sinusoids.
+    myoclonic jerks and tics, and fasciculations where the rate is >= 100 Hz. The
+    simulator's own ``inject_twitches`` only uses stretches where the wearer is
+    completely still, which these activity recordings hardly have, so the
+    moments are drawn here: about one per 8 s where the 1 s movement RMS is at
+    most the recording's median, at least ``margin_s`` from either end. Each
+    twitch gets a ``twitch`` label (onset and duration where its magnitude is
+    >= 10 % of its peak, ``kind``, ``peak_g``); ``info["peaks"]`` holds the times
+    of the peaks. Before the simulator landed: damped sinusoids.
     """
+    import pandas as pd
+    from twitchsense.recording import Recording
+
     t, acc, rate = rec.t, rec.acc.copy(), rec.sample_rate_hz
-    onsets = _quiet_onsets(t, acc, rate, rng, margin_s)
-    peaks = []
     try:
         from twitchsense.simulate import waveforms as W
     except ImportError:
         W = None
     kinds = ("myoclonic", "tic") + (("fasciculation",) if rate >= 99 else ())
-    for onset in onsets:
+    peaks, rows = [], []
+    for onset in _quiet_onsets(t, acc, rate, rng, margin_s):
         if W is None:
-            lo, hi, amp = 0.0, 0.5, float(np.exp(rng.uniform(np.log(0.02), np.log(0.8))))
+            kind, amp = "damped sinusoid", float(np.exp(rng.uniform(np.log(0.02), np.log(0.8))))
             freq, tau = float(rng.uniform(5.0, min(15.0, 0.3 * rate))), float(rng.uniform(0.03, 0.1))
             direction = rng.normal(size=3)
-            i0, i1 = np.searchsorted(t, [onset + lo, onset + hi])
-            s = t[i0:i1] - onset
-            wave = (amp * np.exp(-s / tau) * np.sin(2 * np.pi * freq * s))[:, None] * direction / np.linalg.norm(direction)
+            i0, i1 = np.searchsorted(t, [onset, onset + 0.5])
+            x = t[i0:i1] - onset
+            wave = (amp * np.exp(-x / tau) * np.sin(2 * np.pi * freq * x))[:, None] * direction / np.linalg.norm(direction)
         else:
-            p = W.draw_twitch(str(kinds[int(rng.integers(len(kinds)))]), rng)
+            kind = str(kinds[int(rng.integers(len(kinds)))])
+            p = W.draw_twitch(kind, rng)
             lo, hi = W.envelope_support(p.duration_s)
             i0, i1 = np.searchsorted(t, [onset + lo, onset + hi])
             wave, _ = W.twitch(t[i0:i1] - onset, p)
         if i1 - i0 < 2:
             continue
         acc[i0:i1] += wave
-        peaks.append(t[i0 + int(np.argmax(np.linalg.norm(wave, axis=1)))])
+        norm = np.linalg.norm(wave, axis=1)
+        on = np.flatnonzero(norm >= 0.1 * norm.max())
+        peaks.append(t[i0 + int(np.argmax(norm))])
+        rows.append({"onset": float(t[i0 + on[0]]), "duration": float(t[i0 + on[-1]] - t[i0 + on[0]]),
+                     "label": "twitch", "kind": kind, "peak_g": round(float(norm.max()), 6)})
+    labels = pd.concat([x for x in (rec.labels, pd.DataFrame(rows)) if x is not None and len(x)] or
+                       [pd.DataFrame(columns=["onset", "duration", "label"])], ignore_index=True)
+    labels = labels.sort_values("onset", kind="mergesort").reset_index(drop=True)
     source = "damped sinusoids" if W is None else "the simulator's twitch model (myoclonic, tic, fasciculation)"
-    return acc, np.asarray(peaks, float), source
+    return Recording(t=t.copy(), acc=acc, meta=dict(rec.meta), labels=labels, path=None, gap_s=rec.gap_s,
+                     info={"peaks": np.asarray(peaks, float), "source": source})
 
 
 def _resample(t: np.ndarray, acc: np.ndarray, rate: float) -> tuple[np.ndarray, np.ndarray]:
@@ -143,8 +158,9 @@ def build_window_set(n_windows: int, rate_hz: float = 100.0, row_samples: int = 
             continue
         group = f"{path.parent.name}/{rec.meta.get('subject') or path.stem}"
         lo, hi = rec.t[0] + row_s / 2 + 0.2, rec.t[-1] - row_s / 2 - 0.2
-        acc, peaks, source = _inject(rec, rng, row_s / 2 + 0.2)
-        grid, res = _resample(rec.t, acc, rate_hz)
+        injected = add_twitches(rec, rng, row_s / 2 + 0.2)
+        peaks, source = injected.info["peaks"], injected.info["source"]
+        grid, res = _resample(rec.t, injected.acc, rate_hz)
         pos = _rows(grid, res, peaks + rng.uniform(-0.1, 0.1, len(peaks)), row_samples)
         cand = np.r_[rng.uniform(lo, hi, 4), _movement_peaks(grid, res, rate_hz, 4)]
         cand = cand[(cand > lo) & (cand < hi)]

@@ -72,3 +72,26 @@ def test_train_writes_a_model_and_card(cli, tmp_path):
     assert (tmp_path / "m.skops").is_file() and (tmp_path / "m.card.md").is_file()
     assert "twitchsense train" in (tmp_path / "m.card.md").read_text()
     assert "| train |" in res.stdout  # held-out figures per folder
+
+
+SHIPPED = __import__("pathlib").Path(__file__).resolve().parents[1] / "models" / "default.skops"
+
+
+@pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped model in this tree")
+def test_shipped_model_runs_on_a_real_recording_at_50_100_200_hz(cli, tmp_path):
+    import numpy as np
+
+    from twitchsense.recording import Recording, read_recording
+
+    real = read_recording(__import__("pathlib").Path(__file__).resolve().parents[1]
+                          / "recordings" / "real-wrist" / "s01_01_sw.csv")
+    for rate in (50.0, 100.0, 200.0):
+        t = np.arange(real.t[0], real.t[-1], 1.0 / rate)
+        acc = np.column_stack([np.interp(t, real.t, real.acc[:, i]) for i in range(3)])
+        write_recording(tmp_path / f"wrist_{rate:g}.csv", Recording(t=t, acc=acc, meta={"sample_rate_hz": rate}))
+    res = cli("detect", tmp_path, "-o", tmp_path / "out")  # no --model: the shipped one
+    assert res.returncode == 0, res.stderr
+    for rate in ("50", "100", "200"):
+        assert (tmp_path / "out" / f"wrist_{rate}.detected.csv").read_text().startswith(
+            "onset,duration,label,peak_g,confidence")
+        assert f"wrist_{rate}: " in res.stdout

@@ -31,14 +31,6 @@ def test_nano33_example_output():
     assert dec.info.sample_rate_hz == 119.0 and dec.info.sensor == "LSM9DS1"
 
 
-def test_every_split_point_gives_the_same_samples():
-    ref, _ = decode(TextLineDecoder.preset("nano33-ble"), NANO33)
-    for cut in range(len(NANO33) + 1):
-        got, _ = decode(TextLineDecoder.preset("nano33-ble"), NANO33[:cut], NANO33[cut:])
-        np.testing.assert_array_equal(got.acc, ref.acc)
-        np.testing.assert_array_equal(got.t, ref.t)
-
-
 def test_esp32_sketch_free_text_in_m_s2_with_lowpass_warning():
     dec = TextLineDecoder.preset("esp32-mpu6050", rate_hz=100.0)
     s, events = decode(dec, ESP32)

@@ -149,13 +149,14 @@ def test_twitch_rate_per_profile_matches(profile):
 
 
 def test_twitch_timing_is_occasional_or_bursty_as_documented():
-    def dispersion(profile: str) -> float:
+    def dispersion(profile: str, skip_tics: bool = False) -> float:
         plan = plan_session(profile, 600, seed=7)
-        onsets = np.array([e.start for e in plan.twitches])
+        onsets = np.array([e.start for e in plan.twitches if not (skip_tics and e.kind == "tic")])
         per_min = np.bincount((onsets // 60).astype(int), minlength=600)
         return per_min.var() / per_min.mean()
 
-    assert dispersion("rest") < 1.3            # Poisson-like (refractory makes it < 1)
+    assert dispersion("rest", skip_tics=True) < 1.3  # Poisson-like (tics come in runs, see below)
+    assert dispersion("sleep-onset") < 1.3
     assert dispersion("frequent-twitching") > 3.0  # bouts: over-dispersed counts
     plan = plan_session("frequent-twitching", 120, seed=3)
     starts = np.array([e.start for e in plan.twitches])
@@ -178,3 +179,23 @@ def test_look_alikes_do_not_collide_with_twitches():
     for e in plan.events:
         if e.label in ("knock", "clap", "gesture"):
             assert not any(a < e.start + e.duration and e.start < b for a, b in tw)
+
+
+def test_a_slow_sensor_barely_sees_fast_twitches():
+    # the anti-alias filter: a fasciculation at 25 Hz sampling keeps little of its peak; at 100 Hz nearly all
+    peaks = {}
+    for rate in (25.0, 100.0, 1000.0):
+        got = [example_event("fasciculation", seed, rate)[2]["peak_g"] for seed in range(10)]
+        peaks[rate] = np.array(got)
+    assert np.all(peaks[25.0] < 0.6 * peaks[1000.0])
+    assert np.all(peaks[100.0] > 0.75 * peaks[1000.0])
+    assert W.band_limit_gain(30.0, 100.0) > 0.97 and W.band_limit_gain(20.0, 25.0) < 0.15
+
+
+def test_tics_often_come_in_short_runs():
+    plan = plan_session("walking", 600, seed=5)
+    tics = np.array([e.start for e in plan.twitches if e.kind == "tic"])
+    others = np.array([e.start for e in plan.twitches if e.kind != "tic"])
+    gap_tic = np.diff(tics)
+    assert np.mean(gap_tic < 3.0) > 0.3  # many tics follow another within seconds
+    assert np.mean(np.diff(others) < 3.0) < 0.1  # other twitches are spread out (0.3/min)

@@ -41,6 +41,7 @@ from .preprocess import QualityFlag, Resampler, check_rate, highpass_sos, qualit
 from .recording import DEFAULT_GAP_S, Recording
 
 if TYPE_CHECKING:
+    from .alerts.rulefile import RuleSet
     from .model_file import TwitchModel
 
 #: Window-scoring function: features ``(m, n_features)`` -> (p_twitch ``(m,)``, class probabilities ``(m, k)``).
@@ -52,10 +53,10 @@ class DetectorConfig:
     """Everything besides the model that decides events (stored in the model file)."""
 
     step_s: float = 0.02
-    gate_background_hz: float = 1.0
-    gate_ratio: float = 3.0
+    gate_background_hz: float = 3.0
+    gate_ratio: float = 2.5
     gate_min_g: float = 0.012
-    gate_floor_s: float = 2.0
+    gate_floor_s: float = 1.0
     threshold: float = 0.5
     hysteresis: float = 0.6
     merge_s: float = 0.12
@@ -109,6 +110,7 @@ class _Segment:
         self.n = 0
         self.gate_zi = signal.sosfilt_zi(eng.gate_sos)[:, :, None] * x0[None, None, :]
         self.floor_zi = np.zeros(1)
+
         self.mag_tail = np.zeros(0)
         self.levels: list[np.ndarray] = []
         self.levels_arr = np.zeros(0)
@@ -395,12 +397,14 @@ class DetectionResult:
         return sum(s.end - s.start for s in self.context if s.state == "active")
 
 
-def detection_alerts(result: DetectionResult, rec: Recording) -> list:
-    """Alerts for ``NAME.alerts.csv``: the one place where the alert engine (issue #7) plugs in.
+def detection_alerts(result: DetectionResult, rec: Recording, rules: "RuleSet | None" = None) -> list:
+    """Alerts for ``NAME.alerts.csv`` from the same engine as live alerting."""
+    from .alerts import alerts_for_events
 
-    Until that engine lands this returns no alerts (the file gets its header only).
-    """
-    return []
+    if rec.n_samples == 0:
+        return []
+    return alerts_for_events(result.events, float(rec.t[0]), float(rec.t[-1]), rules=rules,
+                             start_time=rec.meta.get("start_time") or None)
 
 
 def write_context(path, spans: list[ContextSpan]) -> None:
@@ -417,11 +421,14 @@ BATCH_CHUNK = 360_000
 
 def detect_recording(rec: Recording, model: "TwitchModel", chunk: int = BATCH_CHUNK) -> DetectionResult:
     """Batch detection on a recording (through the same engine as the live path)."""
+    from threadpoolctl import threadpool_limits
+
     det = StreamingDetector(model, rec.sample_rate_hz)
     events: list[TwitchEvent] = []
-    for i in range(0, rec.n_samples, chunk):
-        events += det.push(rec.t[i:i + chunk], rec.acc[i:i + chunk])
-    events += det.flush()
+    with threadpool_limits(1):  # one core: small prediction batches gain nothing from threads
+        for i in range(0, rec.n_samples, chunk):
+            events += det.push(rec.t[i:i + chunk], rec.acc[i:i + chunk])
+        events += det.flush()
     return DetectionResult(events, det.context_spans(), quality_flags(rec.t, rec.acc, rec.meta.get("range_g")),
                            rec.duration_s)
 

@@ -41,10 +41,11 @@ class TwitchModel:
     """
 
     features: WindowFeatures
-    classifier: object
+    classifier: object          # twitch (1) or not (0)
     classes: tuple
     config: "DetectorConfig"
     card: dict = field(default_factory=dict)
+    kind_classifier: object = None  # which twitch class (index into classes[1:]), when known
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -54,9 +55,17 @@ class TwitchModel:
 
     def score_windows(self, F: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Window features -> (probability of a twitch, probabilities of each twitch class)."""
-        P = self.classifier.predict_proba(F)
-        cp = P[:, 1:]
-        return 1.0 - P[:, 0], cp / np.maximum(cp.sum(axis=1, keepdims=True), 1e-12)
+        p = self.classifier.predict_proba(F)[:, 1]
+        return p, kind_probabilities(self.kind_classifier, F, len(self.classes) - 1)
+
+
+def kind_probabilities(kind_classifier, F: np.ndarray, n_kinds: int) -> np.ndarray:
+    """``(m, n_kinds)`` class probabilities of twitch windows (uniform without a class model)."""
+    cp = np.full((F.shape[0], n_kinds), 1.0 / n_kinds)
+    if kind_classifier is not None and F.shape[0]:
+        cp[:] = 0.0
+        cp[:, kind_classifier.classes_] = kind_classifier.predict_proba(F)
+    return cp
 
 
 def default_model_path() -> Path:
@@ -108,7 +117,8 @@ def save_model(model: TwitchModel, path: str | Path) -> None:
     card["detector"] = model.config.to_dict()
     model.card = card
     obj = {"format": FORMAT, "format_version": FORMAT_VERSION, "features": model.features,
-           "classifier": model.classifier, "classes": list(model.classes),
+           "classifier": model.classifier, "kind_classifier": model.kind_classifier,
+           "classes": list(model.classes),
            "config": model.config.to_dict(), "card_json": json.dumps(card, sort_keys=True)}
     tmp = path.with_name(path.name + ".tmp")
     sio.dump(obj, tmp)
@@ -170,7 +180,11 @@ def load_model(path: str | Path) -> TwitchModel:
     if trained and trained.split(".")[:2] != sklearn.__version__.split(".")[:2]:
         print(f"twitchsense: warning: {path.name} was trained with scikit-learn {trained}, this is "
               f"{sklearn.__version__}; retrain if detections look wrong", file=sys.stderr)
-    return TwitchModel(features, clf, tuple(obj["classes"]), DetectorConfig.from_dict(obj["config"]), card)
+    kind_clf = obj.get("kind_classifier")
+    if kind_clf is not None and not hasattr(kind_clf, "predict_proba"):
+        raise ModelError(f"{path}: incomplete model (class model without predict_proba)")
+    return TwitchModel(features, clf, tuple(obj["classes"]), DetectorConfig.from_dict(obj["config"]), card,
+                       kind_clf)
 
 
 def render_card(card: dict, model_name: str) -> str:

@@ -123,17 +123,39 @@ def make_classifier(seed: int = 0, trees: int = 200) -> HistGradientBoostingClas
 
 
 def _fit(X: np.ndarray, y: np.ndarray, seed: int, trees: int = 200) -> HistGradientBoostingClassifier:
+    """Fit with class-balanced weights (rare twitch windows count as much as the many others)."""
+    from threadpoolctl import threadpool_limits
+
     clf = make_classifier(seed, trees)
-    # balance classes so rare twitch windows count as much as the many negatives
     counts = np.bincount(y, minlength=y.max() + 1).astype(float)
-    w = (len(y) / (len(counts) * np.maximum(counts, 1)))[y]
-    return clf.fit(X, y, sample_weight=w)
+    w = (len(y) / (np.count_nonzero(counts) * np.maximum(counts, 1)))[y]
+    with threadpool_limits(1):  # one core: predictable on a shared machine, no thread oversubscription
+        return clf.fit(X, y, sample_weight=w)
 
 
-def _proba_full(clf, X: np.ndarray, n_classes: int) -> np.ndarray:
+def _fit_pair(X: np.ndarray, y: np.ndarray, n_kinds: int, seed: int, trees: int):
+    """The twitch/no-twitch model and, with several classes, the class model on twitch windows."""
+    clf = _fit(X, (y > 0).astype(int), seed, trees)
+    kind = None
+    pos = y > 0
+    if n_kinds > 1 and len(np.unique(y[pos])) > 1:
+        kind = _fit(X[pos], y[pos] - 1, seed, max(20, trees // 4))
+    return clf, kind
+
+
+def _proba_full(pair, X: np.ndarray, n_classes: int) -> np.ndarray:
+    """``(m, n_classes)``: column 0 no twitch, the others twitch x class probability."""
+    from threadpoolctl import threadpool_limits
+
+    from .model_file import kind_probabilities
+
+    clf, kind = pair
     P = np.zeros((X.shape[0], n_classes))
     if X.shape[0]:
-        P[:, clf.classes_] = clf.predict_proba(X)
+        with threadpool_limits(1):
+            p = clf.predict_proba(X)[:, 1]
+            P[:, 0] = 1.0 - p
+            P[:, 1:] = p[:, None] * kind_probabilities(kind, X, n_classes - 1)
     return P
 
 
@@ -254,10 +276,10 @@ def train(recs: list[tuple[Recording, str]], features: WindowFeatures | None = N
     t0 = time.perf_counter()
     for fold in tqdm(range(k), desc="cross-validation", unit="fold", disable=not progress, leave=False):
         train_mask = np.array([fold_of_group[g] != fold for g in groups])
-        clf = _fit(X[train_mask], y[train_mask], seed, trees)
+        pair = _fit_pair(X[train_mask], y[train_mask], len(classes) - 1, seed, trees)
         for lw, P in zip(data, oof):
             if fold_of_group[lw.group] == fold and lw.X.shape[0]:
-                P[:] = _proba_full(clf, lw.X, len(classes))
+                P[:] = _proba_full(pair, lw.X, len(classes))
     times["cv_s"] = round(time.perf_counter() - t0, 1)
     thr, search = choose_threshold(data, oof, config, features.window_s, fa_budget_real, fa_budget_rest)
     config = DetectorConfig(**{**config.to_dict(), "threshold": thr})
@@ -279,11 +301,11 @@ def train(recs: list[tuple[Recording, str]], features: WindowFeatures | None = N
     report.baseline_by_category = {c: t.figures() for c, t in sorted(base_cat.items())}
     times["scoring_s"] = round(time.perf_counter() - t0, 1)
     t0 = time.perf_counter()
-    clf = _fit(X, y, seed, trees)
+    clf, kind_clf = _fit_pair(X, y, len(classes) - 1, seed, trees)
     times["final_fit_s"] = round(time.perf_counter() - t0, 1)
     report.seconds = times
     model = TwitchModel(features, clf, classes, config, card={
-        "classifier": f"HistGradientBoostingClassifier({', '.join(f'{k}={v}' for k, v in sorted(clf.get_params().items()) if k in ('max_iter', 'learning_rate', 'max_leaf_nodes', 'min_samples_leaf', 'l2_regularization'))}), class-balanced weights",
+        "classifier": "twitch/no-twitch and class models: " + f"HistGradientBoostingClassifier({', '.join(f'{k}={v}' for k, v in sorted(clf.get_params().items()) if k in ('max_iter', 'learning_rate', 'max_leaf_nodes', 'min_samples_leaf', 'l2_regularization'))}), class-balanced weights",
         "cross_validation": f"GroupKFold({k}) over {n_groups} groups (subject where known, else session)",
         "windows": {"total": int(y.size), "twitch": int((y > 0).sum())},
         "threshold": thr,
@@ -292,5 +314,5 @@ def train(recs: list[tuple[Recording, str]], features: WindowFeatures | None = N
         "held_out_figures": report.by_category,
         "baseline_held_out_figures": report.baseline_by_category,
         "seconds": times,
-    })
+    }, kind_classifier=kind_clf)
     return model, report

@@ -24,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("paths", nargs="+", type=Path, help="recordings (NAME.csv) or folders of recordings")
     p.add_argument("-o", "--output", type=Path, required=True, help="output folder")
     p.add_argument("--model", type=Path, help="model file (default: the shipped models/default.skops)")
+    p.add_argument("--rules", type=Path, help="alert rules TOML file (default: the shipped rules)")
     p.add_argument("-q", "--quiet", action="store_true", help="no per-recording summary lines")
     p.set_defaults(func=run_detect)
 
@@ -44,7 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--inject", type=Path, action="append", default=[], metavar="DIR",
                    help="real recordings to add simulated twitches to where the wearer is still "
                         "(as extra training data; repeatable)")
-    p.add_argument("--inject-rate", type=float, default=6.0, help="injected twitches per still minute (default 6)")
+    p.add_argument("--inject-rate", type=float, default=20.0, help="injected twitches per still minute (default 20)")
+    p.add_argument("--inject-copies", type=int, default=1,
+                   help="injected copies of each real recording, each with its own seed (default 1)")
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds (grouped; default 5)")
     p.add_argument("--fa-budget", type=float, default=3.0,
                    help="max detections per hour on recordings without twitches when choosing the threshold")
@@ -79,7 +82,10 @@ def run_detect(args: argparse.Namespace) -> int:
     from ..events import write_alerts, write_detections
     from ..recording import find_recordings, read_recording
 
+    from ..alerts.rulefile import load_rules
+
     model = _model(args.model)
+    rules = load_rules(args.rules)
     paths = find_recordings(args.paths)
     if not paths:
         raise TwitchsenseError(f"no recordings found in {', '.join(map(str, args.paths))}")
@@ -95,7 +101,7 @@ def run_detect(args: argparse.Namespace) -> int:
         rec = read_recording(p, labels=False)
         res = detect_recording(rec, model)
         write_detections(args.output / f"{rec.name}.detected.csv", res.events)
-        write_alerts(args.output / f"{rec.name}.alerts.csv", detection_alerts(res, rec))
+        write_alerts(args.output / f"{rec.name}.alerts.csv", detection_alerts(res, rec, rules))
         write_context(args.output / f"{rec.name}.context.csv", res.context)
         if not args.quiet:
             flags = {}
@@ -122,7 +128,7 @@ def run_train(args: argparse.Namespace) -> int:
     if args.simulate:
         recs += simulated_sessions(args.simulate, args.sim_minutes, rates, args.seed)
     for d in args.inject:
-        recs += injected_recordings(d, args.inject_rate, args.seed)
+        recs += injected_recordings(d, args.inject_rate, args.seed, args.inject_copies)
     if not args.no_progress:
         print(f"training on {len(recs)} recordings ...", file=sys.stderr)
     model, report = train(recs, n_splits=args.folds, seed=args.seed, fa_budget_real=args.fa_budget,
@@ -167,7 +173,7 @@ def simulated_sessions(n: int, minutes: float, rates: list[float], seed: int) ->
     return out
 
 
-def injected_recordings(folder: Path, rate_per_min: float, seed: int) -> list:
+def injected_recordings(folder: Path, rate_per_min: float, seed: int, copies: int = 1) -> list:
     """Real recordings of ``folder`` with simulated twitches added where the wearer is still."""
     try:
         from ..simulate import inject_twitches
@@ -176,8 +182,12 @@ def injected_recordings(folder: Path, rate_per_min: float, seed: int) -> list:
     from ..recording import find_recordings, read_recording
     out = []
     for i, p in enumerate(find_recordings([folder])):
-        rec = inject_twitches(read_recording(p), seed * 100_000 + i, rate_per_min=rate_per_min)
-        out.append((rec, f"injected:{p.parent.name}"))
+        base = read_recording(p)
+        for c in range(copies):
+            rec = inject_twitches(base, seed * 1_000_000 + c * 10_000 + i, rate_per_min=rate_per_min)
+            if (rec.labels["label"] == "twitch").any():  # nothing still: nothing to add
+                rec.meta["session"] = f"{base.name}-injected{c}"
+                out.append((rec, f"injected:{p.parent.name}"))
     return out
 
 

@@ -18,8 +18,8 @@ from .session import PROFILES, simulate_session
 
 #: (minutes, seed) per profile at ``DEMO_RATE_HZ``. Seeds were picked (first that fits in 1-39) so
 #: each short demo shows its profile's activities and, except no-twitch, at least two twitches.
-DEMO_SESSIONS = {"rest": (2.0, 13), "desk-work": (2.0, 7), "walking": (2.0, 15), "sleep-onset": (2.0, 8),
-                 "tremor": (2.0, 2), "frequent-twitching": (3.0, 2), "healthy-day": (3.0, 7),
+DEMO_SESSIONS = {"rest": (2.0, 13), "desk-work": (2.0, 15), "walking": (2.0, 15), "sleep-onset": (2.0, 8),
+                 "tremor": (2.0, 2), "frequent-twitching": (3.0, 1), "healthy-day": (3.0, 13),
                  "no-twitch": (2.0, 7)}
 DEMO_RATE_HZ = 100.0
 #: Injection into the real wrist sessions: they hold under 1 s of still time each,
@@ -78,14 +78,13 @@ def build_demo_corpus(outdir: str | os.PathLike, real_dir: str | os.PathLike | N
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     outdir = Path(args[0]) if args else DEMO_DIR
+    paths = build_demo_corpus(outdir)  # all written before anything is printed
     try:
-        paths = build_demo_corpus(outdir)
-    except BrokenPipeError:
-        return 0
-    for path in paths:
-        rec = read_recording(path)
-        s = rec.summary()
-        print(f"{path}: {s['duration_s']} s, {s['labels']} labels ({s['twitch_labels']} twitches)")
+        for path in paths:
+            s = read_recording(path).summary()
+            print(f"{path}: {s['duration_s']} s, {s['labels']} labels ({s['twitch_labels']} twitches)")
+    except BrokenPipeError:  # output piped into head
+        pass
     return 0
 
 

@@ -131,7 +131,7 @@ def inject_twitches(rec: Recording, seed: int, rate_per_min: float = 2.0,
         if any(s < end + 0.5 and start - 0.5 < e for s, e in taken):
             continue
         i0, i1 = np.searchsorted(t, [onset + lo, onset + hi], side="left")
-        wave, env = W.twitch(t[i0:i1] - onset, p)
+        wave, env = W.twitch(t[i0:i1] - onset, p, rec.sample_rate_hz)
         on = np.flatnonzero(env >= 0.1)
         if on.size == 0:
             continue

@@ -35,6 +35,7 @@ class SensorModel:
     clock_ppm: float = 0.0
     gaps_per_hour: float = 2.0
     gap_s: tuple[float, float] = (0.1, 2.0)
+    faults_per_hour: float = 0.0
 
     @property
     def lsb_g(self) -> float:
@@ -51,13 +52,50 @@ class SensorModel:
         d = asdict(self)
         d["offset_g"] = [round(x, 6) for x in self.offset_g]
         d["gain"] = [round(x, 6) for x in self.gain]
-        for k in ("noise_g", "drift_g_per_h", "clock_ppm", "gaps_per_hour"):
+        for k in ("noise_g", "drift_g_per_h", "clock_ppm", "gaps_per_hour", "faults_per_hour"):
             d[k] = round(d[k], 6)
         d["gap_s"] = list(self.gap_s)
         return d
 
 
-IDEAL_SENSOR = SensorModel(range_g=1e6, bits=0, noise_g=0.0, drift_g_per_h=0.0, gaps_per_hour=0.0)
+IDEAL_SENSOR = SensorModel(range_g=1e6, bits=0, noise_g=0.0, drift_g_per_h=0.0, gaps_per_hour=0.0,
+                           faults_per_hour=0.0)
+
+#: Sensor faults the simulator makes (labelled negatives): an axis's offset jumps and stays
+#: (0.02-0.2 g), or an axis sticks at its last reading for 0.5-20 s.
+FAULT_KINDS = ("offset_jump", "stuck_axis")
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One sensor fault on ``axis`` from sample ``i0`` to ``i1`` (inclusive; a jump has ``i1 == i0``)."""
+
+    kind: str
+    i0: int
+    i1: int
+    axis: int
+    value_g: float = 0.0
+
+
+def draw_faults(n: int, rate_hz: float, sensor: SensorModel, rng: np.random.Generator,
+                protect: np.ndarray | None = None) -> list[Fault]:
+    """Faults at ``sensor.faults_per_hour``, never within 1 s of a ``protect`` (k, 2) index span."""
+    k = int(rng.poisson(sensor.faults_per_hour * n / rate_hz / 3600.0))
+    out: list[Fault] = []
+    margin = int(rate_hz)
+    for _ in range(k):
+        kind = FAULT_KINDS[int(rng.integers(2))]
+        i0 = int(rng.integers(1, max(2, n - 1)))
+        axis = int(rng.integers(3))
+        if kind == "offset_jump":
+            i1, value = i0, float(rng.choice([-1.0, 1.0]) * rng.uniform(0.02, 0.2))
+        else:
+            i1, value = min(n - 1, i0 + int(rng.uniform(0.5, 20.0) * rate_hz)), 0.0
+        if protect is not None and len(protect) and np.any((protect[:, 0] <= i1 + margin) &
+                                                             (protect[:, 1] >= i0 - margin)):
+            continue
+        out.append(Fault(kind, i0, i1, axis, value))
+    return out
 
 
 def draw_sensor(rng: np.random.Generator) -> SensorModel:
@@ -69,7 +107,7 @@ def draw_sensor(rng: np.random.Generator) -> SensorModel:
         offset_g=tuple(float(x) for x in rng.uniform(-0.05, 0.05, 3)),
         gain=tuple(float(x) for x in 1.0 + rng.uniform(-0.03, 0.03, 3)),
         drift_g_per_h=float(rng.uniform(0.0, 0.005)), clock_ppm=float(rng.uniform(-300, 300)),
-        gaps_per_hour=float(rng.uniform(0.0, 6.0)),
+        gaps_per_hour=float(rng.uniform(0.0, 6.0)), faults_per_hour=float(rng.uniform(0.0, 0.5)),
     )
 
 
@@ -97,13 +135,16 @@ def draw_lost_frames(n: int, rate_hz: float, sensor: SensorModel, rng: np.random
 
 
 def apply_sensor(acc: np.ndarray, t_true: np.ndarray, sensor: SensorModel,
-                 rng: np.random.Generator) -> np.ndarray:
-    """Gain, offset + drift, noise, saturation and quantisation, in place on ``acc`` (returned)."""
+                 rng: np.random.Generator, faults: list[Fault] | None = None) -> np.ndarray:
+    """Gain, offset + drift + offset jumps, noise, saturation, quantisation, stuck axes; in place."""
     out = acc
     for ax in range(3):
         col = out[:, ax]
         col *= sensor.gain[ax]
         col += sensor.offset_g[ax]
+    for f in faults or []:
+        if f.kind == "offset_jump":
+            out[f.i0:, f.axis] += f.value_g
     if sensor.drift_g_per_h > 0 and t_true.size:
         # a slow drift: a random walk through knots every 15 min, ~drift_g_per_h per hour
         hours = max(t_true[-1] / 3600.0, 1e-9)
@@ -122,4 +163,7 @@ def apply_sensor(acc: np.ndarray, t_true: np.ndarray, sensor: SensorModel,
         np.rint(out, out=out)
         np.clip(out, -(2 ** (sensor.bits - 1)), 2 ** (sensor.bits - 1) - 1, out=out)
         out *= lsb
+    for f in faults or []:
+        if f.kind == "stuck_axis":
+            out[f.i0:f.i1 + 1, f.axis] = out[f.i0, f.axis]
     return out

@@ -23,7 +23,8 @@ import pandas as pd
 
 from ..recording import Recording
 from . import waveforms as W
-from .sensor import IDEAL_SENSOR, SensorModel, apply_sensor, draw_lost_frames, draw_sensor, true_times
+from .sensor import (IDEAL_SENSOR, SensorModel, apply_sensor, draw_faults, draw_lost_frames, draw_sensor,
+                     true_times)
 
 TWITCH_KINDS = W.TWITCH_KINDS
 
@@ -31,6 +32,8 @@ TWITCH_KINDS = W.TWITCH_KINDS
 BOUT_ACTIVITIES = ("walk", "typing", "fidget", "brushing", "tremor")
 #: Point look-alikes (short, placed in still stretches, away from twitches).
 POINT_LOOKALIKES = ("posture", "gesture", "knock", "clap")
+#: Events rendered into the background but not labelled (micro-movements).
+UNLABELLED = ("micro",)
 
 #: Placement effects: breathing/heartbeat scale (1 = wrist), arm/leg swing while walking (deg).
 PLACEMENTS: dict[str, dict[str, float]] = {
@@ -66,6 +69,7 @@ class Profile:
     lying: bool = False
     tremor_kinds: tuple[str, ...] = ("physiological", "essential", "parkinsonian")
     start_hour: int = 9
+    micro_per_min: float = 2.0
 
 
 _EVERYDAY_KINDS = {"myoclonic": 0.4, "fasciculation": 0.4, "tic": 0.2}
@@ -108,6 +112,8 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
 BOUT_MEAN_S, PAUSE_MEAN_S, PAUSE_RATE_FACTOR = 90.0, 180.0, 0.15
 #: Minimum time from one twitch's onset to the next (s).
 TWITCH_REFRACTORY_S = 1.2
+#: A tic starts a short run of repeats with this probability; 1-3 repeats (mean 2).
+TIC_RUN_P, TIC_RUN_MEAN_EXTRA = 0.4, 2.0
 
 
 @dataclass
@@ -330,12 +336,35 @@ def twitch_onsets(profile: Profile, total_s: float, rng: np.random.Generator,
     return np.sort(_map_free_time(x, free))
 
 
-def _up_at(time: float, up0: np.ndarray, rotations: list[Rotation]) -> np.ndarray:
-    up = up0
-    for r in rotations:
-        if r.start <= time:
-            up = r.up_to
-    return np.asarray(up, dtype=float)
+class _Occupancy:
+    """Which parts of the session are taken, on a 0.05 s grid (fast overlap tests for many events)."""
+
+    STEP = 0.05
+
+    def __init__(self, total_s: float) -> None:
+        self.taken = np.zeros(int(total_s / self.STEP) + 2, dtype=bool)
+
+    def _slice(self, a: float, b: float) -> slice:
+        n = self.taken.size
+        return slice(int(np.clip(np.floor(a / self.STEP), 0, n)), int(np.clip(np.ceil(b / self.STEP), 0, n)))
+
+    def mark(self, a: float, b: float) -> None:
+        self.taken[self._slice(a, b)] = True
+
+    def any(self, a: float, b: float) -> bool:
+        return bool(self.taken[self._slice(a, b)].any())
+
+
+class _UpLookup:
+    """Gravity direction after the rotations that started before a time (bisect on start times)."""
+
+    def __init__(self, up0: np.ndarray, rotations: list[Rotation]) -> None:
+        rot = sorted(rotations, key=lambda r: r.start)
+        self.starts = np.array([r.start for r in rot])
+        self.ups = [np.asarray(up0, dtype=float)] + [np.asarray(r.up_to, dtype=float) for r in rot]
+
+    def __call__(self, time: float) -> np.ndarray:
+        return self.ups[int(np.searchsorted(self.starts, time, side="right"))]
 
 
 def plan_session(profile: str | Profile, minutes: float, seed: int, rate_hz: float = 100.0,
@@ -352,19 +381,39 @@ def plan_session(profile: str | Profile, minutes: float, seed: int, rate_hz: flo
     bout_spans = [(e.start, e.start + e.duration) for e in events if e.label in BOUT_ACTIVITIES]
     moves = [(r.start - 0.2, r.start + r.duration + 0.2) for r in rotations]
 
-    # twitches: anywhere except during the posture changes around bouts
+    # twitches: anywhere except during the posture changes around bouts; tics often come in
+    # short runs (1-3 repeats 0.3-1.5 s apart), so the base rate is lowered to keep the profile's mean
     trng = _rng(seed, "twitches")
-    onsets = twitch_onsets(prof, total_s, trng, blocked=moves)
     kinds = list(prof.twitch_kinds)
     kw = np.array([prof.twitch_kinds[k] for k in kinds], dtype=float)
-    twitches: list[PlannedEvent] = []
+    kw /= kw.sum()
+    tic_share = float(kw[kinds.index("tic")]) if "tic" in kinds else 0.0
+    base_rate = prof.twitch_rate_per_min / (1.0 + tic_share * TIC_RUN_P * TIC_RUN_MEAN_EXTRA)
+    onsets = twitch_onsets(prof, total_s, trng, blocked=moves, rate_per_min=base_rate)
+    candidates: list[PlannedEvent] = []
+    bout_up = _UpLookup(up0, rotations)
     for onset in onsets:
-        kind = kinds[int(trng.choice(len(kinds), p=kw / kw.sum()))]
-        up = _up_at(onset, up0, rotations)
-        p = W.draw_twitch(kind, trng, up)
-        if onset + p.duration_s > total_s - 0.2 or onset < 0.2:
+        kind = kinds[int(trng.choice(len(kinds), p=kw))]
+        p = W.draw_twitch(kind, trng, bout_up(onset))
+        candidates.append(PlannedEvent("twitch", float(onset), p.duration_s, kind, {"twitch": p}))
+        if kind == "tic" and trng.uniform() < TIC_RUN_P:
+            t_next = onset + p.duration_s
+            for _ in range(int(trng.integers(1, 4))):
+                t_next += float(trng.uniform(0.3, 1.5))
+                q = W.draw_twitch("tic", trng, bout_up(t_next))
+                candidates.append(PlannedEvent("twitch", t_next, q.duration_s, "tic", {"twitch": q, "run": True}))
+                t_next += q.duration_s
+    twitches: list[PlannedEvent] = []
+    last_end = -np.inf
+    move_arr = np.array(moves).reshape(-1, 2)
+    for e in sorted(candidates, key=lambda e: e.start):
+        end = e.start + e.duration
+        if e.start < 0.2 or end > total_s - 0.2 or e.start < last_end + 0.2:
             continue
-        twitches.append(PlannedEvent("twitch", float(onset), p.duration_s, kind, {"twitch": p}))
+        if e.params.get("run") and np.any((move_arr[:, 0] < end) & (move_arr[:, 1] > e.start)):
+            continue
+        twitches.append(e)
+        last_end = end
     twitch_spans = [(e.start - 1.0, e.start + e.duration + 1.0) for e in twitches]
 
     # hypnic jerks (and some myoclonic jerks) are followed by a small posture shift
@@ -375,7 +424,7 @@ def plan_session(profile: str | Profile, minutes: float, seed: int, rate_hz: flo
             d = float(trng.uniform(0.5, 2.0))
             if any(a < s + d and s < b for a, b in moves):
                 continue
-            up = _up_at(s, up0, rotations)
+            up = bout_up(s)
             extra_rot.append(Rotation(s, d, W.direction_at_angle(up, float(trng.uniform(3, 20)), trng)))
     all_rot = sorted(rotations + extra_rot, key=lambda r: r.start)
     # after-shifts change the orientation that later rotations start from: keep targets absolute
@@ -383,18 +432,21 @@ def plan_session(profile: str | Profile, minutes: float, seed: int, rate_hz: flo
     # point look-alikes: in still stretches (outside bouts), away from twitches and moves
     prng = _rng(seed, "lookalikes")
     point: list[PlannedEvent] = []
-    busy = bout_spans + twitch_spans + moves + [(r.start - 0.5, r.start + r.duration + 0.5) for r in extra_rot]
+    busy = _Occupancy(total_s)
+    for a, b in bout_spans + twitch_spans + moves + [(r.start - 0.5, r.start + r.duration + 0.5) for r in extra_rot]:
+        busy.mark(a, b)
+    up_at = _UpLookup(up0, all_rot)
     for name in POINT_LOOKALIKES:
         rate = prof.events_per_min.get(name, 0.0)
         if rate <= 0:
             continue
         n = int(prng.poisson(rate * minutes))
         for start in np.sort(prng.uniform(0, total_s, n)):
-            ev = _point_event(name, float(start), prng, _up_at(float(start), up0, all_rot), rate_hz, prof)
+            ev = _point_event(name, float(start), prng, up_at(float(start)), rate_hz, prof)
             end = ev.start + ev.duration
-            if end > total_s - 0.5 or any(a < end + 0.5 and ev.start - 0.5 < b for a, b in busy):
+            if end > total_s - 0.5 or busy.any(ev.start - 0.5, end + 0.5):
                 continue
-            busy.append((ev.start, end))
+            busy.mark(ev.start, end)
             point.append(ev)
             if name == "posture":
                 all_rot.append(Rotation(ev.start, ev.duration, np.asarray(ev.params["up_to"])))
@@ -403,6 +455,17 @@ def plan_session(profile: str | Profile, minutes: float, seed: int, rate_hz: flo
                 all_rot.append(Rotation(ev.start, half, np.asarray(ev.params["up_to"])))
                 all_rot.append(Rotation(ev.start + half, half, np.asarray(ev.params["up_from"])))
     all_rot.sort(key=lambda r: r.start)
+
+    # unlabelled micro-movements (adjusting, scratching): small smooth bumps, part of the background
+    mrng = _rng(seed, "micro")
+    n = int(mrng.poisson(prof.micro_per_min * minutes))
+    for start in np.sort(mrng.uniform(0, total_s, n)):
+        duration = float(mrng.uniform(0.4, 2.0))
+        if start + duration > total_s - 0.2 or busy.any(start - 0.3, start + duration + 0.3):
+            continue
+        point.append(PlannedEvent("micro", float(start), duration, "", {
+            "peak_g": float(np.exp(mrng.uniform(np.log(0.005), np.log(0.08)))),
+            "direction": tuple(W.random_direction(mrng))}))
 
     brng = _rng(seed, "background")
     pl = PLACEMENTS[placement]
@@ -480,7 +543,7 @@ def render_event(e: PlannedEvent, tt: np.ndarray, rate_hz: float) -> RenderedEve
         i0, i1 = _window(tt, e.start + lo, e.start + hi)
         if i1 <= i0:
             return None
-        acc, env = W.twitch(tt[i0:i1] - e.start, p)
+        acc, env = W.twitch(tt[i0:i1] - e.start, p, rate_hz)
         on = np.flatnonzero(env >= 0.1)
         if on.size == 0:  # shorter than a sample: the sample nearest the peak carries it
             on = np.array([int(np.argmax(env))])
@@ -501,7 +564,7 @@ def render_event(e: PlannedEvent, tt: np.ndarray, rate_hz: float) -> RenderedEve
     pr = e.params
     if e.label == "posture":
         acc = W.posture_change(rel, e.duration, pr["peak_g"], pr["direction"])
-    elif e.label == "gesture":
+    elif e.label in ("gesture", "micro"):
         acc = W.gesture(rel, e.duration, pr["peak_g"], pr["direction"])
     elif e.label == "walk":
         acc = W.walking(rel, pr["cadence_hz"], pr["step_g"], pr["heel_g"], pr["heel_hz"], e.duration,
@@ -571,7 +634,10 @@ def _slow_noise(n: int, tt: np.ndarray, corr_s: float, rng: np.random.Generator,
     k = max(2, int(span / corr_s) + 2)
     kt = np.linspace(tt[0], tt[0] + span + 1e-9, k)
     kv = rng.normal(size=(k, dims))
-    return np.column_stack([np.interp(tt, kt, kv[:, d]) for d in range(dims)])
+    out = np.empty((n, dims))
+    for d in range(dims):
+        out[:, d] = np.interp(tt, kt, kv[:, d])
+    return out
 
 
 @dataclass
@@ -620,7 +686,10 @@ def render_session(plan: SessionPlan, keep_trace: bool = False) -> tuple[Recordi
             ang = swing * ramp * np.sin(np.pi * pr["cadence_hz"] * (tt[a:b] - e.start))
             axis = W.perpendicular(np.asarray(pr["up"]), np.random.default_rng(pr["seed"] + 1))
             up[a:b] = W.rotate_about(up[a:b], axis, ang) if b > a else up[a:b]
-    up /= np.linalg.norm(up, axis=1)[:, None]
+    norm = np.sqrt(np.einsum("ij,ij->i", up, up))
+    for k in range(3):
+        up[:, k] /= norm
+    del norm
     acc = up.copy() if keep_trace else up  # the trace keeps gravity on its own
     # background: fidget motion with a slowly varying level, breathing, heartbeat
     level = _slow_noise(n, tt, 30.0, brng, 1)[:, 0]
@@ -639,9 +708,9 @@ def render_session(plan: SessionPlan, keep_trace: bool = False) -> tuple[Recordi
         acc[:, k] += col
         del fid, col
     del level
-    b = W.breathing(tt, bg["breath_hz"], bg["breath_g"], (1.0, 0.0, 0.0), bg["phases"][0])[:, 0]
+    b = W.breathing_wave(tt, bg["breath_hz"], bg["breath_g"], bg["phases"][0])
     _add_along(acc, b, bg["breath_dir"])
-    b = W.heartbeat(tt, bg["heart_hz"], bg["heart_g"], (1.0, 0.0, 0.0), bg["phases"][1])[:, 0]
+    b = W.heartbeat_wave(tt, bg["heart_hz"], bg["heart_g"], bg["phases"][1])
     _add_along(acc, b, bg["heart_dir"])
     del b
     rendered: list[RenderedEvent] = []
@@ -659,8 +728,12 @@ def render_session(plan: SessionPlan, keep_trace: bool = False) -> tuple[Recordi
     # lost frames never hide a labelled twitch
     protect = np.array([(r.span[0] - 2, r.span[1] + 2) for r in rendered if r.event.label == "twitch"]).reshape(-1, 2)
     keep = draw_lost_frames(n, rate, plan.sensor, _rng(plan.seed, "lost-frames"), protect)
-    acc = apply_sensor(acc, tt, plan.sensor, _rng(plan.seed, "sensor-noise"))
+    faults = draw_faults(n, rate, plan.sensor, _rng(plan.seed, "sensor-faults"), protect)
+    acc = apply_sensor(acc, tt, plan.sensor, _rng(plan.seed, "sensor-noise"), faults)
     t_rec = np.arange(n) / rate
+    for f in faults:  # labelled negatives
+        rendered.append(RenderedEvent(PlannedEvent(f.kind, float(tt[f.i0]), float(tt[f.i1] - tt[f.i0])), f.i0,
+                                      np.zeros((0, 3)), None, (f.i0, f.i1), abs(f.value_g)))
     labels = _labels(rendered, t_rec, keep)
     meta = _meta(plan)
     if keep.all():
@@ -676,6 +749,8 @@ def _labels(rendered: list[RenderedEvent], t_rec: np.ndarray, keep: np.ndarray) 
     kept_idx = np.flatnonzero(keep)
     rows = []
     for r in rendered:
+        if r.event.label in UNLABELLED:
+            continue
         a, b = r.span
         ia = int(np.searchsorted(kept_idx, a, side="left"))
         ib = int(np.searchsorted(kept_idx, b, side="right")) - 1

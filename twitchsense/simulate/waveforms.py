@@ -214,10 +214,27 @@ def burst_shape(t: np.ndarray, freq_hz: float, duration_s: float, cycles: float)
     return burst(t, 1.0, freq_hz, duration_s, cycles, np.array([1.0, 0.0, 0.0]))[0][:, 0]
 
 
-def twitch(t: np.ndarray, p: TwitchParams) -> tuple[np.ndarray, np.ndarray]:
-    """Waveform of any twitch class from its :class:`TwitchParams`: ``(acc, envelope)``."""
-    return burst(t, p.peak_g, p.freq_hz, p.duration_s, p.cycles, np.array(p.direction), p.ellipticity,
-                 np.array(p.second_axis), p.sign)
+def band_limit_gain(freq_hz: float, rate_hz: float | None) -> float:
+    """Gain of a sensor's anti-alias low-pass (4th-order Butterworth at 0.45 x the sample rate).
+
+    Near 1 for every twitch class at 100 Hz and above (0.98 for a 30 Hz
+    fasciculation at 100 Hz); a 20 Hz fasciculation sampled at 25 Hz keeps 10 %.
+    """
+    if not rate_hz:
+        return 1.0
+    return float(1.0 / np.sqrt(1.0 + (freq_hz / (0.45 * rate_hz)) ** 8))
+
+
+def twitch(t: np.ndarray, p: TwitchParams, rate_hz: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Waveform of any twitch class from its :class:`TwitchParams`: ``(acc, envelope)``.
+
+    With ``rate_hz`` the amplitude is scaled by the sensor's anti-alias filter
+    (:func:`band_limit_gain`), so a sensor too slow for a class barely sees it.
+    """
+    acc, env = burst(t, p.peak_g, p.freq_hz, p.duration_s, p.cycles, np.array(p.direction), p.ellipticity,
+                     np.array(p.second_axis), p.sign)
+    g = band_limit_gain(p.freq_hz, rate_hz)
+    return (acc * g if g != 1.0 else acc), env
 
 
 def myoclonic_jerk(t: np.ndarray, peak_g: float = 0.3, freq_hz: float = 8.0, duration_s: float = 0.15,
@@ -525,19 +542,37 @@ def _periodic(phase: np.ndarray, shape, table_size: int = 4096) -> np.ndarray:
     return table[i] * (1 - x) + table[i + 1] * x
 
 
+def _breath_shape(p: np.ndarray) -> np.ndarray:
+    return np.sin(p) + 0.2 * np.sin(2 * p + 1.0)
+
+
+def _beat_shape(p: np.ndarray) -> np.ndarray:
+    return np.sin(p) + 0.45 * np.sin(2 * p + 1.0) + 0.2 * np.sin(3 * p + 2.0)
+
+
+def _periodic_wave(t: np.ndarray, freq_hz: float, peak_g: float, phase: float, shape) -> np.ndarray:
+    w = _periodic(2 * np.pi * freq_hz * np.asarray(t, dtype=float) + phase, shape)
+    w *= peak_g / np.abs(shape(np.linspace(0, 2 * np.pi, 4097))).max()
+    return w
+
+
+def breathing_wave(t: np.ndarray, freq_hz: float = 0.25, peak_g: float = 0.003, phase: float = 0.0) -> np.ndarray:
+    """Breathing along one axis, ``(n,)``: 0.2-0.3 Hz, a few mg."""
+    return _periodic_wave(t, freq_hz, peak_g, phase, _breath_shape)
+
+
+def heartbeat_wave(t: np.ndarray, freq_hz: float = 1.2, peak_g: float = 0.002, phase: float = 0.0) -> np.ndarray:
+    """Ballistocardiogram along one axis, ``(n,)``: a sharp beat every cycle (1-1.5 Hz), a few mg."""
+    return _periodic_wave(t, freq_hz, peak_g, phase, _beat_shape)
+
+
 def breathing(t: np.ndarray, freq_hz: float = 0.25, peak_g: float = 0.003, direction=(0.0, 0.0, 1.0),
               phase: float = 0.0) -> np.ndarray:
     """Breathing: 0.2-0.3 Hz, a few mg (larger on the chest)."""
-    shape = lambda p: np.sin(p) + 0.2 * np.sin(2 * p + 1.0)  # noqa: E731
-    w = _periodic(2 * np.pi * freq_hz * np.asarray(t, dtype=float) + phase, shape)
-    top = np.abs(shape(np.linspace(0, 2 * np.pi, 4097))).max()
-    return (peak_g / top * w)[:, None] * unit(np.asarray(direction, dtype=float))
+    return breathing_wave(t, freq_hz, peak_g, phase)[:, None] * unit(np.asarray(direction, dtype=float))
 
 
 def heartbeat(t: np.ndarray, freq_hz: float = 1.2, peak_g: float = 0.002, direction=(0.0, 1.0, 0.0),
               phase: float = 0.0) -> np.ndarray:
     """Ballistocardiogram: a sharp beat every cycle (1-1.5 Hz), a few mg; the fundamental dominates."""
-    shape = lambda p: np.sin(p) + 0.45 * np.sin(2 * p + 1.0) + 0.2 * np.sin(3 * p + 2.0)  # noqa: E731
-    w = _periodic(2 * np.pi * freq_hz * np.asarray(t, dtype=float) + phase, shape)
-    top = np.abs(shape(np.linspace(0, 2 * np.pi, 4097))).max()
-    return (peak_g / top * w)[:, None] * unit(np.asarray(direction, dtype=float))
+    return heartbeat_wave(t, freq_hz, peak_g, phase)[:, None] * unit(np.asarray(direction, dtype=float))

@@ -9,11 +9,13 @@ change and link event, which scripts and logs can use.
 
 from __future__ import annotations
 
+import functools
 import shutil
 import sys
+import threading
 import time
 from collections import Counter, deque
-from typing import IO
+from typing import IO, Callable
 
 from ..events import Alert, TwitchEvent
 from ..protocol.base import LinkEvent, SampleBlock
@@ -25,6 +27,15 @@ LEVEL_STYLE = {"alert": "\x1b[1;31m", "warning": "\x1b[1;33m", "info": "\x1b[36m
 RESET = "\x1b[0m"
 #: link event kinds that are not problems
 QUIET_LINK_KINDS = {"info", "status", "log", "reconnected"}
+
+
+def _locked(method: Callable) -> Callable:
+    """Run a method under the sink's lock (the live view is also redrawn from a timer thread)."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+    return wrapper
 
 
 def _clock_text(t: float) -> str:
@@ -68,6 +79,10 @@ class TerminalSink(SinkBase):
         self._sample_wall: deque[tuple[float, int]] = deque(maxlen=50)
         self._last_sample_wall: float | None = None
         self._last_draw = 0.0
+        self._lock = threading.RLock()
+        self._closed = threading.Event()
+        if self.tty:  # keep "last sample N s ago" true while nothing arrives
+            threading.Thread(target=self._redraw_loop, name="terminal-view", daemon=True).start()
 
     # ---- formatting ---------------------------------------------------------------------
     def when(self, t: float) -> str:
@@ -86,6 +101,7 @@ class TerminalSink(SinkBase):
         return f"{self.when(a.end)}  {describe_alert(a)}"
 
     # ---- inputs -------------------------------------------------------------------------
+    @_locked
     def on_samples(self, block: SampleBlock) -> None:
         if not len(block):
             return
@@ -99,6 +115,7 @@ class TerminalSink(SinkBase):
             self.rate_hz = (n1 - n0) / (w1 - w0)
         self._maybe_draw()
 
+    @_locked
     def on_events(self, events: list[TwitchEvent]) -> None:
         for e in events:
             self.n_events += 1
@@ -113,6 +130,7 @@ class TerminalSink(SinkBase):
             self.stream.flush()
         self._maybe_draw()
 
+    @_locked
     def on_alerts(self, alerts: list[Alert]) -> None:
         for a in alerts:
             self.last_changes.append(a)
@@ -131,6 +149,7 @@ class TerminalSink(SinkBase):
         if alerts:
             self._maybe_draw(force=True)
 
+    @_locked
     def on_link(self, event: LinkEvent) -> None:
         self.link_counts[event.kind] += event.count
         self.last_link = event
@@ -140,7 +159,9 @@ class TerminalSink(SinkBase):
             self.stream.flush()
         self._maybe_draw()
 
+    @_locked
     def close(self) -> None:
+        self._closed.set()
         if self.tty:
             self._draw()
             self.stream.write("\n")
@@ -167,7 +188,7 @@ class TerminalSink(SinkBase):
         lines.append("alert state:" + ("" if self.active else " nothing raised"))
         order = {"alert": 0, "warning": 1, "info": 2}
         for a in sorted(self.active.values(), key=lambda a: (order.get(a.level, 3), a.rule)):
-            lines.append(self._style(a.level, f"  {a.level.upper():8s}") + f" {a.rule}: {a.detail}")
+            lines.append(f"  {a.level.upper():8s} {a.rule}: {a.detail}")
             if getattr(a, "guidance", ""):
                 lines.append(f"           {a.guidance}")
         lines.append("")
@@ -176,7 +197,8 @@ class TerminalSink(SinkBase):
         if self.last_changes:
             lines.append("")
             lines.append("last alert changes:")
-            lines += ["  " + self._alert_line(a) for a in reversed(self.last_changes)]
+            lines += [f"  {_clock_text(a.end)}  {a.rule}: " + describe_alert(a).rsplit("; rule: ", 1)[0]
+                      for a in reversed(self.last_changes)]
         lines.append("")
         lines.append("Measurements, not a diagnosis.  Ctrl-C stops.")
         return lines
@@ -185,9 +207,19 @@ class TerminalSink(SinkBase):
         if self.tty and (force or time.monotonic() - self._last_draw >= self.refresh_s):
             self._draw()
 
+    def _redraw_loop(self) -> None:
+        while not self._closed.wait(max(self.refresh_s, 0.2)):
+            with self._lock:
+                if not self._closed.is_set() and time.monotonic() - self._last_draw >= self.refresh_s:
+                    self._draw()
+
     def _draw(self) -> None:
         self._last_draw = time.monotonic()
         size = shutil.get_terminal_size((100, 30))
-        lines = [line[:size.columns + (12 if self.color else 0)] for line in self.screen()]
+        lines = []
+        for line in self.screen():
+            line = line[:max(size.columns - 1, 20)]  # never wrap: the view must fit the screen
+            level = line[2:10].strip().lower() if line.startswith("  ") else ""
+            lines.append(self._style(level, line) if level in LEVEL_STYLE else line)
         self.stream.write(CLEAR + "\n".join(lines[:max(size.lines - 1, 5)]) + "\n")
         self.stream.flush()

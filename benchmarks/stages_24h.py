@@ -1,0 +1,61 @@
+"""Seconds per stage of batch detection on a realistic day: features alone, then the whole detector.
+
+The recording is the simulator's ``healthy-day`` profile at 100 Hz (desk work,
+walking, gestures, knocks, occasional twitches; written once and cached). It is loaded first (not timed here: see
+``benchmarks.load_24h``), then one stage runs in this fresh process:
+
+- ``features``: resampling, the candidate gate, context and the window features
+  of every candidate (``twitchsense.detector.candidate_windows``), no model;
+- ``detect``: the same plus the model and event building
+  (``twitchsense.detector.detect_recording`` with the shipped model).
+
+    python -m benchmarks.stages_24h [--hours 24] [--stage features|detect] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from benchmarks.common import NO_MODEL, peak_rss_mb, shipped_model
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--hours", type=float, default=24.0)
+    ap.add_argument("--stage", choices=["features", "detect"], default="detect")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    from twitchsense.detector import DetectorConfig, candidate_windows, detect_recording
+    from twitchsense.features import WindowFeatures
+    from twitchsense.recording import read_recording
+
+    try:
+        from benchmarks.detect_24h import realistic_day_csv  # the detector's own benchmark (issue #6)
+    except ImportError:
+        realistic_day_csv = None
+    model = shipped_model()
+    missing = ("not available yet (issue #6: benchmarks.detect_24h)" if realistic_day_csv is None else
+               NO_MODEL if model is None and args.stage == "detect" else None)
+    if missing:
+        print(json.dumps({"status": missing}) if args.json else missing)
+        return
+    rec = read_recording(realistic_day_csv(args.hours))
+    t0 = time.perf_counter()
+    if args.stage == "features":
+        features, config = (model.features, model.config) if model else (WindowFeatures(), DetectorConfig())
+        windows = candidate_windows(rec, features, config).arrays()[0].size
+        what = f"{windows} candidate windows"
+    else:
+        what = f"{len(detect_recording(rec, model).events)} events"
+    seconds = time.perf_counter() - t0
+    res = {"hours": args.hours, "stage": args.stage, "seconds": round(seconds, 3), "what": what,
+           "peak_rss_mb": round(peak_rss_mb(), 0)}
+    print(json.dumps(res) if args.json else
+          f"{args.stage} on {args.hours:g} h of a realistic day: {seconds:.2f} s ({what}), "
+          f"peak RSS {res['peak_rss_mb']:.0f} MB (recording loaded)")
+
+
+if __name__ == "__main__":
+    main()
