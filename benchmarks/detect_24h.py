@@ -1,19 +1,23 @@
-"""24 hours of 100 Hz tri-axial data through ``twitchsense detect``: wall time and peak memory.
+"""24 hours of 100 Hz tri-axial data through the detector: wall time and peak memory.
 
-Target (issue #6): under 20 s on one core, peak memory under 1.5 GB.
-Two days: ``noise`` (benchmarks.common.synthetic_day_csv: still sensor, plain noise) and
-``realistic`` (the simulator's ``healthy-day`` profile for 24 h: desk work, walking,
-gestures, knocks, occasional twitches). The command runs in a fresh process pinned
-to one core (``taskset``, where available); its peak RSS is read from the OS.
+Target (issue #6): ``twitchsense detect`` on 24 h at 100 Hz in under 20 s on one core,
+peak memory under 1.5 GB.
 
-    python -m benchmarks.detect_24h [--hours 24] [--day noise|realistic|both] [--model PATH]
+- ``--stage detect`` (default): the whole command (read CSV, detect, write files) in a
+  fresh process pinned to one core (``taskset`` where available); peak RSS from the OS.
+- ``--stage features``: in-process, the candidate gate and the features of the gated
+  windows only (no model), after loading.
+- ``--day noise`` (default): ``benchmarks.common.synthetic_day_csv`` (still sensor, plain
+  noise); ``--day realistic``: the simulator's ``healthy-day`` profile (desk work,
+  walking, gestures, knocks, occasional twitches); ``--day both``.
+
+    python -m benchmarks.detect_24h [--hours 24] [--stage detect|features] [--day noise|realistic|both] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import shutil
 import subprocess
@@ -22,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import CACHE, synthetic_day_csv
+from benchmarks.common import CACHE, peak_rss_mb, synthetic_day_csv
 
 
 def realistic_day_csv(hours: float = 24.0, rate: float = 100.0, seed: int = 7) -> Path:
@@ -34,13 +38,11 @@ def realistic_day_csv(hours: float = 24.0, rate: float = 100.0, seed: int = 7) -
     path = CACHE / f"healthy_day_{hours:g}h_{rate:g}hz_seed{seed}.csv"
     if not path.exists():
         rec = simulate_session("healthy-day", hours * 60, seed, rate_hz=rate)
-        tmp = path.with_name("tmp_" + path.name)
+        rec.labels = rec.labels.iloc[0:0]
+        tmp = CACHE / f"tmp_{path.name}"
         write_recording(tmp, rec)
-        for suffix in (".json", ".events.csv"):
-            src = tmp.with_name(tmp.name[:-4] + suffix)
-            if src.exists():
-                src.rename(path.with_name(path.name[:-4] + suffix))
-        tmp.rename(path)
+        tmp.with_name(tmp.name[:-4] + ".json").replace(path.with_name(path.name[:-4] + ".json"))
+        tmp.replace(path)
     return path
 
 
@@ -51,37 +53,50 @@ def run_detect(path: Path, model: str | None) -> dict:
         cmd += ["--model", model]
     if shutil.which("taskset"):
         cmd = ["taskset", "-c", "0", *cmd]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t0 = time.perf_counter()
     res = subprocess.run(cmd, capture_output=True, text=True)
     seconds = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
     if res.returncode != 0:
-        raise SystemExit(res.stderr)
+        raise SystemExit(res.stderr.strip())
     n_events = sum(1 for _ in open(next(out.glob("*.detected.csv")))) - 1
     shutil.rmtree(out, ignore_errors=True)
-    return {"file": path.name, "seconds": round(seconds, 1), "peak_rss_mb": round(max(peak, before) / 1024, 0),
-            "events": n_events, "summary": res.stdout.strip()}
+    return {"seconds": round(seconds, 2), "peak_rss_mb": round(peak, 0), "events": n_events,
+            "summary": res.stdout.strip()}
+
+
+def run_features(path: Path) -> dict:
+    import numpy as np
+
+    from twitchsense.detector import DetectorConfig, candidate_windows
+    from twitchsense.features import WindowFeatures
+    from twitchsense.recording import read_recording
+
+    rec = read_recording(path)
+    wf = WindowFeatures().fit(np.zeros((1, 3 * WindowFeatures().row_samples)))
+    t0 = time.perf_counter()
+    t, _, _, _ = candidate_windows(rec, wf, DetectorConfig()).arrays()
+    return {"seconds": round(time.perf_counter() - t0, 2), "peak_rss_mb": round(peak_rss_mb(), 0),
+            "windows": int(t.size)}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--hours", type=float, default=24.0)
-    ap.add_argument("--day", choices=["noise", "realistic", "both"], default="both")
+    ap.add_argument("--stage", choices=["detect", "features"], default="detect")
+    ap.add_argument("--day", choices=["noise", "realistic", "both"], default="noise")
     ap.add_argument("--model", help="model file (default: the shipped one)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    results = []
-    if args.day in ("noise", "both"):
-        results.append({"day": "noise", **run_detect(synthetic_day_csv(args.hours), args.model)})
-    if args.day in ("realistic", "both"):
-        results.append({"day": "realistic", **run_detect(realistic_day_csv(args.hours), args.model)})
-    for r in results:
-        print(json.dumps(r) if args.json else
-              f"{r['day']:9s} {args.hours:g} h at 100 Hz: detect {r['seconds']} s, peak RSS {r['peak_rss_mb']:.0f} MB, "
-              f"{r['events']} events ({r['summary']})")
+    days = ["noise", "realistic"] if args.day == "both" else [args.day]
+    for day in days:
+        path = synthetic_day_csv(args.hours) if day == "noise" else realistic_day_csv(args.hours)
+        res = run_detect(path, args.model) if args.stage == "detect" else run_features(path)
+        res = {"day": day, "hours": args.hours, "stage": args.stage, **res}
+        print(json.dumps(res) if args.json else
+              f"{day:9s} {args.hours:g} h at 100 Hz, {args.stage}: {res['seconds']} s, "
+              f"peak RSS {res['peak_rss_mb']:.0f} MB" + (f", {res['events']} events" if "events" in res else ""))
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONHASHSEED", "0")
     main()

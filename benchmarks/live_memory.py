@@ -1,12 +1,12 @@
 """Resident memory of the live pipeline over a long replay: does it stay flat?
 
 A 10-minute simulated session is looped through the one live pipeline
-(replay source in 0.1 s blocks, as fast as it goes -> streaming detector ->
+(replay source in 1 s blocks, as fast as it goes -> streaming detector ->
 alert engine -> status sink), and the process's resident memory is sampled
 every replayed minute. The figure that matters is the growth per replayed
 hour after the first 10 % (warm-up: imports, buffers, model).
 
-    python -m benchmarks.live_memory [--hours 6] [--json]
+    python -m benchmarks.live_memory [--hours 1] [--block-s 1] [--json]
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ class _MemoryProbe:
             self.stop.set()
 
 
-def run(hours: float, seed: int = 0) -> dict:
+def run(hours: float, block_s: float = 1.0, seed: int = 0) -> dict:
     """Replay ``hours`` of looped simulated data through the live pipeline; RSS figures."""
     from twitchsense.live_sinks import StatusLineSink
     from twitchsense.pipeline import Pipeline
@@ -79,7 +79,7 @@ def run(hours: float, seed: int = 0) -> dict:
     detector, alerts, notes = live_stages(rec.sample_rate_hz)
     stop = threading.Event()
     probe = _MemoryProbe(every_s=60.0, until_s=hours * 3600, stop=stop)
-    source = ReplaySource(rec, speed=None, max_block_s=0.1, loop=True)
+    source = ReplaySource(rec, speed=None, max_block_s=block_s, loop=True)
     pipe = Pipeline(source, detector=detector, alerts=alerts,
                     sinks=[probe, StatusLineSink(out=io.StringIO(), interval_s=1.0)])
     t0 = time.perf_counter()
@@ -92,17 +92,19 @@ def run(hours: float, seed: int = 0) -> dict:
     stages = "replay source -> " + ("streaming detector -> " if detector else "") + \
              ("alert engine -> " if alerts else "") + "status sink"
     return {"what": stages, "replayed_h": round(summary.stream_s / 3600, 2), "wall_s": round(wall, 1),
+            "realtime_factor": f"{summary.stream_s / wall:,.0f}x" if wall > 0 else "-",
             "rss_start_mb": warm[1], "rss_end_mb": end[1], "rss_growth_mb_per_h": round(growth, 2),
             "peak_rss_mb": round(peak_rss_mb(), 1), "events": summary.events, "alerts": summary.alerts,
-            "samples": s, "note": "; ".join(["0.1 s blocks, no pacing; RSS sampled every replayed minute"] + notes)}
+            "samples": s, "note": "; ".join([f"{block_s:g} s blocks, no pacing; RSS sampled every replayed minute"] + notes)}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--hours", type=float, default=6.0)
+    ap.add_argument("--hours", type=float, default=1.0)
+    ap.add_argument("--block-s", type=float, default=1.0, help="seconds of samples per block handed to the pipeline")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    res = run(args.hours)
+    res = run(args.hours, args.block_s)
     if args.json:
         print(json.dumps(res))
     else:

@@ -23,30 +23,46 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from benchmarks.common import NO_MODEL
 from benchmarks.machine import describe_machine
 
 HERE = Path(__file__).resolve().parent
+SHIPPED_MODEL = HERE.parent / "models" / "default.skops"
 
 
 @dataclass(frozen=True)
 class Sizes:
-    """How much work each section does."""
+    """How much work each section does in one mode."""
 
-    hours: tuple[float, ...]
-    peer_windows: int
+    mode: str
+    hours: tuple[float, ...]          # recording lengths for load, features, detect, simulate
+    cli_hours: tuple[float, ...]      # lengths for the whole `detect` command
+    decode_samples: int
+    latency_s: float
     live_hours: float
-    quality_minutes: float
-    timeout_s: float
+    live_block_s: float
+    peer_windows: int
     quality_per_profile: int
-    quality_real_limit: int
-    quick: bool
+    quality_minutes: float
+    quality_real_limit: int           # 0: every real recording
+    timeout_s: float
     with_peers: bool = True
 
+    @property
+    def quick(self) -> bool:
+        return self.mode != "full"
 
-QUICK = Sizes(hours=(0.25, 1.0), peer_windows=16, live_hours=0.25, quality_minutes=2.0, timeout_s=120,
-              quality_per_profile=1, quality_real_limit=30, quick=True)
-FULL = Sizes(hours=(1.0, 6.0, 24.0), peer_windows=300, live_hours=6.0, quality_minutes=10.0, timeout_s=1800,
-             quality_per_profile=2, quality_real_limit=0, quick=False)
+
+FULL = Sizes("full", hours=(1.0, 6.0, 24.0), cli_hours=(24.0,), decode_samples=2_000_000, latency_s=30,
+             live_hours=1.0, live_block_s=1.0, peer_windows=200, quality_per_profile=2, quality_minutes=10.0,
+             quality_real_limit=0, timeout_s=1800)
+QUICK = Sizes("quick", hours=(0.1, 0.25), cli_hours=(0.25,), decode_samples=300_000, latency_s=3, live_hours=0.1,
+              live_block_s=1.0, peer_windows=16, quality_per_profile=1, quality_minutes=2.0, quality_real_limit=30,
+              timeout_s=120)
+#: every section with tiny sizes (the test suite's check that nothing is broken; figures meaningless)
+SMOKE = Sizes("smoke", hours=(0.02, 0.05), cli_hours=(0.02,), decode_samples=50_000, latency_s=1, live_hours=0.02,
+              live_block_s=1.0, peer_windows=12, quality_per_profile=1, quality_minutes=0.5, quality_real_limit=6,
+              timeout_s=120)
 
 
 class NotBuilt(Exception):
@@ -101,7 +117,7 @@ STAGES = {
     "load": ("benchmarks.load_24h", "twitchsense.recording", 2, (), "load_s"),
     "features": ("benchmarks.stages_24h", "twitchsense.detector", 6, ("--stage", "features"), "seconds"),
     "detect": ("benchmarks.stages_24h", "twitchsense.detector", 6, ("--stage", "detect"), "seconds"),
-    "detect CLI": ("benchmarks.detect_24h", "twitchsense.detector", 6, ("--day", "realistic"), "seconds"),
+    "detect CLI": ("benchmarks.detect_24h", "shipped model", 6, ("--day", "realistic"), "seconds"),
     "simulate": ("benchmarks.simulate_24h", "twitchsense.simulate", 5, (), "simulate_s"),
 }
 
@@ -122,9 +138,11 @@ def throughput(sizes: Sizes) -> dict:
     rows, curves, errors = [], {}, []
     for stage, (module, needs, issue, extra, key) in STAGES.items():
         pts = []
-        for hours in sizes.hours:
+        for hours in (sizes.cli_hours if stage == "detect CLI" else sizes.hours):
             try:
-                if not have(needs):
+                if needs == "shipped model" and not SHIPPED_MODEL.exists():
+                    raise NotBuilt(NO_MODEL)
+                if needs != "shipped model" and not have(needs):
                     raise NotBuilt(missing(issue))
                 res = measure(module, "--hours", f"{hours:g}", *extra, timeout=sizes.timeout_s, issue=issue)
             except NotBuilt as exc:
@@ -163,7 +181,7 @@ def decoder(sizes: Sizes) -> dict:
     cols = [("what", "decoder"), ("samples", "samples"), ("samples_per_cpu_s", "samples/s (CPU)"),
             ("samples_per_wall_s", "samples/s (wall)"), ("target", "target samples/s"), ("status", "status")]
     try:
-        args = ("--samples", "300000", "--repeat", "1") if sizes.quick else ("--samples", "2000000")
+        args = ("--samples", str(sizes.decode_samples)) + (("--repeat", "1") if sizes.quick else ())
         res = measure("benchmarks.decode_speed", *args, timeout=sizes.timeout_s, issue=3)
     except NotBuilt as exc:
         return section("Decoder throughput", cols, [{"what": "wire-protocol decoders", "status": str(exc)}],
@@ -178,7 +196,7 @@ def serial_latency(sizes: Sizes) -> dict:
     cols = [("what", "path"), ("n", "n"), ("p50_ms", "p50 ms"), ("p99_ms", "p99 ms"), ("max_ms", "max ms"),
             ("status", "status")]
     try:
-        res = measure("benchmarks.serial_latency", "--seconds", "3" if sizes.quick else "30",
+        res = measure("benchmarks.serial_latency", "--seconds", f"{sizes.latency_s:g}",
                       timeout=sizes.timeout_s, issue=4)
     except NotBuilt as exc:
         return section("Serial latency", cols, [{"what": "byte arrival to event", "status": str(exc)}],
@@ -192,10 +210,12 @@ def serial_latency(sizes: Sizes) -> dict:
 
 def live_memory(sizes: Sizes) -> dict:
     """Resident memory of the live pipeline over a long replay (benchmarks.live_memory)."""
-    cols = [("what", "run"), ("replayed_h", "replayed h"), ("wall_s", "wall s"), ("rss_start_mb", "RSS start MB"),
-            ("rss_end_mb", "RSS end MB"), ("rss_growth_mb_per_h", "growth MB/h"), ("status", "status")]
+    cols = [("what", "run"), ("replayed_h", "replayed h"), ("wall_s", "wall s"), ("realtime_factor", "real-time factor"),
+            ("rss_start_mb", "RSS start MB"), ("rss_end_mb", "RSS end MB"), ("rss_growth_mb_per_h", "growth MB/h"),
+            ("status", "status")]
     try:
-        res = measure("benchmarks.live_memory", "--hours", f"{sizes.live_hours:g}", timeout=sizes.timeout_s, issue=4)
+        res = measure("benchmarks.live_memory", "--hours", f"{sizes.live_hours:g}", "--block-s",
+                      f"{sizes.live_block_s:g}", timeout=sizes.timeout_s, issue=4)
     except NotBuilt as exc:
         return section("Live-path memory", cols, [{"what": "long replay", "status": str(exc)}], status="missing")
     res["status"] = res.get("status", "ok")
@@ -228,29 +248,28 @@ def peers(sizes: Sizes) -> dict:
 
 def quality(sizes: Sizes) -> dict:
     """Event-level evaluate figures of the shipped model and the baseline (issue #6)."""
-    from benchmarks.common import NO_MODEL
-    from benchmarks.quality import figures_row
-
     cols = [("detector", "detector"), ("data", "data"), ("hours", "hours"), ("twitches", "twitches"),
             ("sensitivity", "sensitivity"), ("precision", "precision"), ("f1", "F1"),
             ("fa_per_h_rest", "false alarms/h rest"), ("fa_per_h_activity", "false alarms/h activity"),
             ("status", "status")]
-    rows, notes = [], []
+    rows, notes, all_rows = [], [], []
     sim = "simulated sessions, held-out seeds (all profiles)"
     try:
-        if not (HERE.parent / "models" / "default.skops").exists():
+        if not SHIPPED_MODEL.exists():
             raise NotBuilt(NO_MODEL)
-        res = measure("benchmarks.detector_quality", "--sessions", str(sizes.quality_per_profile), "--minutes",
+        res = measure("benchmarks.quality", "--sessions", str(sizes.quality_per_profile), "--minutes",
                       f"{sizes.quality_minutes:g}", timeout=sizes.timeout_s * 2, issue=6)
-        rows += [figures_row(det, sim, res[key]["all profiles"])
-                 for det, key in (("shipped model", "model"), ("band-energy baseline", "baseline"))]
-        notes.append(f"Simulated: the detector's `benchmarks.detector_quality`, {sizes.quality_per_profile} "
-                     f"session(s) of {sizes.quality_minutes:g} min per simulator profile at 50/100/200 Hz, seeds "
-                     "never used in training.")
+        if not isinstance(res, dict) or "rows" not in res:
+            raise RuntimeError("benchmarks.quality --json gave no rows")
+        all_rows = res["rows"]
+        everything = [r for r in res["rows"] if "all profiles" in str(r.get("data"))]
+        rows += everything or res["rows"]
+        notes.append("Simulated: the detector's `benchmarks.quality` (per-profile rows in results.json). "
+                     + res.get("note", ""))
     except NotBuilt as exc:
         rows.append({"detector": "shipped model and baseline", "data": sim, "status": str(exc)})
     try:
-        res = measure("benchmarks.quality", "--real-limit", str(sizes.quality_real_limit),
+        res = measure("benchmarks.real_quality", "--real-limit", str(sizes.quality_real_limit),
                       timeout=sizes.timeout_s * 2, issue=6)
         rows += res["rows"]
         notes.append(res.get("note", ""))
@@ -258,7 +277,7 @@ def quality(sizes: Sizes) -> dict:
         rows.append({"detector": "shipped model and baseline", "data": "real recordings", "status": str(exc)})
     ok = all(r.get("status") == "ok" for r in rows)
     note = "Event-level, the contract's scoring rule. " + " ".join(n for n in notes if n)
-    return section("Detection quality", cols, rows, note, status="ok" if ok else "missing")
+    return section("Detection quality", cols, rows, note, status="ok" if ok else "missing", all_rows=all_rows)
 
 
 SECTIONS = {
@@ -295,20 +314,22 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes, under 2 minutes (CI)")
+    ap.add_argument("--smoke", action="store_true",
+                    help="tiny sizes: only checks that every section runs (the test suite); figures meaningless")
     ap.add_argument("--out", type=Path, default=HERE / "results.md", help="markdown table to write")
     ap.add_argument("--only", nargs="+", choices=list(SECTIONS), help="run only these sections")
     ap.add_argument("--without-peers", action="store_true",
                     help="skip TSFEL, tsfresh and MiniRocket (the project's own rows still run)")
     args = ap.parse_args(argv)
-    sizes = QUICK if args.quick else FULL
+    sizes = SMOKE if args.smoke else QUICK if args.quick else FULL
     if args.without_peers:
         sizes = replace(sizes, with_peers=False)
-    command = "python -m benchmarks" + (" --quick" if args.quick else "") + \
+    command = "python -m benchmarks" + (" --smoke" if args.smoke else " --quick" if args.quick else "") + \
         (" --without-peers" if args.without_peers else "")
     t0 = time.perf_counter()
     machine = describe_machine()
     results = run_all(sizes, args.only, log=lambda m: print(m, file=sys.stderr, flush=True))
-    doc = {"mode": "quick" if args.quick else "full", "command": command, "machine": machine,
+    doc = {"mode": sizes.mode, "command": command, "machine": machine,
            "elapsed_s": round(time.perf_counter() - t0, 1), "sections": results}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(doc, indent=1, default=str) + "\n")

@@ -66,3 +66,12 @@ def test_baseline_finds_clear_twitches_and_is_fooled_by_tremor():
     t = score_events(rec.labels, BandEnergyDetector().detect(rec), rec.duration_s)
     assert t.sensitivity >= 0.8
     assert t.fa_activity >= 1  # the 6 Hz tremor stretch passes its band-energy rule
+
+
+def test_excluded_cannot_tell_time_drops_its_twitches_detections_and_hours():
+    lab = labels([(10.0, 0.2, "twitch", 0.1, "tic"), (50.0, 0.2, "twitch", 0.1, "tic"),
+                  (40.0, 30.0, "walking", np.nan, "")])
+    dets = [ev(10.0, 0.1), ev(45.0, 0.1), ev(100.0, 0.1)]
+    t = score_events(lab, dets, 3600.0, exclude=[(40.0, 70.0)])
+    assert (t.n_true, t.n_found, t.n_detections, t.fa_rest) == (1, 1, 2, 1)
+    assert t.hours_activity == 0.0 and t.hours_rest == pytest.approx(1 - 30 / 3600)

@@ -110,6 +110,7 @@ class _Segment:
         self.n = 0
         self.gate_zi = signal.sosfilt_zi(eng.gate_sos)[:, :, None] * x0[None, None, :]
         self.floor_zi = np.zeros(1)
+        self.smooth_zi = np.zeros(eng.smooth_b.size - 1)
 
         self.mag_tail = np.zeros(0)
         self.levels: list[np.ndarray] = []
@@ -126,8 +127,10 @@ class _Segment:
         eng = self.eng
         hp, self.gate_zi = signal.sosfilt(eng.gate_sos, x, axis=0, zi=self.gate_zi)
         mag = np.sqrt(hp[:, 0] ** 2 + hp[:, 1] ** 2 + hp[:, 2] ** 2)
-        floor, self.floor_zi = signal.lfilter(eng.floor_b, eng.floor_a, mag, zi=self.floor_zi)
-        gate = mag > np.maximum(eng.cfg.gate_ratio * floor, eng.cfg.gate_min_g)
+        # 30 ms causal mean: a twitch stays up for several samples, a noise spike does not
+        smooth, self.smooth_zi = signal.lfilter(eng.smooth_b, [1.0], mag, zi=self.smooth_zi)
+        floor, self.floor_zi = signal.lfilter(eng.floor_b, eng.floor_a, smooth, zi=self.floor_zi)
+        gate = smooth > np.maximum(eng.cfg.gate_ratio * floor, eng.cfg.gate_min_g)
         self.buf = np.concatenate([self.buf, x])
         self.gate = np.concatenate([self.gate, gate])
         self.n += x.shape[0]
@@ -327,6 +330,8 @@ class DetectionEngine:
         self.event_sos = highpass_sos(self.fs, features.background_hz)
         a = float(np.exp(-1.0 / (config.gate_floor_s * self.fs)))
         self.floor_b, self.floor_a = np.array([1 - a]), np.array([1.0, -a])
+        n_smooth = max(1, int(round(0.03 * self.fs)))
+        self.smooth_b = np.full(n_smooth, 1.0 / n_smooth)
         self.resampler = Resampler(check_rate(in_rate_hz), self.fs, config.gap_s)
         self.seg: _Segment | None = None
         self.spans: list[ContextSpan] = []

@@ -154,9 +154,27 @@ class Tally:
 
 
 def score_events(labels: pd.DataFrame, detections: list[TwitchEvent], duration_s: float,
-                 collar_s: float = COLLAR_S, floor_g: float = FLOOR_G) -> Tally:
-    """Score one recording's detections against its label table."""
+                 collar_s: float = COLLAR_S, floor_g: float = FLOOR_G,
+                 exclude: list[tuple[float, float]] | None = None) -> Tally:
+    """Score one recording's detections against its label table.
+
+    ``exclude``: ``(start, end)`` stretches left out entirely (e.g. the detector's
+    "cannot tell" time): twitches and detections touching them are not counted and
+    their duration leaves the hours (activity first).
+    """
     labels = labels if labels is not None else pd.DataFrame(columns=["onset", "duration", "label"])
+    excluded_h = 0.0
+    if exclude:
+        x0 = np.array([a for a, _ in exclude], float)
+        x1 = np.array([b for _, b in exclude], float)
+        excluded_h = _union_length(x0, x1) / 3600.0
+        if len(labels):
+            tw_mask = (labels["label"] == "twitch").to_numpy()
+            on = labels["onset"].to_numpy(float)
+            hit = _overlaps(on, on + labels["duration"].to_numpy(float), x0, x1).any(axis=1)
+            labels = labels[~(tw_mask & hit)]
+        detections = [e for e in detections
+                      if not _overlaps(np.array([e.onset]), np.array([e.end]), x0, x1).any()]
     is_tw = (labels["label"] == "twitch").to_numpy() if len(labels) else np.zeros(0, bool)
     tw = labels[is_tw]
     neg = labels[~is_tw] if len(labels) else labels
@@ -189,7 +207,8 @@ def score_events(labels: pd.DataFrame, detections: list[TwitchEvent], duration_s
                   n_optional=int((~required).sum()), n_detections=len(detections),
                   n_true_detections=int(det_req.sum()), n_optional_detections=int(det_opt.sum()),
                   fa_rest=int((fa & ~in_act).sum()), fa_activity=int((fa & in_act).sum()),
-                  hours_rest=max(duration_s / 3600.0 - act_hours, 0.0), hours_activity=act_hours)
+                  hours_rest=max(duration_s / 3600.0 - act_hours - max(excluded_h - act_hours, 0.0), 0.0),
+                  hours_activity=max(act_hours - excluded_h, 0.0))
     for i in range(len(tw)):
         band = next(band_name(lo, hi) for lo, hi in STRENGTH_BANDS if lo <= peak[i] < hi) \
             if np.isfinite(peak[i]) else "unknown"

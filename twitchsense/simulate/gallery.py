@@ -19,7 +19,7 @@ from .session import BOUT_ACTIVITIES, EVENT_CLASSES, example_event
 
 #: Seconds shown per class (long bouts are cut to this).
 WINDOWS = {"myoclonic": 1.0, "hypnic": 1.2, "fasciculation": 0.6, "tic": 1.6, "posture": 4.0, "gesture": 4.0,
-           "walk": 4.0, "typing": 3.0, "fidget": 3.0, "brushing": 3.0, "tremor": 3.0, "knock": 0.4,
+           "walk": 4.0, "run": 3.0, "typing": 3.0, "fidget": 3.0, "brushing": 3.0, "tremor": 3.0, "knock": 0.4,
            "clap": 3.0}
 #: Example seeds (the first draw of each class; fixed so the picture is reproducible).
 SEEDS = {name: 0 for name in EVENT_CLASSES}
@@ -48,7 +48,7 @@ def draw_gallery(path: str | os.PathLike, rate_hz: float = 100.0) -> Path:
         if name == "breathing + heartbeat":
             t = np.arange(0, 10, 1 / rate_hz)
             acc = W.breathing(t, 0.25, 0.004, (0, 0, 1)) + W.heartbeat(t, 1.2, 0.002, (0, 1, 0))
-            ax.set_title("background (not labelled): breathing 0.25 Hz 4 mg + heartbeat 1.2 Hz 2 mg",
+            ax.set_title("unlabelled background: breathing 0.25 Hz + heartbeat 1.2 Hz",
                          fontsize=9)
             lo, hi = 0.0, 10.0
         else:

@@ -29,7 +29,7 @@ from .sensor import (IDEAL_SENSOR, SensorModel, apply_sensor, draw_faults, draw_
 TWITCH_KINDS = W.TWITCH_KINDS
 
 #: Mean duration (s) of each bout activity and its range.
-BOUT_ACTIVITIES = ("walk", "typing", "fidget", "brushing", "tremor")
+BOUT_ACTIVITIES = ("walk", "run", "typing", "fidget", "brushing", "tremor")
 #: Point look-alikes (short, placed in still stretches, away from twitches).
 POINT_LOOKALIKES = ("posture", "gesture", "knock", "clap")
 #: Events rendered into the background but not labelled (micro-movements).
@@ -99,11 +99,13 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
             activities={"typing": 0.1, "walk": 0.05}, events_per_min={"posture": 0.4, "gesture": 0.4, "knock": 0.03},
             fidget_g=(0.003, 0.015), placements=("forearm", "calf", "wrist")),
     Profile("healthy-day", "ordinary life: desk work, walking, brushing, rest, gestures, occasional twitches",
-            0.3, _EVERYDAY_KINDS, activities={"typing": 0.25, "walk": 0.12, "fidget": 0.05, "brushing": 0.01},
+            0.3, _EVERYDAY_KINDS, activities={"typing": 0.25, "walk": 0.12, "run": 0.02, "fidget": 0.05,
+                                              "brushing": 0.01},
             events_per_min={"posture": 0.5, "gesture": 0.5, "knock": 0.05, "clap": 0.01},
             fidget_g=(0.004, 0.03), placements=("wrist", "forearm", "ankle"), start_hour=8),
     Profile("no-twitch", "ordinary life with no twitches at all: a false-alarm check",
-            0.0, _EVERYDAY_KINDS, activities={"typing": 0.25, "walk": 0.15, "fidget": 0.08, "brushing": 0.02},
+            0.0, _EVERYDAY_KINDS, activities={"typing": 0.25, "walk": 0.15, "run": 0.03, "fidget": 0.08,
+                                              "brushing": 0.02},
             events_per_min={"posture": 0.6, "gesture": 0.6, "knock": 0.1, "clap": 0.02},
             fidget_g=(0.004, 0.03), placements=("wrist", "forearm", "ankle"), start_hour=8),
 )}
@@ -174,7 +176,7 @@ def _random_up(rng: np.random.Generator, lying: bool) -> np.ndarray:
 
 def _activity_up(activity: str, rng: np.random.Generator, current: np.ndarray) -> np.ndarray:
     """Orientation (gravity reaction in the sensor frame) for an activity; x runs along the limb."""
-    axis = {"walk": (1.0, 0, 0), "typing": (0, 0, 1.0), "brushing": (-1.0, 0, 0)}.get(activity)
+    axis = {"walk": (1.0, 0, 0), "run": (1.0, 0, 0), "typing": (0, 0, 1.0), "brushing": (-1.0, 0, 0)}.get(activity)
     if axis is None:
         return current
     return W.direction_at_angle(np.array(axis), float(rng.uniform(0, 25)), rng)
@@ -184,7 +186,7 @@ def _bout_params(activity: str, rng: np.random.Generator, profile: Profile) -> t
     r = W.RANGES[activity]
     duration = float(rng.uniform(*r["duration_s"]))
     seed = int(rng.integers(2 ** 31))
-    if activity == "walk":
+    if activity in ("walk", "run"):
         return duration, "", {"cadence_hz": float(rng.uniform(*r["cadence_hz"])),
                               "step_g": float(rng.uniform(*r["step_g"])), "heel_g": float(rng.uniform(*r["heel_g"])),
                               "heel_hz": float(rng.uniform(*r["heel_hz"])), "swing_deg": float(rng.uniform(*r["swing_deg"])),
@@ -248,7 +250,7 @@ def _plan_bouts(profile: Profile, total_s: float, rng: np.random.Generator, up0:
         params["up"] = tuple(current)
         events.append(PlannedEvent(act, t, duration, kind, params))
         t += duration + 0.3
-        if act in ("walk", "typing", "brushing"):
+        if act in ("walk", "run", "typing", "brushing"):
             target = W.direction_at_angle(current, float(rng.uniform(30, 90)), rng)
             move = float(rng.uniform(1.0, 2.5))
             rotations.append(Rotation(t, move, target))
@@ -566,7 +568,7 @@ def render_event(e: PlannedEvent, tt: np.ndarray, rate_hz: float) -> RenderedEve
         acc = W.posture_change(rel, e.duration, pr["peak_g"], pr["direction"])
     elif e.label in ("gesture", "micro"):
         acc = W.gesture(rel, e.duration, pr["peak_g"], pr["direction"])
-    elif e.label == "walk":
+    elif e.label in ("walk", "run"):
         acc = W.walking(rel, pr["cadence_hz"], pr["step_g"], pr["heel_g"], pr["heel_hz"], e.duration,
                         _walk_direction(pr), pr["seed"])
     elif e.label == "typing":
@@ -650,13 +652,6 @@ class SessionTrace:
     keep: np.ndarray
 
 
-def _add_along(acc: np.ndarray, wave: np.ndarray, direction) -> None:
-    """``acc += wave * direction`` one column at a time (no (n, 3) temporary)."""
-    d = W.unit(np.asarray(direction, dtype=float))
-    for k in range(3):
-        acc[:, k] += wave * d[k]
-
-
 def render_session(plan: SessionPlan, keep_trace: bool = False) -> tuple[Recording, SessionTrace | None]:
     """Render a plan to a labelled :class:`Recording` (and optionally the parts that made it).
 
@@ -678,7 +673,7 @@ def render_session(plan: SessionPlan, keep_trace: bool = False) -> tuple[Recordi
     up += wander
     del wander, along
     for e in plan.events:
-        if e.label == "walk":
+        if e.label in ("walk", "run"):
             a, b = _window(tt, e.start, e.start + e.duration)
             pr = e.params
             swing = np.radians(pr["swing_deg"] * PLACEMENTS[plan.placement]["swing"])
@@ -691,28 +686,26 @@ def render_session(plan: SessionPlan, keep_trace: bool = False) -> tuple[Recordi
         up[:, k] /= norm
     del norm
     acc = up.copy() if keep_trace else up  # the trace keeps gravity on its own
-    # background: fidget motion with a slowly varying level, breathing, heartbeat
-    level = _slow_noise(n, tt, 30.0, brng, 1)[:, 0]
-    level *= 0.6
-    level -= 0.18
-    np.exp(level, out=level)
-    level *= bg["fidget_g"] / np.sqrt(3)
-    # fidget lives below 6 Hz: make it at 50 Hz (or the session rate if lower) and interpolate
+    # background: fidget motion with a slowly varying level, breathing, heartbeat. All of it
+    # lives below 6 Hz: made at 50 Hz (or the session rate if lower), then interpolated.
     low_rate = min(rate, 50.0)
-    n_low = int(np.ceil(n * low_rate / rate)) + 2
-    t_low = np.arange(n_low) * (tt[1] - tt[0] if n > 1 else 1.0 / rate) * (rate / low_rate)
+    if low_rate < rate:
+        n_low = int(np.ceil(n * low_rate / rate)) + 2
+        t_low = np.arange(n_low) * (tt[1] - tt[0] if n > 1 else 1.0 / rate) * (rate / low_rate)
+    else:
+        n_low, t_low = n, tt
+    level = _slow_noise(n_low, t_low, 30.0, brng, 1)[:, 0]
+    level = np.exp(0.6 * level - 0.18) * (bg["fidget_g"] / np.sqrt(3))
+    breath = W.breathing_wave(t_low, bg["breath_hz"], bg["breath_g"], bg["phases"][0])
+    heart = W.heartbeat_wave(t_low, bg["heart_hz"], bg["heart_g"], bg["phases"][1])
+    bdir, hdir = W.unit(np.asarray(bg["breath_dir"])), W.unit(np.asarray(bg["heart_dir"]))
     for k in range(3):
-        fid = _lowpass_noise(n_low, low_rate, 0.0, brng, 1, band=(0.3, 6.0))[:, 0]
-        col = np.interp(tt, t_low, fid) if low_rate < rate else fid[:n]
-        col *= level
-        acc[:, k] += col
-        del fid, col
-    del level
-    b = W.breathing_wave(tt, bg["breath_hz"], bg["breath_g"], bg["phases"][0])
-    _add_along(acc, b, bg["breath_dir"])
-    b = W.heartbeat_wave(tt, bg["heart_hz"], bg["heart_g"], bg["phases"][1])
-    _add_along(acc, b, bg["heart_dir"])
-    del b
+        low = _lowpass_noise(n_low, low_rate, 0.0, brng, 1, band=(0.3, 6.0))[:, 0]
+        low *= level
+        low += breath * bdir[k] + heart * hdir[k]
+        acc[:, k] += np.interp(tt, t_low, low) if low_rate < rate else low[:n]
+        del low
+    del level, breath, heart
     rendered: list[RenderedEvent] = []
     for e in plan.events:
         r = render_event(e, tt, rate)

@@ -40,6 +40,9 @@ RANGES: dict[str, dict[str, tuple[float, float]]] = {
     # look-alikes (labelled negatives)
     "posture": {"peak_g": (0.05, 0.5), "freq_hz": (0.3, 2.0), "duration_s": (0.6, 2.5), "angle_deg": (15.0, 90.0)},
     "gesture": {"peak_g": (0.05, 0.5), "freq_hz": (0.3, 2.0), "duration_s": (1.0, 3.0), "angle_deg": (10.0, 45.0)},
+    # running: not in physiology.md's table; figures from running studies at the wrist and shank
+    "run": {"cadence_hz": (2.5, 3.2), "step_g": (0.6, 1.5), "heel_g": (1.0, 3.0), "heel_hz": (15.0, 25.0),
+            "swing_deg": (20.0, 45.0), "duration_s": (60.0, 600.0)},
     "walk": {"cadence_hz": (1.6, 2.2), "step_g": (0.2, 0.6), "heel_g": (0.3, 1.0), "heel_hz": (15.0, 25.0),
              "swing_deg": (10.0, 35.0), "duration_s": (20.0, 300.0)},
     "typing": {"peak_g": (0.01, 0.1), "rate_hz": (3.0, 10.0), "freq_hz": (12.0, 30.0), "duration_s": (10.0, 120.0)},
@@ -57,7 +60,7 @@ RANGES: dict[str, dict[str, tuple[float, float]]] = {
 TREMOR_BANDS = {"physiological": (8.0, 12.0), "essential": (4.0, 12.0), "parkinsonian": (3.0, 8.0)}
 
 #: Look-alikes the session model labels (negatives), in gallery order.
-LOOKALIKES = ("posture", "gesture", "walk", "typing", "fidget", "brushing", "tremor", "knock", "clap")
+LOOKALIKES = ("posture", "gesture", "walk", "run", "typing", "fidget", "brushing", "tremor", "knock", "clap")
 
 #: Sharpness ``k`` of the gamma envelope (2: fast rise, slow decay).
 SHARPNESS = 2.0
@@ -393,9 +396,9 @@ def _train(t: np.ndarray, event_times: np.ndarray, kernel) -> np.ndarray:
 def walking(t: np.ndarray, cadence_hz: float = 1.9, step_g: float = 0.35, heel_g: float = 0.6,
             heel_hz: float = 20.0, duration_s: float = 60.0, direction=(1.0, 0.0, 0.0),
             seed: int = 0) -> np.ndarray:
-    """Walking: a periodic step oscillation plus a sharp heel-strike transient every step.
+    """Walking (or running): a periodic step oscillation plus a sharp heel-strike transient every step.
 
-    Steps at ``cadence_hz`` (1.6-2.2 Hz) with 3 % interval jitter; the step
+    Steps at ``cadence_hz`` (walking 1.6-2.2 Hz, running 2.5-3.2 Hz) with 3 % interval jitter; the step
     oscillation (fundamental + 2nd harmonic) peaks near ``step_g`` along
     ``direction``; each heel strike is a 2-cycle burst at ``heel_hz`` peaking
     at ``heel_g`` (+/-20 % per step). Arm swing (gravity rotation) is added by the
