@@ -82,14 +82,12 @@ def test_tremor_frequency_matches_its_type(kind):
 
 
 def test_long_bouts_have_their_documented_length():
-    rng = np.random.default_rng(0)
-    for name, lo in (("tremor", 20.0), ("walk", 20.0), ("brushing", 60.0)):
-        r = W.RANGES[name]["duration_s"]
-        assert r[0] >= lo
+    # tremor "tens of seconds or more": every complete bout in a long session lasts 20 s or more
     plan = plan_session("tremor", 120, seed=1)
     tremor = [e for e in plan.events if e.label == "tremor"]
-    assert tremor and all(e.duration >= 20 for e in tremor[:-1])
-    del rng
+    assert len(tremor) >= 10 and all(e.duration >= 20 for e in tremor[:-1])
+    walks = [e for e in plan_session("walking", 120, seed=1).events if e.label == "walk"]
+    assert len(walks) >= 10 and np.median([e.duration for e in walks]) > 60
 
 
 def test_walking_has_heel_strikes_and_knocks_are_broadband():

@@ -70,14 +70,18 @@ def kind_probabilities(kind_classifier, F: np.ndarray, n_kinds: int) -> np.ndarr
 
 def default_model_path() -> Path:
     """The shipped model: ``$TWITCHSENSE_MODEL``, else ``models/default.skops`` of the source tree,
-    else ``models/default.skops`` in the current folder."""
+    else the copy installed under ``<prefix>/share/twitchsense/models``, else ``./models``."""
     import os
 
     env = os.environ.get("TWITCHSENSE_MODEL")
     if env:
         return Path(env)
-    for base in (Path(__file__).resolve().parents[1], Path.cwd()):
-        p = base / "models" / "default.skops"
+    import sys
+
+    for folder in (Path(__file__).resolve().parents[1] / "models",  # source tree / editable install
+                   Path(sys.prefix) / "share" / "twitchsense" / "models",  # installed package
+                   Path.cwd() / "models"):
+        p = folder / "default.skops"
         if p.is_file():
             return p
     raise ModelError("no model given and the shipped model models/default.skops was not found "

@@ -106,22 +106,22 @@ def inject_twitches(rec: Recording, seed: int, rate_per_min: float = 2.0,
     runs = _runs(mask)
     t = rec.t
     acc = rec.acc.copy()
-    still_s = float(sum(t[b - 1] - t[a] for a, b in runs)) if len(runs) else 0.0
+    still_s = float(np.sum(t[runs[:, 1] - 1] - t[runs[:, 0]])) if len(runs) else 0.0
     n_target = int(rng.poisson(rate_per_min * still_s / 60.0)) if still_s > 0 else 0
     taken: list[tuple[float, float]] = []
     rows = []
     gravity = _moving_mean(rec.acc, max(3, int(round(rec.sample_rate_hz)))) if n_target else None
-    lengths = np.array([t[b - 1] - t[a] for a, b in runs]) if len(runs) else np.zeros(0)
+    lengths = (t[runs[:, 1] - 1] - t[runs[:, 0]]) if len(runs) else np.zeros(0)
+    cum = np.cumsum(lengths)
     for _ in range(n_target * 20):
         if len(rows) >= n_target:
             break
         kind = str(kinds[int(rng.integers(len(kinds)))])
         # a random place on the concatenated still time
-        x = rng.uniform(0, lengths.sum())
-        j = int(np.searchsorted(np.cumsum(lengths), x, side="right"))
-        j = min(j, len(runs) - 1)
+        x = rng.uniform(0, cum[-1])
+        j = min(int(np.searchsorted(cum, x, side="right")), len(runs) - 1)
         a, b = runs[j]
-        onset = t[a] + (x - (np.cumsum(lengths)[j] - lengths[j]))
+        onset = t[a] + (x - (cum[j] - lengths[j]))
         i_on = int(np.searchsorted(t, onset))
         p = W.draw_twitch(kind, rng, up=W.unit(gravity[min(i_on, len(t) - 1)]))
         lo, hi = W.envelope_support(p.duration_s)
