@@ -27,7 +27,7 @@ def main() -> None:
     rec = read_recording(path)
     seconds = time.perf_counter() - t0
     result = {"hours": args.hours, "rows": rec.n_samples, "csv_mb": round(path.stat().st_size / 1e6, 1),
-              "load_s": round(seconds, 2), "peak_rss_mb": round(peak_rss_mb(), 0),
+              "load_s": round(seconds, 4), "peak_rss_mb": round(peak_rss_mb(), 0),
               "rss_before_mb": round(base, 0)}
     print(json.dumps(result) if args.json else
           f"load {result['rows']:,} rows ({result['csv_mb']} MB CSV): {result['load_s']} s, "

@@ -18,7 +18,10 @@ Per segment of the stream (gaps split segments, never bridged):
    (:mod:`twitchsense.context`); in ``active`` stretches the answer is
    "cannot tell", windows there are not classified;
 4. features of each candidate window and its surroundings
-   (:class:`~twitchsense.features.WindowFeatures`), model probability;
+   (:class:`~twitchsense.features.WindowFeatures`), model probability; with a
+   ``bound`` (the model's :meth:`~twitchsense.model_file.TwitchModel.twitch_upper_bound`)
+   the costly late features are computed only for windows whose upper bound
+   reaches ``threshold`` x ``hysteresis`` (the others could never join a run);
 5. events: runs of windows with probability above ``threshold`` x
    ``hysteresis`` holding at least one above ``threshold``, merged across
    gaps shorter than ``merge_s``; onset, duration and ``peak_g`` from the

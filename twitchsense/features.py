@@ -164,7 +164,6 @@ class WindowFeatures(TransformerMixin, BaseEstimator):
         c = L // 2
         w = b - a
         hp = signal.sosfiltfilt(highpass_sos(fs, self.background_hz), R, axis=-1)
-        slow = R - hp
         mag = np.sqrt(hp[:, 0] ** 2 + hp[:, 1] ** 2 + hp[:, 2] ** 2)  # (n, L); element-wise: batch-size independent
 
         # --- the event in the window
@@ -209,18 +208,16 @@ class WindowFeatures(TransformerMixin, BaseEstimator):
         # --- the surroundings, event left out
         ctx = np.ones(L, dtype=bool)
         ctx[c - ex:c + ex] = False
-        before = np.zeros(L, dtype=bool)
-        before[:c - ex] = True
-        after = np.zeros(L, dtype=bool)
-        after[c + ex:] = True
+        nbf = c - ex  # the surroundings are [:nbf] (before) and [c + ex:] (after), in this order
+        mag_ctx2 = mag[:, ctx] ** 2
         med = np.median(mag[:, ctx], axis=1)
-        ctx_rms = np.sqrt(np.mean(mag[:, ctx] ** 2, axis=1))
-        act_before = np.sqrt(np.mean(mag[:, before] ** 2, axis=1))
-        act_after = np.sqrt(np.mean(mag[:, after] ** 2, axis=1))
-        slow_ctx = slow[:, :, ctx]
+        ctx_rms = np.sqrt(np.mean(mag_ctx2, axis=1))
+        act_before = np.sqrt(np.mean(mag_ctx2[:, :nbf], axis=1))
+        act_after = np.sqrt(np.mean(mag_ctx2[:, nbf:], axis=1))
+        slow_ctx = R[:, :, ctx] - hp[:, :, ctx]
         slow_move = np.sqrt(np.sum(np.var(slow_ctx, axis=-1), axis=1))
-        g_before = slow[:, :, before].mean(axis=-1)
-        g_after = slow[:, :, after].mean(axis=-1)
+        g_before = slow_ctx[:, :, :nbf].mean(axis=-1)
+        g_after = slow_ctx[:, :, nbf:].mean(axis=-1)
         cosang = (g_before * g_after).sum(axis=1) / (
             np.linalg.norm(g_before, axis=1) * np.linalg.norm(g_after, axis=1) + 1e-9)
         orient = np.degrees(np.arccos(np.clip(cosang, -1.0, 1.0)))

@@ -207,7 +207,10 @@ def quality_flags(t: np.ndarray, acc: np.ndarray, range_g: float | None = None,
             flags.append(QualityFlag(float(t[s]), float(t[e - 1]), "saturated",
                                      f"axis {axis} at {a[s]:+.3g} g for {e - s} samples"))
         same = np.concatenate([[False], a[1:] == a[:-1]])
-        for s, e in _runs(same):
+        runs = _runs(same)
+        if runs.size:  # only runs lasting stuck_s or longer (quantised noise repeats a value often)
+            runs = runs[t[runs[:, 1] - 1] - t[np.maximum(runs[:, 0] - 1, 0)] >= stuck_s]
+        for s, e in runs:
             s0 = max(s - 1, 0)
             if t[e - 1] - t[s0] >= stuck_s:
                 flags.append(QualityFlag(float(t[s0]), float(t[e - 1]), "stuck-axis",
