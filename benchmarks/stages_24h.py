@@ -1,15 +1,19 @@
 """Seconds per stage of batch detection on a realistic day: features alone, then the whole detector.
 
 The recording is the simulator's ``healthy-day`` profile at 100 Hz (desk work,
-walking, gestures, knocks, occasional twitches; written once and cached). It is loaded first (not timed here: see
-``benchmarks.load_24h``), then one stage runs in this fresh process:
+walking, gestures, knocks, occasional twitches; ``benchmarks.detect_24h``
+writes and caches it). With ``--of LONGER`` it is the first ``--hours`` of the
+``LONGER``-hour day (cut once and cached by a ``--prepare`` run), so every
+length has the same kind of content and the times scale cleanly. It is loaded
+first (not timed here: see ``benchmarks.load_24h``), then one stage runs in
+this fresh process:
 
 - ``features``: resampling, the candidate gate, context and the window features
   of every candidate (``twitchsense.detector.candidate_windows``), no model;
 - ``detect``: the same plus the model and event building
   (``twitchsense.detector.detect_recording`` with the shipped model).
 
-    python -m benchmarks.stages_24h [--hours 24] [--stage features|detect] [--json]
+    python -m benchmarks.stages_24h [--hours 24] [--of 24] [--stage features|detect] [--prepare] [--json]
 """
 
 from __future__ import annotations
@@ -18,13 +22,35 @@ import argparse
 import json
 import time
 
-from benchmarks.common import NO_MODEL, peak_rss_mb, shipped_model
+from benchmarks.common import CACHE, NO_MODEL, peak_rss_mb, shipped_model
+
+
+def day_prefix_csv(hours: float, of_hours: float, realistic_day_csv):
+    """The first ``hours`` of the ``of_hours``-long realistic day, cut once and cached."""
+    if hours >= of_hours:
+        return realistic_day_csv(of_hours)
+    from twitchsense.recording import Recording, read_recording, write_recording
+
+    path = CACHE / f"healthy_day_first_{hours:g}h_of_{of_hours:g}h.csv"
+    if not path.exists():
+        day = read_recording(realistic_day_csv(of_hours))
+        keep = day.t < day.t[0] + hours * 3600
+        tmp = CACHE / f"tmp_{path.name}"
+        write_recording(tmp, Recording(t=day.t[keep], acc=day.acc[keep], meta=dict(day.meta)))
+        for suffix in (".json",):
+            side = tmp.with_name(tmp.name[:-4] + suffix)
+            if side.exists():
+                side.replace(path.with_name(path.name[:-4] + suffix))
+        tmp.replace(path)
+    return path
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--hours", type=float, default=24.0)
+    ap.add_argument("--of", type=float, default=None, help="cut the first --hours of a day this long")
     ap.add_argument("--stage", choices=["features", "detect"], default="detect")
+    ap.add_argument("--prepare", action="store_true", help="only write the recording (cached), time nothing")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     from twitchsense.detector import DetectorConfig, candidate_windows, detect_recording
@@ -41,7 +67,11 @@ def main() -> None:
     if missing:
         print(json.dumps({"status": missing}) if args.json else missing)
         return
-    rec = read_recording(realistic_day_csv(args.hours))
+    path = day_prefix_csv(args.hours, args.of or args.hours, realistic_day_csv)
+    if args.prepare:
+        print(json.dumps({"prepared": str(path)}) if args.json else path)
+        return
+    rec = read_recording(path)
     t0 = time.perf_counter()
     if args.stage == "features":
         features, config = (model.features, model.config) if model else (WindowFeatures(), DetectorConfig())
