@@ -52,6 +52,8 @@ def _run_pipeline(port: str, seconds: float) -> LatencySink:
 
 
 def _stats(ms: np.ndarray, unit: str) -> dict:
+    if ms.size == 0:
+        raise SystemExit(f"serial_latency: no {unit} reached the pipeline")
     return {"n": int(ms.size), "unit": unit, "p50_ms": round(float(np.percentile(ms, 50)), 2),
             "p99_ms": round(float(np.percentile(ms, 99)), 2), "max_ms": round(float(ms.max()), 2)}
 

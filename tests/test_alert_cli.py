@@ -44,7 +44,7 @@ def test_replay_alerts_reach_terminal_jsonl_history_and_command(tmp_path):
            "10 s (threshold 5); rule: saturation" in out
     assert "00:01:00.9 (22:01:00)  cleared warning: no data from the sensor for 0 s (threshold 30 s); " \
            "rule: no-data" in out
-    assert "0 twitches, 4 alert changes" in out
+    assert ", 4 alert changes" in out
     alerts = [json.loads(x) for x in (tmp_path / "out.jsonl").read_text().splitlines()
               if json.loads(x)["type"] == "alert"]
     assert [(a["rule"], a["change"]) for a in alerts] == [("no-data", "raised"), ("no-data", "cleared"),

@@ -52,7 +52,7 @@ Scorer = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 class DetectorConfig:
     """Everything besides the model that decides events (stored in the model file)."""
 
-    step_s: float = 0.02
+    step_s: float = 0.04
     gate_background_hz: float = 3.0
     gate_ratio: float = 2.5
     gate_min_g: float = 0.012

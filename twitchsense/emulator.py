@@ -332,6 +332,7 @@ class BoardEmulator:
                 b[i] = 0xFF if wire[i] != 0xFF else 0x01
             wire = bytes(b)
             fate = "corrupted"
+        sent_ns = time.monotonic_ns()  # before the write: the host may read it at once
         if fate != "dropped" and not self._write(wire):
             fate = "overflow"
         self.stats["dropped" if fate == "dropped" else "corrupted" if fate == "corrupted"
@@ -339,7 +340,7 @@ class BoardEmulator:
         if fate == "sent":
             self.stats["samples"] += n
         if self.keep_log:
-            self.sent.append(SentFrame(time.monotonic_ns(), self.boot, self.epoch, first_index, data_pos, n, fate))
+            self.sent.append(SentFrame(sent_ns, self.boot, self.epoch, first_index, data_pos, n, fate))
 
     def started(self, now: int) -> None:
         self.epoch += 1

@@ -204,25 +204,32 @@ class WindowFeatures(TransformerMixin, BaseEstimator):
         nearby = (bmax[:, bctx] >= 0.5 * pk[:, None]).sum(axis=1) / max(1, int(bctx.sum()))
 
         # periodicity of the surroundings (event blanked to zero after mean removal)
-        def acf_max(sig: np.ndarray, lo_s: float, hi_s: float) -> tuple[np.ndarray, np.ndarray]:
-            s = sig - np.where(ctx, sig, 0).sum(axis=-1, keepdims=True) / ctx.sum()
-            s = np.where(ctx, s, 0.0)
-            nf = 1 << int(np.ceil(np.log2(2 * L)))
+        def acf_max(sig: np.ndarray, lo_s: float, hi_s: float, q: int) -> tuple[np.ndarray, np.ndarray]:
+            """Strongest normalised autocorrelation at lags lo_s..hi_s of the surroundings (and its lag),
+            on the signal averaged over ``q`` samples (the lags of interest need no more)."""
+            Lq = L // q
+            sq = sig[..., :Lq * q].reshape(*sig.shape[:-1], Lq, q).mean(axis=-1)
+            cq = ctx[:Lq * q].reshape(Lq, q).all(axis=1)
+            fq = fs / q
+            s = sq - np.where(cq, sq, 0).sum(axis=-1, keepdims=True) / cq.sum()
+            s = np.where(cq, s, 0.0)
+            nf = 1 << int(np.ceil(np.log2(2 * Lq)))
             F = np.fft.rfft(s, n=nf, axis=-1)
-            ac = np.fft.irfft(np.abs(F) ** 2, n=nf, axis=-1)
+            ac = np.fft.irfft(F.real ** 2 + F.imag ** 2, n=nf, axis=-1)
             if ac.ndim == 3:
                 ac = ac.sum(axis=1)
-            ac = ac[:, :L]
-            lo, hi = max(1, int(round(lo_s * fs))), min(L - 1, int(round(hi_s * fs)))
+            ac = ac[:, :Lq]
+            lo, hi = max(1, int(round(lo_s * fq))), min(Lq - 1, int(round(hi_s * fq)))
             # unbiased-ish: normalise by overlap count of the blanked mask
-            m = np.fft.irfft(np.abs(np.fft.rfft(ctx.astype(float), n=nf)) ** 2, n=nf)[:L]
+            m = np.fft.irfft(np.abs(np.fft.rfft(cq.astype(float), n=nf)) ** 2, n=nf)[:Lq]
             r = (ac[:, lo:hi + 1] / np.maximum(m[lo:hi + 1], 1.0)) / (ac[:, :1] / m[0] + 1e-12)
             best = r.max(axis=1)
             j = np.argmax(r >= 0.9 * best[:, None], axis=1)  # the shortest lag near the best (fundamental)
-            return np.clip(best, -1.0, 1.0), (lo + j) / fs
+            return np.clip(best, -1.0, 1.0), (lo + j) / fq
 
-        tremor, tremor_lag = acf_max(hp, 0.06, 0.5)
-        steps, _ = acf_max(mag, 0.3, 1.2)
+        q_tremor = max(1, int(fs // 40))  # keep >= 40 Hz for tremor up to 12 Hz
+        tremor, tremor_lag = acf_max(hp, 0.06, 0.5, q_tremor)
+        steps, _ = acf_max(mag, 0.3, 1.2, 2 * q_tremor)
 
         lg = np.log10
         feats = [lg(pk + EPS), lg(rms + EPS), peak_offset, width50, width25, rise, decay, direction,

@@ -52,6 +52,8 @@ def _num(x: float) -> str:
 
 def _minutes(seconds: float, floor: bool = False) -> str:
     """Minutes in words; ``floor`` never rounds a duration up to a threshold it has not reached."""
+    if seconds < 60 and not floor:
+        return f"{_num(seconds)} s"
     m = seconds / 60.0
     if floor:
         m = np.floor(m * 10 + 1e-9) / 10 if m < 10 else np.floor(m + 1e-9)

@@ -114,6 +114,33 @@ def _add_board_options(p: argparse.ArgumentParser) -> None:
 def _add_pipeline_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--record", type=Path, metavar="OUT.csv", help="also save every sample to this recording")
     p.add_argument("--quiet", action="store_true", help="print only link events and the summary")
+    p.add_argument("--model", type=Path, metavar="PATH",
+                   help="detector model (default: the shipped models/default.skops; without one, twitches "
+                        "are not detected and the alerts judge faults only)")
+
+
+def _model(args: argparse.Namespace):
+    """The detector model of the live pipeline, or None when none is shipped and none is given."""
+    from ..errors import ModelError
+    from ..model_file import default_model_path, load_model
+    path = args.model
+    if path is None:
+        try:
+            path = default_model_path()
+        except ModelError as exc:
+            print(f"note: {exc}; twitches are not detected, the alerts judge faults only", file=sys.stderr)
+            return None
+    return load_model(path)
+
+
+def _detector(model, rate_hz: float | None):
+    """The streaming detector for ``model`` at the source's rate (None without a model)."""
+    if model is None:
+        return None
+    from ..detector import StreamingDetector
+    if not rate_hz:
+        raise TwitchsenseError("the sample rate is unknown: pass --rate")
+    return StreamingDetector(model, float(rate_hz))
 
 
 def check_output(path: Path, option: str) -> None:
@@ -146,7 +173,8 @@ def print_summary(name: str, s: PipelineSummary, extra: str = "", out=None) -> N
 
 
 def _alert_summary(s: PipelineSummary) -> str:
-    return f", {s.events} twitches, {s.alerts} alert changes"
+    return (f", {s.events} twitch{'' if s.events == 1 else 'es'}, "
+            f"{s.alerts} alert change{'' if s.alerts == 1 else 's'}")
 
 
 def _summary_out(args: argparse.Namespace):
@@ -160,7 +188,8 @@ def run_replay(args: argparse.Namespace) -> int:
     rec = read_recording(args.recording)
     source = ReplaySource(rec, speed=speed)
     alerts, alert_sinks = alerting_for(args, source, rec.name, live=False)
-    summary = Pipeline(source, alerts=alerts, sinks=_sinks(args, source) + alert_sinks).run()
+    detector = _detector(_model(args), rec.sample_rate_hz)
+    summary = Pipeline(source, detector=detector, alerts=alerts, sinks=_sinks(args, source) + alert_sinks).run()
     print_summary(f"replay {args.recording}", summary, _alert_summary(summary), out=_summary_out(args))
     return 0
 
@@ -206,12 +235,20 @@ def run_stream(args: argparse.Namespace) -> int:
         source = SimulatedSource(args.rate or 100.0, profile=args.profile)
     else:
         source = _serial_source(args)
-        source.open()
-    stop = threading.Event()
     alerts, alert_sinks = alerting_for(args, source, "live", live=True)
+    model = _model(args)  # slow to load: before the board starts streaming
+    if not args.simulate:
+        try:
+            source.open()
+        except BaseException:
+            for sink in alert_sinks:
+                sink.close()
+            raise
+    detector = _detector(model, source.meta.get("sample_rate_hz") or args.rate)
+    stop = threading.Event()
     with stop_on_signals(stop):
-        summary = Pipeline(source, alerts=alerts, sinks=_sinks(args, source) + alert_sinks).run(
-            stop=stop, duration_s=args.duration)
+        summary = Pipeline(source, detector=detector, alerts=alerts,
+                           sinks=_sinks(args, source) + alert_sinks).run(stop=stop, duration_s=args.duration)
     print_summary("stream", summary,
                   ("" if args.simulate else _serial_summary(source, summary)) + _alert_summary(summary),
                   out=_summary_out(args))
