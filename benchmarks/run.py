@@ -55,17 +55,15 @@ class Sizes:
 
 
 FULL = Sizes("full", hours=(1.0, 6.0, 24.0), cli_hours=(24.0,), decode_samples=2_000_000, latency_s=30,
-             event_latency_min=10.0,             live_hours=1.0, live_block_s=1.0, peer_windows=200, quality_per_profile=2, quality_minutes=10.0,
-             quality_real_limit=0, timeout_s=1800)
+             event_latency_min=10.0, live_hours=1.0, live_block_s=1.0, peer_windows=200, quality_per_profile=2,
+             quality_minutes=10.0, quality_real_limit=0, timeout_s=1800)
 QUICK = Sizes("quick", hours=(0.05, 0.2), cli_hours=(0.2,), decode_samples=300_000, latency_s=3,
-              event_latency_min=1.0, live_hours=0.1,
-              live_block_s=1.0, peer_windows=16, quality_per_profile=1, quality_minutes=2.0, quality_real_limit=30,
-              timeout_s=120)
+              event_latency_min=1.0, live_hours=0.1, live_block_s=1.0, peer_windows=16, quality_per_profile=1,
+              quality_minutes=2.0, quality_real_limit=30, timeout_s=120)
 #: every section with tiny sizes (the test suite's check that nothing is broken; figures meaningless)
 SMOKE = Sizes("smoke", hours=(0.02, 0.05), cli_hours=(0.02,), decode_samples=50_000, latency_s=1,
-              event_latency_min=0.2, live_hours=0.02,
-              live_block_s=1.0, peer_windows=12, quality_per_profile=1, quality_minutes=0.5, quality_real_limit=6,
-              timeout_s=120)
+              event_latency_min=0.5, live_hours=0.02, live_block_s=1.0, peer_windows=12, quality_per_profile=1,
+              quality_minutes=0.5, quality_real_limit=6, timeout_s=120)
 
 
 class NotBuilt(Exception):
