@@ -4,7 +4,8 @@ A 10-minute simulated session is looped through the one live pipeline
 (replay source in 1 s blocks, as fast as it goes -> streaming detector ->
 alert engine -> status sink), and the process's resident memory is sampled
 every replayed minute. The figure that matters is the growth per replayed
-hour after the first 10 % (warm-up: imports, buffers, model).
+hour after the first 10 % (warm-up: imports, buffers, model), the least-squares
+slope of those samples.
 
     python -m benchmarks.live_memory [--hours 1] [--block-s 1] [--json]
 """
@@ -48,6 +49,16 @@ def live_stages(rate_hz: float) -> tuple[object | None, object | None, list[str]
     return detector, alerts, notes
 
 
+def growth_mb_per_h(samples: list[tuple[float, float]]) -> float:
+    """Least-squares slope of RSS (MB) against replayed hours, after the first 10 % (warm-up)."""
+    import numpy as np
+
+    if len(samples) < 3:
+        return 0.0
+    h, mb = np.array(samples[max(1, len(samples) // 10):], float).T
+    return round(float(np.polyfit(h, mb, 1)[0]), 2) if np.ptp(h) > 0 else 0.0
+
+
 class _MemoryProbe:
     """A sink that samples RSS every ``every_s`` of stream time and stops the run at ``until_s``."""
 
@@ -70,7 +81,7 @@ class _MemoryProbe:
 
 def run(hours: float, block_s: float = 1.0, seed: int = 0) -> dict:
     """Replay ``hours`` of looped simulated data through the live pipeline; RSS figures."""
-    from twitchsense.live_sinks import StatusLineSink
+    from twitchsense.sinks.status import StatusLineSink
     from twitchsense.pipeline import Pipeline
     from twitchsense.sources.replay import ReplaySource
     from twitchsense.sources.synthetic import simulated_recording
@@ -88,7 +99,7 @@ def run(hours: float, block_s: float = 1.0, seed: int = 0) -> dict:
     s = probe.samples
     warm = s[max(1, len(s) // 10)] if len(s) > 2 else s[0]
     end = s[-1]
-    growth = (end[1] - warm[1]) / (end[0] - warm[0]) if end[0] > warm[0] else 0.0
+    growth = growth_mb_per_h(s)
     stages = "replay source -> " + ("streaming detector -> " if detector else "") + \
              ("alert engine -> " if alerts else "") + "status sink"
     return {"what": stages, "replayed_h": round(summary.stream_s / 3600, 2), "wall_s": round(wall, 1),

@@ -53,7 +53,8 @@ def _plot_scaling(sec: dict, ax) -> bool:
     for stage, pts in curves.items():
         h = [p[0] for p in pts]
         s = [p[1] for p in pts]
-        ax.plot(h, s, "o-", label=f"{stage} (exponent {sec['scaling'].get(stage)})")
+        exponent = sec["scaling"].get(stage)
+        ax.plot(h, s, "o-", label=stage if exponent is None else f"{stage} (exponent {exponent})")
         ax.plot(h, [s[-1] * x / h[-1] for x in h], ":", color="grey", lw=0.8)
     from matplotlib.ticker import NullFormatter, ScalarFormatter
 
@@ -81,7 +82,7 @@ def _plot_peers(sec: dict, fig) -> bool:
     ax1.invert_yaxis()
     ax2.barh(names, [r.get("f1") or 0 for r in rows], color="tab:green")
     ax2.set_xlim(0, 1)
-    ax2.set_xlabel("window F1 (same classifier)")
+    ax2.set_xlabel("window F1")
     ax2.invert_yaxis()
     ax2.set_yticklabels([])
     fig.suptitle("Feature extraction vs peers, same windows")
@@ -93,6 +94,7 @@ def _plot_live_memory(sec: dict, ax) -> bool:
     if not samples:
         return False
     ax.plot([s[0] for s in samples], [s[1] for s in samples])
+    ax.set_ylim(0, 1.2 * max(s[1] for s in samples))
     ax.set_xlabel("replayed hours")
     ax.set_ylabel("RSS (MB)")
     ax.set_title("Live pipeline memory over a long replay")

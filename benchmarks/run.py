@@ -39,6 +39,7 @@ class Sizes:
     cli_hours: tuple[float, ...]      # lengths for the whole `detect` command
     decode_samples: int
     latency_s: float
+    event_latency_min: float
     live_hours: float
     live_block_s: float
     peer_windows: int
@@ -54,15 +55,15 @@ class Sizes:
 
 
 FULL = Sizes("full", hours=(1.0, 6.0, 24.0), cli_hours=(24.0,), decode_samples=2_000_000, latency_s=30,
-             live_hours=1.0, live_block_s=1.0, peer_windows=200, quality_per_profile=2, quality_minutes=10.0,
-             quality_real_limit=0, timeout_s=1800)
-QUICK = Sizes("quick", hours=(0.05, 0.2), cli_hours=(0.2,), decode_samples=300_000, latency_s=3, live_hours=0.1,
-              live_block_s=1.0, peer_windows=16, quality_per_profile=1, quality_minutes=2.0, quality_real_limit=30,
-              timeout_s=120)
+             event_latency_min=10.0, live_hours=1.0, live_block_s=1.0, peer_windows=200, quality_per_profile=2,
+             quality_minutes=10.0, quality_real_limit=0, timeout_s=1800)
+QUICK = Sizes("quick", hours=(0.05, 0.2), cli_hours=(0.2,), decode_samples=300_000, latency_s=3,
+              event_latency_min=1.0, live_hours=0.1, live_block_s=1.0, peer_windows=16, quality_per_profile=1,
+              quality_minutes=2.0, quality_real_limit=30, timeout_s=120)
 #: every section with tiny sizes (the test suite's check that nothing is broken; figures meaningless)
-SMOKE = Sizes("smoke", hours=(0.02, 0.05), cli_hours=(0.02,), decode_samples=50_000, latency_s=1, live_hours=0.02,
-              live_block_s=1.0, peer_windows=12, quality_per_profile=1, quality_minutes=0.5, quality_real_limit=6,
-              timeout_s=120)
+SMOKE = Sizes("smoke", hours=(0.02, 0.05), cli_hours=(0.02,), decode_samples=50_000, latency_s=1,
+              event_latency_min=0.5, live_hours=0.02, live_block_s=1.0, peer_windows=12, quality_per_profile=1,
+              quality_minutes=0.5, quality_real_limit=6, timeout_s=120)
 
 
 class NotBuilt(Exception):
@@ -197,20 +198,32 @@ def decoder(sizes: Sizes) -> dict:
 
 
 def serial_latency(sizes: Sizes) -> dict:
-    """Byte arrival to pipeline latency over a real pseudo-terminal (issue #4's ``benchmarks.serial_latency``)."""
+    """Byte arrival to pipeline over a real pseudo-terminal (issue #4), twitch end to event (issue #7)."""
     cols = [("what", "path"), ("n", "n"), ("p50_ms", "p50 ms"), ("p99_ms", "p99 ms"), ("max_ms", "max ms"),
             ("status", "status")]
+    rows, notes = [], []
     try:
         res = measure("benchmarks.serial_latency", "--seconds", f"{sizes.latency_s:g}",
                       timeout=sizes.timeout_s, issue=4)
+        rows += [{"what": k.replace("_", " "), **v, "n": f"{v.get('n')} {v.get('unit', '')}".strip(), "status": "ok"}
+                 for k, v in res.items() if isinstance(v, dict)]
+        notes.append(f"Transport: `python -m benchmarks.serial_latency`, {res.get('seconds')} s at "
+                     f"{res.get('rate_hz'):g} Hz over a real pseudo-terminal, the board emulated "
+                     "(`twitchsense emulate-board`).")
     except NotBuilt as exc:
-        return section("Serial latency", cols, [{"what": "byte arrival to event", "status": str(exc)}],
-                       status="missing")
-    rows = [{"what": k.replace("_", " "), **v, "n": f"{v.get('n')} {v.get('unit', '')}".strip(), "status": "ok"}
-            for k, v in res.items() if isinstance(v, dict)]
-    note = (f"From `python -m benchmarks.serial_latency`: {res.get('seconds')} s at {res.get('rate_hz'):g} Hz over "
-            "a real pseudo-terminal, the board emulated (`twitchsense emulate-board`).")
-    return section("Serial latency", cols, rows, note)
+        rows.append({"what": "byte arrival to pipeline", "status": str(exc)})
+    try:
+        res = measure("benchmarks.event_latency", "--minutes", f"{sizes.event_latency_min:g}",
+                      timeout=sizes.timeout_s * 2, issue=7)
+        ms = {k: round(1000 * res[f"latency_{k}_s"], 1) if res.get(f"latency_{k}_s") is not None else None
+              for k in ("p50", "p99", "max")}
+        rows.append({"what": "twitch end to event out of the live pipeline", "n": f"{res.get('events')} events",
+                     "p50_ms": ms["p50"], "p99_ms": ms["p99"], "max_ms": ms["max"], "status": "ok"})
+        notes.append(f"Events: `python -m benchmarks.event_latency`, {sizes.event_latency_min:g} min of the "
+                     "frequent-twitching profile in 10 ms blocks through detector and alert engine.")
+    except NotBuilt as exc:
+        rows.append({"what": "twitch end to event", "status": str(exc)})
+    return section("Latency", cols, rows, " ".join(notes))
 
 
 def live_memory(sizes: Sizes) -> dict:

@@ -13,7 +13,7 @@ from conftest import ROOT, SHARED, cli_env
 from benchmarks.report import markdown_table
 from benchmarks.run import SECTIONS, scaling_exponent
 
-TITLES = ["Throughput and scaling", "Decoder throughput", "Serial latency", "Live-path memory",
+TITLES = ["Throughput and scaling", "Decoder throughput", "Latency", "Live-path memory",
           "Peers: feature extraction and window classification", "Detection quality"]
 
 
