@@ -4,7 +4,8 @@ Target (issue #6): ``twitchsense detect`` on 24 h at 100 Hz in under 20 s on one
 peak memory under 1.5 GB.
 
 - ``--stage detect`` (default): the whole command (read CSV, detect, write files) in a
-  fresh process pinned to one core (``taskset`` where available); peak RSS from the OS.
+  fresh process pinned to one core (``taskset`` where available); wall and CPU seconds
+  (user + system: the fair figure on a machine shared with other jobs), peak RSS from the OS.
 - ``--stage features``: in-process, the candidate gate and the features of the gated
   windows only (no model), after loading.
 - ``--day noise`` (default): ``benchmarks.common.synthetic_day_csv`` (still sensor, plain
@@ -53,15 +54,18 @@ def run_detect(path: Path, model: str | None) -> dict:
         cmd += ["--model", model]
     if shutil.which("taskset"):
         cmd = ["taskset", "-c", "0", *cmd]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     res = subprocess.run(cmd, capture_output=True, text=True)
     seconds = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    peak = after.ru_maxrss / 1024.0
     if res.returncode != 0:
         raise SystemExit(res.stderr.strip())
     n_events = sum(1 for _ in open(next(out.glob("*.detected.csv")))) - 1
     shutil.rmtree(out, ignore_errors=True)
-    return {"seconds": round(seconds, 2), "peak_rss_mb": round(peak, 0), "events": n_events,
+    return {"seconds": round(seconds, 2), "cpu_s": round(cpu, 2), "peak_rss_mb": round(peak, 0), "events": n_events,
             "summary": res.stdout.strip()}
 
 
@@ -94,7 +98,8 @@ def main() -> None:
         res = run_detect(path, args.model) if args.stage == "detect" else run_features(path)
         res = {"day": day, "hours": args.hours, "stage": args.stage, **res}
         print(json.dumps(res) if args.json else
-              f"{day:9s} {args.hours:g} h at 100 Hz, {args.stage}: {res['seconds']} s, "
+              f"{day:9s} {args.hours:g} h at 100 Hz, {args.stage}: {res['seconds']} s"
+              + (f" ({res['cpu_s']} s CPU)" if "cpu_s" in res else "") + ", "
               f"peak RSS {res['peak_rss_mb']:.0f} MB" + (f", {res['events']} events" if "events" in res else ""))
 
 

@@ -81,7 +81,7 @@ class _MemoryProbe:
 
 def run(hours: float, block_s: float = 1.0, seed: int = 0) -> dict:
     """Replay ``hours`` of looped simulated data through the live pipeline; RSS figures."""
-    from twitchsense.live_sinks import StatusLineSink
+    from twitchsense.sinks.status import StatusLineSink
     from twitchsense.pipeline import Pipeline
     from twitchsense.sources.replay import ReplaySource
     from twitchsense.sources.synthetic import simulated_recording

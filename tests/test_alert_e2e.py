@@ -41,7 +41,7 @@ window_minutes = 0.5
 guidance = "Frequent twitching: in real life, have it examined by a doctor."
 """
 SESSION_S = 45.0
-RUN_S = 20.0
+RUN_S = 26.0  # margin: the stream may lag behind real time on a loaded machine
 
 
 class Collect:
@@ -118,7 +118,9 @@ def test_emulated_board_frequent_and_quiet_sessions(tmp_path, broker):  # noqa: 
     assert raised, alerts
     assert abs(raised[0]["end"] - expected["frequent"]) <= 3.0, (raised[0], expected)
     assert raised[0]["detail"].endswith("/min (threshold 8/min)") and "twitches in the last 30 s" in raised[0]["detail"]
-    assert "ALERT: " in outs["frequent"] and "rule: frequent-e2e" in outs["frequent"]
+    line = next(x for x in outs["frequent"].splitlines() if "ALERT: " in x and "rule: frequent-e2e" in x)
+    hh, mm, ss = line.split()[0].split(":")  # the terminal line starts with the stream time
+    assert abs(int(hh) * 3600 + int(mm) * 60 + float(ss) - expected["frequent"]) <= 3.0, line
     con = sqlite3.connect(tmp_path / "h.sqlite")
     rows = con.execute("SELECT a.time, a.level FROM alerts a JOIN sessions s ON s.id = a.session_id "
                        "WHERE s.name = 'frequent' AND a.rule = 'frequent-e2e' AND a.change = 'raised'").fetchall()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from handmade import handmade, tiny_model
-from twitchsense.detector import StreamingDetector, detect_recording
+from twitchsense.detector import StreamingDetector, candidate_windows, detect_recording
 from twitchsense.scoring import score_events
 
 
@@ -68,3 +68,41 @@ def test_other_rates_give_the_same_events(model, rate):
     res = detect_recording(rec, model)
     tally = score_events(rec.labels, res.events, rec.duration_s)
     assert tally.sensitivity >= 0.85 and tally.false_alarms <= 1
+
+
+def test_late_features_completed_for_a_subset_equal_the_full_extractor(model):
+    rec = handmade(104, minutes=0.5)
+    wf = model.features
+    L = wf.row_samples
+    x = rec.acc.T
+    rows = np.stack([x[:, i:i + L] for i in range(0, x.shape[1] - L, 37)])
+    full = wf.transform_rows(rows)
+    F, parts = wf.partial_rows(rows)
+    late = wf.late_columns
+    assert np.isnan(F[:, late]).all() and np.array_equal(F[:, :late[0]], full[:, :late[0]])
+    some = np.arange(0, rows.shape[0], 3)
+    Fs = F[some]
+    wf.complete_rows(Fs, type(parts)(parts.hp[some], parts.mag[some]))
+    assert np.array_equal(Fs, full[some])  # bit for bit
+
+
+def test_cascade_bound_never_undercuts_and_changes_no_event(model):
+    from twitchsense.detector import DetectionEngine
+
+    rec = handmade(105, minutes=2.0)
+    rec.t[5000:] += 0.5
+    cw = candidate_windows(rec, model.features, model.config)
+    _, X, _, _ = cw.arrays()
+    p, _ = model.score_windows(X)
+    ub = model.twitch_upper_bound(X, model.features.late_columns)
+    assert ub is not None and X.shape[0] > 100
+    assert (ub >= p).all()
+    assert (ub < model.config.threshold * model.config.hysteresis).mean() > 0.1  # the cascade skips work
+
+    def run(bound):
+        eng = DetectionEngine(model.features, model.config, rec.sample_rate_hz, scorer=model.score_windows,
+                              kinds=model.kinds, bound=bound)
+        return eng.push(rec.t, rec.acc) + eng.flush()
+
+    full = run(None)
+    assert len(full) > 3 and run(model.twitch_upper_bound) == full

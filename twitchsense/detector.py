@@ -36,7 +36,7 @@ from scipy import signal
 
 from .context import ContextConfig, ContextSpan, block_levels, merge_spans, spans_of, states_of, STATES
 from .events import TwitchEvent
-from .features import WindowFeatures
+from .features import RowParts, WindowFeatures
 from .preprocess import QualityFlag, Resampler, check_rate, highpass_sos, quality_flags
 from .recording import DEFAULT_GAP_S, Recording
 
@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 
 #: Window-scoring function: features ``(m, n_features)`` -> (p_twitch ``(m,)``, class probabilities ``(m, k)``).
 Scorer = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+#: Upper bound of the twitch probability from features whose given columns are unknown (``None``: no bound).
+Bound = Callable[[np.ndarray, np.ndarray], "np.ndarray | None"]
 
 
 @dataclass
@@ -215,7 +217,21 @@ class _Segment:
         for c0 in range(0, idx.size, eng.chunk_rows):
             sel = idx[c0:c0 + eng.chunk_rows]
             rows = view[k[sel] - C - self.base]
-            F = eng.features.transform_rows(rows)
+            if eng.bound is not None and eng.collect is None:
+                # cascade: the costly late features only where the score could still reach the bar
+                F, parts = eng.features.partial_rows(rows)
+                ub = eng.bound(F, eng.features.late_columns)
+                if ub is not None:
+                    live = np.flatnonzero(ub >= eng.cfg.threshold * eng.cfg.hysteresis - 1e-9)
+                    if live.size == 0:
+                        continue
+                    sel = sel[live]
+                    F = F[live]
+                    eng.features.complete_rows(F, RowParts(parts.hp[live], parts.mag[live]))
+                else:
+                    eng.features.complete_rows(F, parts)
+            else:
+                F = eng.features.transform_rows(rows)
             if eng.collect is not None:
                 eng.collect.t.append(self.t0 + k[sel] / eng.fs)
                 eng.collect.X.append(F)
@@ -312,8 +328,9 @@ class DetectionEngine:
 
     def __init__(self, features: WindowFeatures, config: DetectorConfig, in_rate_hz: float,
                  scorer: Scorer | None = None, kinds: tuple[str, ...] = (),
-                 collect: CandidateWindows | None = None) -> None:
+                 collect: CandidateWindows | None = None, bound: Bound | None = None) -> None:
         self.features = features
+        self.bound = bound
         self.cfg = config
         self.fs = float(features.rate_hz)
         self.scorer = scorer
@@ -376,7 +393,7 @@ class StreamingDetector:
     def __init__(self, model: "TwitchModel", rate_hz: float) -> None:
         self.model = model
         self.engine = DetectionEngine(model.features, model.config, rate_hz, scorer=model.score_windows,
-                                      kinds=model.kinds)
+                                      kinds=model.kinds, bound=model.twitch_upper_bound)
 
     def push(self, t: np.ndarray, acc: np.ndarray) -> list[TwitchEvent]:
         return self.engine.push(t, acc)

@@ -25,6 +25,8 @@ the session's noise level on its own):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import signal
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -35,6 +37,17 @@ from .preprocess import highpass_sos
 EPS = 1e-4  # g: below any sensor's noise, keeps logs and ratios finite
 
 DEFAULT_BANDS = ((1.0, 3.0), (3.0, 8.0), (8.0, 15.0), (15.0, 30.0), (30.0, 50.0))
+
+#: The last features, computed by :meth:`WindowFeatures.complete_rows` (periodicity: the costly ones).
+LATE_FEATURES = ("tremor_periodicity", "tremor_period_s", "step_periodicity")
+
+
+@dataclass
+class RowParts:
+    """Intermediate arrays of :meth:`WindowFeatures.partial_rows` that the late features reuse."""
+
+    hp: np.ndarray   # (n, 3, L) high-passed rows
+    mag: np.ndarray  # (n, L) their magnitude
 
 
 def _band_name(lo: float, hi: float) -> str:
@@ -128,9 +141,24 @@ class WindowFeatures(TransformerMixin, BaseEstimator):
     # ------------------------------------------------------------------ the extractor
     def transform_rows(self, R: np.ndarray) -> np.ndarray:
         """Features of ``(n, 3, row_samples)`` rows (no validation: the detector's fast path)."""
+        F, parts = self.partial_rows(R)
+        self.complete_rows(F, parts)
+        return F
+
+    @property
+    def late_columns(self) -> np.ndarray:
+        """Indices of the features :meth:`partial_rows` leaves out (the costly periodicity ones)."""
+        return np.arange(len(self._names()) - len(LATE_FEATURES), len(self._names()))
+
+    def partial_rows(self, R: np.ndarray) -> tuple[np.ndarray, "RowParts"]:
+        """Every feature but the :attr:`late_columns` (left NaN) and what :meth:`complete_rows` needs.
+
+        ``partial_rows`` then ``complete_rows`` give exactly :meth:`transform_rows`;
+        the detector completes only rows whose score could still reach its threshold.
+        """
         n = R.shape[0]
         if n == 0:
-            return np.zeros((0, len(self._names())))
+            return np.zeros((0, len(self._names()))), RowParts(np.zeros((0, 3, R.shape[-1])), np.zeros((0, R.shape[-1])))
         fs = float(self.rate_hz)
         L, a, b, ex = self._geometry()
         c = L // 2
@@ -203,6 +231,31 @@ class WindowFeatures(TransformerMixin, BaseEstimator):
         bctx = ctx[:nb * blk].reshape(nb, blk).all(axis=1)
         nearby = (bmax[:, bctx] >= 0.5 * pk[:, None]).sum(axis=1) / max(1, int(bctx.sum()))
 
+        lg = np.log10
+        feats = [lg(pk + EPS), lg(rms + EPS), peak_offset, width50, width25, rise, decay, direction,
+                 log_power, centroid, flatness, *shares,
+                 lg((pk + EPS) / (med + EPS)), lg((pk + EPS) / (ctx_rms + EPS)),
+                 lg(act_before + EPS), lg(act_after + EPS),
+                 lg((np.maximum(act_before, act_after) + EPS) / (np.minimum(act_before, act_after) + EPS)),
+                 lg(slow_move + EPS), orient, nearby]
+        F = np.empty((n, len(feats) + len(LATE_FEATURES)))
+        F[:, :len(feats)] = np.column_stack(feats)
+        F[:, len(feats):] = np.nan
+        return F, RowParts(hp, mag)
+
+    def complete_rows(self, F: np.ndarray, parts: "RowParts", rows: np.ndarray | None = None) -> None:
+        """Fill the :attr:`late_columns` of ``F`` (in place), for ``rows`` only when given."""
+        hp, mag = parts.hp, parts.mag
+        if rows is not None:
+            hp, mag = hp[rows], mag[rows]
+        if hp.shape[0] == 0:
+            return
+        fs = float(self.rate_hz)
+        L, a, b, ex = self._geometry()
+        c = L // 2
+        ctx = np.ones(L, dtype=bool)
+        ctx[c - ex:c + ex] = False
+
         # periodicity of the surroundings (event blanked to zero after mean removal)
         def acf_max(sig: np.ndarray, lo_s: float, hi_s: float, q: int) -> tuple[np.ndarray, np.ndarray]:
             """Strongest normalised autocorrelation at lags lo_s..hi_s of the surroundings (and its lag),
@@ -230,12 +283,9 @@ class WindowFeatures(TransformerMixin, BaseEstimator):
         q_tremor = max(1, int(fs // 40))  # keep >= 40 Hz for tremor up to 12 Hz
         tremor, tremor_lag = acf_max(hp, 0.06, 0.5, q_tremor)
         steps, _ = acf_max(mag, 0.3, 1.2, 2 * q_tremor)
+        late = self.late_columns
+        if rows is None:
+            F[:, late] = np.column_stack([tremor, tremor_lag, steps])
+        else:
+            F[np.ix_(rows, late)] = np.column_stack([tremor, tremor_lag, steps])
 
-        lg = np.log10
-        feats = [lg(pk + EPS), lg(rms + EPS), peak_offset, width50, width25, rise, decay, direction,
-                 log_power, centroid, flatness, *shares,
-                 lg((pk + EPS) / (med + EPS)), lg((pk + EPS) / (ctx_rms + EPS)),
-                 lg(act_before + EPS), lg(act_after + EPS),
-                 lg((np.maximum(act_before, act_after) + EPS) / (np.minimum(act_before, act_after) + EPS)),
-                 lg(slow_move + EPS), orient, nearby, tremor, tremor_lag, steps]
-        return np.column_stack(feats)

@@ -58,6 +58,51 @@ class TwitchModel:
         p = self.classifier.predict_proba(F)[:, 1]
         return p, kind_probabilities(self.kind_classifier, F, len(self.classes) - 1)
 
+    def twitch_upper_bound(self, F: np.ndarray, unknown: np.ndarray) -> np.ndarray | None:
+        """An upper bound of :meth:`score_windows`' twitch probability from features whose
+        ``unknown`` columns are not computed yet (``None`` when the classifier allows none).
+
+        Valid for gradient-boosted trees: in a copy of every tree, a split on an unknown
+        feature becomes a leaf holding the largest value below it, so each tree's value,
+        hence the (monotone) sum and probability, can only grow.
+        """
+        key = tuple(int(i) for i in unknown)
+        cache = self.__dict__.setdefault("_bound_models", {})
+        if key not in cache:
+            cache[key] = bounding_classifier(self.classifier, key)
+        bound = cache[key]
+        if bound is None:
+            return None
+        X = np.array(F, dtype=np.float64)
+        X[:, list(key)] = 0.0  # never read: every split on them is now a leaf
+        return bound.predict_proba(X)[:, 1]
+
+
+def bounding_classifier(classifier, unknown: tuple[int, ...]):
+    """A copy of a binary ``HistGradientBoostingClassifier`` whose trees never split on ``unknown``
+    features (each such split replaced by a leaf of its subtree's largest value); ``None`` for
+    any other classifier."""
+    import copy
+
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    if not isinstance(classifier, HistGradientBoostingClassifier) or len(getattr(classifier, "classes_", ())) != 2:
+        return None
+    bound = copy.deepcopy(classifier)
+    drop = np.asarray(unknown, dtype=np.int64)
+    for (pred,) in bound._predictors:
+        nodes = pred.nodes
+        leaf = nodes["is_leaf"].astype(bool)
+        # largest leaf value under each node; children always come after their parent
+        smax = nodes["value"].copy()
+        for i in range(nodes.size - 1, -1, -1):
+            if not leaf[i]:
+                smax[i] = max(smax[nodes["left"][i]], smax[nodes["right"][i]])
+        cut = ~leaf & np.isin(nodes["feature_idx"], drop)
+        nodes["value"][cut] = smax[cut]
+        nodes["is_leaf"][cut] = 1
+    return bound
+
 
 def kind_probabilities(kind_classifier, F: np.ndarray, n_kinds: int) -> np.ndarray:
     """``(m, n_kinds)`` class probabilities of twitch windows (uniform without a class model)."""

@@ -14,7 +14,8 @@ from typing import Iterator
 
 from ..errors import TwitchsenseError
 
-from ..live_sinks import RecordSink, StatusLineSink
+from ..sinks.record import RecordSink
+from ..sinks.status import StatusLineSink
 from ..pipeline import Pipeline, PipelineSummary
 from ..recording import read_recording
 from ..sources.replay import ReplaySource, parse_speed
@@ -326,7 +327,7 @@ def run_emulate_board(args: argparse.Namespace) -> int:
               + (f" --protocol {args.protocol}" if args.protocol != "twitchsense" else "")
               + (f" --rate {emu.rate_hz:g} --separator tab" if args.protocol == "text" else ""), flush=True)
         end = time.monotonic() + args.duration if args.duration else None
-        device, unplugged = emu.device, False
+        unplugged = False
         while not stop.wait(0.05):
             if end is not None and time.monotonic() >= end:
                 break

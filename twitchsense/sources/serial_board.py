@@ -29,7 +29,7 @@ from ..errors import TwitchsenseError
 from ..ports import PortTarget, auto_candidates, is_port_path, match_ports, target_for
 from ..protocol.base import BoardInfo, DecodeResult, Decoder, LinkEvent, SampleBlock
 from ..stages import SourceItem
-from .board_drivers import BoardDriver, HandshakeError, make_driver
+from .board_drivers import HandshakeError, make_driver
 from .serial_reader import Chunk, SerialReaderThread
 from .stream_clock import StreamClock
 

@@ -1,15 +1,12 @@
-"""Sinks the acquisition side provides: a status line (rate, link health, link events) and ``--record``."""
+"""The plain status line of ``stream``/``replay``: samples per second, link health, link events."""
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from typing import TextIO
 
-from .protocol.base import LinkEvent, SampleBlock
-from .stages import Source
-from .writer import RecordingWriter
+from ..protocol.base import LinkEvent, SampleBlock
 
 #: Link events that put the link in a fault state until samples flow again.
 FAULT_KINDS = {"disconnected": "DISCONNECTED", "no_data": "FAULT: no data"}
@@ -80,29 +77,3 @@ class StatusLineSink:
 
     def close(self) -> None:
         self.out.flush()
-
-
-class RecordSink:
-    """``--record OUT.csv``: every sample through the crash-safe writer, sidecar from the source's meta."""
-
-    def __init__(self, path: str | os.PathLike, source: Source, **writer_options: object) -> None:
-        self.source = source
-        self.writer = RecordingWriter(path, dict(source.meta), **writer_options)  # type: ignore[arg-type]
-        self._meta = dict(source.meta)
-
-    def _sync_meta(self) -> None:
-        if self.source.meta != self._meta:
-            self._meta = dict(self.source.meta)
-            self.writer.update_meta(**self._meta)
-
-    def on_samples(self, block: SampleBlock) -> None:
-        self._sync_meta()
-        self.writer.append(block.t, block.acc)
-
-    def on_link(self, event: LinkEvent) -> None:
-        if event.kind in ("info", "reconnected"):
-            self._sync_meta()
-
-    def close(self) -> None:
-        self._sync_meta()
-        self.writer.close()
