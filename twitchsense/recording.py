@@ -222,13 +222,10 @@ def _column_indices(path: Path, fields: Sequence[str], wanted: Sequence[str]) ->
     return [lower.index(c.lower()) for c in wanted]
 
 
-def _count_complete_lines(path: Path) -> int:
+def _count_complete_lines(path: Path, chunk: int = 1 << 24) -> int:
+    """Number of newline characters in the file, read in bounded chunks."""
     with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
-        return m[:].count(b"\n") if m.size() < (1 << 20) else _count_newlines_chunked(m)
-
-
-def _count_newlines_chunked(m: mmap.mmap, chunk: int = 1 << 24) -> int:
-    return sum(m[i:i + chunk].count(b"\n") for i in range(0, m.size(), chunk))
+        return sum(m[i:i + chunk].count(b"\n") for i in range(0, m.size(), chunk))
 
 
 def _diagnose(path: Path, fields: Sequence[str], idx: Sequence[int], names: Sequence[str],
@@ -278,11 +275,12 @@ def read_samples(path: str | os.PathLike, columns: Sequence[str] = REQUIRED_COLU
     if not ends_newline:
         nrows = _count_complete_lines(path) - 1
         info["dropped_incomplete_last_line"] = True
+    names = _unique(fields)
     try:
         # No usecols: with it pandas silently shifts a row that has an extra field.
         df = pd.read_csv(
-            path, sep=sep, decimal=decimal, header=0, names=_unique(fields), index_col=False,
-            dtype={_unique(fields)[i]: np.float64 for i in idx}, engine="c", nrows=nrows,
+            path, sep=sep, decimal=decimal, header=0, names=names, index_col=False,
+            dtype={names[i]: np.float64 for i in idx}, engine="c", nrows=nrows,
             skip_blank_lines=False, encoding="utf-8-sig",
         )
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
