@@ -16,8 +16,7 @@ import pytest
 from twitchsense.alerts import AlertEngine, parse_rules
 from twitchsense.recording import write_recording
 
-from conftest import ROOT, cli_env
-from test_sinks import Subscriber, broker  # noqa: F401  (the mosquitto fixture)
+from conftest import ROOT, Subscriber, cli_env
 from twitchsense.detector import StreamingDetector
 from twitchsense.model_file import default_model_path, load_model
 from twitchsense.pipeline import Pipeline
@@ -62,7 +61,7 @@ def start(cmd: list[str]) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True, env=cli_env(), cwd=ROOT)
 
 
-def test_emulated_board_frequent_and_quiet_sessions(tmp_path, broker):  # noqa: F811
+def test_emulated_board_frequent_and_quiet_sessions(tmp_path, broker):
     model = load_model(default_model_path())  # the shipped model, as `stream` uses by default
     rules_file = tmp_path / "e2e.toml"
     rules_file.write_text(E2E_RULES)
