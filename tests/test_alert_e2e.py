@@ -14,31 +14,23 @@ from datetime import datetime
 import pytest
 
 from twitchsense.alerts import AlertEngine, parse_rules
-from twitchsense.recording import write_recording
-
-from conftest import ROOT, Subscriber, cli_env
 from twitchsense.detector import StreamingDetector
 from twitchsense.model_file import default_model_path, load_model
 from twitchsense.pipeline import Pipeline
+from twitchsense.recording import write_recording
 from twitchsense.simulate.session import simulate_session
 from twitchsense.sources.replay import ReplaySource
+
+from conftest import ROOT, Subscriber, cli_env
+from handmade import frequency_rule, rule_file
 
 pytestmark = pytest.mark.slow
 
 #: short windows so that a 45-s session shows the whole path (the shipped rules need 10-20 min)
-E2E_RULES = """
-[settings]
-hold_minutes = 0.25
-cooldown_minutes = 5
-
-[[rule]]
-name = "frequent-e2e"
-kind = "frequency"
-level = "alert"
-per_minute = 8
-window_minutes = 0.5
-guidance = "Frequent twitching: in real life, have it examined by a doctor."
-"""
+E2E_RULES = rule_file(
+    frequency_rule("alert", 8, 0.5, name="frequent-e2e",
+                   guidance="Frequent twitching: in real life, have it examined by a doctor."),
+    hold_minutes=0.25, cooldown_minutes=5)
 SESSION_S = 45.0
 RUN_S = 26.0  # margin: the stream may lag behind real time on a loaded machine
 

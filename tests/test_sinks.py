@@ -24,18 +24,11 @@ from twitchsense.sinks.jsonl import JsonLinesSink
 from twitchsense.sinks.terminal import TerminalSink
 
 from conftest import Subscriber, free_port
+from handmade import frequency_rule, rule_file
 
-RULES = parse_rules("""
-[settings]
-hold_minutes = 0
-[[rule]]
-name = "busy"
-kind = "frequency"
-level = "warning"
-per_minute = 2
-window_minutes = 1
-guidance = "Regular twitching is worth having checked by a doctor."
-""")
+RULES = parse_rules(rule_file(
+    frequency_rule("warning", 2, 1, guidance="Regular twitching is worth having checked by a doctor."),
+    hold_minutes=0))
 CLOCK = SessionClock("2026-03-01T22:00:00+01:00")
 
 
