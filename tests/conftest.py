@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -68,7 +69,7 @@ def broker(tmp_path):
     conf = tmp_path / "mosquitto.conf"
     conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
     proc = subprocess.Popen([exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30  # generous: the machine may be loaded
     while time.monotonic() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
@@ -79,7 +80,7 @@ def broker(tmp_path):
             time.sleep(0.05)
     else:
         proc.kill()
-        pytest.skip("mosquitto did not open its port in 10 s")
+        pytest.skip("mosquitto did not open its port in 30 s")
     yield port
     proc.terminate()
     proc.wait(timeout=10)
@@ -91,20 +92,22 @@ class Subscriber:
     def __init__(self, port: int, topic: str) -> None:
         import paho.mqtt.client as mqtt
         self.messages: list[tuple[str, str, bool]] = []
-        self.received_at: list[float] = []  # wall-clock time.time() of each message
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+        subscribed = threading.Event()
 
         def on_message(client, userdata, m) -> None:
-            self.received_at.append(time.time())
             self.messages.append((m.topic, m.payload.decode(), m.retain))
 
         self.client.on_message = on_message
+        self.client.on_subscribe = lambda *_: subscribed.set()
         self.client.connect("127.0.0.1", port)
         self.client.subscribe(topic, qos=1)
         self.client.loop_start()
-        time.sleep(0.3)
+        # the broker's SUBACK: from then on every message on ``topic`` reaches us (no fixed sleep)
+        assert subscribed.wait(30), f"the broker did not confirm the subscription to {topic}"
 
-    def wait_for(self, pred, timeout: float = 10.0) -> list:
+    def wait_for(self, pred, timeout: float = 30.0) -> list:
+        """The messages matching ``pred`` as soon as there are any; [] after ``timeout`` s."""
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             found = [m for m in self.messages if pred(m)]
