@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import importlib.metadata
+import importlib.util
 import os
 import resource
 import subprocess
@@ -11,15 +15,41 @@ from pathlib import Path
 
 import numpy as np
 
-CACHE = Path(os.environ.get("TWITCHSENSE_BENCH_CACHE", Path(tempfile.gettempdir()) / "twitchsense-bench"))
+CACHE_ROOT = Path(os.environ.get("TWITCHSENSE_BENCH_CACHE", Path(tempfile.gettempdir()) / "twitchsense-bench"))
+#: the package's sources that write the cached recordings: the simulator and the recording format
+CACHE_SOURCES = ("recording.py", "writer.py", "simulate")
+
+
+@functools.lru_cache(maxsize=None)
+def cache_dir() -> Path:
+    """The cache folder of this code: one per package version and hash of :data:`CACHE_SOURCES`.
+
+    After a change to the simulator or the recording format the benchmarks write new
+    recordings instead of reusing stale ones. Folders of other versions are left alone (other
+    checkouts may use them); delete them freely. The package is located, not imported, so that
+    no benchmark process pays for its imports.
+    """
+    spec = importlib.util.find_spec("twitchsense")
+    pkg = Path(spec.submodule_search_locations[0])  # type: ignore[union-attr,index]
+    digest = hashlib.sha256()
+    for rel in CACHE_SOURCES:
+        path = pkg / rel
+        for f in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            digest.update(f.relative_to(pkg).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    try:
+        version = importlib.metadata.version("twitchsense")
+    except importlib.metadata.PackageNotFoundError:
+        version = "src"
+    folder = CACHE_ROOT / f"{version}-{digest.hexdigest()[:12]}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def synthetic_day_csv(hours: float = 24.0, rate: float = 100.0, seed: int = 0) -> Path:
     """A ``hours``-long recording at ``rate`` Hz (noise plus gravity), written once and cached."""
     from twitchsense.writer import RecordingWriter
 
-    CACHE.mkdir(parents=True, exist_ok=True)
-    path = CACHE / f"synthetic_{hours:g}h_{rate:g}hz_seed{seed}.csv"
+    path = cache_dir() / f"synthetic_{hours:g}h_{rate:g}hz_seed{seed}.csv"
     if path.exists():
         return path
     rng = np.random.default_rng(seed)

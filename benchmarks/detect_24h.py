@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import CACHE, peak_rss_mb, synthetic_day_csv
+from benchmarks.common import cache_dir, peak_rss_mb, synthetic_day_csv
 
 
 def realistic_day_csv(hours: float = 24.0, rate: float = 100.0, seed: int = 7) -> Path:
@@ -35,12 +35,11 @@ def realistic_day_csv(hours: float = 24.0, rate: float = 100.0, seed: int = 7) -
     from twitchsense.recording import write_recording
     from twitchsense.simulate import simulate_session
 
-    CACHE.mkdir(parents=True, exist_ok=True)
-    path = CACHE / f"healthy_day_{hours:g}h_{rate:g}hz_seed{seed}.csv"
+    path = cache_dir() / f"healthy_day_{hours:g}h_{rate:g}hz_seed{seed}.csv"
     if not path.exists():
         rec = simulate_session("healthy-day", hours * 60, seed, rate_hz=rate)
         rec.labels = rec.labels.iloc[0:0]
-        tmp = CACHE / f"tmp_{path.name}"
+        tmp = path.with_name(f"tmp_{path.name}")
         write_recording(tmp, rec)
         tmp.with_name(tmp.name[:-4] + ".json").replace(path.with_name(path.name[:-4] + ".json"))
         tmp.replace(path)

@@ -22,7 +22,7 @@ import argparse
 import json
 import time
 
-from benchmarks.common import CACHE, NO_MODEL, peak_rss_mb, shipped_model
+from benchmarks.common import NO_MODEL, cache_dir, peak_rss_mb, shipped_model
 
 
 def day_prefix_csv(hours: float, of_hours: float, realistic_day_csv):
@@ -31,11 +31,11 @@ def day_prefix_csv(hours: float, of_hours: float, realistic_day_csv):
         return realistic_day_csv(of_hours)
     from twitchsense.recording import Recording, read_recording, write_recording
 
-    path = CACHE / f"healthy_day_first_{hours:g}h_of_{of_hours:g}h.csv"
+    path = cache_dir() / f"healthy_day_first_{hours:g}h_of_{of_hours:g}h.csv"
     if not path.exists():
         day = read_recording(realistic_day_csv(of_hours))
         keep = day.t < day.t[0] + hours * 3600
-        tmp = CACHE / f"tmp_{path.name}"
+        tmp = path.with_name(f"tmp_{path.name}")
         write_recording(tmp, Recording(t=day.t[keep], acc=day.acc[keep], meta=dict(day.meta)))
         for suffix in (".json",):
             side = tmp.with_name(tmp.name[:-4] + suffix)

@@ -1,11 +1,15 @@
-"""Shared fixtures: run the CLI in a real subprocess, make small seeded recordings."""
+"""Shared fixtures: run the CLI in a real subprocess, make small seeded recordings, a real MQTT broker."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -40,3 +44,78 @@ def make_samples(n: int = 500, rate: float = 100.0, seed: int = 0) -> tuple[np.n
     t = np.arange(n) / rate
     acc = rng.normal(0.0, 0.01, (n, 3)) + np.array([0.0, 0.0, 1.0])
     return t, acc
+
+
+# ---- MQTT against a real broker ----------------------------------------------------------------
+def mosquitto_binary() -> str | None:
+    return shutil.which("mosquitto") or next(
+        (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if os.access(p, os.X_OK)), None)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def broker(tmp_path):
+    """A mosquitto broker on 127.0.0.1 for this test only."""
+    exe = mosquitto_binary()
+    if exe is None:
+        pytest.skip("mosquitto is not installed (apt-get install mosquitto; .ci/run installs it)")
+    pytest.importorskip("paho.mqtt.client", reason="paho-mqtt (extra 'mqtt') is not installed")
+    port = free_port()
+    conf = tmp_path / "mosquitto.conf"
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    proc = subprocess.Popen([exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30  # generous: the machine may be loaded
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if proc.poll() is not None:
+                pytest.skip(f"mosquitto did not start: {proc.stderr.read().decode()[:200]}")
+            time.sleep(0.05)
+    else:
+        proc.kill()
+        pytest.skip("mosquitto did not open its port in 30 s")
+    yield port
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+class Subscriber:
+    """A real MQTT client collecting (topic, payload, retained) messages."""
+
+    def __init__(self, port: int, topic: str) -> None:
+        import paho.mqtt.client as mqtt
+        self.messages: list[tuple[str, str, bool]] = []
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+        subscribed = threading.Event()
+
+        def on_message(client, userdata, m) -> None:
+            self.messages.append((m.topic, m.payload.decode(), m.retain))
+
+        self.client.on_message = on_message
+        self.client.on_subscribe = lambda *_: subscribed.set()
+        self.client.connect("127.0.0.1", port)
+        self.client.subscribe(topic, qos=1)
+        self.client.loop_start()
+        # the broker's SUBACK: from then on every message on ``topic`` reaches us (no fixed sleep)
+        assert subscribed.wait(30), f"the broker did not confirm the subscription to {topic}"
+
+    def wait_for(self, pred, timeout: float = 30.0) -> list:
+        """The messages matching ``pred`` as soon as there are any; [] after ``timeout`` s."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            found = [m for m in self.messages if pred(m)]
+            if found:
+                return found
+            time.sleep(0.05)
+        return []
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()

@@ -1,6 +1,9 @@
-"""Tiny hand-made recordings for detector tests: noise, gravity and damped sinusoids (not a simulator)."""
+"""Tiny hand-made cases: recordings for detector tests (noise, gravity and damped sinusoids; not a
+simulator) and rule files for the alert tests."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pandas as pd
@@ -58,3 +61,22 @@ def tiny_model():
         recs = [(handmade(s, tremor=(s % 2 == 0)), "hand") for s in range(4)]
         _MODEL["m"] = train(recs, n_splits=2, progress=False, trees=60)
     return _MODEL["m"]
+
+
+def rule_file(*rules: dict, **settings: float) -> str:
+    """The text of a rule file: ``[settings]`` from ``settings`` (left out when empty), then one
+    ``[[rule]]`` table per dict, keys in order."""
+    def table(header: str, keys: dict) -> str:
+        return header + "\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in keys.items())
+    return "\n".join(([table("[settings]", settings)] if settings else []) + [table("[[rule]]", r) for r in rules])
+
+
+def frequency_rule(level: str, per_minute: float, window_minutes: float, name: str = "busy", **extra) -> dict:
+    """A ``frequency`` rule (``busy`` unless named otherwise)."""
+    return {"name": name, "kind": "frequency", "level": level, "per_minute": per_minute,
+            "window_minutes": window_minutes, **extra}
+
+
+def days_rule(level: str, min_days: int, of_days: int, rule: str = "busy", name: str = "busy-days") -> dict:
+    """A ``days`` rule over ``rule``: met on ``min_days`` of the last ``of_days`` calendar days."""
+    return {"name": name, "kind": "days", "level": level, "rule": rule, "min_days": min_days, "of_days": of_days}

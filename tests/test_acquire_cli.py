@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,7 +17,7 @@ from twitchsense.recording import read_recording
 from twitchsense.errors import TwitchsenseError
 from twitchsense.sources.synthetic import synthetic_recording
 
-from conftest import ROOT, cli_env, run_cli
+from conftest import ROOT, cli_env
 
 
 @pytest.fixture

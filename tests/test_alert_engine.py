@@ -12,26 +12,10 @@ from twitchsense.errors import TwitchsenseError
 from twitchsense.events import TwitchEvent, write_alerts
 from twitchsense.protocol.base import LinkEvent
 
-RULES = parse_rules("""
-[settings]
-hold_minutes = 1
-cooldown_minutes = 10
+from handmade import days_rule, frequency_rule, rule_file
 
-[[rule]]
-name = "busy"
-kind = "frequency"
-level = "alert"
-per_minute = 1
-window_minutes = 1
-
-[[rule]]
-name = "busy-days"
-kind = "days"
-level = "warning"
-rule = "busy"
-min_days = 2
-of_days = 3
-""")
+RULES = parse_rules(rule_file(frequency_rule("alert", 1, 1), days_rule("warning", 2, 3),
+                              hold_minutes=1, cooldown_minutes=10))
 
 
 def ev(onset: float, peak: float = 0.2) -> TwitchEvent:
@@ -155,27 +139,10 @@ def test_a_broken_state_file_is_named(tmp_path):
         AlertEngine(RULES, state_path=state)
 
 
-FAULTS = parse_rules("""
-[[rule]]
-name = "no-data"
-kind = "no-data"
-level = "warning"
-seconds = 30
-
-[[rule]]
-name = "not-worn"
-kind = "not-worn"
-level = "info"
-minutes = 10
-still_g = 0.01
-
-[[rule]]
-name = "saturation"
-kind = "saturation"
-level = "warning"
-count = 5
-window_s = 10
-""")
+FAULTS = parse_rules(rule_file(
+    {"name": "no-data", "kind": "no-data", "level": "warning", "seconds": 30},
+    {"name": "not-worn", "kind": "not-worn", "level": "info", "minutes": 10, "still_g": 0.01},
+    {"name": "saturation", "kind": "saturation", "level": "warning", "count": 5, "window_s": 10}))
 
 
 def block(t0: float, seconds: float, rate: float = 50.0, noise: float = 0.002, seed: int = 0):
@@ -231,26 +198,11 @@ def test_batch_alerts_for_a_recording_match_the_contract(tmp_path):
     assert alerts_for_events([], 0.0, 3000.0, rules) == []
 
 
-RULES_TEXT_SUSTAINED = """
-[settings]
-hold_minutes = 2
-
-[[rule]]
-name = "busy"
-kind = "frequency"
-level = "warning"
-per_minute = 2
-window_minutes = 10
-
-[[rule]]
-name = "sustained"
-kind = "persistence"
-level = "alert"
-per_minute = 2
-window_minutes = 10
-minutes = 10
-tolerance_minutes = 1
-"""
+RULES_TEXT_SUSTAINED = rule_file(
+    frequency_rule("warning", 2, 10),
+    {"name": "sustained", "kind": "persistence", "level": "alert", "per_minute": 2, "window_minutes": 10,
+     "minutes": 10, "tolerance_minutes": 1},
+    hold_minutes=2)
 
 
 def test_batch_scheduling_matches_a_fine_live_tick(tmp_path):

@@ -18,6 +18,7 @@ from twitchsense.history import HistorySink, daily_summary, days_met, connect, d
 from twitchsense.protocol.base import SampleBlock
 
 from conftest import cli_env, run_cli
+from handmade import days_rule, frequency_rule, rule_file
 
 WRITER = textwrap.dedent("""
     import sys, time
@@ -80,23 +81,7 @@ def fill(db, start_time: str, onsets, seconds: float, rules=None, peak: float = 
     sink.close()
 
 
-DAY_RULES_TEXT = """
-[settings]
-hold_minutes = 0
-[[rule]]
-name = "busy"
-kind = "frequency"
-level = "warning"
-per_minute = 2
-window_minutes = 10
-[[rule]]
-name = "busy-days"
-kind = "days"
-level = "alert"
-rule = "busy"
-min_days = 2
-of_days = 7
-"""
+DAY_RULES_TEXT = rule_file(frequency_rule("warning", 2, 10), days_rule("alert", 2, 7), hold_minutes=0)
 DAY_RULES = parse_rules(DAY_RULES_TEXT)
 
 

@@ -14,7 +14,7 @@ from twitchsense.recording import Recording, read_recording, write_recording
 from twitchsense.sources.replay import ReplaySource, parse_speed
 from twitchsense.sources.synthetic import SimulatedSource, synthetic_recording
 
-from conftest import ROOT, make_samples
+from conftest import make_samples
 
 
 class Collect:

@@ -7,9 +7,6 @@ import json
 import os
 import pty
 import select
-import shutil
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -26,17 +23,12 @@ from twitchsense.sinks.command import CommandSink
 from twitchsense.sinks.jsonl import JsonLinesSink
 from twitchsense.sinks.terminal import TerminalSink
 
-RULES = parse_rules("""
-[settings]
-hold_minutes = 0
-[[rule]]
-name = "busy"
-kind = "frequency"
-level = "warning"
-per_minute = 2
-window_minutes = 1
-guidance = "Regular twitching is worth having checked by a doctor."
-""")
+from conftest import Subscriber, free_port
+from handmade import frequency_rule, rule_file
+
+RULES = parse_rules(rule_file(
+    frequency_rule("warning", 2, 1, guidance="Regular twitching is worth having checked by a doctor."),
+    hold_minutes=0))
 CLOCK = SessionClock("2026-03-01T22:00:00+01:00")
 
 
@@ -172,79 +164,7 @@ def test_terminal_live_view_on_a_real_pty():
         os.close(master)
 
 
-# ---- MQTT against a real broker ----------------------------------------------------------------
-def mosquitto_binary() -> str | None:
-    return shutil.which("mosquitto") or next(
-        (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if os.access(p, os.X_OK)), None)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def broker(tmp_path):
-    """A mosquitto broker on 127.0.0.1 for this test only."""
-    exe = mosquitto_binary()
-    if exe is None:
-        pytest.skip("mosquitto is not installed (apt-get install mosquitto; .ci/run installs it)")
-    pytest.importorskip("paho.mqtt.client", reason="paho-mqtt (extra 'mqtt') is not installed")
-    port = free_port()
-    conf = tmp_path / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-    proc = subprocess.Popen([exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.skip(f"mosquitto did not start: {proc.stderr.read().decode()[:200]}")
-            time.sleep(0.05)
-    else:
-        proc.kill()
-        pytest.skip("mosquitto did not open its port in 10 s")
-    yield port
-    proc.terminate()
-    proc.wait(timeout=10)
-
-
-class Subscriber:
-    """A real MQTT client collecting (topic, payload, retained) messages."""
-
-    def __init__(self, port: int, topic: str) -> None:
-        import paho.mqtt.client as mqtt
-        self.messages: list[tuple[str, str, bool]] = []
-        self.received_at: list[float] = []  # wall-clock time.time() of each message
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
-
-        def on_message(client, userdata, m) -> None:
-            self.received_at.append(time.time())
-            self.messages.append((m.topic, m.payload.decode(), m.retain))
-
-        self.client.on_message = on_message
-        self.client.connect("127.0.0.1", port)
-        self.client.subscribe(topic, qos=1)
-        self.client.loop_start()
-        time.sleep(0.3)
-
-    def wait_for(self, pred, timeout: float = 10.0) -> list:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            found = [m for m in self.messages if pred(m)]
-            if found:
-                return found
-            time.sleep(0.05)
-        return []
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
-
-
+# ---- MQTT against a real broker (the broker fixture is in conftest) -------------------------------
 def test_mqtt_publishes_events_alerts_and_retained_state(broker):
     from twitchsense.sinks.mqtt import MqttSink
     sub = Subscriber(broker, "home/twitch/#")

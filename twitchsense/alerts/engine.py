@@ -32,7 +32,7 @@ import numpy as np
 from ..errors import TwitchsenseError
 from ..events import LEVELS, Alert, TwitchEvent
 from ..protocol.base import LinkEvent
-from ..sessionclock import SessionClock, parse_start_time
+from ..sessionclock import SessionClock
 from .rulefile import RuleSet, load_rules
 from .rules import (DaysRule, FaultStatus, Finding, NoDataRule, NotWornRule, RuleBase, SaturationRule,
                     level_rank)

@@ -127,3 +127,29 @@ class Decoder(Protocol):
     def reset(self) -> None:
         """Forget partial input and stream state (after a reconnect)."""
         ...
+
+
+class AnnouncingDecoder:
+    """Base of decoders for boards that never send INFO (text, Cyton): the options stand for it.
+
+    The first ``feed`` that brings bytes hands ``info`` downstream once, with the link events
+    of :meth:`announcement`, as an INFO frame would.
+    """
+
+    info: BoardInfo
+    stats: dict
+    _announced = False
+
+    def announcement(self) -> list[LinkEvent]:
+        """The link events that go with ``info`` (at least one ``info`` event)."""
+        raise NotImplementedError
+
+    def _begin_feed(self, data: bytes) -> DecodeResult:
+        """Count ``data``'s bytes; the result to fill, carrying ``info`` the first time bytes arrive."""
+        self.stats["bytes"] += len(data)
+        result = DecodeResult()
+        if not self._announced and data:
+            self._announced = True
+            result.info = self.info
+            result.events.extend(self.announcement())
+        return result

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import BoardInfo, DecodeResult, LinkEvent, SampleBlock
+from .base import AnnouncingDecoder, BoardInfo, DecodeResult, LinkEvent, SampleBlock
 
 PACKET_LEN = 33
 HEADER = 0xA0
@@ -25,7 +25,7 @@ CYTON_INFO = BoardInfo(protocol_version=0, sensor="LIS3DH", range_g=4.0, samples
                        name="OpenBCI Cyton")
 
 
-class CytonDecoder:
+class CytonDecoder(AnnouncingDecoder):
     """Incremental Cyton packet decoder.
 
     In sync it reads a packet every 33 bytes; a single damaged packet between two good
@@ -43,7 +43,6 @@ class CytonDecoder:
         self._packet_no = -1      # unwrapped number of the last packet read
         self._counter = -1        # its raw counter
         self._index = -1          # index of the last accelerometer sample emitted
-        self._announced = False
         self.reset()
 
     def reset(self) -> None:
@@ -53,14 +52,13 @@ class CytonDecoder:
         self._skipped = 0
         self._counter = -1
 
+    def announcement(self) -> list[LinkEvent]:
+        """Where the accelerometer comes from, and its rate."""
+        return [LinkEvent("info", "OpenBCI Cyton: accelerometer from the aux bytes, 25 Hz")]
+
     def feed(self, data: bytes, host_ns: int = -1) -> DecodeResult:
         """Consume ``data``; never raises on bad bytes."""
-        self.stats["bytes"] += len(data)
-        result = DecodeResult()
-        if not self._announced and data:
-            self._announced = True
-            result.info = self.info
-            result.events.append(LinkEvent("info", "OpenBCI Cyton: accelerometer from the aux bytes, 25 Hz"))
+        result = self._begin_feed(data)
         buf = self._pending + bytes(data)
         arr = np.frombuffer(buf, np.uint8)
         size = arr.size

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import TwitchsenseError
-from .base import BoardInfo, DecodeResult, LinkEvent, SampleBlock
+from .base import AnnouncingDecoder, BoardInfo, DecodeResult, LinkEvent, SampleBlock
 
 STANDARD_GRAVITY = 9.80665
 #: g per unit of each accepted unit name
@@ -74,7 +74,7 @@ PRESETS = {
 }
 
 
-class TextLineDecoder:
+class TextLineDecoder(AnnouncingDecoder):
     """Incremental decoder of accelerometer text lines.
 
     separator : ``","``, ``"\\t"``, ``";"``, ``"whitespace"`` (runs of spaces/tabs), or
@@ -131,7 +131,6 @@ class TextLineDecoder:
         self._count = 0           # samples emitted (the index of the next one)
         self._last_t: float | None = None
         self._step = 0.01         # last time step seen (bridges a reset in time-column mode)
-        self._announced = False
         self.reset()
 
     @classmethod
@@ -158,16 +157,14 @@ class TextLineDecoder:
         self._raw_prev = 0.0
 
     # -- feeding ----------------------------------------------------------------------------
+    def announcement(self) -> list[LinkEvent]:
+        """The board and units, and the preset's warning if it has one."""
+        info = [LinkEvent("info", f"{self.info.name}: text lines in {self.units}")]
+        return info + ([LinkEvent("warning", self.warning)] if self.warning else [])
+
     def feed(self, data: bytes, host_ns: int = -1) -> DecodeResult:
         """Consume ``data``; complete lines become samples, header lines are skipped, bad lines reported."""
-        self.stats["bytes"] += len(data)
-        result = DecodeResult()
-        if not self._announced and data:
-            self._announced = True
-            result.info = self.info
-            result.events.append(LinkEvent("info", f"{self.info.name}: text lines in {self.units}"))
-            if self.warning:
-                result.events.append(LinkEvent("warning", self.warning))
+        result = self._begin_feed(data)
         buf = self._pending + bytes(data)
         lines = buf.split(b"\n")
         self._pending = lines.pop()
