@@ -185,7 +185,7 @@ def replay_events(lw: LabelledWindows, P: np.ndarray, features: WindowFeatures, 
 
 def _quick_events(t: np.ndarray, p: np.ndarray, config: DetectorConfig, window_s: float) -> list[TwitchEvent]:
     """Approximate events from window probabilities (threshold search only: spans from window centres)."""
-    keep = p >= config.threshold * config.hysteresis
+    keep = p >= config.threshold
     tk, pk = t[keep], p[keep]
     if tk.size == 0:
         return []
