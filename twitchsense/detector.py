@@ -263,6 +263,10 @@ class _Segment:
             if i1 < i0:  # nothing new in this window
                 i += 1
                 continue
+            if peak_g < 0:  # ongoing movement: no event, the windows on it are passed over
+                self.last_end = i1
+                i += 1
+                continue
             # the windows seen by then whose peak lies in the event: the confidence and the class
             join = np.flatnonzero((j[i:] * eng.step <= seen) & (peak[i:] <= i1 + eng.merge_samples)) + i
             best = join[int(np.argmax(p[join]))]
@@ -278,16 +282,23 @@ class _Segment:
     def _extent(self, k: int, final: bool) -> tuple[int, int, float, int] | None:
         """Onset and end samples, peak (g) of the twitch the window centred at ``k`` caught, and the
         last window centre whose row was in by then; ``None`` while the data cannot settle it yet.
+        A peak amid movement that does not end within ``max_extend_s`` is no twitch: its end is
+        returned as a negative peak (the windows on it are dropped).
 
         The high-passed magnitude is taken over ``[k - B, hi)``, ``hi`` growing from the
         window's look-ahead in fixed steps until the twitch has ended inside it, so the
         answer depends only on the data, never on how it arrived.
         """
         eng = self.eng
-        B, A, w, fs = eng.B, eng.A, eng.w, eng.fs
+        B, A, w = eng.B, eng.A, eng.w
         lo = k - B
-        cap = k + w // 2 + eng.max_extend
-        for m in range(eng.max_steps + 1):
+        cap = k + w // 2 + eng.max_extend  # the last sample a twitch may reach
+        r0, r1 = B - w // 2, B - w // 2 + w  # the window, in slice coordinates
+        left = max(0, self.last_end + 1 - lo, r0 - eng.extend)
+        if left >= r1:  # the window holds nothing after the latest event
+            return lo, -1, 0.0, k
+        m = 0
+        while True:
             hi = k + A + m * eng.grow
             if hi > self.n:
                 if not final:
@@ -296,19 +307,15 @@ class _Segment:
             x = self.buf[lo - self.base:hi - self.base]
             hp = signal.sosfiltfilt(eng.event_sos, x, axis=0)
             mag = np.sqrt(hp[:, 0] ** 2 + hp[:, 1] ** 2 + hp[:, 2] ** 2)
-            r0, r1 = B - w // 2, B - w // 2 + w  # the window, in slice coordinates
-            left = max(0, self.last_end + 1 - lo, r0 - eng.extend)
-            if left >= r1:  # the window holds nothing after the latest event
-                return lo, -1, 0.0, hi - A
             noise = float(np.median(mag[:r0])) if r0 > 0 else 0.0
             ipk = max(r0, left) + int(np.argmax(mag[max(r0, left):r1]))
             i0, i1, ipk = _cluster(mag, ipk, noise, left, eng.bridge)
             i0, i1, ipk = _cluster(mag, ipk, noise, left, eng.bridge)  # again, at the cluster's own peak
-            settled = i1 + eng.bridge + eng.settle < x.shape[0]
-            if settled or hi >= min(self.n, cap) or m == eng.max_steps:
-                i1 = min(i1, cap - lo)
+            if lo + i1 > cap:  # still going: movement, not a twitch
+                return lo + i0, lo + i1, -1.0, hi - A
+            if i1 + eng.bridge + eng.settle < x.shape[0] or (final and hi == self.n):  # ended (or the data did)
                 return lo + i0, lo + i1, float(mag[ipk]), hi - A
-        return None  # pragma: no cover (the loop always returns)
+            m += 1
 
     def _trim(self) -> None:
         eng = self.eng
@@ -344,7 +351,7 @@ class DetectionEngine:
     bridge_s = 0.06     # dips shorter than this inside a twitch are bridged
     settle_s = 0.05     # signal needed after a twitch's end (past the bridge) before it is final
     extend_s = 0.3      # how far a twitch may reach before its window
-    max_extend_s = 1.5  # ... and after it (tics last up to a second)
+    max_extend_s = 1.0  # ... and after it (tics last up to a second); longer is movement
     grow_s = 0.25       # the look-ahead grows in steps of this while a twitch goes on
 
     def __init__(self, features: WindowFeatures, config: DetectorConfig, in_rate_hz: float,
@@ -367,7 +374,6 @@ class DetectionEngine:
         self.extend = int(round(self.extend_s * self.fs))
         self.max_extend = int(round(self.max_extend_s * self.fs))
         self.grow = max(1, int(round(self.grow_s * self.fs)))
-        self.max_steps = int(np.ceil(max(0, self.w // 2 + self.max_extend - self.A) / self.grow)) + 1
         self.block = max(1, int(round(config.context_block_s * self.fs)))
         self.half_blocks = int(round(config.context_half_s / config.context_block_s))
         self.gate_sos = highpass_sos(self.fs, config.gate_background_hz)
