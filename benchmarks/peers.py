@@ -204,8 +204,9 @@ def run(n_windows: int, seed: int = 0, with_peers: bool = True) -> dict:
     """Build the window set, extract with every method, score with the same classifier."""
     warnings.filterwarnings("ignore")
     est = project_features()
-    rate, L = (float(est.rate_hz), int(est.row_samples)) if est is not None else (100.0, 500)
-    ws = build_window_set(n_windows, rate_hz=rate, row_samples=L, seed=seed)
+    rate, L, before = (float(est.rate_hz), int(est.row_samples), int(est.before_samples)) if est is not None \
+        else (100.0, 500, 250)
+    ws = build_window_set(n_windows, rate_hz=rate, row_samples=L, seed=seed, before_samples=before)
     project = project_extractor(est)
     result = {"windows": int(len(ws.y)), "positives": int(ws.y.sum()), "subjects": int(len(set(ws.groups))),
               "row_s": ws.X.shape[2] / ws.rate_hz, "rate_hz": ws.rate_hz, "twitch_source": ws.twitch_source,

@@ -4,7 +4,7 @@ Every simulator profile, ``--sessions`` sessions each of ``--minutes`` minutes, 
 and 200 Hz in turn, seeds from 10 000 up (training uses seeds below 10 000). Scored with
 the contract's rule, the band-energy baseline on the same recordings.
 
-    python -m benchmarks.quality [--sessions 2] [--minutes 10] [--model PATH] [--json]
+    python -m benchmarks.quality [--sessions 4] [--minutes 10] [--model PATH] [--json]
 
 With ``--json``: one line ``{"rows": [...], "note": ...}`` for ``python -m benchmarks``.
 """
@@ -26,7 +26,7 @@ RATES = (50.0, 100.0, 200.0)
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sessions", type=int, default=2)
+    ap.add_argument("--sessions", type=int, default=4)
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--model")
     ap.add_argument("--json", action="store_true")

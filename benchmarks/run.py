@@ -55,7 +55,7 @@ class Sizes:
 
 
 FULL = Sizes("full", hours=(1.0, 6.0, 24.0), cli_hours=(24.0,), decode_samples=2_000_000, latency_s=30,
-             event_latency_min=10.0, live_hours=1.0, live_block_s=1.0, peer_windows=200, quality_per_profile=2,
+             event_latency_min=10.0, live_hours=1.0, live_block_s=1.0, peer_windows=200, quality_per_profile=4,
              quality_minutes=10.0, quality_real_limit=0, timeout_s=1800)
 QUICK = Sizes("quick", hours=(0.05, 0.2), cli_hours=(0.2,), decode_samples=300_000, latency_s=3,
               event_latency_min=1.0, live_hours=0.1, live_block_s=1.0, peer_windows=16, quality_per_profile=1,

@@ -114,8 +114,8 @@ def _resample(t: np.ndarray, acc: np.ndarray, rate: float) -> tuple[np.ndarray, 
     return grid, np.stack([np.interp(grid, t, acc[:, k]) for k in range(3)], axis=1)
 
 
-def _rows(grid: np.ndarray, acc: np.ndarray, centres: np.ndarray, L: int) -> np.ndarray:
-    idx = np.searchsorted(grid, centres) - L // 2
+def _rows(grid: np.ndarray, acc: np.ndarray, centres: np.ndarray, L: int, before: int) -> np.ndarray:
+    idx = np.searchsorted(grid, centres) - before
     ok = (idx >= 0) & (idx + L <= len(grid))
     take = idx[ok][:, None] + np.arange(L)
     return acc[take].transpose(0, 2, 1)  # (n, 3, L)
@@ -135,12 +135,14 @@ def _movement_peaks(grid: np.ndarray, acc: np.ndarray, rate: float, k: int) -> n
 
 
 def build_window_set(n_windows: int, rate_hz: float = 100.0, row_samples: int = 500, seed: int = 0,
-                     data: Path = SHARED_DATA) -> WindowSet:
-    """About ``n_windows`` rows, half twitches, from the real recordings under ``data``."""
+                     data: Path = SHARED_DATA, before_samples: int | None = None) -> WindowSet:
+    """About ``n_windows`` rows, half twitches, from the real recordings under ``data``; a row's
+    window centre sits ``before_samples`` into it (default: the middle)."""
     from twitchsense.recording import find_recordings, read_recording
 
     rng = np.random.default_rng(seed)
-    row_s = row_samples / rate_hz
+    before = row_samples // 2 if before_samples is None else before_samples
+    row_s = 2 * max(before, row_samples - before) / rate_hz  # the margin each side, doubled
     paths = [p for src in SOURCES if (data / src).is_dir() for p in find_recordings([data / src])]
     if not paths:
         raise FileNotFoundError(f"no real recordings under {data}")
@@ -161,12 +163,12 @@ def build_window_set(n_windows: int, rate_hz: float = 100.0, row_samples: int = 
         injected = add_twitches(rec, rng, row_s / 2 + 0.2)
         peaks, source = injected.info["peaks"], injected.info["source"]
         grid, res = _resample(rec.t, injected.acc, rate_hz)
-        pos = _rows(grid, res, peaks + rng.uniform(-0.1, 0.1, len(peaks)), row_samples)
+        pos = _rows(grid, res, peaks + rng.uniform(-0.1, 0.1, len(peaks)), row_samples, before)
         cand = np.r_[rng.uniform(lo, hi, 4), _movement_peaks(grid, res, rate_hz, 4)]
         cand = cand[(cand > lo) & (cand < hi)]
         if len(peaks):
             cand = cand[np.min(np.abs(cand[:, None] - peaks[None, :]), axis=1) >= MIN_SEPARATION_S]
-        neg = _rows(grid, res, cand, row_samples)
+        neg = _rows(grid, res, cand, row_samples, before)
         pos, neg = pos[: max(0, per_class - n_pos)], neg[: max(0, per_class - n_neg)]
         n_pos += len(pos)
         n_neg += len(neg)

@@ -40,7 +40,7 @@ def _rows(amps, f=9.0, tau=0.05, noise=0.003, seed=0, wf=None):
     rng = np.random.default_rng(seed)
     R = rng.normal(0, noise, (len(amps), 3, L)) + np.array([0, 0, 1.0])[None, :, None]
     for i, a in enumerate(amps):
-        R[i, 0] += a * damped(t - L / 2 / wf.rate_hz + 0.03, f, tau)
+        R[i, 0] += a * damped(t - wf.before_samples / wf.rate_hz + 0.03, f, tau)
     return R.reshape(len(amps), -1)
 
 
@@ -74,7 +74,7 @@ def test_periodic_surroundings_are_seen_as_tremor():
 
 
 def test_rows_of_the_wrong_length_are_refused():
-    with pytest.raises(ValueError, match="each row must hold 3 x 500 samples"):
+    with pytest.raises(ValueError, match="each row must hold 3 x 290 samples"):
         WindowFeatures().fit(np.zeros((2, 30)))
     wf = clone(WindowFeatures(window_s=0.3)).fit(_rows([0.1]))
     assert wf.n_features_out_ == len(wf.get_feature_names_out())

@@ -2,8 +2,9 @@
 
 Activity is measured on short blocks (``block_s``) as the RMS of the high-passed
 acceleration magnitude; the state of a block is decided by the *median* of the
-block levels within ``+-half_s`` around it, so a twitch (one or two blocks)
-does not make its own context look active. During ``active`` stretches the
+block levels over the ``2 * half_s`` seconds up to it (the past only, so the
+live path need not wait for it), so a twitch (one or two blocks) does not make
+its own context look active. During ``active`` stretches the
 detector answers "cannot tell" instead of reporting twitches: vigorous
 movement hides twitches, and claiming them there is where false alarms come
 from in real life.
@@ -14,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import median_filter
 
 STATES = ("rest", "light", "active")
 
@@ -24,7 +24,7 @@ class ContextConfig:
     """Thresholds (g, RMS of the high-passed magnitude) and block geometry."""
 
     block_s: float = 0.25
-    half_s: float = 2.5
+    half_s: float = 1.0
     light_g: float = 0.015
     active_g: float = 0.08
 
@@ -45,11 +45,16 @@ def block_levels(mag: np.ndarray, block: int) -> np.ndarray:
     return np.sqrt(np.mean(mag[:nb * block].reshape(nb, block) ** 2, axis=1))
 
 
-def smooth_levels(levels: np.ndarray, half_blocks: int) -> np.ndarray:
-    """Median of the block levels within ``+-half_blocks`` (edges use the blocks available)."""
-    if levels.size == 0:
-        return levels
-    return median_filter(levels, size=2 * half_blocks + 1, mode="nearest")
+def past_median(levels: np.ndarray, done: int, span: int) -> np.ndarray:
+    """Median of each block level from index ``done`` on with the ``span`` levels before it
+    (the first level repeated before the start): causal smoothing, computable block by block."""
+    if levels.size <= done:
+        return np.zeros(0)
+    lo = done - span
+    part = levels[max(0, lo):]
+    if lo < 0:
+        part = np.concatenate([np.full(-lo, levels[0]), part])
+    return np.median(np.lib.stride_tricks.sliding_window_view(part, span + 1), axis=1)
 
 
 def states_of(level_g: np.ndarray, cfg: ContextConfig = ContextConfig()) -> np.ndarray:

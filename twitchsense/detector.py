@@ -5,8 +5,14 @@ One engine serves both paths. :class:`StreamingDetector` (the live
 :func:`detect_recording` feeds a whole recording through the same engine, so
 both give the same events. Every step is chunk-invariant: the resampler and
 the causal gate filters carry their state, features depend only on their own
-row, context states on a fixed neighbourhood of blocks, and an event is closed
-only when no later window can join it.
+row, context states on the blocks before, and an event's extent is measured on
+a stretch of signal fixed by the window that found it, never by how the data
+arrived.
+
+Low latency: nothing looks further ahead than the features' look-ahead
+(``lookahead_s``, 0.4 s) while a twitch lasts, and ``settle_s`` past its end
+when it lasts longer, so a live event comes out about half a second after the
+twitch ends (``benchmarks/event_latency.py``).
 
 Per segment of the stream (gaps split segments, never bridged):
 
@@ -15,18 +21,20 @@ Per segment of the stream (gaps split segments, never bridged):
    adapting floor and above ``gate_min_g`` (most of a day is quiet: only
    windows near a gated sample are looked at);
 3. context: activity level per block, state ``rest``/``light``/``active``
-   (:mod:`twitchsense.context`); in ``active`` stretches the answer is
-   "cannot tell", windows there are not classified;
+   from the median of the last seconds of blocks (:mod:`twitchsense.context`);
+   in ``active`` stretches the answer is "cannot tell", windows there are not
+   classified;
 4. features of each candidate window and its surroundings
    (:class:`~twitchsense.features.WindowFeatures`), model probability; with a
    ``bound`` (the model's :meth:`~twitchsense.model_file.TwitchModel.twitch_upper_bound`)
    the costly late features are computed only for windows whose upper bound
-   reaches ``threshold`` x ``hysteresis`` (the others could never join a run);
-5. events: runs of windows with probability above ``threshold`` x
-   ``hysteresis`` holding at least one above ``threshold``, merged across
-   gaps shorter than ``merge_s``; onset, duration and ``peak_g`` from the
-   high-passed magnitude around the run, ``confidence`` the run's highest
-   probability, ``kind`` the model's class when it knows classes.
+   reaches ``threshold`` (the others could never raise an event);
+5. events: the first window at or above ``threshold`` raises one; its onset,
+   duration and ``peak_g`` are those of the twitch in the high-passed
+   magnitude (the run above 10 % of its peak around the window's peak), its
+   ``confidence`` the highest probability of the windows on it seen by then,
+   ``kind`` the model's class when it knows classes. Later windows whose peak
+   lies within ``merge_s`` of an event's end belong to it.
 """
 
 from __future__ import annotations
@@ -37,7 +45,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 from scipy import signal
 
-from .context import ContextConfig, ContextSpan, block_levels, merge_spans, spans_of, states_of, STATES
+from .context import STATES, ContextConfig, ContextSpan, block_levels, merge_spans, past_median, spans_of, states_of
 from .events import TwitchEvent
 from .features import RowParts, WindowFeatures
 from .preprocess import QualityFlag, Resampler, check_rate, highpass_sos, quality_flags
@@ -63,7 +71,6 @@ class DetectorConfig:
     gate_min_g: float = 0.012
     gate_floor_s: float = 1.0
     threshold: float = 0.5
-    hysteresis: float = 0.6
     merge_s: float = 0.12
     suppress_active: bool = True
     light_g: float = ContextConfig.light_g
@@ -102,16 +109,16 @@ class CandidateWindows:
 
 
 class _Segment:
-    """Per-segment state of the engine (buffer with padding, gate and context state, pending runs)."""
+    """Per-segment state of the engine (buffer with padding, gate and context state, pending triggers)."""
 
     def __init__(self, eng: "DetectionEngine", seg_id: int, t0: float, x0: np.ndarray) -> None:
         self.eng = eng
         self.id = seg_id
         self.t0 = t0
-        C = eng.C
-        self.buf = np.repeat(x0[None, :], C, axis=0)
-        self.gate = np.zeros(C, dtype=bool)
-        self.base = -C  # segment sample index of buf[0]
+        B = eng.B
+        self.buf = np.repeat(x0[None, :], B, axis=0)
+        self.gate = np.zeros(B, dtype=bool)
+        self.base = -B  # segment sample index of buf[0]
         self.n = 0
         self.gate_zi = signal.sosfilt_zi(eng.gate_sos)[:, :, None] * x0[None, None, :]
         self.floor_zi = np.zeros(1)
@@ -121,11 +128,11 @@ class _Segment:
         self.levels: list[np.ndarray] = []
         self.levels_arr = np.zeros(0)
         self.smooth = np.zeros(0)
+        self.spans_done = 0
         self.j_next = 0
-        self.pend_j: list[np.ndarray] = []
-        self.pend_p: list[np.ndarray] = []
-        self.pend_c: list[np.ndarray] = []
-        self.closed = False
+        # windows scored at or above the threshold, not yet part of an event: index, p, class p, peak sample
+        self.pend: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self.last_end = -(1 << 60)  # last sample of the latest event
 
     # --------------------------------------------------------------- samples in
     def append(self, x: np.ndarray) -> None:
@@ -148,49 +155,36 @@ class _Segment:
             self.mag_tail = tail
 
     # --------------------------------------------------------------- context
-    def _update_context(self, final: bool) -> None:
-        eng = self.eng
+    def _update_context(self) -> None:
+        """Smoothed level of every complete block: the median of it and the ``2 * half`` blocks before it."""
         if self.levels:
             self.levels_arr = np.concatenate([self.levels_arr, *self.levels])
             self.levels = []
-        nb = self.levels_arr.size
-        h = eng.half_blocks
-        done = self.smooth.size
-        upto = nb if final else nb - h
-        if upto > done:
-            lo = max(0, done - h)
-            from scipy.ndimage import median_filter
-            part = median_filter(self.levels_arr[lo:nb], size=2 * h + 1, mode="nearest")
-            self.smooth = np.concatenate([self.smooth, part[done - lo:upto - lo]])
-
-    def context_spans(self, upto_block: int, from_block: int) -> list[ContextSpan]:
-        lv = self.smooth[from_block:upto_block]
-        st = states_of(lv, self.eng.cfg.context)
-        return spans_of(self.t0 + from_block * self.eng.cfg.context_block_s, self.eng.cfg.context_block_s, st, lv)
+        self.smooth = np.concatenate([self.smooth, past_median(self.levels_arr, self.smooth.size,
+                                                               2 * self.eng.half_blocks)])
 
     # --------------------------------------------------------------- windows
     def process(self, final: bool) -> tuple[list[TwitchEvent], list[ContextSpan]]:
         eng = self.eng
-        C, s, hw = eng.C, eng.step, eng.w // 2
-        self._update_context(final)
-        spans_from = getattr(self, "_spans_done", 0)
+        self._update_context()
         if final:
-            edge = np.repeat(self.buf[-1:], C, axis=0)
-            self.buf = np.concatenate([self.buf, edge])
-            self.gate = np.concatenate([self.gate, np.zeros(C, dtype=bool)])
-            j_end = (self.n - 1) // s + 1 if self.n else 0  # windows with centre k < n
+            self.buf = np.concatenate([self.buf, np.repeat(self.buf[-1:], eng.A, axis=0)])
+            self.gate = np.concatenate([self.gate, np.zeros(eng.A, dtype=bool)])
+            j_end = (self.n - 1) // eng.step + 1 if self.n else 0  # windows with centre k < n
         else:
-            # row needs k + C <= n; state needs block(k) + h < smoothed blocks
-            k_max = min(self.n - C, self.smooth.size * eng.block - 1)
-            j_end = k_max // s + 1 if k_max >= 0 else 0
-        events: list[TwitchEvent] = []
+            # a window's row needs its look-ahead (k + A <= n); its state, its block complete
+            k_max = min(self.n - eng.A, self.smooth.size * eng.block - 1)
+            j_end = k_max // eng.step + 1 if k_max >= 0 else 0
         if j_end > self.j_next:
             self._windows(self.j_next, j_end)
             self.j_next = j_end
-        events = self._close_runs(final)
-        spans_to = self.smooth.size
-        spans = self.context_spans(spans_to, spans_from) if spans_to > spans_from else []
-        self._spans_done = spans_to
+        events = self._events(final)
+        spans = []
+        if self.smooth.size > self.spans_done:
+            lv = self.smooth[self.spans_done:]
+            spans = spans_of(self.t0 + self.spans_done * eng.cfg.context_block_s, eng.cfg.context_block_s,
+                             states_of(lv, eng.cfg.context), lv)
+            self.spans_done = self.smooth.size
         self._trim()
         return events, spans
 
@@ -202,7 +196,7 @@ class _Segment:
 
     def _windows(self, j0: int, j1: int) -> None:
         eng = self.eng
-        C, s, w = eng.C, eng.step, eng.w
+        B, s, w = eng.B, eng.step, eng.w
         k = np.arange(j0, j1) * s
         # candidate: any gated sample within the window
         g = self.gate.astype(np.int32)
@@ -216,16 +210,16 @@ class _Segment:
         idx = np.flatnonzero(cand)
         if idx.size == 0:
             return
-        view = np.lib.stride_tricks.sliding_window_view(self.buf, 2 * C, axis=0)  # (N-2C+1, 3, 2C)
+        view = np.lib.stride_tricks.sliding_window_view(self.buf, B + eng.A, axis=0)  # (N-L+1, 3, L)
         for c0 in range(0, idx.size, eng.chunk_rows):
             sel = idx[c0:c0 + eng.chunk_rows]
-            rows = view[k[sel] - C - self.base]
+            rows = view[k[sel] - B - self.base]
             if eng.bound is not None and eng.collect is None:
                 # cascade: the costly late features only where the score could still reach the bar
                 F, parts = eng.features.partial_rows(rows)
                 ub = eng.bound(F, eng.features.late_columns)
                 if ub is not None:
-                    live = np.flatnonzero(ub >= eng.cfg.threshold * eng.cfg.hysteresis - 1e-9)
+                    live = np.flatnonzero(ub >= eng.cfg.threshold - 1e-9)
                     if live.size == 0:
                         continue
                     sel = sel[live]
@@ -243,91 +237,122 @@ class _Segment:
             if eng.scorer is None:
                 continue
             p, cp = eng.scorer(F)
-            keep = p >= eng.cfg.threshold * eng.cfg.hysteresis
+            keep = p >= eng.cfg.threshold
             if keep.any():
-                self.pend_j.append(j0 + sel[keep])
-                self.pend_p.append(p[keep])
-                self.pend_c.append(cp[keep])
+                kk = k[sel[keep]]
+                peak = kk + np.rint(F[keep, eng.peak_col] * eng.fs).astype(np.int64)
+                self.pend.append((j0 + sel[keep], p[keep], cp[keep], peak))
 
-    def _close_runs(self, final: bool) -> list[TwitchEvent]:
-        if not self.pend_j:
+    # --------------------------------------------------------------- events
+    def _events(self, final: bool) -> list[TwitchEvent]:
+        """Events of the pending triggers whose extent the data so far settles (in window order)."""
+        if not self.pend:
             return []
         eng = self.eng
-        j = np.concatenate(self.pend_j)
-        p = np.concatenate(self.pend_p)
-        cp = np.vstack(self.pend_c)
-        gap = eng.merge_w + 1
-        splits = np.flatnonzero(np.diff(j) > gap) + 1
-        starts = np.concatenate([[0], splits])
-        ends = np.concatenate([splits, [j.size]])
-        events = []
-        keep_from = j.size
-        for a, b in zip(starts, ends):
-            if not final and self.j_next - j[b - 1] <= gap:
-                keep_from = a
+        j, p, cp, peak = (np.concatenate(a) for a in zip(*self.pend))
+        events: list[TwitchEvent] = []
+        i = 0
+        while i < j.size:
+            if peak[i] <= self.last_end + eng.merge_samples:  # part of the latest event
+                i += 1
+                continue
+            found = self._extent(int(j[i]) * eng.step, final)
+            if found is None:  # wait for more data
                 break
-            if p[a:b].max() >= eng.cfg.threshold:
-                ev = self._event(j[a:b], p[a:b], cp[a:b])
-                if ev is not None:
-                    events.append(ev)
-        self.pend_j, self.pend_p, self.pend_c = ([j[keep_from:]], [p[keep_from:]], [cp[keep_from:]]) \
-            if keep_from < j.size else ([], [], [])
+            i0, i1, peak_g, seen = found
+            if i1 < i0:  # nothing new in this window
+                i += 1
+                continue
+            if peak_g < 0:  # ongoing movement: no event, the windows on it are passed over
+                self.last_end = i1
+                i += 1
+                continue
+            # the windows seen by then whose peak lies in the event: the confidence and the class
+            join = np.flatnonzero((j[i:] * eng.step <= seen) & (peak[i:] <= i1 + eng.merge_samples)) + i
+            best = join[int(np.argmax(p[join]))]
+            kind = eng.kinds[int(np.argmax(cp[best]))] if eng.kinds else ""
+            state = STATES[int(self._state_of(np.array([int(j[i]) * eng.step]))[0])]
+            events.append(TwitchEvent(onset=round(self.t0 + i0 / eng.fs, 4), duration=round((i1 - i0 + 1) / eng.fs, 4),
+                                      peak_g=peak_g, confidence=float(p[best]), kind=kind, context=state))
+            self.last_end = i1
+            i += 1
+        self.pend = [(j[i:], p[i:], cp[i:], peak[i:])] if i < j.size else []
         return events
 
-    def _event(self, j: np.ndarray, p: np.ndarray, cp: np.ndarray) -> TwitchEvent | None:
+    def _extent(self, k: int, final: bool) -> tuple[int, int, float, int] | None:
+        """Onset and end samples, peak (g) of the twitch the window centred at ``k`` caught, and the
+        last window centre whose row was in by then; ``None`` while the data cannot settle it yet.
+        A peak amid movement that does not end within ``max_extend_s`` is no twitch: its end is
+        returned as a negative peak (the windows on it are dropped).
+
+        The high-passed magnitude is taken over ``[k - B, hi)``, ``hi`` growing from the
+        window's look-ahead in fixed steps until the twitch has ended inside it, so the
+        answer depends only on the data, never on how it arrived.
+        """
         eng = self.eng
-        C, s, w, fs = eng.C, eng.step, eng.w, eng.fs
-        k_first, k_last = int(j[0] * s), int(j[-1] * s)
-        lo = k_first - C - self.base
-        x = self.buf[lo:k_last + C - self.base]
-        hp = signal.sosfiltfilt(eng.event_sos, x, axis=0)
-        mag = np.sqrt(hp[:, 0] ** 2 + hp[:, 1] ** 2 + hp[:, 2] ** 2)
-        r0, r1 = C - w // 2, C + (k_last - k_first) + w // 2  # the run's windows, in slice coordinates
-        ipk = r0 + int(np.argmax(mag[r0:r1]))
-        peak = float(mag[ipk])
-        outside = np.concatenate([mag[:r0], mag[r1:]])
-        noise = float(np.median(outside)) if outside.size else 0.0
-        thr = min(max(0.1 * peak, 3.0 * noise), peak)
-        above = np.flatnonzero(mag >= thr)
-        bridge = max(1, int(round(eng.bridge_s * fs)))
-        # the contiguous cluster of above-threshold samples around the peak (short dips bridged)
-        pos = np.searchsorted(above, ipk)
-        d = np.diff(above)
-        left = pos
-        while left > 0 and d[left - 1] <= bridge and above[left - 1] >= r0 - eng.extend:
-            left -= 1
-        right = pos
-        while right < above.size - 1 and d[right] <= bridge and above[right + 1] < r1 + eng.extend:
-            right += 1
-        i0, i1 = int(above[left]), int(above[right])
-        onset = self.t0 + (k_first - C + i0) / fs
-        duration = (i1 - i0 + 1) / fs
-        best = int(np.argmax(p))
-        kind = ""
-        if eng.kinds:
-            kind = eng.kinds[int(np.argmax(cp[best]))]
-        state = STATES[int(self._state_of(np.array([k_first - C + ipk]))[0])]
-        return TwitchEvent(onset=round(onset, 4), duration=round(duration, 4), peak_g=peak,
-                           confidence=float(p[best]), kind=kind, context=state)
+        B, A, w = eng.B, eng.A, eng.w
+        lo = k - B
+        cap = k + w // 2 + eng.max_extend  # the last sample a twitch may reach
+        r0, r1 = B - w // 2, B - w // 2 + w  # the window, in slice coordinates
+        left = max(0, self.last_end + 1 - lo, r0 - eng.extend)
+        if left >= r1:  # the window holds nothing after the latest event
+            return lo, -1, 0.0, k
+        m = 0
+        while True:
+            hi = k + A + m * eng.grow
+            if hi > self.n:
+                if not final:
+                    return None
+                hi = self.n
+            x = self.buf[lo - self.base:hi - self.base]
+            hp = signal.sosfiltfilt(eng.event_sos, x, axis=0)
+            mag = np.sqrt(hp[:, 0] ** 2 + hp[:, 1] ** 2 + hp[:, 2] ** 2)
+            noise = float(np.median(mag[:r0])) if r0 > 0 else 0.0
+            ipk = max(r0, left) + int(np.argmax(mag[max(r0, left):r1]))
+            i0, i1, ipk = _cluster(mag, ipk, noise, left, eng.bridge)
+            i0, i1, ipk = _cluster(mag, ipk, noise, left, eng.bridge)  # again, at the cluster's own peak
+            if lo + i1 > cap:  # still going: movement, not a twitch
+                return lo + i0, lo + i1, -1.0, hi - A
+            if i1 + eng.bridge + eng.settle < x.shape[0] or (final and hi == self.n):  # ended (or the data did)
+                return lo + i0, lo + i1, float(mag[ipk]), hi - A
+            m += 1
 
     def _trim(self) -> None:
         eng = self.eng
         keep_k = self.j_next * eng.step
-        if self.pend_j:
-            keep_k = min(keep_k, int(self.pend_j[0][0]) * eng.step)
-        keep_k -= eng.C + eng.w
+        if self.pend:
+            keep_k = min(keep_k, int(self.pend[0][0][0]) * eng.step)
+        keep_k -= eng.B + eng.w
         cut = keep_k - self.base
-        if cut > 4 * eng.C and cut > self.buf.shape[0] // 2:
+        if cut > 4 * eng.B and cut > self.buf.shape[0] // 2:
             self.buf = self.buf[cut:].copy()
             self.gate = self.gate[cut:].copy()
             self.base += cut
+
+
+def _cluster(mag: np.ndarray, ipk: int, noise: float, left: int, bridge: int) -> tuple[int, int, int]:
+    """The run of samples above 10 % of ``mag[ipk]`` (and 3 x ``noise``) around ``ipk``, dips up to
+    ``bridge`` samples bridged, not before ``left``: its first and last sample and its peak."""
+    peak = float(mag[ipk])
+    thr = min(max(0.1 * peak, 3.0 * noise), peak)
+    above = np.flatnonzero(mag >= thr)
+    above = above[above >= min(left, ipk)]
+    pos = int(np.searchsorted(above, ipk))
+    breaks = np.flatnonzero(np.diff(above) > bridge)  # above[b] and above[b + 1] are not joined
+    first = int(above[breaks[breaks < pos][-1] + 1]) if (breaks < pos).any() else int(above[0])
+    last = int(above[breaks[breaks >= pos][0]]) if (breaks >= pos).any() else int(above[-1])
+    return first, last, first + int(np.argmax(mag[first:last + 1]))
 
 
 class DetectionEngine:
     """The chunk-invariant detection engine shared by batch and streaming detection."""
 
     chunk_rows = 2048
-    bridge_s = 0.06
+    bridge_s = 0.06     # dips shorter than this inside a twitch are bridged
+    settle_s = 0.05     # signal needed after a twitch's end (past the bridge) before it is final
+    extend_s = 0.3      # how far a twitch may reach before its window
+    max_extend_s = 1.0  # ... and after it (tics last up to a second); longer is movement
+    grow_s = 0.25       # the look-ahead grows in steps of this while a twitch goes on
 
     def __init__(self, features: WindowFeatures, config: DetectorConfig, in_rate_hz: float,
                  scorer: Scorer | None = None, kinds: tuple[str, ...] = (),
@@ -339,11 +364,16 @@ class DetectionEngine:
         self.scorer = scorer
         self.kinds = tuple(kinds)
         self.collect = collect
-        self.C = features.row_samples // 2
+        self.B, self.A = features.before_samples, features.after_samples
         self.w = features.window_samples
+        self.peak_col = list(features._names()).index("peak_offset_s")
         self.step = max(1, int(round(config.step_s * self.fs)))
-        self.merge_w = int(round(config.merge_s / (self.step / self.fs)))
-        self.extend = int(round(0.3 * self.fs))
+        self.merge_samples = int(round(config.merge_s * self.fs))
+        self.bridge = max(1, int(round(self.bridge_s * self.fs)))
+        self.settle = int(round(self.settle_s * self.fs))
+        self.extend = int(round(self.extend_s * self.fs))
+        self.max_extend = int(round(self.max_extend_s * self.fs))
+        self.grow = max(1, int(round(self.grow_s * self.fs)))
         self.block = max(1, int(round(config.context_block_s * self.fs)))
         self.half_blocks = int(round(config.context_half_s / config.context_block_s))
         self.gate_sos = highpass_sos(self.fs, config.gate_background_hz)

@@ -1,11 +1,14 @@
 """Window features: one vectorised extractor, as a scikit-learn transformer.
 
-Each input row is one window *with its surroundings*: ``2 * context_s`` seconds
-of raw acceleration (gravity included) at ``rate_hz``, centred on the window,
-laid out axis-major (``x...``, ``y...``, ``z...``). Rows are cut from the
-resampled signal on a grid of ``step_s`` by :mod:`twitchsense.detector`; since
-each row's features depend on that row only, streaming (window by window) and
-batch extraction are identical by construction.
+Each input row is one window *with its surroundings*: raw acceleration
+(gravity included) at ``rate_hz`` from ``context_s`` seconds before the
+window's centre to ``lookahead_s`` seconds after it, laid out axis-major
+(``x...``, ``y...``, ``z...``). The short look-ahead is what lets the live
+path report a twitch within half a second of its end: the surroundings are
+mostly the past. Rows are cut from the resampled signal on a grid of
+``step_s`` by :mod:`twitchsense.detector`; since each row's features depend
+on that row only, streaming (window by window) and batch extraction are
+identical by construction.
 
 Features (all physical, amplitude-aware, none identifying the sample rate or
 the session's noise level on its own):
@@ -60,8 +63,10 @@ class WindowFeatures(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     rate_hz : sample rate of the rows (the model's rate).
-    window_s : length of the window being classified (centred in the row).
-    context_s : half-length of the row: seconds of surroundings each side.
+    window_s : length of the window being classified.
+    context_s : seconds of surroundings before the window's centre.
+    lookahead_s : seconds of signal after the window's centre (``None``: as much as
+        ``context_s``, a centred row); the live path waits this long for a window's data.
     background_hz : high-pass cut-off separating movement from gravity and slow movement.
     exclude_s : half-width around the centre left out of the "surroundings" figures
         (the event itself must not count as its own context).
@@ -70,32 +75,45 @@ class WindowFeatures(TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, rate_hz: float = 100.0, window_s: float = 0.4, context_s: float = 2.5,
-                 background_hz: float = 1.0, exclude_s: float = 0.35,
+                 lookahead_s: float | None = 0.4, background_hz: float = 1.0, exclude_s: float = 0.25,
                  bands: tuple = DEFAULT_BANDS) -> None:
         self.rate_hz = rate_hz
         self.window_s = window_s
         self.context_s = context_s
+        self.lookahead_s = lookahead_s
         self.background_hz = background_hz
         self.exclude_s = exclude_s
         self.bands = bands
 
     # ------------------------------------------------------------------ geometry
     @property
+    def before_samples(self) -> int:
+        """Samples of a row before the window's centre (the centre's index in the row)."""
+        return int(round(self.context_s * self.rate_hz))
+
+    @property
+    def after_samples(self) -> int:
+        """Samples of a row from the window's centre on (the look-ahead)."""
+        ahead = getattr(self, "lookahead_s", None)  # model files from before the look-ahead: centred rows
+        return self.before_samples if ahead is None else int(round(ahead * self.rate_hz))
+
+    @property
     def row_samples(self) -> int:
         """Samples per axis in one row."""
-        return 2 * int(round(self.context_s * self.rate_hz))
+        return self.before_samples + self.after_samples
 
     @property
     def window_samples(self) -> int:
         return max(4, int(round(self.window_s * self.rate_hz)))
 
-    def _geometry(self) -> tuple[int, int, int, int]:
+    def _geometry(self) -> tuple[int, int, int, int, int]:
+        """Row length, window start and end, half-width left out around the centre, centre."""
         L = self.row_samples
-        c = L // 2
+        c = self.before_samples
         w = self.window_samples
         a = c - w // 2
-        ex = min(max(int(round(self.exclude_s * self.rate_hz)), w // 2), c - 1)
-        return L, a, a + w, ex
+        ex = min(max(int(round(self.exclude_s * self.rate_hz)), w // 2), c - 1, L - c - 1)
+        return L, a, a + w, ex, c
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         check_is_fitted(self, "n_features_in_")
@@ -121,9 +139,13 @@ class WindowFeatures(TransformerMixin, BaseEstimator):
         X = validate_data(self, X, reset=True, dtype=np.float64)
         if X.shape[1] != 3 * self.row_samples:
             raise ValueError(f"each row must hold 3 x {self.row_samples} samples "
-                             f"({2 * self.context_s:g} s at {self.rate_hz:g} Hz), got {X.shape[1]} values")
-        if not 0 < self.window_s < 2 * self.context_s:
-            raise ValueError("window_s must be positive and shorter than the row (2 x context_s)")
+                             f"({self.row_samples / self.rate_hz:g} s at {self.rate_hz:g} Hz), got {X.shape[1]} values")
+        w = self.window_samples
+        if not (0 < self.window_s and w // 2 < self.before_samples and w - w // 2 < self.after_samples):
+            raise ValueError("the window must fit in the row: window_s / 2 shorter than context_s and lookahead_s")
+        if self.after_samples <= max(int(round(self.exclude_s * self.rate_hz)), w // 2) + 1:
+            raise ValueError("lookahead_s must reach past exclude_s (and half the window): "
+                             "the features need some signal after the event")
         self.n_features_out_ = len(self._names())
         return self
 
@@ -160,8 +182,7 @@ class WindowFeatures(TransformerMixin, BaseEstimator):
         if n == 0:
             return np.zeros((0, len(self._names()))), RowParts(np.zeros((0, 3, R.shape[-1])), np.zeros((0, R.shape[-1])))
         fs = float(self.rate_hz)
-        L, a, b, ex = self._geometry()
-        c = L // 2
+        L, a, b, ex, c = self._geometry()
         w = b - a
         hp = signal.sosfiltfilt(highpass_sos(fs, self.background_hz), R, axis=-1)
         mag = np.sqrt(hp[:, 0] ** 2 + hp[:, 1] ** 2 + hp[:, 2] ** 2)  # (n, L); element-wise: batch-size independent
@@ -248,8 +269,7 @@ class WindowFeatures(TransformerMixin, BaseEstimator):
         if hp.shape[0] == 0:
             return
         fs = float(self.rate_hz)
-        L, a, b, ex = self._geometry()
-        c = L // 2
+        L, a, b, ex, c = self._geometry()
         ctx = np.ones(L, dtype=bool)
         ctx[c - ex:c + ex] = False
 

@@ -185,7 +185,7 @@ def replay_events(lw: LabelledWindows, P: np.ndarray, features: WindowFeatures, 
 
 def _quick_events(t: np.ndarray, p: np.ndarray, config: DetectorConfig, window_s: float) -> list[TwitchEvent]:
     """Approximate events from window probabilities (threshold search only: spans from window centres)."""
-    keep = p >= config.threshold * config.hysteresis
+    keep = p >= config.threshold
     tk, pk = t[keep], p[keep]
     if tk.size == 0:
         return []
@@ -215,7 +215,7 @@ class TrainingReport:
 def choose_threshold(data: list[LabelledWindows], oof: list[np.ndarray], config: DetectorConfig,
                      window_s: float, fa_budget_real: float, fa_budget_rest: float) -> tuple[float, list]:
     """Best OOF F1 whose false alarms stay within the budgets (recordings without twitches; rest)."""
-    grid = np.round(np.arange(0.30, 0.981, 0.02), 3)
+    grid = np.round(np.r_[np.arange(0.30, 0.981, 0.02), 0.985, 0.99, 0.995], 3)
     rows = []
     for thr in grid:
         cfg = DetectorConfig(**{**config.to_dict(), "threshold": float(thr)})
