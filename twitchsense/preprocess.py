@@ -18,7 +18,7 @@ feature row (:mod:`twitchsense.features`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import signal
