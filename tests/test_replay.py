@@ -132,3 +132,26 @@ def test_pipeline_feeds_the_alert_engine_samples_link_events_and_close():
     no_data = [a for a in sink.alerts if a.rule == "no-data"]
     assert no_data and 10.0 < no_data[0].start < 140.0
     assert any(a.rule == "no-data" for a in engine.episodes)  # close() ran: episodes collected
+
+
+def test_pipeline_runs_native_thread_pools_on_one_thread():
+    """Tiny per-block predictions must not wake a thread pool (it spin-waits on a busy machine)."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+    pytest.importorskip("sklearn")  # loads the OpenMP runtime the model's predictions use
+    import sklearn.ensemble  # noqa: F401
+
+    seen = []
+
+    class Detector:
+        def push(self, t, acc):
+            seen.append({p["internal_api"]: p["num_threads"] for p in threadpool_info()})
+            return []
+
+        def flush(self):
+            return []
+
+    t, acc = make_samples(300, 100.0)
+    with threadpool_limits(4):  # as a multi-core machine would have it
+        Pipeline(ReplaySource(Recording(t, acc, meta={"sample_rate_hz": 100.0})), detector=Detector()).run()
+        assert any(n == 4 for n in {p["internal_api"]: p["num_threads"] for p in threadpool_info()}.values())
+    assert seen and all(n == 1 for pools in seen for n in pools.values())
