@@ -59,6 +59,13 @@ def growth_mb_per_h(samples: list[tuple[float, float]]) -> float:
     return round(float(np.polyfit(h, mb, 1)[0]), 2) if np.ptp(h) > 0 else 0.0
 
 
+class _Discard(io.TextIOBase):
+    """A text stream that keeps nothing (a StringIO would grow by a status line a second)."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
 class _MemoryProbe:
     """A sink that samples RSS every ``every_s`` of stream time and stops the run at ``until_s``."""
 
@@ -92,10 +99,10 @@ def run(hours: float, block_s: float = 1.0, seed: int = 0) -> dict:
     probe = _MemoryProbe(every_s=60.0, until_s=hours * 3600, stop=stop)
     source = ReplaySource(rec, speed=None, max_block_s=block_s, loop=True)
     pipe = Pipeline(source, detector=detector, alerts=alerts,
-                    sinks=[probe, StatusLineSink(out=io.StringIO(), interval_s=1.0)])
-    t0 = time.perf_counter()
+                    sinks=[probe, StatusLineSink(out=_Discard(), interval_s=1.0)])
+    t0, c0 = time.perf_counter(), time.process_time()
     summary = pipe.run(stop=stop)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     s = probe.samples
     warm = s[max(1, len(s) // 10)] if len(s) > 2 else s[0]
     end = s[-1]
@@ -104,9 +111,12 @@ def run(hours: float, block_s: float = 1.0, seed: int = 0) -> dict:
              ("alert engine -> " if alerts else "") + "status sink"
     return {"what": stages, "replayed_h": round(summary.stream_s / 3600, 2), "wall_s": round(wall, 1),
             "realtime_factor": f"{summary.stream_s / wall:,.0f}x" if wall > 0 else "-",
-            "rss_start_mb": warm[1], "rss_end_mb": end[1], "rss_growth_mb_per_h": round(growth, 2),
+            "cpu_s": round(cpu, 1), "rss_first_mb": s[0][1], "rss_start_mb": warm[1], "rss_end_mb": end[1],
+            "rss_growth_mb_per_h": round(growth, 2),
             "peak_rss_mb": round(peak_rss_mb(), 1), "events": summary.events, "alerts": summary.alerts,
-            "samples": s, "note": "; ".join([f"{block_s:g} s blocks, no pacing; RSS sampled every replayed minute"] + notes)}
+            "samples": s, "note": "; ".join([f"{block_s:g} s blocks, no pacing; RSS sampled every replayed minute; "
+                                            "RSS start = after the first 10 % (warm-up); CPU s = process time "
+                                            "(the wall time depends on the machine's load)"] + notes)}
 
 
 def main() -> None:
@@ -119,7 +129,8 @@ def main() -> None:
     if args.json:
         print(json.dumps(res))
     else:
-        print(f"{res['what']}: {res['replayed_h']} h replayed in {res['wall_s']} s; RSS {res['rss_start_mb']} -> "
+        print(f"{res['what']}: {res['replayed_h']} h replayed in {res['wall_s']} s ({res['cpu_s']} s CPU); "
+              f"RSS {res['rss_first_mb']} at the first minute, {res['rss_start_mb']} -> "
               f"{res['rss_end_mb']} MB ({res['rss_growth_mb_per_h']} MB per replayed hour); {res['note']}")
 
 

@@ -55,7 +55,7 @@ class Sizes:
 
 
 FULL = Sizes("full", hours=(1.0, 6.0, 24.0), cli_hours=(24.0,), decode_samples=2_000_000, latency_s=30,
-             event_latency_min=10.0, live_hours=1.0, live_block_s=1.0, peer_windows=200, quality_per_profile=4,
+             event_latency_min=10.0, live_hours=24.0, live_block_s=1.0, peer_windows=200, quality_per_profile=4,
              quality_minutes=10.0, quality_real_limit=0, timeout_s=1800)
 QUICK = Sizes("quick", hours=(0.05, 0.2), cli_hours=(0.2,), decode_samples=300_000, latency_s=3,
               event_latency_min=1.0, live_hours=0.1, live_block_s=1.0, peer_windows=16, quality_per_profile=1,
@@ -229,11 +229,11 @@ def serial_latency(sizes: Sizes) -> dict:
 def live_memory(sizes: Sizes) -> dict:
     """Resident memory of the live pipeline over a long replay (benchmarks.live_memory)."""
     cols = [("what", "run"), ("replayed_h", "replayed h"), ("wall_s", "wall s"), ("realtime_factor", "real-time factor"),
-            ("rss_start_mb", "RSS start MB"), ("rss_end_mb", "RSS end MB"), ("rss_growth_mb_per_h", "growth MB/h"),
-            ("status", "status")]
+            ("cpu_s", "CPU s"), ("rss_start_mb", "RSS start MB"), ("rss_end_mb", "RSS end MB"),
+            ("rss_growth_mb_per_h", "growth MB/h"), ("status", "status")]
     try:
         res = measure("benchmarks.live_memory", "--hours", f"{sizes.live_hours:g}", "--block-s",
-                      f"{sizes.live_block_s:g}", timeout=sizes.timeout_s, issue=4)
+                      f"{sizes.live_block_s:g}", timeout=sizes.timeout_s * 2, issue=4)
     except NotBuilt as exc:
         return section("Live-path memory", cols, [{"what": "long replay", "status": str(exc)}], status="missing")
     res["status"] = res.get("status", "ok")

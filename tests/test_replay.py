@@ -132,3 +132,41 @@ def test_pipeline_feeds_the_alert_engine_samples_link_events_and_close():
     no_data = [a for a in sink.alerts if a.rule == "no-data"]
     assert no_data and 10.0 < no_data[0].start < 140.0
     assert any(a.rule == "no-data" for a in engine.episodes)  # close() ran: episodes collected
+
+
+def test_pipeline_runs_native_thread_pools_on_one_thread():
+    """Tiny per-block predictions must not wake a thread pool (it spin-waits on a busy machine)."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+    pytest.importorskip("sklearn")  # loads the OpenMP runtime the model's predictions use
+    import sklearn.ensemble  # noqa: F401
+
+    seen = []
+
+    class Detector:
+        def push(self, t, acc):
+            seen.append({p["internal_api"]: p["num_threads"] for p in threadpool_info()})
+            return []
+
+        def flush(self):
+            return []
+
+    t, acc = make_samples(300, 100.0)
+    with threadpool_limits(4):  # as a multi-core machine would have it
+        Pipeline(ReplaySource(Recording(t, acc, meta={"sample_rate_hz": 100.0})), detector=Detector()).run()
+        assert any(n == 4 for n in {p["internal_api"]: p["num_threads"] for p in threadpool_info()}.values())
+    assert seen and all(n == 1 for pools in seen for n in pools.values())
+
+
+def test_replay_without_a_sidecar_rate_infers_it_once_and_reports_gaps(monkeypatch):
+    """The rate inferred from all of ``t`` is computed once, not per block (quadratic on long files)."""
+    import twitchsense.recording as recording
+    calls = []
+    real = recording.infer_rate
+    monkeypatch.setattr(recording, "infer_rate", lambda *a, **k: calls.append(1) or real(*a, **k))
+    rec = gapped_recording()
+    rec = Recording(rec.t, rec.acc, meta={})  # no sidecar rate: inferred from t
+    sink = Collect()
+    summary = Pipeline(ReplaySource(rec, speed=None, max_block_s=0.05), sinks=[sink]).run()
+    assert len(sink.blocks) > 100 and len(calls) == 1
+    lost = [e for e in sink.links if e.kind == "lost_samples"]
+    assert len(lost) == 1 and lost[0].count == 50 and summary.lost_samples == 50

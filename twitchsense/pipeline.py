@@ -87,7 +87,18 @@ class Pipeline:
             self._emit_alerts(self.alerts.on_link(event, now))
 
     def run(self, stop: threading.Event | None = None, duration_s: float | None = None) -> PipelineSummary:
-        """Run to the end of the source (or ``stop`` / ``duration_s`` wall seconds); close everything."""
+        """Run to the end of the source (or ``stop`` / ``duration_s`` wall seconds); close everything.
+
+        Native thread pools (OpenMP, BLAS) are held to one thread meanwhile, as in batch
+        ``detect``: the model scores a handful of windows per block, and a pool's threads
+        spin-waiting for such tiny jobs cost 100 times the work itself on a busy machine.
+        """
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1):
+            return self._run(stop, duration_s)
+
+    def _run(self, stop: threading.Event | None, duration_s: float | None) -> PipelineSummary:
         s = self.summary
         start = time.monotonic()
         last_sample_wall = start

@@ -47,7 +47,11 @@ class ReplaySource:
         self.max_block_s = max_block_s
         self.loop = loop
         self.meta = dict(recording.meta)
-        self.meta.setdefault("sample_rate_hz", round(recording.sample_rate_hz, 6))
+        self._rate = recording.sample_rate_hz  # inferred from all of t when the sidecar has none: once
+        self.meta.setdefault("sample_rate_hz", round(self._rate, 6))
+        t = recording.t
+        #: index of the first sample after each gap, found once for the whole recording
+        self._after_gap = np.flatnonzero(np.diff(t) > recording.gap_s) + 1
         self._stop = threading.Event()
 
     def _boundaries(self) -> np.ndarray:
@@ -59,16 +63,14 @@ class ReplaySource:
         return np.unique(np.concatenate([[0], cuts, [t.size]])).astype(np.int64)
 
     def _gap_events(self, lo: int, hi: int, offset: float) -> list[LinkEvent]:
-        rec = self.recording
-        t = rec.t
-        if hi - lo < 1:
+        """``lost_samples`` for the gaps just before samples ``lo..hi-1``."""
+        a, b = np.searchsorted(self._after_gap, (lo, hi))
+        if a == b:
             return []
-        a = max(lo - 1, 0)
-        dt = np.diff(t[a:hi])
-        idx = np.flatnonzero(dt > rec.gap_s) + a
-        rate = rec.sample_rate_hz
+        t = self.recording.t
+        rate = self._rate
         events = []
-        for i in idx:
+        for i in self._after_gap[a:b] - 1:  # one event per gap, never per sample
             gap = float(t[i + 1] - t[i])
             lost = max(int(round(gap * rate)) - 1, 0) if np.isfinite(rate) else 0
             events.append(LinkEvent("lost_samples", f"gap of {gap:.3f} s in the recording",
@@ -78,7 +80,7 @@ class ReplaySource:
     def __iter__(self) -> Iterator[SourceItem]:
         rec = self.recording
         bounds = self._boundaries()
-        span = float(rec.t[-1] - rec.t[0]) + 1.0 / max(rec.sample_rate_hz, 1e-9)
+        span = float(rec.t[-1] - rec.t[0]) + 1.0 / max(self._rate, 1e-9)
         start_wall = time.monotonic()
         offset = 0.0
         index0 = 0
