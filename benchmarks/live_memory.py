@@ -40,7 +40,7 @@ def live_stages(rate_hz: float) -> tuple[object | None, object | None, list[str]
         notes.append("no streaming detector: " + NO_MODEL)
     else:
         from twitchsense.detector import StreamingDetector
-        detector = StreamingDetector(model, rate_hz)
+        detector = StreamingDetector(model, rate_hz, keep_context=False)
     try:
         from twitchsense.alerts import AlertEngine, load_rules
         alerts = AlertEngine(load_rules())

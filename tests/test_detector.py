@@ -48,6 +48,27 @@ def test_streaming_gives_exactly_the_batch_events(model, chunks):
     assert det.context_spans() == batch.context
 
 
+def test_a_long_live_stream_keeps_bounded_state_and_the_batch_events(model, monkeypatch):
+    """Context history is trimmed as the stream goes (here every 40 blocks, not 4096): memory stays
+    flat over days, and the events and states are still exactly the batch ones."""
+    from twitchsense.detector import DetectionEngine
+
+    monkeypatch.setattr(DetectionEngine, "context_trim_blocks", 40)
+    rec = handmade(108, minutes=3.0)
+    batch = detect_recording(rec, model)
+    det = StreamingDetector(model, rec.sample_rate_hz)
+    sizes, events = [], []
+    for i in range(0, rec.n_samples, 100):
+        events += det.push(rec.t[i:i + 100], rec.acc[i:i + 100])
+        sizes.append(det.engine.seg.smooth.size)
+    events += det.flush()
+    assert events == batch.events and len(events) > 5
+    assert det.context_spans() == batch.context
+    assert max(sizes) <= 2 * 40 < len(sizes)  # bounded: not one more block per 0.25 s since the start
+    quiet = StreamingDetector(model, rec.sample_rate_hz, keep_context=False)
+    assert quiet.push(rec.t, rec.acc) + quiet.flush() == batch.events and quiet.context_spans() == []
+
+
 def test_live_events_come_out_within_half_a_second_of_the_twitch_end(model):
     """Stream time, not wall time: fed in 50 ms blocks, each event is out once the stream
     has reached at most 0.5 s past the event's end (issue #7's latency, less processing)."""

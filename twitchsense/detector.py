@@ -128,6 +128,7 @@ class _Segment:
         self.levels: list[np.ndarray] = []
         self.levels_arr = np.zeros(0)
         self.smooth = np.zeros(0)
+        self.b0 = 0  # segment block index of levels_arr[0] and smooth[0] (older blocks are trimmed)
         self.spans_done = 0
         self.j_next = 0
         # windows scored at or above the threshold, not yet part of an event: index, p, class p, peak sample
@@ -173,25 +174,25 @@ class _Segment:
             j_end = (self.n - 1) // eng.step + 1 if self.n else 0  # windows with centre k < n
         else:
             # a window's row needs its look-ahead (k + A <= n); its state, its block complete
-            k_max = min(self.n - eng.A, self.smooth.size * eng.block - 1)
+            k_max = min(self.n - eng.A, (self.b0 + self.smooth.size) * eng.block - 1)
             j_end = k_max // eng.step + 1 if k_max >= 0 else 0
         if j_end > self.j_next:
             self._windows(self.j_next, j_end)
             self.j_next = j_end
         events = self._events(final)
         spans = []
-        if self.smooth.size > self.spans_done:
-            lv = self.smooth[self.spans_done:]
+        if self.b0 + self.smooth.size > self.spans_done:
+            lv = self.smooth[self.spans_done - self.b0:]
             spans = spans_of(self.t0 + self.spans_done * eng.cfg.context_block_s, eng.cfg.context_block_s,
                              states_of(lv, eng.cfg.context), lv)
-            self.spans_done = self.smooth.size
+            self.spans_done = self.b0 + self.smooth.size
         self._trim()
         return events, spans
 
     def _state_of(self, k: np.ndarray) -> np.ndarray:
         if self.smooth.size == 0:
             return np.zeros(k.shape, dtype=np.int8)
-        b = np.minimum(k // self.eng.block, self.smooth.size - 1)
+        b = np.minimum(k // self.eng.block, self.b0 + self.smooth.size - 1) - self.b0
         return states_of(self.smooth[b], self.eng.cfg.context)
 
     def _windows(self, j0: int, j1: int) -> None:
@@ -322,6 +323,12 @@ class _Segment:
         keep_k = self.j_next * eng.step
         if self.pend:
             keep_k = min(keep_k, int(self.pend[0][0][0]) * eng.step)
+        # context blocks: those of windows still to come, and the levels the next medians need
+        drop = min(keep_k // eng.block, self.smooth.size + self.b0 - 2 * eng.half_blocks) - self.b0
+        if drop > eng.context_trim_blocks:
+            self.levels_arr = self.levels_arr[drop:].copy()
+            self.smooth = self.smooth[drop:].copy()
+            self.b0 += drop
         keep_k -= eng.B + eng.w
         cut = keep_k - self.base
         if cut > 4 * eng.B and cut > self.buf.shape[0] // 2:
@@ -348,6 +355,7 @@ class DetectionEngine:
     """The chunk-invariant detection engine shared by batch and streaming detection."""
 
     chunk_rows = 2048
+    context_trim_blocks = 4096  # context history is trimmed in steps of at least this many blocks
     bridge_s = 0.06     # dips shorter than this inside a twitch are bridged
     settle_s = 0.05     # signal needed after a twitch's end (past the bridge) before it is final
     extend_s = 0.3      # how far a twitch may reach before its window
@@ -356,7 +364,8 @@ class DetectionEngine:
 
     def __init__(self, features: WindowFeatures, config: DetectorConfig, in_rate_hz: float,
                  scorer: Scorer | None = None, kinds: tuple[str, ...] = (),
-                 collect: CandidateWindows | None = None, bound: Bound | None = None) -> None:
+                 collect: CandidateWindows | None = None, bound: Bound | None = None,
+                 keep_context: bool = True) -> None:
         self.features = features
         self.bound = bound
         self.cfg = config
@@ -384,6 +393,7 @@ class DetectionEngine:
         self.smooth_b = np.full(n_smooth, 1.0 / n_smooth)
         self.resampler = Resampler(check_rate(in_rate_hz), self.fs, config.gap_s)
         self.seg: _Segment | None = None
+        self.keep_context = keep_context
         self.spans: list[ContextSpan] = []
 
     def push(self, t: np.ndarray, acc: np.ndarray) -> list[TwitchEvent]:
@@ -400,16 +410,21 @@ class DetectionEngine:
         if self.seg is not None:
             ev, spans = self.seg.process(final=False)
             events += ev
-            self.spans += spans
+            self._keep(spans)
         return events
 
     def _close(self) -> list[TwitchEvent]:
         if self.seg is None:
             return []
         ev, spans = self.seg.process(final=True)
-        self.spans += spans
+        self._keep(spans)
         self.seg = None
         return ev
+
+    def _keep(self, spans: list[ContextSpan]) -> None:
+        """Add new context spans, joined to the last one where they continue it."""
+        if spans and self.keep_context:
+            self.spans[-1:] = merge_spans(self.spans[-1:] + spans)
 
     def flush(self) -> list[TwitchEvent]:
         """End of stream: close the open segment and return its pending events."""
@@ -421,12 +436,17 @@ class DetectionEngine:
 
 
 class StreamingDetector:
-    """The live detector stage: ``push(t, acc) -> events``, ``flush()``; same events as :func:`detect_recording`."""
+    """The live detector stage: ``push(t, acc) -> events``, ``flush()``; same events as :func:`detect_recording`.
 
-    def __init__(self, model: "TwitchModel", rate_hz: float) -> None:
+    ``keep_context=False`` keeps no activity-state history (:meth:`context_spans` is then
+    empty): a live stream that runs for days needs none, and its memory stays flat.
+    """
+
+    def __init__(self, model: "TwitchModel", rate_hz: float, keep_context: bool = True) -> None:
         self.model = model
         self.engine = DetectionEngine(model.features, model.config, rate_hz, scorer=model.score_windows,
-                                      kinds=model.kinds, bound=model.twitch_upper_bound)
+                                      kinds=model.kinds, bound=model.twitch_upper_bound,
+                                      keep_context=keep_context)
 
     def push(self, t: np.ndarray, acc: np.ndarray) -> list[TwitchEvent]:
         return self.engine.push(t, acc)

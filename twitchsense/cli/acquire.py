@@ -141,7 +141,7 @@ def _detector(model, rate_hz: float | None):
     from ..detector import StreamingDetector
     if not rate_hz:
         raise TwitchsenseError("the sample rate is unknown: pass --rate")
-    return StreamingDetector(model, float(rate_hz))
+    return StreamingDetector(model, float(rate_hz), keep_context=False)
 
 
 def check_output(path: Path, option: str) -> None:
