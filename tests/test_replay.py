@@ -134,6 +134,44 @@ def test_pipeline_feeds_the_alert_engine_samples_link_events_and_close():
     assert any(a.rule == "no-data" for a in engine.episodes)  # close() ran: episodes collected
 
 
+def test_pipeline_time_never_runs_backwards(monkeypatch):
+    """While no samples come, the pipeline's clock runs on with the wall; the next samples
+    (stamped earlier than that guess) must not send it back (the alert engine relies on it)."""
+    from twitchsense.protocol.base import SampleBlock
+    from twitchsense.stages import SourceItem
+
+    t, acc = make_samples(200, 100.0)
+    wall = iter([0.0, 0.0, 5.0, 5.1, 5.2, 5.3, 5.4])
+
+    def block(i0, i1):
+        return SampleBlock(t[i0:i1], acc[i0:i1], np.arange(i0, i1), np.full(i1 - i0, -1))
+
+    class Source:
+        def __iter__(self):
+            yield SourceItem(block(0, 100))   # t up to 0.99, wall 0
+            yield SourceItem()                # nothing for 5 wall seconds: now ~ 5.99
+            yield SourceItem(block(100, 200))  # t up to 1.99 (the link caught up late)
+
+        def close(self):
+            pass
+
+    class Ticks:
+        def __init__(self):
+            self.now = []
+
+        def on_tick(self, now):
+            self.now.append(now)
+
+    import types
+
+    import twitchsense.pipeline as pl
+    monkeypatch.setattr(pl, "time", types.SimpleNamespace(monotonic=lambda: next(wall, 6.0)))
+    ticks = Ticks()
+    Pipeline(Source(), sinks=[ticks]).run()
+    assert len(ticks.now) == 3 and ticks.now[1] > 5.0
+    assert all(b >= a for a, b in zip(ticks.now, ticks.now[1:]))
+
+
 def test_pipeline_runs_native_thread_pools_on_one_thread():
     """Tiny per-block predictions must not wake a thread pool (it spin-waits on a busy machine)."""
     from threadpoolctl import threadpool_info, threadpool_limits

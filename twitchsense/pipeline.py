@@ -111,10 +111,11 @@ class Pipeline:
                     if s.first_t is None:
                         s.first_t = float(block.t[0])
                     s.last_t = float(block.t[-1])
-                    now = s.last_t
+                    # never backwards: a guess made while no samples came may have run ahead
+                    now = s.last_t if s.blocks == 0 else max(now, s.last_t)
                     last_sample_wall = wall
                 elif s.last_t is not None:
-                    now = s.last_t + (wall - last_sample_wall)
+                    now = max(now, s.last_t + (wall - last_sample_wall))
                 for ev in item.events:
                     self._emit_link(ev, ev.t if ev.t is not None else now)
                 if len(block):
