@@ -308,14 +308,17 @@ class _Segment:
             x = self.buf[lo - self.base:hi - self.base]
             hp = signal.sosfiltfilt(eng.event_sos, x, axis=0)
             mag = np.sqrt(hp[:, 0] ** 2 + hp[:, 1] ** 2 + hp[:, 2] ** 2)
+            if max(r0, left) >= mag.size:  # the stream ended before anything new in this window
+                return lo, -1, 0.0, k
             noise = float(np.median(mag[:r0])) if r0 > 0 else 0.0
             ipk = max(r0, left) + int(np.argmax(mag[max(r0, left):r1]))
             i0, i1, ipk = _cluster(mag, ipk, noise, left, eng.bridge)
             i0, i1, ipk = _cluster(mag, ipk, noise, left, eng.bridge)  # again, at the cluster's own peak
+            seen = max(hi - A, k)  # at the stream's end every window is in, its own included
             if lo + i1 > cap:  # still going: movement, not a twitch
-                return lo + i0, lo + i1, -1.0, hi - A
+                return lo + i0, lo + i1, -1.0, seen
             if i1 + eng.bridge + eng.settle < x.shape[0] or (final and hi == self.n):  # ended (or the data did)
-                return lo + i0, lo + i1, float(mag[ipk]), hi - A
+                return lo + i0, lo + i1, float(mag[ipk]), seen
             m += 1
 
     def _trim(self) -> None:
