@@ -129,7 +129,6 @@ class _Segment:
         self.levels_arr = np.zeros(0)
         self.smooth = np.zeros(0)
         self.b0 = 0  # segment block index of levels_arr[0] and smooth[0] (older blocks are trimmed)
-        self.spans_done = 0
         self.j_next = 0
         # windows scored at or above the threshold, not yet part of an event: index, p, class p, peak sample
         self.pend: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
@@ -156,18 +155,20 @@ class _Segment:
             self.mag_tail = tail
 
     # --------------------------------------------------------------- context
-    def _update_context(self) -> None:
-        """Smoothed level of every complete block: the median of it and the ``2 * half`` blocks before it."""
+    def _update_context(self) -> np.ndarray:
+        """Smoothed level of every new complete block (the median of it and the ``2 * half`` blocks
+        before it), appended to ``smooth`` and returned."""
         if self.levels:
             self.levels_arr = np.concatenate([self.levels_arr, *self.levels])
             self.levels = []
-        self.smooth = np.concatenate([self.smooth, past_median(self.levels_arr, self.smooth.size,
-                                                               2 * self.eng.half_blocks)])
+        new = past_median(self.levels_arr, self.smooth.size, 2 * self.eng.half_blocks)
+        self.smooth = np.concatenate([self.smooth, new])
+        return new
 
     # --------------------------------------------------------------- windows
     def process(self, final: bool) -> tuple[list[TwitchEvent], list[ContextSpan]]:
         eng = self.eng
-        self._update_context()
+        new = self._update_context()
         if final:
             self.buf = np.concatenate([self.buf, np.repeat(self.buf[-1:], eng.A, axis=0)])
             self.gate = np.concatenate([self.gate, np.zeros(eng.A, dtype=bool)])
@@ -180,12 +181,9 @@ class _Segment:
             self._windows(self.j_next, j_end)
             self.j_next = j_end
         events = self._events(final)
-        spans = []
-        if self.b0 + self.smooth.size > self.spans_done:
-            lv = self.smooth[self.spans_done - self.b0:]
-            spans = spans_of(self.t0 + self.spans_done * eng.cfg.context_block_s, eng.cfg.context_block_s,
-                             states_of(lv, eng.cfg.context), lv)
-            self.spans_done = self.b0 + self.smooth.size
+        first = self.b0 + self.smooth.size - new.size  # segment block index of new[0]
+        spans = spans_of(self.t0 + first * eng.cfg.context_block_s, eng.cfg.context_block_s,
+                         states_of(new, eng.cfg.context), new)
         self._trim()
         return events, spans
 
@@ -499,14 +497,11 @@ BATCH_CHUNK = 360_000
 
 def detect_recording(rec: Recording, model: "TwitchModel", chunk: int = BATCH_CHUNK) -> DetectionResult:
     """Batch detection on a recording (through the same engine as the live path)."""
-    from threadpoolctl import threadpool_limits
-
-    det = StreamingDetector(model, rec.sample_rate_hz)
+    det = StreamingDetector(model, rec.sample_rate_hz)  # its model predicts on one thread
     events: list[TwitchEvent] = []
-    with threadpool_limits(1):  # one core: small prediction batches gain nothing from threads
-        for i in range(0, rec.n_samples, chunk):
-            events += det.push(rec.t[i:i + chunk], rec.acc[i:i + chunk])
-        events += det.flush()
+    for i in range(0, rec.n_samples, chunk):
+        events += det.push(rec.t[i:i + chunk], rec.acc[i:i + chunk])
+    events += det.flush()
     return DetectionResult(events, det.context_spans(), quality_flags(rec.t, rec.acc, rec.meta.get("range_g")),
                            rec.duration_s)
 

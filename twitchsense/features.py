@@ -106,13 +106,18 @@ class WindowFeatures(TransformerMixin, BaseEstimator):
     def window_samples(self) -> int:
         return max(4, int(round(self.window_s * self.rate_hz)))
 
+    @property
+    def exclude_samples(self) -> int:
+        """Half-width left out around the centre: ``exclude_s``, at least half the window."""
+        return max(int(round(self.exclude_s * self.rate_hz)), self.window_samples // 2)
+
     def _geometry(self) -> tuple[int, int, int, int, int]:
         """Row length, window start and end, half-width left out around the centre, centre."""
         L = self.row_samples
         c = self.before_samples
         w = self.window_samples
         a = c - w // 2
-        ex = min(max(int(round(self.exclude_s * self.rate_hz)), w // 2), c - 1, L - c - 1)
+        ex = min(self.exclude_samples, c - 1, L - c - 1)
         return L, a, a + w, ex, c
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
@@ -143,7 +148,7 @@ class WindowFeatures(TransformerMixin, BaseEstimator):
         w = self.window_samples
         if not (0 < self.window_s and w // 2 < self.before_samples and w - w // 2 < self.after_samples):
             raise ValueError("the window must fit in the row: window_s / 2 shorter than context_s and lookahead_s")
-        if self.after_samples <= max(int(round(self.exclude_s * self.rate_hz)), w // 2) + 1:
+        if self.after_samples <= self.exclude_samples + 1:
             raise ValueError("lookahead_s must reach past exclude_s (and half the window): "
                              "the features need some signal after the event")
         self.n_features_out_ = len(self._names())

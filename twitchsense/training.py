@@ -191,9 +191,8 @@ def _quick_events(t: np.ndarray, p: np.ndarray, config: DetectorConfig, window_s
     splits = np.flatnonzero(np.diff(tk) > config.merge_s + config.step_s * 1.5) + 1
     out = []
     for a, b in zip(np.concatenate([[0], splits]), np.concatenate([splits, [tk.size]])):
-        if pk[a:b].max() >= config.threshold:
-            out.append(TwitchEvent(onset=tk[a] - window_s / 4, duration=tk[b - 1] - tk[a] + window_s / 2,
-                                   peak_g=0.0, confidence=float(pk[a:b].max())))
+        out.append(TwitchEvent(onset=tk[a] - window_s / 4, duration=tk[b - 1] - tk[a] + window_s / 2,
+                               peak_g=0.0, confidence=float(pk[a:b].max())))
     return out
 
 
