@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from handmade import handmade, tiny_model
-from twitchsense.detector import StreamingDetector, candidate_windows, detect_recording
+from handmade import damped, handmade, tiny_model
+from twitchsense.detector import (DetectionEngine, DetectorConfig, StreamingDetector, candidate_windows,
+                                  detect_recording)
 from twitchsense.scoring import score_events
 
 
 @pytest.fixture(scope="module")
 def model():
     return tiny_model()[0]
+
+
+def every_window_a_twitch(model, rate: float):
+    """The event stage alone: an engine whose scorer says 1 to every candidate window. The
+    smoothed gate only: the rare noise samples the peak gate lets through would all be events too."""
+    return DetectionEngine(model.features, replace(model.config, gate_peak_ratio=0.0), rate,
+                           scorer=lambda F: (np.ones(len(F)), np.ones((len(F), 1))))
 
 
 def test_finds_hand_made_twitches_with_their_timing_and_strength(model):
@@ -51,8 +61,6 @@ def test_streaming_gives_exactly_the_batch_events(model, chunks):
 def test_a_long_live_stream_keeps_bounded_state_and_the_batch_events(model, monkeypatch):
     """Context history is trimmed as the stream goes (here every 40 blocks, not 4096): memory stays
     flat over days, and the events and states are still exactly the batch ones."""
-    from twitchsense.detector import DetectionEngine
-
     monkeypatch.setattr(DetectionEngine, "context_trim_blocks", 40)
     rec = handmade(108, minutes=3.0)
     batch = detect_recording(rec, model)
@@ -73,16 +81,12 @@ def test_a_long_live_stream_keeps_bounded_state_and_the_batch_events(model, monk
 def test_a_twitch_at_the_very_end_of_the_stream_is_still_reported(model, end_after_s):
     """The stream (or a segment, at a gap) ends before the look-ahead is in: the event is
     measured on what there is, in batch and streaming alike (no crash on an empty window)."""
-    from handmade import damped
-    from twitchsense.detector import DetectionEngine
-
     rec = handmade(109, minutes=0.5, n_twitch=0, tremor=False)
     t_tw = rec.t[-1] - end_after_s
     rec.acc[:, 2] += 0.3 * damped(rec.t - t_tw, 10.0, 0.05)
 
     def run(step):
-        eng = DetectionEngine(model.features, model.config, rec.sample_rate_hz,
-                              scorer=lambda F: (np.ones(len(F)), np.ones((len(F), 1))))
+        eng = every_window_a_twitch(model, rec.sample_rate_hz)
         out = []
         for i in range(0, rec.n_samples, step):
             out += eng.push(rec.t[i:i + step], rec.acc[i:i + step])
@@ -110,20 +114,53 @@ def test_live_events_come_out_within_half_a_second_of_the_twitch_end(model):
 def test_ongoing_movement_raises_no_event_however_twitch_like_its_start(model):
     """The event stage alone (every candidate window scored 1): a burst that goes on for seconds
     is movement and raises nothing; a damped twitch after it raises one event, timed from the signal."""
-    from handmade import damped
-    from twitchsense.detector import DetectionEngine
-
     rec = handmade(107, minutes=1.0, n_twitch=0, tremor=False)
     t = rec.t
     burst = (t >= 20) & (t < 26)
     rec.acc[burst, 0] += 0.4 * np.sin(2 * np.pi * 9 * t[burst])
     twitch = 0.3 * damped(t - 40.0, 10.0, 0.05)
     rec.acc[:, 1] += twitch
-    eng = DetectionEngine(model.features, model.config, rec.sample_rate_hz,
-                          scorer=lambda F: (np.ones(len(F)), np.ones((len(F), 1))))
+    eng = every_window_a_twitch(model, rec.sample_rate_hz)
     events = eng.push(rec.t, rec.acc) + eng.flush()
     assert len(events) == 1
     assert events[0].onset == pytest.approx(40.0, abs=0.02) and events[0].peak_g == pytest.approx(np.abs(twitch).max(), rel=0.2)
+
+
+@pytest.mark.parametrize("gap", [False, True])
+def test_a_twitch_in_the_first_seconds_of_a_segment_is_measured_like_any_other(model, gap):
+    """Before a segment's first sample the rows are padding, not signal: the noise floor that
+    bounds a twitch's extent comes from the signal only, so a twitch 1 s into a recording (or
+    1 s after a gap) is timed and sized like the same twitch later on, not taken for movement."""
+    rec = handmade(110, minutes=0.5, n_twitch=0, tremor=False)
+    start = 10.0 if gap else 0.0
+    if gap:
+        rec.t[rec.t >= start - 0.5] += 0.5  # a gap: the segment after it starts at 10.0 s
+    for at in (start + 1.0, start + 15.0):
+        rec.acc[:, 1] += 0.1 * damped(rec.t - at, 12.0, 0.03)
+    eng = every_window_a_twitch(model, rec.sample_rate_hz)
+    events = eng.push(rec.t, rec.acc) + eng.flush()
+    events = [min(events, key=lambda e: abs(e.onset - at)) for at in (start + 1.0, start + 15.0)]
+    assert [e.onset for e in events] == pytest.approx([start + 1.0, start + 15.0], abs=0.02)
+    assert events[0].duration == pytest.approx(events[1].duration, abs=0.03)
+    assert events[0].peak_g == pytest.approx(events[1].peak_g, rel=0.2)
+
+
+def test_the_peak_gate_catches_a_short_fast_twitch_the_smoothed_gate_flattens(model):
+    """A 20 ms swing of 0.035 g on 5 mg noise (a fasciculation): the 30 ms mean of the magnitude
+    stays under the smoothed gate's bar, the raw magnitude clears the peak gate's."""
+    rec = handmade(111, minutes=0.5, n_twitch=0, tremor=False, noise_g=0.005)
+    swing = (rec.t >= 15.0) & (rec.t <= 15.02)
+    rec.acc[swing, 0] += 0.035 * np.sin(2 * np.pi * 25 * (rec.t[swing] - 15.0))
+
+    def candidates(peak_ratio):
+        cw = candidate_windows(rec, model.features, replace(model.config, gate_peak_ratio=peak_ratio))
+        t = np.concatenate(cw.t) if cw.t else np.zeros(0)
+        return int(np.sum(np.abs(t - 15.02) < 0.2)), int(np.sum(np.abs(t - 15.02) >= 0.5))
+
+    assert candidates(0.0)[0] == 0           # the smoothed gate alone misses it
+    near, elsewhere = candidates(3.0)
+    assert near >= 3 and elsewhere <= 20     # found, while noise hardly ever clears the bar
+    assert DetectorConfig.from_dict({"gate_ratio": 2.5}).gate_peak_ratio == 0.0  # older model files: as before
 
 
 def test_vigorous_activity_is_cannot_tell_not_twitches(model):
@@ -165,8 +202,6 @@ def test_late_features_completed_for_a_subset_equal_the_full_extractor(model):
 
 
 def test_cascade_bound_never_undercuts_and_changes_no_event(model):
-    from twitchsense.detector import DetectionEngine
-
     rec = handmade(105, minutes=2.0)
     rec.t[5000:] += 0.5
     cw = candidate_windows(rec, model.features, model.config)
