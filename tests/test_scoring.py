@@ -51,6 +51,19 @@ def test_collar_any_overlap_optional_events_and_false_alarms():
     assert t.peak_g_median_rel_error == pytest.approx(0.225)
 
 
+def test_sensitivity_by_stillness_before_the_twitch_when_labels_say_it():
+    lab = labels([(10.0, 0.1, "twitch", 0.1, "myoclonic"), (20.0, 0.1, "twitch", 0.1, "tic"),
+                  (30.0, 0.1, "twitch", 0.1, "tic"), (40.0, 0.1, "twitch", 0.01, "tic")])
+    lab["still_before_s"] = [0.4, 1.5, 7.0, 9.0]  # the last is optional (< 0.02 g): not counted
+    t = score_events(lab, [ev(10.0, 0.1), ev(30.0, 0.1)], 600.0)
+    t = t + score_events(labels([(5.0, 0.1, "twitch", 0.1, "tic")]), [], 600.0)  # no stillness column
+    assert t.figures()["sensitivity_by_still_before"] == {
+        "still 0-1 s before": {"found": 1, "total": 1, "sensitivity": 1.0},
+        "still 1-2 s before": {"found": 0, "total": 1, "sensitivity": 0.0},
+        "still >=2 s before": {"found": 1, "total": 1, "sensitivity": 1.0}}
+    assert "still 1-2 s before" in format_table({"model": t.figures()})
+
+
 def test_tallies_add_up_and_empty_cases_are_nan_not_errors():
     empty = score_events(labels([]), [], 1800.0)
     assert np.isnan(empty.sensitivity) and np.isnan(empty.precision) and empty.fa_per_hour() == 0

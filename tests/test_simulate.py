@@ -110,6 +110,9 @@ def _check_injection(rec: Recording, out: Recording) -> int:
         assert mask[a:b + 1].all() and changed[a:b + 1].any()
         assert not ((moving.onset < onset + dur) & (moving.onset + moving.duration > onset)).any()
     assert (new.label == "twitch").all()
+    for onset, lead in zip(new.onset, new.get("still_before_s", [])):  # still for that long before the onset
+        a, b = np.searchsorted(rec.t, [onset - lead - 0.002, onset])  # lead is rounded to 1 ms
+        assert lead > 0 and mask[a:b + 1].all() and (a == 0 or not mask[a - 1])
     return len(new)
 
 

@@ -7,7 +7,9 @@
   or not they count neither way, and detections on them are not false alarms.
 - Figures: sensitivity, precision, F1, false alarms per hour (at rest and in
   activity, where labels say which), sensitivity by class and strength band,
-  median relative error of ``peak_g`` on found events.
+  median relative error of ``peak_g`` on found events; where the labels say
+  how long the wearer had been still before each twitch (``still_before_s``,
+  written by :func:`twitchsense.simulate.inject_twitches`), sensitivity by that too.
 
 Rest vs activity: a false alarm counts as "in activity" when it overlaps a
 labelled non-twitch segment whose label is not a rest label (``REST_LABELS``);
@@ -30,6 +32,12 @@ REST_LABELS = frozenset({"seated", "sitting", "rest", "still", "lying", "sleep",
                          "quiet", "background", "sleep-onset"})
 #: Strength bands (g) for sensitivity by strength.
 STRENGTH_BANDS = ((0.0, 0.02), (0.02, 0.05), (0.05, 0.1), (0.1, 0.3), (0.3, 1.0), (1.0, np.inf))
+#: Bands (s) of stillness before a twitch: the detector's context looks about 2 s back.
+STILL_BEFORE_BANDS = ((0.0, 1.0), (1.0, 2.0), (2.0, np.inf))
+
+
+def still_band_name(lo: float, hi: float) -> str:
+    return f"still {lo:g}-{hi:g} s before" if np.isfinite(hi) else f"still >={lo:g} s before"
 
 
 def band_name(lo: float, hi: float) -> str:
@@ -77,6 +85,7 @@ class Tally:
     hours_activity: float = 0.0
     by_class: dict = field(default_factory=dict)     # class -> [found, total]
     by_band: dict = field(default_factory=dict)      # band -> [found, total]
+    by_still: dict = field(default_factory=dict)     # stillness-before band -> [found, total]
     peak_rel_errors: list = field(default_factory=list)
 
     def __add__(self, o: "Tally") -> "Tally":
@@ -93,7 +102,7 @@ class Tally:
                      self.fa_rest + o.fa_rest, self.fa_activity + o.fa_activity,
                      self.hours_rest + o.hours_rest, self.hours_activity + o.hours_activity,
                      merge(self.by_class, o.by_class), merge(self.by_band, o.by_band),
-                     self.peak_rel_errors + o.peak_rel_errors)
+                     merge(self.by_still, o.by_still), self.peak_rel_errors + o.peak_rel_errors)
 
     # ---------------------------------------------------------------- figures
     @property
@@ -136,6 +145,11 @@ class Tally:
         """All figures as a plain dict (JSON-ready)."""
         def nz(x: float):
             return None if x is None or (isinstance(x, float) and np.isnan(x)) else round(float(x), 4)
+
+        def by(counts: dict, order=lambda kv: 0) -> dict:
+            return {k: {"found": v[0], "total": v[1], "sensitivity": nz(v[0] / v[1] if v[1] else np.nan)}
+                    for k, v in sorted(counts.items(), key=order)}
+        still_names = [still_band_name(lo, hi) for lo, hi in STILL_BEFORE_BANDS]
         return {
             "true_twitches": self.n_true, "found": self.n_found, "optional_twitches": self.n_optional,
             "detections": self.n_detections, "false_alarms": self.false_alarms,
@@ -145,10 +159,9 @@ class Tally:
             "false_alarms_per_hour": nz(self.fa_per_hour()), "false_alarms_per_hour_rest": nz(self.fa_per_hour("rest")),
             "false_alarms_per_hour_activity": nz(self.fa_per_hour("activity")),
             "detections_per_hour": nz(self.detections_per_hour()),
-            "sensitivity_by_class": {k: {"found": v[0], "total": v[1], "sensitivity": nz(v[0] / v[1] if v[1] else np.nan)}
-                                     for k, v in sorted(self.by_class.items())},
-            "sensitivity_by_strength": {k: {"found": v[0], "total": v[1], "sensitivity": nz(v[0] / v[1] if v[1] else np.nan)}
-                                        for k, v in sorted(self.by_band.items(), key=lambda kv: _band_order(kv[0]))},
+            "sensitivity_by_class": by(self.by_class, lambda kv: kv[0]),
+            "sensitivity_by_strength": by(self.by_band, lambda kv: _band_order(kv[0])),
+            "sensitivity_by_still_before": by(self.by_still, lambda kv: still_names.index(kv[0])),
             "peak_g_median_rel_error": nz(self.peak_g_median_rel_error),
         }
 
@@ -184,6 +197,7 @@ def score_events(labels: pd.DataFrame, detections: list[TwitchEvent], duration_s
     peak = np.where(np.isnan(peak), np.inf, peak)  # unknown strength: required
     required = peak >= floor_g
     kinds = tw["kind"].astype(str).to_numpy() if "kind" in tw else np.full(len(tw), "twitch")
+    still = tw["still_before_s"].to_numpy(float) if "still_before_s" in tw else np.full(len(tw), np.nan)
     d0 = np.array([e.onset for e in detections], float)
     d1 = np.array([e.end for e in detections], float)
     dpk = np.array([e.peak_g for e in detections], float)
@@ -219,6 +233,11 @@ def score_events(labels: pd.DataFrame, detections: list[TwitchEvent], duration_s
             c = tally.by_class.setdefault(kinds[i], [0, 0])
             c[0] += int(found[i])
             c[1] += 1
+            if np.isfinite(still[i]):
+                sb = tally.by_still.setdefault(
+                    next(still_band_name(lo, hi) for lo, hi in STILL_BEFORE_BANDS if lo <= still[i] < hi), [0, 0])
+                sb[0] += int(found[i])
+                sb[1] += 1
             if found[i] and np.isfinite(peak[i]):
                 j = np.flatnonzero(ov[i])
                 # the detection overlapping most (ties: the first)
@@ -247,7 +266,8 @@ def format_table(rows: dict[str, dict]) -> str:
     for label, key in keys:
         out.append(f"{label:28s}" + "".join(f"{fmt(rows[n].get(key)):>{width + 2}s}" for n in names))
     for group, title in (("sensitivity_by_class", "sensitivity by class"),
-                         ("sensitivity_by_strength", "sensitivity by strength")):
+                         ("sensitivity_by_strength", "sensitivity by strength"),
+                         ("sensitivity_by_still_before", "sensitivity by stillness before (>= 0.02 g)")):
         cats = []
         for n in names:
             cats += [c for c in rows[n].get(group, {}) if c not in cats]

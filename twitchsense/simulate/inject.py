@@ -91,8 +91,9 @@ def inject_twitches(rec: Recording, seed: int, rate_per_min: float = 2.0,
     ``MARGIN_S`` inside one still stretch, away from other twitches. ``kinds``
     (default: all of ``TWITCH_KINDS``, hypnic jerks only if asked for) are drawn
     with equal weight. Old labels are kept; each injected twitch adds a
-    ``twitch`` label (``kind``, ``peak_g``, ``note = injected``) with the same
-    definition as the simulator's (envelope >= 10 % span, peak of the norm).
+    ``twitch`` label (``kind``, ``peak_g``, ``note = injected``, and ``still_before_s``:
+    how long the still stretch had lasted at its onset) with the same definition
+    as the simulator's (envelope >= 10 % span, peak of the norm).
     ``still_rms_g`` and ``still_window_s`` set the stillness test (:func:`still_mask`).
     """
     kinds = tuple(kinds) if kinds is not None else ("myoclonic", "fasciculation", "tic")
@@ -140,12 +141,12 @@ def inject_twitches(rec: Recording, seed: int, rate_per_min: float = 2.0,
         first, last = i0 + int(on[0]), i0 + int(on[-1])
         rows.append({"onset": float(t[first]), "duration": float(t[last] - t[first]), "label": "twitch",
                      "kind": kind, "peak_g": round(float(np.linalg.norm(wave, axis=1).max()), 6),
-                     "note": "injected"})
+                     "note": "injected", "still_before_s": round(float(t[first] - t[a]), 3)})
     rng_g = rec.meta.get("range_g")
     if rng_g:
         np.clip(acc, -float(rng_g), float(rng_g), out=acc)
     old = rec.labels if rec.labels is not None else empty_labels()
-    new = pd.DataFrame(rows, columns=["onset", "duration", "label", "kind", "peak_g", "note"])
+    new = pd.DataFrame(rows, columns=["onset", "duration", "label", "kind", "peak_g", "note", "still_before_s"])
     if not len(new):
         labels = old.copy()
     elif not len(old):
