@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 
 from handmade import damped, handmade, tiny_model
-from twitchsense.detector import (DetectionEngine, DetectorConfig, StreamingDetector, candidate_windows,
-                                  detect_recording)
+from twitchsense.detector import DetectionEngine, StreamingDetector, candidate_windows, detect_recording
 from twitchsense.scoring import score_events
 
 
@@ -19,9 +16,8 @@ def model():
 
 
 def every_window_a_twitch(model, rate: float):
-    """The event stage alone: an engine whose scorer says 1 to every candidate window. The
-    smoothed gate only: the rare noise samples the peak gate lets through would all be events too."""
-    return DetectionEngine(model.features, replace(model.config, gate_peak_ratio=0.0), rate,
+    """The event stage alone: an engine whose scorer says 1 to every candidate window."""
+    return DetectionEngine(model.features, model.config, rate,
                            scorer=lambda F: (np.ones(len(F)), np.ones((len(F), 1))))
 
 
@@ -143,24 +139,6 @@ def test_a_twitch_in_the_first_seconds_of_a_segment_is_measured_like_any_other(m
     assert [e.onset for e in events] == pytest.approx([start + 1.0, start + 15.0], abs=0.02)
     assert events[0].duration == pytest.approx(events[1].duration, abs=0.03)
     assert events[0].peak_g == pytest.approx(events[1].peak_g, rel=0.2)
-
-
-def test_the_peak_gate_catches_a_short_fast_twitch_the_smoothed_gate_flattens(model):
-    """A 20 ms swing of 0.035 g on 5 mg noise (a fasciculation): the 30 ms mean of the magnitude
-    stays under the smoothed gate's bar, the raw magnitude clears the peak gate's."""
-    rec = handmade(111, minutes=0.5, n_twitch=0, tremor=False, noise_g=0.005)
-    swing = (rec.t >= 15.0) & (rec.t <= 15.02)
-    rec.acc[swing, 0] += 0.035 * np.sin(2 * np.pi * 25 * (rec.t[swing] - 15.0))
-
-    def candidates(peak_ratio):
-        cw = candidate_windows(rec, model.features, replace(model.config, gate_peak_ratio=peak_ratio))
-        t = np.concatenate(cw.t) if cw.t else np.zeros(0)
-        return int(np.sum(np.abs(t - 15.02) < 0.2)), int(np.sum(np.abs(t - 15.02) >= 0.5))
-
-    assert candidates(0.0)[0] == 0           # the smoothed gate alone misses it
-    near, elsewhere = candidates(3.0)
-    assert near >= 3 and elsewhere <= 20     # found, while noise hardly ever clears the bar
-    assert DetectorConfig.from_dict({"gate_ratio": 2.5}).gate_peak_ratio == 0.0  # older model files: as before
 
 
 def test_vigorous_activity_is_cannot_tell_not_twitches(model):

@@ -17,11 +17,9 @@ twitch ends (``benchmarks/event_latency.py``).
 Per segment of the stream (gaps split segments, never bridged):
 
 1. resample onto the model rate (:mod:`twitchsense.preprocess`);
-2. gate: causal high-pass magnitude, its 30 ms mean above ``gate_ratio`` x
-   its slowly adapting floor, or the magnitude itself above
-   ``gate_peak_ratio`` x the floor (short fast twitches such as
-   fasciculations, which the mean flattens), and above ``gate_min_g`` (most
-   of a day is quiet: only windows near a gated sample are looked at);
+2. gate: causal high-pass magnitude above ``gate_ratio`` x its slowly
+   adapting floor and above ``gate_min_g`` (most of a day is quiet: only
+   windows near a gated sample are looked at);
 3. context: activity level per block, state ``rest``/``light``/``active``
    from the median of the last seconds of blocks (:mod:`twitchsense.context`);
    in ``active`` stretches the answer is "cannot tell", windows there are not
@@ -70,7 +68,6 @@ class DetectorConfig:
     step_s: float = 0.04
     gate_background_hz: float = 3.0
     gate_ratio: float = 2.5
-    gate_peak_ratio: float = 3.0
     gate_min_g: float = 0.012
     gate_floor_s: float = 1.0
     threshold: float = 0.5
@@ -85,8 +82,7 @@ class DetectorConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "DetectorConfig":
         names = {f.name for f in fields(cls)}
-        # model files from before the peak gate: only the smoothed gate
-        return cls(**{"gate_peak_ratio": 0.0, **{k: v for k, v in d.items() if k in names}})
+        return cls(**{k: v for k, v in d.items() if k in names})
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -147,9 +143,6 @@ class _Segment:
         smooth, self.smooth_zi = signal.lfilter(eng.smooth_b, [1.0], mag, zi=self.smooth_zi)
         floor, self.floor_zi = signal.lfilter(eng.floor_b, eng.floor_a, smooth, zi=self.floor_zi)
         gate = smooth > np.maximum(eng.cfg.gate_ratio * floor, eng.cfg.gate_min_g)
-        if eng.cfg.gate_peak_ratio > 0:  # short fast events (fasciculations) the 30 ms mean flattens
-            settled = np.arange(self.n, self.n + x.shape[0]) >= eng.floor_settle  # the floor starts at 0
-            gate |= settled & (mag > np.maximum(eng.cfg.gate_peak_ratio * floor, eng.cfg.gate_min_g))
         self.buf = np.concatenate([self.buf, x])
         self.gate = np.concatenate([self.gate, gate])
         self.n += x.shape[0]
@@ -399,7 +392,6 @@ class DetectionEngine:
         self.event_sos = highpass_sos(self.fs, features.background_hz)
         a = float(np.exp(-1.0 / (config.gate_floor_s * self.fs)))
         self.floor_b, self.floor_a = np.array([1 - a]), np.array([1.0, -a])
-        self.floor_settle = int(round(3 * config.gate_floor_s * self.fs))  # 95 % of the way
         n_smooth = max(1, int(round(0.03 * self.fs)))
         self.smooth_b = np.full(n_smooth, 1.0 / n_smooth)
         self.resampler = Resampler(check_rate(in_rate_hz), self.fs, config.gap_s)
