@@ -312,7 +312,11 @@ class WindowFeatures(TransformerMixin, BaseEstimator):
             s = np.where(cq, s, 0.0)
             nf = 1 << int(np.ceil(np.log2(2 * Lq)))
             F = np.fft.rfft(s, n=nf, axis=-1)
-            ac = np.fft.irfft(F.real ** 2 + F.imag ** 2, n=nf, axis=-1)[..., :Lq]
+            re, im = F.view(np.float64)[..., 0::2], F.view(np.float64)[..., 1::2]
+            np.square(re, out=re)
+            re += np.square(im, out=im)  # the power re^2 + im^2, in place: F is now power + 0j
+            im[...] = 0.0
+            ac = np.fft.irfft(F, n=nf, axis=-1)[..., :Lq]
             if ac.ndim == 3:
                 ac = ac.sum(axis=1)
             lo, hi = max(1, int(round(lo_s * fq))), min(Lq - 1, int(round(hi_s * fq)))
