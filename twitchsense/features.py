@@ -60,15 +60,14 @@ def _surroundings(x: np.ndarray, before: int, after: int, minus: np.ndarray | No
     axis outermost), so that every sum over it adds in the same order, bit for bit, as the
     features were trained with; without boolean indexing's cost.
     """
+    if minus is not None:
+        x = x - minus  # in row order (fast), then laid out like the rest
     m = before + x.shape[-1] - after
-    out = np.empty((m,) + x.shape[:-1]).transpose(*range(1, x.ndim), 0)
-    if minus is None:
-        out[..., :before] = x[..., :before]
-        out[..., before:] = x[..., after:]
-    else:
-        np.subtract(x[..., :before], minus[..., :before], out=out[..., :before])
-        np.subtract(x[..., after:], minus[..., after:], out=out[..., before:])
-    return out
+    out = np.empty((m,) + x.shape[:-1])  # sample-major; returned as a view with the sample axis last
+    xt = np.moveaxis(x, -1, 0)
+    out[:before] = xt[:before]
+    out[before:] = xt[after:]
+    return np.moveaxis(out, 0, -1)
 
 
 def _band_name(lo: float, hi: float) -> str:
@@ -269,7 +268,9 @@ class WindowFeatures(TransformerMixin, BaseEstimator):
         # nearby peaks: 0.1 s blocks of the surroundings reaching half the event's peak
         blk = max(1, int(round(0.1 * fs)))
         nb = L // blk
-        bmax = mag[:, :nb * blk].reshape(n, nb, blk).max(axis=2)
+        bmax = mag[:, 0:nb * blk:blk].copy()  # the largest of each block (exact in any order)
+        for i in range(1, blk):
+            np.maximum(bmax, mag[:, i:nb * blk:blk], out=bmax)
         bctx = ctx[:nb * blk].reshape(nb, blk).all(axis=1)
         nearby = (bmax[:, bctx] >= 0.5 * pk[:, None]).sum(axis=1) / max(1, int(bctx.sum()))
 
