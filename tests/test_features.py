@@ -78,3 +78,25 @@ def test_rows_of_the_wrong_length_are_refused():
         WindowFeatures().fit(np.zeros((2, 30)))
     wf = clone(WindowFeatures(window_s=0.3)).fit(_rows([0.1]))
     assert wf.n_features_out_ == len(wf.get_feature_names_out())
+
+
+def test_the_surroundings_add_up_in_the_trained_order_bit_for_bit():
+    """The fast cut of the surroundings gives the values *and the sums* of boolean indexing:
+    its layout makes numpy add in the same order, so the features stay those the model learnt."""
+    from twitchsense.features import _surroundings
+
+    rng = np.random.default_rng(3)
+    L, before, after = 290, 225, 275
+    ctx = np.ones(L, dtype=bool)
+    ctx[before:after] = False
+    R = rng.normal(0, 0.3, (37, 3, L)) + 1.0
+    hp = rng.normal(0, 0.1, (37, 3, L))[..., ::-1]  # a reversed view, as sosfiltfilt returns
+    ref, got = R[:, :, ctx] - hp[:, :, ctx], _surroundings(R, before, after, minus=hp)
+    assert np.array_equal(got, ref)
+    for stat in (lambda a: np.var(a, axis=-1), lambda a: a[..., :before].mean(axis=-1),
+                 lambda a: a[..., before:].mean(axis=-1)):
+        assert np.array_equal(stat(got), stat(ref))
+    mag = np.sqrt((hp ** 2).sum(axis=1))
+    ref, got = mag[:, ctx] ** 2, _surroundings(mag, before, after) ** 2
+    assert np.array_equal(np.mean(got, axis=1), np.mean(ref, axis=1))
+    assert np.array_equal(np.mean(got[:, :before], axis=1), np.mean(ref[:, :before], axis=1))

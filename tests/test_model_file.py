@@ -71,3 +71,21 @@ def test_incompatible_or_foreign_files_are_refused(tmp_path, saved):
         load_model(p)
     with pytest.raises(ModelError, match="model file not found"):
         load_model(tmp_path / "missing.skops")
+
+
+def test_class_probabilities_only_for_windows_at_the_threshold_and_the_same_there():
+    from twitchsense.detector import candidate_windows
+    from twitchsense.model_file import default_model_path
+
+    model = load_model(default_model_path())  # the shipped model tells twitch classes apart
+    assert model.kind_classifier is not None and len(model.kinds) > 1
+    rec = handmade(105, minutes=1.0)
+    _, X, _, _ = candidate_windows(rec, model.features, model.config).arrays()
+    thr = model.config.threshold
+    p, cp = model.score_windows(X)
+    p_thr, cp_thr = model.score_windows(X, threshold=thr)
+    hit = p >= thr
+    assert 0 < hit.sum() < hit.size
+    assert np.array_equal(p_thr, p)
+    assert np.array_equal(cp_thr[hit], cp[hit])  # bit for bit where the detector reads them
+    assert np.isnan(cp_thr[~hit]).all()

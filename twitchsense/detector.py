@@ -40,6 +40,7 @@ Per segment of the stream (gaps split segments, never bridged):
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
+from functools import partial
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
@@ -55,7 +56,8 @@ if TYPE_CHECKING:
     from .alerts.rulefile import RuleSet
     from .model_file import TwitchModel
 
-#: Window-scoring function: features ``(m, n_features)`` -> (p_twitch ``(m,)``, class probabilities ``(m, k)``).
+#: Window-scoring function: features ``(m, n_features)`` -> (p_twitch ``(m,)``, class probabilities ``(m, k)``;
+#: only the rows of windows at or above the threshold are read).
 Scorer = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 #: Upper bound of the twitch probability from features whose given columns are unknown (``None``: no bound).
 Bound = Callable[[np.ndarray, np.ndarray], "np.ndarray | None"]
@@ -447,7 +449,9 @@ class StreamingDetector:
 
     def __init__(self, model: "TwitchModel", rate_hz: float, keep_context: bool = True) -> None:
         self.model = model
-        self.engine = DetectionEngine(model.features, model.config, rate_hz, scorer=model.score_windows,
+        # class probabilities only of the windows that reach the threshold (the only ones read)
+        scorer = partial(model.score_windows, threshold=model.config.threshold)
+        self.engine = DetectionEngine(model.features, model.config, rate_hz, scorer=scorer,
                                       kinds=model.kinds, bound=model.twitch_upper_bound,
                                       keep_context=keep_context)
 

@@ -53,6 +53,23 @@ class RowParts:
     mag: np.ndarray  # (n, L) their magnitude
 
 
+def _surroundings(x: np.ndarray, before: int, after: int, minus: np.ndarray | None = None) -> np.ndarray:
+    """``x[..., :before]`` and ``x[..., after:]`` side by side (less ``minus`` there when given).
+
+    The same values in the same memory layout as boolean indexing ``x[..., ctx]`` (the last
+    axis outermost), so that every sum over it adds in the same order, bit for bit, as the
+    features were trained with; without boolean indexing's cost.
+    """
+    if minus is not None:
+        x = x - minus  # in row order (fast), then laid out like the rest
+    m = before + x.shape[-1] - after
+    out = np.empty((m,) + x.shape[:-1])  # sample-major; returned as a view with the sample axis last
+    xt = np.moveaxis(x, -1, 0)
+    out[:before] = xt[:before]
+    out[before:] = xt[after:]
+    return np.moveaxis(out, 0, -1)
+
+
 def _band_name(lo: float, hi: float) -> str:
     return f"band_{lo:g}_{hi:g}hz_share"
 
@@ -235,12 +252,13 @@ class WindowFeatures(TransformerMixin, BaseEstimator):
         ctx = np.ones(L, dtype=bool)
         ctx[c - ex:c + ex] = False
         nbf = c - ex  # the surroundings are [:nbf] (before) and [c + ex:] (after), in this order
-        mag_ctx2 = mag[:, ctx] ** 2
-        med = np.median(mag[:, ctx], axis=1)
+        mag_ctx2 = _surroundings(mag, nbf, c + ex) ** 2
+        # the median does not depend on the layout: partitioned in place, in row order (faster)
+        med = np.median(np.concatenate([mag[:, :nbf], mag[:, c + ex:]], axis=1), axis=1, overwrite_input=True)
         ctx_rms = np.sqrt(np.mean(mag_ctx2, axis=1))
         act_before = np.sqrt(np.mean(mag_ctx2[:, :nbf], axis=1))
         act_after = np.sqrt(np.mean(mag_ctx2[:, nbf:], axis=1))
-        slow_ctx = R[:, :, ctx] - hp[:, :, ctx]
+        slow_ctx = _surroundings(R, nbf, c + ex, minus=hp)
         slow_move = np.sqrt(np.sum(np.var(slow_ctx, axis=-1), axis=1))
         g_before = slow_ctx[:, :, :nbf].mean(axis=-1)
         g_after = slow_ctx[:, :, nbf:].mean(axis=-1)
@@ -250,7 +268,9 @@ class WindowFeatures(TransformerMixin, BaseEstimator):
         # nearby peaks: 0.1 s blocks of the surroundings reaching half the event's peak
         blk = max(1, int(round(0.1 * fs)))
         nb = L // blk
-        bmax = mag[:, :nb * blk].reshape(n, nb, blk).max(axis=2)
+        bmax = mag[:, 0:nb * blk:blk].copy()  # the largest of each block (exact in any order)
+        for i in range(1, blk):
+            np.maximum(bmax, mag[:, i:nb * blk:blk], out=bmax)
         bctx = ctx[:nb * blk].reshape(nb, blk).all(axis=1)
         nearby = (bmax[:, bctx] >= 0.5 * pk[:, None]).sum(axis=1) / max(1, int(bctx.sum()))
 
@@ -283,17 +303,23 @@ class WindowFeatures(TransformerMixin, BaseEstimator):
             """Strongest normalised autocorrelation at lags lo_s..hi_s of the surroundings (and its lag),
             on the signal averaged over ``q`` samples (the lags of interest need no more)."""
             Lq = L // q
-            sq = sig[..., :Lq * q].reshape(*sig.shape[:-1], Lq, q).mean(axis=-1)
+            if q == 2:  # the mean of each pair, as below (x0 + x1, halved), without a reduction per pair
+                sq = (sig[..., 0:2 * Lq:2] + sig[..., 1:2 * Lq:2]) / 2
+            else:
+                sq = sig[..., :Lq * q].reshape(*sig.shape[:-1], Lq, q).mean(axis=-1)
             cq = ctx[:Lq * q].reshape(Lq, q).all(axis=1)
             fq = fs / q
             s = sq - np.where(cq, sq, 0).sum(axis=-1, keepdims=True) / cq.sum()
             s = np.where(cq, s, 0.0)
             nf = 1 << int(np.ceil(np.log2(2 * Lq)))
             F = np.fft.rfft(s, n=nf, axis=-1)
-            ac = np.fft.irfft(F.real ** 2 + F.imag ** 2, n=nf, axis=-1)
+            re, im = F.view(np.float64)[..., 0::2], F.view(np.float64)[..., 1::2]
+            np.square(re, out=re)
+            re += np.square(im, out=im)  # the power re^2 + im^2, in place: F is now power + 0j
+            im[...] = 0.0
+            ac = np.fft.irfft(F, n=nf, axis=-1)[..., :Lq]
             if ac.ndim == 3:
                 ac = ac.sum(axis=1)
-            ac = ac[:, :Lq]
             lo, hi = max(1, int(round(lo_s * fq))), min(Lq - 1, int(round(hi_s * fq)))
             # unbiased-ish: normalise by overlap count of the blanked mask
             m = np.fft.irfft(np.abs(np.fft.rfft(cq.astype(float), n=nf)) ** 2, n=nf)[:Lq]

@@ -53,11 +53,23 @@ class TwitchModel:
         k = tuple(self.classes[1:])
         return () if k == ("twitch",) else k
 
-    def score_windows(self, F: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Window features -> (probability of a twitch, probabilities of each twitch class)."""
+    def score_windows(self, F: np.ndarray, threshold: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Window features -> (probability of a twitch, probabilities of each twitch class).
+
+        With ``threshold``, the class probabilities are computed only for the windows whose
+        twitch probability reaches it (the others' rows are NaN): the detector reads no other,
+        and they are the same figures as without it (the trees score each row on its own).
+        """
+        n_kinds = len(self.classes) - 1
         with one_thread():
             p = self.classifier.predict_proba(F)[:, 1]
-            return p, kind_probabilities(self.kind_classifier, F, len(self.classes) - 1)
+            if threshold is None:
+                return p, kind_probabilities(self.kind_classifier, F, n_kinds)
+            hit = p >= threshold
+            cp = np.full((F.shape[0], n_kinds), np.nan)
+            if hit.any():
+                cp[hit] = kind_probabilities(self.kind_classifier, F[hit], n_kinds)
+            return p, cp
 
     def twitch_upper_bound(self, F: np.ndarray, unknown: np.ndarray) -> np.ndarray | None:
         """An upper bound of :meth:`score_windows`' twitch probability from features whose

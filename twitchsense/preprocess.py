@@ -143,8 +143,10 @@ class Resampler:
         k = np.arange(self._k_next, k_end + 1)
         tq = self._t0 + k / self.out_rate_hz + self.delay_s
         j = np.clip(np.searchsorted(tx, tq, side="right") - 1, 0, tx.size - 2)
-        frac = ((tq - tx[j]) / (tx[j + 1] - tx[j]))[:, None]
-        x = yx[j] + frac * (yx[j + 1] - yx[j])
+        t0, t1 = tx.take(j), tx.take(j + 1)
+        y0, y1 = yx.take(j, axis=0), yx.take(j + 1, axis=0)
+        frac = ((tq - t0) / (t1 - t0))[:, None]
+        x = y0 + frac * (y1 - y0)
         piece = ResampledPiece(self.segment, self._t0, self._k_next, x)
         self._k_next = k_end + 1
         return piece
@@ -194,11 +196,11 @@ def quality_flags(t: np.ndarray, acc: np.ndarray, range_g: float | None = None,
         return flags
     for i, axis in enumerate("xyz"):
         a = acc[:, i]
+        same = np.concatenate([[False], a[1:] == a[:-1]])
         if range_g:
             sat = np.abs(a) >= 0.99 * float(range_g)
             runs = _runs(sat)
         else:
-            same = np.concatenate([[False], a[1:] == a[:-1]])
             extreme = (np.abs(a) >= 1.5) & ((a == a.max()) | (a == a.min()))
             runs = _runs(same & extreme)
             runs = runs[runs[:, 1] - runs[:, 0] >= min_clip_run - 1]
@@ -206,7 +208,6 @@ def quality_flags(t: np.ndarray, acc: np.ndarray, range_g: float | None = None,
         for s, e in runs:
             flags.append(QualityFlag(float(t[s]), float(t[e - 1]), "saturated",
                                      f"axis {axis} at {a[s]:+.3g} g for {e - s} samples"))
-        same = np.concatenate([[False], a[1:] == a[:-1]])
         runs = _runs(same)
         if runs.size:  # only runs lasting stuck_s or longer (quantised noise repeats a value often)
             runs = runs[t[runs[:, 1] - 1] - t[np.maximum(runs[:, 0] - 1, 0)] >= stuck_s]

@@ -267,6 +267,14 @@ def read_samples(path: str | os.PathLike, columns: Sequence[str] = REQUIRED_COLU
     that must increase strictly. A last line without a newline (a file cut off
     while recording) is dropped and reported in the returned info dict.
     """
+    cols, info = read_columns(path, columns, sep=sep, decimal=decimal, strict_increasing=strict_increasing)
+    return np.column_stack(cols), info
+
+
+def read_columns(path: str | os.PathLike, columns: Sequence[str] = REQUIRED_COLUMNS, *,
+                 sep: str = ",", decimal: str = ".",
+                 strict_increasing: str | None = None) -> tuple[list[np.ndarray], dict]:
+    """:func:`read_samples` as one contiguous float64 array per column (no copy of the parsed data)."""
     path = Path(path)
     info: dict = {}
     fields, ends_newline = _read_header(path, sep)
@@ -287,20 +295,20 @@ def read_samples(path: str | os.PathLike, columns: Sequence[str] = REQUIRED_COLU
         if isinstance(exc, UnicodeDecodeError):
             raise RecordingError(path, "not UTF-8 text") from None
         raise _diagnose(path, fields, idx, columns, None if nrows is None else nrows + 1, sep, decimal) from None
-    data = np.column_stack([df.iloc[:, i].to_numpy(dtype=np.float64) for i in idx])
+    cols = [np.ascontiguousarray(df.iloc[:, i].to_numpy(dtype=np.float64)) for i in idx]
     del df
-    if data.shape[0] == 0:
+    if cols[0].size == 0:
         raise RecordingError(path, "no samples: the file has a header but no data rows")
-    bad = ~np.isfinite(data)
-    if bad.any():
-        r, c = np.argwhere(bad)[0]
+    if not all(np.isfinite(col).all() for col in cols):
+        # the first bad cell in file order: smallest row, then leftmost column
+        r, c = min((int(np.argmin(np.isfinite(col))), j) for j, col in enumerate(cols) if not np.isfinite(col).all())
         err = _diagnose(path, fields, idx, columns, None if nrows is None else nrows + 1, sep, decimal)
         if err.line is None:
             err = RecordingError(path, f"column '{columns[c]}' is empty or not a finite number",
                                  line=int(r) + 2)
         raise err
     if strict_increasing is not None:
-        col = data[:, list(columns).index(strict_increasing)]
+        col = cols[list(columns).index(strict_increasing)]
         step = np.diff(col)
         bad_step = np.flatnonzero(step <= 0)
         if bad_step.size:
@@ -310,7 +318,7 @@ def read_samples(path: str | os.PathLike, columns: Sequence[str] = REQUIRED_COLU
                 path, f"'{strict_increasing}' {what}: {col[i]!r} then {col[i + 1]!r}; it must increase "
                 f"strictly ({bad_step.size} such step{'s' if bad_step.size > 1 else ''} in the file)",
                 line=i + 3)
-    return data, info
+    return cols, info
 
 
 def read_sidecar(path: str | os.PathLike) -> dict:
@@ -393,14 +401,17 @@ def read_recording(path: str | os.PathLike, *, labels: bool = True,
                    gap_s: float = DEFAULT_GAP_S) -> Recording:
     """Read ``NAME.csv`` with its sidecar and labels (if present) into a :class:`Recording`."""
     path = Path(path)
-    data, info = read_samples(path, REQUIRED_COLUMNS, strict_increasing="t")
+    (t, *axes), info = read_columns(path, REQUIRED_COLUMNS, strict_increasing="t")
+    acc = np.empty((t.size, 3))
+    for j, a in enumerate(axes):  # straight into the (n, 3) layout: no intermediate copies
+        acc[:, j] = a
+    del axes
     meta = read_sidecar(sidecar_path(path))
     lab = empty_labels()
     lp = labels_path(path)
     if labels and lp.exists():
         lab = read_labels(lp)
-    rec = Recording(t=data[:, 0], acc=data[:, 1:4], meta=meta, labels=lab, path=path, gap_s=gap_s,
-                    info=info)
+    rec = Recording(t=t, acc=acc, meta=meta, labels=lab, path=path, gap_s=gap_s, info=info)
     if not meta.get("sample_rate_hz"):
         rec.info["rate_inferred"] = True
     return rec

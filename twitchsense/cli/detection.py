@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from ..errors import TwitchsenseError
-from .common import add_command
+from .common import add_command, reuse_freed_memory
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -84,6 +84,7 @@ def run_detect(args: argparse.Namespace) -> int:
 
     from ..alerts.rulefile import load_rules
 
+    reuse_freed_memory()
     model = _model(args.model)
     rules = load_rules(args.rules)
     paths = find_recordings(args.paths)
