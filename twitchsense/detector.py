@@ -67,7 +67,7 @@ Bound = Callable[[np.ndarray, np.ndarray], "np.ndarray | None"]
 class DetectorConfig:
     """Everything besides the model that decides events (stored in the model file)."""
 
-    step_s: float = 0.04
+    step_s: float = 0.08  # every peak is in 5 windows; events are timed from the signal, not the grid
     gate_background_hz: float = 3.0
     gate_ratio: float = 2.5
     gate_min_g: float = 0.012
