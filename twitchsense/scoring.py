@@ -146,7 +146,7 @@ class Tally:
         def nz(x: float):
             return None if x is None or (isinstance(x, float) and np.isnan(x)) else round(float(x), 4)
 
-        def by(counts: dict, order=lambda kv: 0) -> dict:
+        def by(counts: dict, order) -> dict:
             return {k: {"found": v[0], "total": v[1], "sensitivity": nz(v[0] / v[1] if v[1] else np.nan)}
                     for k, v in sorted(counts.items(), key=order)}
         still_names = [still_band_name(lo, hi) for lo, hi in STILL_BEFORE_BANDS]
