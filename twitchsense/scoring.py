@@ -44,8 +44,14 @@ def band_name(lo: float, hi: float) -> str:
     return f"{lo:g}-{hi:g} g" if np.isfinite(hi) else f">={lo:g} g"
 
 
-def _band_order(name: str) -> int:
-    names = [band_name(lo, hi) for lo, hi in STRENGTH_BANDS]
+def _band_of(x: float, bands=STRENGTH_BANDS, namer=band_name) -> str:
+    """The name of the band of ``bands`` holding ``x``."""
+    return next(namer(lo, hi) for lo, hi in bands if lo <= x < hi)
+
+
+def _band_order(name: str, bands=STRENGTH_BANDS, namer=band_name) -> int:
+    """Where the band named ``name`` comes in ``bands`` (others last)."""
+    names = [namer(lo, hi) for lo, hi in bands]
     return names.index(name) if name in names else len(names)
 
 
@@ -149,7 +155,6 @@ class Tally:
         def by(counts: dict, order) -> dict:
             return {k: {"found": v[0], "total": v[1], "sensitivity": nz(v[0] / v[1] if v[1] else np.nan)}
                     for k, v in sorted(counts.items(), key=order)}
-        still_names = [still_band_name(lo, hi) for lo, hi in STILL_BEFORE_BANDS]
         return {
             "true_twitches": self.n_true, "found": self.n_found, "optional_twitches": self.n_optional,
             "detections": self.n_detections, "false_alarms": self.false_alarms,
@@ -161,7 +166,8 @@ class Tally:
             "detections_per_hour": nz(self.detections_per_hour()),
             "sensitivity_by_class": by(self.by_class, lambda kv: kv[0]),
             "sensitivity_by_strength": by(self.by_band, lambda kv: _band_order(kv[0])),
-            "sensitivity_by_still_before": by(self.by_still, lambda kv: still_names.index(kv[0])),
+            "sensitivity_by_still_before": by(self.by_still,
+                                              lambda kv: _band_order(kv[0], STILL_BEFORE_BANDS, still_band_name)),
             "peak_g_median_rel_error": nz(self.peak_g_median_rel_error),
         }
 
@@ -224,8 +230,7 @@ def score_events(labels: pd.DataFrame, detections: list[TwitchEvent], duration_s
                   hours_rest=max(duration_s / 3600.0 - act_hours - max(excluded_h - act_hours, 0.0), 0.0),
                   hours_activity=max(act_hours - excluded_h, 0.0))
     for i in range(len(tw)):
-        band = next(band_name(lo, hi) for lo, hi in STRENGTH_BANDS if lo <= peak[i] < hi) \
-            if np.isfinite(peak[i]) else "unknown"
+        band = _band_of(peak[i]) if np.isfinite(peak[i]) else "unknown"
         b = tally.by_band.setdefault(band, [0, 0])
         b[0] += int(found[i])
         b[1] += 1
@@ -234,8 +239,7 @@ def score_events(labels: pd.DataFrame, detections: list[TwitchEvent], duration_s
             c[0] += int(found[i])
             c[1] += 1
             if np.isfinite(still[i]):
-                sb = tally.by_still.setdefault(
-                    next(still_band_name(lo, hi) for lo, hi in STILL_BEFORE_BANDS if lo <= still[i] < hi), [0, 0])
+                sb = tally.by_still.setdefault(_band_of(still[i], STILL_BEFORE_BANDS, still_band_name), [0, 0])
                 sb[0] += int(found[i])
                 sb[1] += 1
             if found[i] and np.isfinite(peak[i]):
