@@ -49,8 +49,12 @@ def test_evaluate_prints_model_and_baseline_figures(cli, model_path, data):
     assert out["recordings"] == 3
     assert out["model"]["sensitivity"] >= 0.6 and out["model"]["true_twitches"] >= 30
     assert out["baseline"]["true_twitches"] == out["model"]["true_twitches"]
-    res = cli("evaluate", data, "--model", model_path)
+    # text table; every labelled twitch here is myoclonic, so with that class optional none is required
+    res = cli("evaluate", data, "--model", model_path, "--optional-kind", "myoclonic")
     assert res.returncode == 0 and "baseline" in res.stdout and "false alarms / h" in res.stdout
+    assert "optional classes: myoclonic" in res.stdout
+    row = next(line for line in res.stdout.splitlines() if line.startswith("true twitches"))
+    assert row.split()[-3:] == ["0", "0", "0"]
 
 
 def test_bad_model_and_bad_input_give_one_line_errors(cli, data, tmp_path):
@@ -70,8 +74,12 @@ def test_train_writes_a_model_and_card(cli, tmp_path):
     res = cli("train", d, "-o", tmp_path / "m.skops", "--folds", "3", "--trees", "20", "--no-progress", timeout=300)
     assert res.returncode == 0, res.stderr
     assert (tmp_path / "m.skops").is_file() and (tmp_path / "m.card.md").is_file()
-    assert "twitchsense train" in (tmp_path / "m.card.md").read_text()
+    card_md = (tmp_path / "m.card.md").read_text()
+    assert "twitchsense train" in card_md and "fasciculations optional" in card_md
     assert "| train |" in res.stdout  # held-out figures per folder
+    card = json.loads((tmp_path / "m.card.json").read_text())
+    every, core = card["held_out_figures"]["train"], card["held_out_figures_fasciculations_optional"]["train"]
+    assert every["true_twitches"] == core["true_twitches"] > 0  # these twitches are all myoclonic
 
 
 SHIPPED = __import__("pathlib").Path(__file__).resolve().parents[1] / "models" / "default.skops"

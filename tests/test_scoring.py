@@ -64,6 +64,22 @@ def test_sensitivity_by_stillness_before_the_twitch_when_labels_say_it():
     assert "still 1-2 s before" in format_table({"model": t.figures()})
 
 
+def test_optional_kinds_score_a_class_like_twitches_under_the_floor():
+    lab = labels([(10.0, 0.1, "twitch", 0.10, "myoclonic"),       # found
+                  (20.0, 0.1, "twitch", 0.04, "fasciculation"),   # found, but optional on request
+                  (30.0, 0.1, "twitch", 0.03, "fasciculation"),   # missed: no longer a miss
+                  (40.0, 0.1, "twitch", 0.20, "tic")])            # missed
+    dets = [ev(10.0, 0.1), ev(20.0, 0.05), ev(50.0, 0.1)]
+    every = score_events(lab, dets, 600.0)
+    assert (every.n_true, every.n_found, every.n_optional, every.fa_rest) == (4, 2, 0, 1)
+    core = score_events(lab, dets, 600.0, optional_kinds=("fasciculation",))
+    assert (core.n_true, core.n_found, core.n_optional) == (2, 1, 2)
+    assert (core.n_true_detections, core.n_optional_detections, core.fa_rest) == (1, 1, 1)  # 50.0 stays a false alarm
+    assert core.sensitivity == pytest.approx(1 / 2) and core.precision == pytest.approx(1 / 2)  # the optional one aside
+    assert "fasciculation" not in core.figures()["sensitivity_by_class"]
+    assert core.figures()["sensitivity_by_strength"]["0.02-0.05 g"] == {"found": 1, "total": 2, "sensitivity": 0.5}
+
+
 def test_tallies_add_up_and_empty_cases_are_nan_not_errors():
     empty = score_events(labels([]), [], 1800.0)
     assert np.isnan(empty.sensitivity) and np.isnan(empty.precision) and empty.fa_per_hour() == 0

@@ -277,6 +277,10 @@ def render_card(card: dict, model_name: str) -> str:
         lines.append("")
     if card.get("figures_md"):
         lines += ["## Figures (held-out data only)", "", card["figures_md"], ""]
+    if card.get("figures_core_md"):
+        lines += ["The same with fasciculations optional, like twitches under 0.02 g (the validated core "
+                  "classes alone; physiology.md calls fasciculations an experimental mode near the "
+                  "sensor's floor):", "", card["figures_core_md"], ""]
     lines += ["## Detector", "", f"- classes: {', '.join(card.get('classes', []))}"]
     fp = card.get("features", {}).get("params", {})
     lines += [f"- features: {len(card.get('features', {}).get('names', []))} per window; "

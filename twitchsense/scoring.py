@@ -5,6 +5,9 @@
 - A detection that overlaps no true twitch (widened likewise) is a false alarm.
 - True twitches with ``peak_g`` under ``floor_g`` (0.02 g) are optional: found
   or not they count neither way, and detections on them are not false alarms.
+  On request, so are the twitches of some classes (``optional_kinds``: e.g.
+  fasciculations, which physiology.md calls an experimental mode rather than
+  the validated core), for figures of the other classes alone.
 - Figures: sensitivity, precision, F1, false alarms per hour (at rest and in
   activity, where labels say which), sensitivity by class and strength band,
   median relative error of ``peak_g`` on found events; where the labels say
@@ -18,6 +21,7 @@ activity hours are the union of those segments, rest hours the rest.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,6 +36,10 @@ REST_LABELS = frozenset({"seated", "sitting", "rest", "still", "lying", "sleep",
                          "quiet", "background", "sleep-onset"})
 #: Strength bands (g) for sensitivity by strength.
 STRENGTH_BANDS = ((0.0, 0.02), (0.02, 0.05), (0.05, 0.1), (0.1, 0.3), (0.3, 1.0), (1.0, np.inf))
+#: Twitch classes outside the validated core: physiology.md calls visible fasciculations an
+#: experimental mode near the sensor's floor (they need >= 100 Hz). Figures "with these optional"
+#: (``optional_kinds``) are given beside the figures of every class, never instead of them.
+EXPERIMENTAL_KINDS = ("fasciculation",)
 #: Bands (s) of stillness before a twitch: the detector's context looks about 2 s back.
 STILL_BEFORE_BANDS = ((0.0, 1.0), (1.0, 2.0), (2.0, np.inf))
 
@@ -174,12 +182,14 @@ class Tally:
 
 def score_events(labels: pd.DataFrame, detections: list[TwitchEvent], duration_s: float,
                  collar_s: float = COLLAR_S, floor_g: float = FLOOR_G,
-                 exclude: list[tuple[float, float]] | None = None) -> Tally:
+                 exclude: list[tuple[float, float]] | None = None,
+                 optional_kinds: Collection[str] = ()) -> Tally:
     """Score one recording's detections against its label table.
 
     ``exclude``: ``(start, end)`` stretches left out entirely (e.g. the detector's
     "cannot tell" time): twitches and detections touching them are not counted and
-    their duration leaves the hours (activity first).
+    their duration leaves the hours (activity first). ``optional_kinds``: twitch
+    classes that count as optional, like twitches under the floor.
     """
     labels = labels if labels is not None else pd.DataFrame(columns=["onset", "duration", "label"])
     excluded_h = 0.0
@@ -201,8 +211,8 @@ def score_events(labels: pd.DataFrame, detections: list[TwitchEvent], duration_s
     t1 = t0 + tw["duration"].to_numpy(float)
     peak = tw["peak_g"].to_numpy(float) if "peak_g" in tw else np.full(len(tw), np.inf)
     peak = np.where(np.isnan(peak), np.inf, peak)  # unknown strength: required
-    required = peak >= floor_g
     kinds = tw["kind"].astype(str).to_numpy() if "kind" in tw else np.full(len(tw), "twitch")
+    required = (peak >= floor_g) & ~np.isin(kinds, list(optional_kinds))
     still = tw["still_before_s"].to_numpy(float) if "still_before_s" in tw else np.full(len(tw), np.nan)
     d0 = np.array([e.onset for e in detections], float)
     d1 = np.array([e.end for e in detections], float)

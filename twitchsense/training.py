@@ -30,7 +30,7 @@ from .events import TwitchEvent
 from .features import WindowFeatures
 from .model_file import TwitchModel
 from .recording import Recording
-from .scoring import Tally, score_events
+from .scoring import EXPERIMENTAL_KINDS, Tally, score_events
 
 POS_PAD_S = 0.05
 AMBIGUOUS_S = 0.25
@@ -202,7 +202,9 @@ class TrainingReport:
 
     threshold: float
     by_category: dict = field(default_factory=dict)      # category -> figures
+    core_by_category: dict = field(default_factory=dict)  # the same with EXPERIMENTAL_KINDS optional
     baseline_by_category: dict = field(default_factory=dict)
+    baseline_core_by_category: dict = field(default_factory=dict)
     threshold_search: list = field(default_factory=list)
     n_windows: int = 0
     n_positive_windows: int = 0
@@ -286,17 +288,25 @@ def train(recs: list[tuple[Recording, str]], features: WindowFeatures | None = N
     report = TrainingReport(threshold=thr, threshold_search=search, n_windows=int(y.size),
                             n_positive_windows=int((y > 0).sum()), n_groups=n_groups)
     per_cat: dict[str, Tally] = {}
+    core_cat: dict[str, Tally] = {}
     base_cat: dict[str, Tally] = {}
+    base_core_cat: dict[str, Tally] = {}
     base = BandEnergyDetector()
     for lw, P in tqdm(list(zip(data, oof)), desc="held-out scoring", unit="rec", disable=not progress, leave=False):
         ev = replay_events(lw, P, features, config, classes)
         per_cat[lw.category] = per_cat.get(lw.category, Tally()) + score_events(lw.rec.labels, ev, lw.rec.duration_s)
+        core_cat[lw.category] = core_cat.get(lw.category, Tally()) + score_events(
+            lw.rec.labels, ev, lw.rec.duration_s, optional_kinds=EXPERIMENTAL_KINDS)
         if evaluate_baseline:
             bev = base.detect(lw.rec)
             base_cat[lw.category] = base_cat.get(lw.category, Tally()) + \
                 score_events(lw.rec.labels, bev, lw.rec.duration_s)
+            base_core_cat[lw.category] = base_core_cat.get(lw.category, Tally()) + \
+                score_events(lw.rec.labels, bev, lw.rec.duration_s, optional_kinds=EXPERIMENTAL_KINDS)
     report.by_category = {c: t.figures() for c, t in sorted(per_cat.items())}
+    report.core_by_category = {c: t.figures() for c, t in sorted(core_cat.items())}
     report.baseline_by_category = {c: t.figures() for c, t in sorted(base_cat.items())}
+    report.baseline_core_by_category = {c: t.figures() for c, t in sorted(base_core_cat.items())}
     times["scoring_s"] = round(time.perf_counter() - t0, 1)
     t0 = time.perf_counter()
     clf, kind_clf = _fit_pair(X, y, len(classes) - 1, seed, trees)
@@ -310,7 +320,9 @@ def train(recs: list[tuple[Recording, str]], features: WindowFeatures | None = N
         "threshold_rule": f"best out-of-fold F1 with <= {fa_budget_real:g} detections/h on recordings without "
                           f"twitches and <= {fa_budget_rest:g} false alarms/h at rest",
         "held_out_figures": report.by_category,
+        "held_out_figures_fasciculations_optional": report.core_by_category,
         "baseline_held_out_figures": report.baseline_by_category,
+        "baseline_held_out_figures_fasciculations_optional": report.baseline_core_by_category,
         "seconds": times,
     }, kind_classifier=kind_clf)
     return model, report

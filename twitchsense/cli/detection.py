@@ -59,7 +59,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = add_command(
         sub, "evaluate", "score a detector on labelled recordings (event-level F1, false alarms/h)",
         "twitchsense evaluate recordings/demo --model models/default.skops\n"
-        "twitchsense evaluate ../shared/data/real-wrist --json",
+        "twitchsense evaluate ../shared/data/real-wrist --json\n"
+        "twitchsense evaluate recordings/demo --optional-kind fasciculation",
         description="Score a detector on labelled recordings with the contract's rule (any-overlap "
                     "after widening by 0.1 s; twitches under 0.02 g optional), next to the band-energy "
                     "baseline.")
@@ -68,6 +69,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.add_argument("--no-baseline", action="store_true", help="skip the baseline")
     p.add_argument("--by-folder", action="store_true", help="also give figures per folder")
+    p.add_argument("--optional-kind", action="append", default=[], metavar="KIND",
+                   help="count twitches of this class as optional, like those under 0.02 g (repeatable; "
+                        "e.g. fasciculation, for figures of the other classes alone)")
     p.set_defaults(func=run_evaluate)
 
 
@@ -138,6 +142,7 @@ def run_train(args: argparse.Namespace) -> int:
         if Path(sys.argv[0]).name in ("twitchsense", "__main__.py") else ""
     model.card["training_data"] = _describe(recs)
     model.card["figures_md"] = figures_markdown(report.by_category, report.baseline_by_category)
+    model.card["figures_core_md"] = figures_markdown(report.core_by_category, report.baseline_core_by_category)
     save_model(model, args.output)
     print(figures_markdown(report.by_category, report.baseline_by_category))
     print(f"threshold {report.threshold:.2f}; model written to {args.output}")
@@ -230,22 +235,26 @@ def run_evaluate(args: argparse.Namespace) -> int:
         rec = read_recording(p)
         res = detect_recording(rec, model)
         active = [(c.start, c.end) for c in res.context if c.state == "active"]
-        scores = {"model": score_events(rec.labels, res.events, rec.duration_s),
-                  "model_judged": score_events(rec.labels, res.events, rec.duration_s, exclude=active)}
+        opt = args.optional_kind
+        scores = {"model": score_events(rec.labels, res.events, rec.duration_s, optional_kinds=opt),
+                  "model_judged": score_events(rec.labels, res.events, rec.duration_s, exclude=active,
+                                               optional_kinds=opt)}
         if base is not None:
-            scores["baseline"] = score_events(rec.labels, base.detect(rec), rec.duration_s)
+            scores["baseline"] = score_events(rec.labels, base.detect(rec), rec.duration_s, optional_kinds=opt)
         folder = per_folder.setdefault(p.parent.name, {n: Tally() for n in names})
         for n, t in scores.items():
             total[n] = total[n] + t
             folder[n] = folder[n] + t
     if args.json:
-        out = {"recordings": len(paths), **{n: total[n].figures() for n in names}}
+        out = {"recordings": len(paths), "optional_kinds": args.optional_kind,
+               **{n: total[n].figures() for n in names}}
         if args.by_folder:
             out["by_folder"] = {k: {n: v[n].figures() for n in names} for k, v in per_folder.items()}
         print(json.dumps(out, indent=1))
         return 0
     print(f"{len(paths)} recordings; model: {args.model or 'shipped default'}; "
-          f"baseline: {BandEnergyDetector.name if base else 'skipped'}")
+          f"baseline: {BandEnergyDetector.name if base else 'skipped'}"
+          + (f"; optional classes: {', '.join(args.optional_kind)}" if args.optional_kind else ""))
     title = {"model": "model", "model_judged": "model (judged)", "baseline": "baseline"}
     print(format_table({title[n]: total[n].figures() for n in names}))
     print("model (judged): leaving out the 'cannot tell' (active) time, where the detector does not judge")
