@@ -287,26 +287,23 @@ def train(recs: list[tuple[Recording, str]], features: WindowFeatures | None = N
     t0 = time.perf_counter()
     report = TrainingReport(threshold=thr, threshold_search=search, n_windows=int(y.size),
                             n_positive_windows=int((y > 0).sum()), n_groups=n_groups)
-    per_cat: dict[str, Tally] = {}
-    core_cat: dict[str, Tally] = {}
-    base_cat: dict[str, Tally] = {}
-    base_core_cat: dict[str, Tally] = {}
+    # (model or baseline, every class or EXPERIMENTAL_KINDS optional) -> category -> tally
+    tallies: dict[tuple[str, bool], dict[str, Tally]] = {}
     base = BandEnergyDetector()
     for lw, P in tqdm(list(zip(data, oof)), desc="held-out scoring", unit="rec", disable=not progress, leave=False):
-        ev = replay_events(lw, P, features, config, classes)
-        per_cat[lw.category] = per_cat.get(lw.category, Tally()) + score_events(lw.rec.labels, ev, lw.rec.duration_s)
-        core_cat[lw.category] = core_cat.get(lw.category, Tally()) + score_events(
-            lw.rec.labels, ev, lw.rec.duration_s, optional_kinds=EXPERIMENTAL_KINDS)
+        found = {"model": replay_events(lw, P, features, config, classes)}
         if evaluate_baseline:
-            bev = base.detect(lw.rec)
-            base_cat[lw.category] = base_cat.get(lw.category, Tally()) + \
-                score_events(lw.rec.labels, bev, lw.rec.duration_s)
-            base_core_cat[lw.category] = base_core_cat.get(lw.category, Tally()) + \
-                score_events(lw.rec.labels, bev, lw.rec.duration_s, optional_kinds=EXPERIMENTAL_KINDS)
-    report.by_category = {c: t.figures() for c, t in sorted(per_cat.items())}
-    report.core_by_category = {c: t.figures() for c, t in sorted(core_cat.items())}
-    report.baseline_by_category = {c: t.figures() for c, t in sorted(base_cat.items())}
-    report.baseline_core_by_category = {c: t.figures() for c, t in sorted(base_core_cat.items())}
+            found["baseline"] = base.detect(lw.rec)
+        for who, ev in found.items():
+            for core in (False, True):
+                per = tallies.setdefault((who, core), {})
+                per[lw.category] = per.get(lw.category, Tally()) + score_events(
+                    lw.rec.labels, ev, lw.rec.duration_s, optional_kinds=EXPERIMENTAL_KINDS if core else ())
+
+    def figures(who: str, core: bool) -> dict:
+        return {c: t.figures() for c, t in sorted(tallies.get((who, core), {}).items())}
+    report.by_category, report.core_by_category = figures("model", False), figures("model", True)
+    report.baseline_by_category, report.baseline_core_by_category = figures("baseline", False), figures("baseline", True)
     times["scoring_s"] = round(time.perf_counter() - t0, 1)
     t0 = time.perf_counter()
     clf, kind_clf = _fit_pair(X, y, len(classes) - 1, seed, trees)
