@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from handmade import damped, handmade, tiny_model
-from twitchsense.detector import DetectionEngine, StreamingDetector, candidate_windows, detect_recording
+from twitchsense.detector import DetectionEngine, DetectorConfig, StreamingDetector, candidate_windows, detect_recording
 from twitchsense.scoring import score_events
 
 
@@ -139,6 +141,37 @@ def test_a_twitch_in_the_first_seconds_of_a_segment_is_measured_like_any_other(m
     assert [e.onset for e in events] == pytest.approx([start + 1.0, start + 15.0], abs=0.02)
     assert events[0].duration == pytest.approx(events[1].duration, abs=0.03)
     assert events[0].peak_g == pytest.approx(events[1].peak_g, rel=0.2)
+
+
+def test_a_strong_twitch_does_not_hide_a_small_one_soon_after(model):
+    """The gate's floor is the context's median block level before the sample: one strong twitch
+    (a block or two) cannot raise it, so a small twitch 1.5 s later is still a candidate. A mean
+    floor (the older "ema", kept for model files from before) still holds the strong one then."""
+    rec = handmade(111, minutes=0.25, n_twitch=0, tremor=False)
+    rec.acc[:, 0] += 1.0 * damped(rec.t - 4.0, 8.0, 0.08)
+    rec.acc[:, 1] += 0.08 * damped(rec.t - 5.5, 10.0, 0.04)
+
+    def small_one_is_a_candidate(config) -> bool:
+        t = candidate_windows(rec, model.features, config).arrays()[0]
+        return bool(np.any(np.abs(t - 5.55) < 0.2))
+
+    assert model.config.gate_floor == "median" and small_one_is_a_candidate(model.config)
+    assert not small_one_is_a_candidate(dataclasses.replace(model.config, gate_floor="ema"))
+    old = {k: v for k, v in model.config.to_dict().items() if k != "gate_floor"}
+    assert DetectorConfig.from_dict(old).gate_floor == "ema"  # an old model file keeps the gate it was trained with
+
+
+@pytest.mark.parametrize("after_s, events", [(0.15, 1), (1.0, 2)])
+def test_a_small_bump_right_after_a_twitch_is_its_aftermath_not_a_second_twitch(model, after_s, events):
+    """The event stage alone: a bump under 30 % of a twitch's peak within 0.25 s after its end is
+    the limb settling (one event); the same bump a second later is a twitch of its own."""
+    rec = handmade(112, minutes=0.25, n_twitch=0, tremor=False)
+    rec.acc[:, 0] += 0.5 * damped(rec.t - 5.0, 10.0, 0.03)
+    end = 5.0 + 0.03 * np.log(10)  # the envelope's 10 % point
+    rec.acc[:, 1] += 0.08 * damped(rec.t - (end + after_s), 12.0, 0.02)
+    eng = every_window_a_twitch(model, rec.sample_rate_hz)
+    found = eng.push(rec.t, rec.acc) + eng.flush()
+    assert len(found) == events and found[0].onset == pytest.approx(5.0, abs=0.02)
 
 
 def test_vigorous_activity_is_cannot_tell_not_twitches(model):

@@ -17,9 +17,11 @@ twitch ends (``benchmarks/event_latency.py``).
 Per segment of the stream (gaps split segments, never bridged):
 
 1. resample onto the model rate (:mod:`twitchsense.preprocess`);
-2. gate: causal high-pass magnitude above ``gate_ratio`` x its slowly
-   adapting floor and above ``gate_min_g`` (most of a day is quiet: only
-   windows near a gated sample are looked at);
+2. gate: causal high-pass magnitude (30 ms mean) above ``gate_ratio`` x its
+   floor and above ``gate_min_g`` (most of a day is quiet: only windows near a
+   gated sample are looked at). The floor is the context's level of the block
+   before (a median over 2.25 s, so twitches cannot raise it; model files from
+   before it use a 1 s mean, ``gate_floor="ema"``);
 3. context: activity level per block, state ``rest``/``light``/``active``
    from the median of the last seconds of blocks (:mod:`twitchsense.context`);
    in ``active`` stretches the answer is "cannot tell", windows there are not
@@ -34,7 +36,8 @@ Per segment of the stream (gaps split segments, never bridged):
    magnitude (the run above 10 % of its peak around the window's peak), its
    ``confidence`` the highest probability of the windows on it seen by then,
    ``kind`` the model's class when it knows classes. Later windows whose peak
-   lies within ``merge_s`` of an event's end belong to it.
+   lies within ``merge_s`` of an event's end belong to it, and so does a peak
+   under 30 % of its ``peak_g`` within 0.25 s after its end (the limb settling).
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ class DetectorConfig:
     gate_ratio: float = 2.5
     gate_min_g: float = 0.012
     gate_floor_s: float = 1.0
+    gate_floor: str = "median"  # "median": the context's level of the block before; "ema": a gate_floor_s mean
     threshold: float = 0.5
     merge_s: float = 0.12
     suppress_active: bool = True
@@ -84,6 +88,7 @@ class DetectorConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "DetectorConfig":
         names = {f.name for f in fields(cls)}
+        d = {"gate_floor": "ema", **d}  # model files from before the median floor
         return cls(**{k: v for k, v in d.items() if k in names})
 
     def to_dict(self) -> dict:
@@ -132,22 +137,17 @@ class _Segment:
         self.smooth = np.zeros(0)
         self.b0 = 0  # segment block index of levels_arr[0] and smooth[0] (older blocks are trimmed)
         self.j_next = 0
+        self.span_next = 0  # segment block index of the first block without a context span yet
         # windows scored at or above the threshold, not yet part of an event: index, p, class p, peak sample
         self.pend: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self.last_end = -(1 << 60)  # last sample of the latest event
+        self.last_peak = 0.0  # and its peak_g
 
     # --------------------------------------------------------------- samples in
     def append(self, x: np.ndarray) -> None:
         eng = self.eng
         hp, self.gate_zi = signal.sosfilt(eng.gate_sos, x, axis=0, zi=self.gate_zi)
         mag = np.sqrt(hp[:, 0] ** 2 + hp[:, 1] ** 2 + hp[:, 2] ** 2)
-        # 30 ms causal mean: a twitch stays up for several samples, a noise spike does not
-        smooth, self.smooth_zi = signal.lfilter(eng.smooth_b, [1.0], mag, zi=self.smooth_zi)
-        floor, self.floor_zi = signal.lfilter(eng.floor_b, eng.floor_a, smooth, zi=self.floor_zi)
-        gate = smooth > np.maximum(eng.cfg.gate_ratio * floor, eng.cfg.gate_min_g)
-        self.buf = np.concatenate([self.buf, x])
-        self.gate = np.concatenate([self.gate, gate])
-        self.n += x.shape[0]
         tail = np.concatenate([self.mag_tail, mag])
         nb = tail.size // eng.block
         if nb:
@@ -155,22 +155,35 @@ class _Segment:
             self.mag_tail = tail[nb * eng.block:]
         else:
             self.mag_tail = tail
+        # 30 ms causal mean: a twitch stays up for several samples, a noise spike does not
+        smooth, self.smooth_zi = signal.lfilter(eng.smooth_b, [1.0], mag, zi=self.smooth_zi)
+        if eng.cfg.gate_floor == "median":
+            # the context's level of the block before each sample's: a median over 2.25 s of
+            # blocks, which twitches (a block or two) cannot raise, unlike a mean
+            self._update_context()
+            prev = (self.n + np.arange(x.shape[0])) // eng.block - 1 - self.b0
+            floor = np.where(prev >= 0, self.smooth[np.clip(prev, 0, None)] if self.smooth.size else 0.0, 0.0)
+        else:
+            floor, self.floor_zi = signal.lfilter(eng.floor_b, eng.floor_a, smooth, zi=self.floor_zi)
+        gate = smooth > np.maximum(eng.cfg.gate_ratio * floor, eng.cfg.gate_min_g)
+        self.buf = np.concatenate([self.buf, x])
+        self.gate = np.concatenate([self.gate, gate])
+        self.n += x.shape[0]
 
     # --------------------------------------------------------------- context
-    def _update_context(self) -> np.ndarray:
-        """Smoothed level of every new complete block (the median of it and the ``2 * half`` blocks
-        before it), appended to ``smooth`` and returned."""
+    def _update_context(self) -> None:
+        """Append to ``smooth`` the smoothed level of every new complete block (the median of it and
+        the ``2 * half`` blocks before it)."""
         if self.levels:
             self.levels_arr = np.concatenate([self.levels_arr, *self.levels])
             self.levels = []
-        new = past_median(self.levels_arr, self.smooth.size, 2 * self.eng.half_blocks)
-        self.smooth = np.concatenate([self.smooth, new])
-        return new
+            new = past_median(self.levels_arr, self.smooth.size, 2 * self.eng.half_blocks)
+            self.smooth = np.concatenate([self.smooth, new])
 
     # --------------------------------------------------------------- windows
     def process(self, final: bool) -> tuple[list[TwitchEvent], list[ContextSpan]]:
         eng = self.eng
-        new = self._update_context()
+        self._update_context()
         if final:
             self.buf = np.concatenate([self.buf, np.repeat(self.buf[-1:], eng.A, axis=0)])
             self.gate = np.concatenate([self.gate, np.zeros(eng.A, dtype=bool)])
@@ -183,7 +196,9 @@ class _Segment:
             self._windows(self.j_next, j_end)
             self.j_next = j_end
         events = self._events(final)
-        first = self.b0 + self.smooth.size - new.size  # segment block index of new[0]
+        first = self.span_next  # segment block index of new[0]
+        new = self.smooth[first - self.b0:]
+        self.span_next = self.b0 + self.smooth.size
         spans = spans_of(self.t0 + first * eng.cfg.context_block_s, eng.cfg.context_block_s,
                          states_of(new, eng.cfg.context), new)
         self._trim()
@@ -265,7 +280,11 @@ class _Segment:
                 i += 1
                 continue
             if peak_g < 0:  # ongoing movement: no event, the windows on it are passed over
-                self.last_end = i1
+                self.last_end, self.last_peak = i1, 0.0
+                i += 1
+                continue
+            if i0 - self.last_end <= eng.aftermath and peak_g < eng.aftermath_share * self.last_peak:
+                self.last_end = i1  # the limb settling after the latest event (or the filter's ringing): part of it
                 i += 1
                 continue
             # the windows seen by then whose peak lies in the event: the confidence and the class
@@ -275,7 +294,7 @@ class _Segment:
             state = STATES[int(self._state_of(np.array([int(j[i]) * eng.step]))[0])]
             events.append(TwitchEvent(onset=round(self.t0 + i0 / eng.fs, 4), duration=round((i1 - i0 + 1) / eng.fs, 4),
                                       peak_g=peak_g, confidence=float(p[best]), kind=kind, context=state))
-            self.last_end = i1
+            self.last_end, self.last_peak = i1, peak_g
             i += 1
         self.pend = [(j[i:], p[i:], cp[i:], peak[i:])] if i < j.size else []
         return events
@@ -366,6 +385,7 @@ class DetectionEngine:
     extend_s = 0.3      # how far a twitch may reach before its window
     max_extend_s = 1.0  # ... and after it (tics last up to a second); longer is movement
     grow_s = 0.25       # the look-ahead grows in steps of this while a twitch goes on
+    aftermath_s, aftermath_share = 0.25, 0.3  # a peak this soon after an event and this much smaller is its aftermath
 
     def __init__(self, features: WindowFeatures, config: DetectorConfig, in_rate_hz: float,
                  scorer: Scorer | None = None, kinds: tuple[str, ...] = (),
@@ -388,6 +408,7 @@ class DetectionEngine:
         self.extend = int(round(self.extend_s * self.fs))
         self.max_extend = int(round(self.max_extend_s * self.fs))
         self.grow = max(1, int(round(self.grow_s * self.fs)))
+        self.aftermath = int(round(self.aftermath_s * self.fs))
         self.block = max(1, int(round(config.context_block_s * self.fs)))
         self.half_blocks = int(round(config.context_half_s / config.context_block_s))
         self.gate_sos = highpass_sos(self.fs, config.gate_background_hz)
