@@ -144,7 +144,7 @@ def run_train(args: argparse.Namespace) -> int:
     model.card["figures_md"] = figures_markdown(report.by_category, report.baseline_by_category)
     model.card["figures_core_md"] = figures_markdown(report.core_by_category, report.baseline_core_by_category)
     save_model(model, args.output)
-    print(figures_markdown(report.by_category, report.baseline_by_category))
+    print(model.card["figures_md"])
     print(f"threshold {report.threshold:.2f}; model written to {args.output}")
     return 0
 
