@@ -161,6 +161,32 @@ def test_a_strong_twitch_does_not_hide_a_small_one_soon_after(model):
     assert DetectorConfig.from_dict(old).gate_floor == "ema"  # an old model file keeps the gate it was trained with
 
 
+def test_the_context_falls_back_soon_after_vigorous_movement_stops(model):
+    """The context's level is the lower of the 2.25 s median and the highest block of the last
+    0.75 s: a twitch 1 s after four seconds of shaking end is a candidate, in a context at rest.
+    With the median alone (model files from before, ``context_release_s = 0``) the shaking still
+    sets the context and the gate's floor then, and the twitch is no candidate."""
+    rec = handmade(113, minutes=0.25, n_twitch=0, tremor=False)
+    shaking = (rec.t >= 2.0) & (rec.t < 6.0)
+    rec.acc[shaking, 0] += 0.3 * np.sin(2 * np.pi * 5.0 * rec.t[shaking])
+    rec.acc[:, 1] += 0.08 * damped(rec.t - 7.0, 10.0, 0.04)
+
+    def judged(config) -> tuple[bool, str]:
+        t = candidate_windows(rec, model.features, config).arrays()[0]
+        eng = DetectionEngine(model.features, config, rec.sample_rate_hz, keep_context=True)
+        eng.push(rec.t, rec.acc)
+        eng.flush()
+        state = next(s.state for s in eng.context_spans() if s.start <= 7.0 < s.end)
+        return bool(np.any(np.abs(t - 7.05) < 0.2)), state
+
+    assert model.config.context_release_s == 0.75
+    assert judged(model.config) == (True, "rest")
+    candidate, state = judged(dataclasses.replace(model.config, context_release_s=0.0))
+    assert not candidate and state != "rest"
+    old = {k: v for k, v in model.config.to_dict().items() if k != "context_release_s"}
+    assert DetectorConfig.from_dict(old).context_release_s == 0.0
+
+
 @pytest.mark.parametrize("after_s, events", [(0.15, 1), (1.0, 2)])
 def test_a_small_bump_right_after_a_twitch_is_its_aftermath_not_a_second_twitch(model, after_s, events):
     """The event stage alone: a bump under 30 % of a twitch's peak within 0.25 s after its end is

@@ -4,7 +4,9 @@ Activity is measured on short blocks (``block_s``) as the RMS of the high-passed
 acceleration magnitude; the state of a block is decided by the *median* of the
 block levels over the ``2 * half_s`` seconds up to it (the past only, so the
 live path need not wait for it), so a twitch (one or two blocks) does not make
-its own context look active. During ``active`` stretches the
+its own context look active; when the highest block level of the last
+``release_s`` seconds is lower, that is used, so the state falls back soon
+after movement stops. During ``active`` stretches the
 detector answers "cannot tell" instead of reporting twitches: vigorous
 movement hides twitches, and claiming them there is where false alarms come
 from in real life.
@@ -25,6 +27,7 @@ class ContextConfig:
 
     block_s: float = 0.25
     half_s: float = 1.0
+    release_s: float = 0.75
     light_g: float = 0.015
     active_g: float = 0.08
 
@@ -45,16 +48,32 @@ def block_levels(mag: np.ndarray, block: int) -> np.ndarray:
     return np.sqrt(np.mean(mag[:nb * block].reshape(nb, block) ** 2, axis=1))
 
 
-def past_median(levels: np.ndarray, done: int, span: int) -> np.ndarray:
-    """Median of each block level from index ``done`` on with the ``span`` levels before it
-    (the first level repeated before the start): causal smoothing, computable block by block."""
+def past_window(levels: np.ndarray, done: int, span: int, reduce=np.median) -> np.ndarray:
+    """``reduce`` (median, max...) of each block level from index ``done`` on with the ``span``
+    levels before it (the first level repeated before the start): causal smoothing, computable
+    block by block."""
     if levels.size <= done:
         return np.zeros(0)
     lo = done - span
     part = levels[max(0, lo):]
     if lo < 0:
         part = np.concatenate([np.full(-lo, levels[0]), part])
-    return np.median(np.lib.stride_tricks.sliding_window_view(part, span + 1), axis=1)
+    return reduce(np.lib.stride_tricks.sliding_window_view(part, span + 1), axis=1)
+
+
+def smoothed_levels(levels: np.ndarray, done: int, span: int, release: int) -> np.ndarray:
+    """Smoothed level of each block from index ``done`` on: the median of it and the ``span`` blocks
+    before it or, when lower, the highest of it and the ``release`` blocks before it (``0``: off).
+
+    The median keeps a twitch (a block or two) from looking like activity; the short maximum
+    lets the level fall once movement has stopped for ``release + 1`` blocks instead of about
+    ``span / 2`` (movement that pauses for less, such as steps, keeps it up). Neither rises
+    faster than the median, so activity starts as late as before.
+    """
+    level = past_window(levels, done, span)
+    if release > 0:
+        level = np.minimum(level, past_window(levels, done, release, np.max))
+    return level
 
 
 def states_of(level_g: np.ndarray, cfg: ContextConfig = ContextConfig()) -> np.ndarray:

@@ -49,7 +49,8 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 from scipy import signal
 
-from .context import STATES, ContextConfig, ContextSpan, block_levels, merge_spans, past_median, spans_of, states_of
+from .context import (STATES, ContextConfig, ContextSpan, block_levels, merge_spans, smoothed_levels, spans_of,
+                      states_of)
 from .events import TwitchEvent
 from .features import RowParts, WindowFeatures
 from .preprocess import QualityFlag, Resampler, check_rate, highpass_sos, quality_flags
@@ -83,12 +84,14 @@ class DetectorConfig:
     active_g: float = ContextConfig.active_g
     context_block_s: float = ContextConfig.block_s
     context_half_s: float = ContextConfig.half_s
+    context_release_s: float = ContextConfig.release_s
     gap_s: float = DEFAULT_GAP_S
 
     @classmethod
     def from_dict(cls, d: dict) -> "DetectorConfig":
         names = {f.name for f in fields(cls)}
-        d = {"gate_floor": "ema", **d}  # model files from before the median floor
+        # model files from before the median floor and the short release median
+        d = {"gate_floor": "ema", "context_release_s": 0.0, **d}
         return cls(**{k: v for k, v in d.items() if k in names})
 
     def to_dict(self) -> dict:
@@ -96,7 +99,8 @@ class DetectorConfig:
 
     @property
     def context(self) -> ContextConfig:
-        return ContextConfig(self.context_block_s, self.context_half_s, self.light_g, self.active_g)
+        return ContextConfig(block_s=self.context_block_s, half_s=self.context_half_s,
+                             release_s=self.context_release_s, light_g=self.light_g, active_g=self.active_g)
 
 
 @dataclass
@@ -177,7 +181,8 @@ class _Segment:
         if self.levels:
             self.levels_arr = np.concatenate([self.levels_arr, *self.levels])
             self.levels = []
-            new = past_median(self.levels_arr, self.smooth.size, 2 * self.eng.half_blocks)
+            new = smoothed_levels(self.levels_arr, self.smooth.size, 2 * self.eng.half_blocks,
+                                  self.eng.release_blocks)
             self.smooth = np.concatenate([self.smooth, new])
 
     # --------------------------------------------------------------- windows
@@ -411,6 +416,8 @@ class DetectionEngine:
         self.aftermath = int(round(self.aftermath_s * self.fs))
         self.block = max(1, int(round(config.context_block_s * self.fs)))
         self.half_blocks = int(round(config.context_half_s / config.context_block_s))
+        # blocks before each block in the short median (0: none)
+        self.release_blocks = max(0, int(round(config.context_release_s / config.context_block_s)) - 1)
         self.gate_sos = highpass_sos(self.fs, config.gate_background_hz)
         self.event_sos = highpass_sos(self.fs, features.background_hz)
         a = float(np.exp(-1.0 / (config.gate_floor_s * self.fs)))
