@@ -23,7 +23,8 @@ Per segment of the stream (gaps split segments, never bridged):
    before (a median over 2.25 s, so twitches cannot raise it; model files from
    before it use a 1 s mean, ``gate_floor="ema"``);
 3. context: activity level per block, state ``rest``/``light``/``active``
-   from the median of the last seconds of blocks (:mod:`twitchsense.context`);
+   from the median of the last seconds of blocks, or the highest block of the
+   last ``context_release_s`` when lower (:mod:`twitchsense.context`);
    in ``active`` stretches the answer is "cannot tell", windows there are not
    classified;
 4. features of each candidate window and its surroundings
@@ -163,7 +164,8 @@ class _Segment:
         smooth, self.smooth_zi = signal.lfilter(eng.smooth_b, [1.0], mag, zi=self.smooth_zi)
         if eng.cfg.gate_floor == "median":
             # the context's level of the block before each sample's: a median over 2.25 s of
-            # blocks, which twitches (a block or two) cannot raise, unlike a mean
+            # blocks (or the last 0.75 s's highest, when lower), which twitches (a block or two)
+            # cannot raise, unlike a mean
             self._update_context()
             prev = (self.n + np.arange(x.shape[0])) // eng.block - 1 - self.b0
             floor = np.where(prev >= 0, self.smooth[np.clip(prev, 0, None)] if self.smooth.size else 0.0, 0.0)
