@@ -15,6 +15,7 @@ from in real life.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -48,7 +49,8 @@ def block_levels(mag: np.ndarray, block: int) -> np.ndarray:
     return np.sqrt(np.mean(mag[:nb * block].reshape(nb, block) ** 2, axis=1))
 
 
-def past_window(levels: np.ndarray, done: int, span: int, reduce=np.median) -> np.ndarray:
+def past_window(levels: np.ndarray, done: int, span: int,
+                reduce: Callable[..., np.ndarray] = np.median) -> np.ndarray:
     """``reduce`` (median, max...) of each block level from index ``done`` on with the ``span``
     levels before it (the first level repeated before the start): causal smoothing, computable
     block by block."""

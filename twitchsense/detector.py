@@ -91,7 +91,7 @@ class DetectorConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "DetectorConfig":
         names = {f.name for f in fields(cls)}
-        # model files from before the median floor and the short release median
+        # model files from before the median floor and the context's short fall-back window
         d = {"gate_floor": "ema", "context_release_s": 0.0, **d}
         return cls(**{k: v for k, v in d.items() if k in names})
 
@@ -418,7 +418,7 @@ class DetectionEngine:
         self.aftermath = int(round(self.aftermath_s * self.fs))
         self.block = max(1, int(round(config.context_block_s * self.fs)))
         self.half_blocks = int(round(config.context_half_s / config.context_block_s))
-        # blocks before each block in the short median (0: none)
+        # blocks before each block in the context's short maximum (0: none)
         self.release_blocks = max(0, int(round(config.context_release_s / config.context_block_s)) - 1)
         self.gate_sos = highpass_sos(self.fs, config.gate_background_hz)
         self.event_sos = highpass_sos(self.fs, features.background_hz)
