@@ -70,7 +70,7 @@ def smoothed_levels(levels: np.ndarray, done: int, span: int, release: int) -> n
     The median keeps a twitch (a block or two) from looking like activity; the short maximum
     lets the level fall once movement has stopped for ``release + 1`` blocks instead of about
     ``span / 2`` (movement that pauses for less, such as steps, keeps it up). Neither rises
-    faster than the median, so activity starts as late as before.
+    faster than the median, so activity never starts earlier than before.
     """
     level = past_window(levels, done, span)
     if release > 0:
