@@ -178,8 +178,8 @@ class _Segment:
 
     # --------------------------------------------------------------- context
     def _update_context(self) -> None:
-        """Append to ``smooth`` the smoothed level of every new complete block (the median of it and
-        the ``2 * half`` blocks before it)."""
+        """Append to ``smooth`` the smoothed level of every new complete block
+        (:func:`~twitchsense.context.smoothed_levels`)."""
         if self.levels:
             self.levels_arr = np.concatenate([self.levels_arr, *self.levels])
             self.levels = []
@@ -354,7 +354,8 @@ class _Segment:
         keep_k = self.j_next * eng.step
         if self.pend:
             keep_k = min(keep_k, int(self.pend[0][0][0]) * eng.step)
-        # context blocks: those of windows still to come, and the levels the next medians need
+        # context blocks: those of windows still to come, and the levels the next medians need (a
+        # longer short-maximum window could not matter: its maximum is never below the median)
         drop = min(keep_k // eng.block, self.smooth.size + self.b0 - 2 * eng.half_blocks) - self.b0
         if drop > eng.context_trim_blocks:
             self.levels_arr = self.levels_arr[drop:].copy()
