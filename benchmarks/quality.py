@@ -66,7 +66,7 @@ def main() -> None:
                              "fa_per_h_activity": f["false_alarms_per_hour_activity"], "status": "ok"})
         note = (f"Fresh simulated sessions (seeds >= 10000, never used in training): {args.sessions} x "
                 f"{args.minutes:g} min per profile at 50/100/200 Hz. Real-data figures (held out by subject) "
-                "are in models/default.card.md.")
+                "are in twitchsense/data/default.card.md.")
         print(json.dumps({"rows": rows, "note": note}))
     else:
         def table(ours: str, theirs: str) -> str:

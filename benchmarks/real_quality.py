@@ -5,7 +5,7 @@ The contract's scoring (``twitchsense.scoring``: any-overlap after widening by
 
 - ``card``: the shipped model's own cross-validated figures on the real
   recordings of ``../shared/data`` (out-of-fold, split by subject/session, as
-  recorded in ``models/default.card.json`` at training time), model and baseline;
+  recorded in ``twitchsense/data/default.card.json`` at training time), model and baseline;
 - ``real + new twitches``: the real recordings of ``../shared/data`` with new
   simulated twitches added at moments in each recording's quieter half
   (:func:`benchmarks.window_set.add_twitches`), scored now. These backgrounds

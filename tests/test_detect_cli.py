@@ -82,10 +82,6 @@ def test_train_writes_a_model_and_card(cli, tmp_path):
     assert every["true_twitches"] == core["true_twitches"] > 0  # these twitches are all myoclonic
 
 
-SHIPPED = __import__("pathlib").Path(__file__).resolve().parents[1] / "models" / "default.skops"
-
-
-@pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped model in this tree")
 def test_shipped_model_runs_on_a_real_recording_at_50_100_200_hz(cli, tmp_path):
     import numpy as np
 
@@ -103,3 +99,22 @@ def test_shipped_model_runs_on_a_real_recording_at_50_100_200_hz(cli, tmp_path):
         assert (tmp_path / "out" / f"wrist_{rate}.detected.csv").read_text().startswith(
             "onset,duration,label,peak_g,confidence")
         assert f"wrist_{rate}: " in res.stdout
+
+
+def test_a_folder_holding_detect_outputs_is_read_as_its_recordings_only(cli, model_path, tmp_path):
+    """``detect DIR -o DIR`` then ``detect DIR -o OUT2``: the outputs beside the recordings are not recordings."""
+    from twitchsense.recording import COMPANION_SUFFIXES, find_recordings
+
+    d = tmp_path / "rec"
+    d.mkdir()
+    write_recording(d / "rest.csv", handmade(7, minutes=0.5))
+    first = cli("detect", d, "-o", d, "--model", model_path)
+    assert first.returncode == 0, first.stderr
+    written = sorted(p.name for p in d.iterdir())
+    assert {"rest.detected.csv", "rest.alerts.csv", "rest.context.csv"} <= set(written)
+    assert all(n.endswith(COMPANION_SUFFIXES) for n in written if n not in ("rest.csv", "rest.json"))
+    assert find_recordings([d]) == [d / "rest.csv"]
+    second = cli("detect", d, "-o", tmp_path / "out2", "--model", model_path)
+    assert second.returncode == 0, second.stderr
+    assert sorted(p.name for p in (tmp_path / "out2").iterdir()) == [
+        "rest.alerts.csv", "rest.context.csv", "rest.detected.csv"]

@@ -15,6 +15,7 @@ from twitchsense.detector import detect_recording
 from twitchsense.errors import ModelError
 from twitchsense.events import TwitchEvent
 from twitchsense.model_file import FORMAT, card_paths, load_model, save_model
+from twitchsense.recording import write_recording
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +45,79 @@ def test_a_file_with_untrusted_types_is_refused(tmp_path):
               "payload": TwitchEvent(0.0, 0.1, 0.1, 0.9)}, path)
     with pytest.raises(ModelError, match=r"refusing to load.*twitchsense\.events\.TwitchEvent"):
         load_model(path)
+
+
+def _shipped_dict():
+    """The shipped model file's content, as a stranger would start from it."""
+    from twitchsense.model_file import default_model_path
+
+    trusted = sio.get_untrusted_types(file=default_model_path())
+    return sio.load(default_model_path(), trusted=trusted)
+
+
+def _crafted_files(tmp_path):
+    """Model files a stranger could hand out: each must be refused before anything runs."""
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    files = {}
+    obj = _shipped_dict()
+    # the shipped model, its classifier wrapped so that predict calls a function of the file's choice
+    obj["classifier"] = Pipeline([("f", FunctionTransformer(np.negative)), ("clf", obj["classifier"])])
+    files["wrapped"] = obj
+    obj = _shipped_dict()
+    obj["classifier"] = Pipeline([("clf", obj["classifier"])])  # scikit-learn's own types, but not ours
+    files["pipeline"] = obj
+    obj = _shipped_dict()
+    obj["extra"] = TwitchEvent(0.0, 0.1, 0.1, 0.9)  # an unknown type
+    files["unknown"] = obj
+    obj = _shipped_dict()
+    obj["extra"] = np.load  # a plain function
+    files["function"] = obj
+    paths = {}
+    for name, content in files.items():
+        paths[name] = tmp_path / f"{name}.skops"
+        sio.dump(content, paths[name])
+    return paths
+
+
+def test_crafted_model_files_are_refused_with_one_line_and_exit_1(tmp_path, cli):
+    paths = _crafted_files(tmp_path)
+    rec = tmp_path / "rec.csv"
+    write_recording(rec, handmade(11, minutes=0.2))
+    expected = {"wrapped": r"function numpy\.[\w.]*negative", "pipeline": r"sklearn\.pipeline\.Pipeline",
+                "unknown": r"twitchsense\.events\.TwitchEvent", "function": r"function numpy\.[\w.]*load"}
+    for name, path in paths.items():
+        with pytest.raises(ModelError, match="refusing to load.*" + expected[name]):
+            load_model(path)
+        res = cli("detect", rec, "-o", tmp_path / "out", "--model", path)
+        assert res.returncode == 1, (name, res.stderr)
+        lines = res.stderr.strip().splitlines()
+        assert len(lines) == 1 and "refusing to load" in lines[0] and "Traceback" not in res.stderr, lines
+        assert not (tmp_path / "out" / "rec.detected.csv").exists()
+
+
+def test_a_classifier_that_is_not_ours_is_refused_after_loading(tmp_path):
+    """Even a type on the list in the wrong place is refused: the classifier is checked by class."""
+
+    obj = _shipped_dict()
+    obj["classifier"], obj["features"] = obj["features"], obj["classifier"]
+    path = tmp_path / "swapped.skops"
+    sio.dump(obj, path)
+    with pytest.raises(ModelError, match="not a model 'twitchsense train' writes"):
+        load_model(path)
+
+
+def test_no_model_is_picked_up_from_the_working_directory(tmp_path, monkeypatch):
+    from twitchsense.model_file import default_model_path
+
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "default.skops").write_bytes(b"a stranger's file")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TWITCHSENSE_MODEL", raising=False)
+    p = default_model_path()
+    assert p.resolve().parent.name == "data" and p.resolve().parent.parent.name == "twitchsense"
+    assert load_model(p).classifier is not None
 
 
 def test_a_pickle_renamed_to_skops_is_refused(tmp_path):

@@ -1,13 +1,15 @@
 """Model files: skops (never pickle), a model card beside and inside, safe and checked loading.
 
 A model file ``NAME.skops`` holds a plain dict: the fitted feature transformer,
-the classifier, its classes, the detector configuration and the card. Loading
-first lists the types the file would create (``skops.io.get_untrusted_types``)
-and refuses the file unless every one is a scikit-learn/numpy/scipy type or
-twitchsense's own feature transformer, so a file from a stranger cannot run
-code. Then the format version and the feature schema are checked. The card is
-also written beside the model as ``NAME.card.md`` (for people) and
-``NAME.card.json`` (for tools).
+the classifier, its classes, the detector configuration and the card. Before
+anything is built, loading reads the file's schema and refuses it unless every
+node is a plain container, a number array or one of exactly the object types
+that ``twitchsense train`` writes (:data:`MODEL_TYPES`); functions, methods,
+partials, operators and every other type are refused, so a file from a stranger
+cannot run code. Then the classifier's class is checked with ``isinstance``,
+and the format version and the feature schema are checked. The card is also
+written beside the model as ``NAME.card.md`` (for people) and ``NAME.card.json``
+(for tools).
 """
 
 from __future__ import annotations
@@ -21,15 +23,43 @@ from pathlib import Path
 
 import numpy as np
 
+from .dependencies import check_scikit_learn
 from .errors import ModelError
 from .features import WindowFeatures
 
 FORMAT = "twitchsense-model"
 FORMAT_VERSION = 1
 
-#: Type-name prefixes a model file may contain.
-TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.")
-TRUSTED_TYPES = ("twitchsense.features.WindowFeatures",)
+#: Exactly the object types ``twitchsense train`` writes into a model file, by qualified name:
+#: the gradient-boosted trees and their parts, and the feature transformer. A trainer that writes
+#: another type adds it here, by name; nothing is trusted by prefix.
+MODEL_TYPES = frozenset({
+    "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
+    "sklearn.preprocessing._label.LabelEncoder",
+    "sklearn._loss.loss.HalfBinomialLoss",
+    "sklearn._loss.loss.HalfMultinomialLoss",
+    "sklearn._loss._loss.CyHalfBinomialLoss",
+    "sklearn._loss._loss.CyHalfMultinomialLoss",
+    "_loss.CyHalfBinomialLoss",  # the same Cython losses, as scikit-learn 1.6 names their module
+    "_loss.CyHalfMultinomialLoss",
+    "sklearn._loss.link.LogitLink",
+    "sklearn._loss.link.MultinomialLogit",
+    "sklearn._loss.link.Interval",
+    "numpy.random._generator.Generator",
+    "twitchsense.features.WindowFeatures",
+})
+#: Plain values a schema node may hold, by loader: containers, JSON scalars, number arrays.
+_PLAIN_NODES = {
+    "DictNode": {"builtins.dict"},
+    "ListNode": {"builtins.list"},
+    "TupleNode": {"builtins.tuple"},
+    "JsonNode": {"builtins.str", "builtins.int", "builtins.float", "builtins.bool", "builtins.NoneType"},
+    "TypeNode": {"builtins.str", "builtins.int", "builtins.float", "builtins.bool", "builtins.NoneType"},
+}
+#: Loaders that build one of :data:`MODEL_TYPES` (never a function, method, partial or operator).
+_OBJECT_LOADERS = {"ObjectNode", "LossNode", "RandomGeneratorNode"}
 
 
 @dataclass
@@ -143,23 +173,20 @@ def kind_probabilities(kind_classifier, F: np.ndarray, n_kinds: int) -> np.ndarr
 
 
 def default_model_path() -> Path:
-    """The shipped model: ``$TWITCHSENSE_MODEL``, else ``models/default.skops`` of the source tree,
-    else the copy installed under ``<prefix>/share/twitchsense/models``, else ``./models``."""
+    """The shipped model: ``$TWITCHSENSE_MODEL``, else ``default.skops`` of the package's data
+    (``twitchsense/data``, read through :mod:`importlib.resources`, so any kind of install finds it).
+    Never a file of the working directory: running in a downloaded folder loads no model lying there."""
     import os
+    from importlib import resources
 
     env = os.environ.get("TWITCHSENSE_MODEL")
     if env:
         return Path(env)
-    import sys
-
-    for folder in (Path(__file__).resolve().parents[1] / "models",  # source tree / editable install
-                   Path(sys.prefix) / "share" / "twitchsense" / "models",  # installed package
-                   Path.cwd() / "models"):
-        p = folder / "default.skops"
-        if p.is_file():
-            return p
-    raise ModelError("no model given and the shipped model models/default.skops was not found "
-                     "(run from the source tree, set TWITCHSENSE_MODEL or pass --model)")
+    p = Path(str(resources.files("twitchsense") / "data" / "default.skops"))
+    if p.is_file():
+        return p
+    raise ModelError(f"no model given and the shipped model was not found at {p} "
+                     "(a broken install? reinstall twitchsense, set TWITCHSENSE_MODEL or pass --model)")
 
 
 def _versions() -> dict:
@@ -222,18 +249,22 @@ def load_model(path: str | Path) -> TwitchModel:
 
     from .detector import DetectorConfig
 
+    check_scikit_learn()
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"{path}: model file not found")
     try:
+        bad = untrusted_nodes(path)
         untrusted = sio.get_untrusted_types(file=path)
     except Exception as exc:  # not a zip / not a skops file
         raise ModelError(f"{path}: not a skops model file ({type(exc).__name__}: {exc})") from None
-    bad = [t for t in untrusted if not (t.startswith(TRUSTED_PREFIXES) or t in TRUSTED_TYPES)]
+    bad += [t for t in untrusted if t not in MODEL_TYPES and t not in bad]
     if bad:
         raise ModelError(f"{path}: refusing to load: the file would create types twitchsense does not "
                          f"trust ({', '.join(sorted(bad)[:5])}{' ...' if len(bad) > 5 else ''}); "
-                         "only scikit-learn models saved by 'twitchsense train' are accepted")
+                         "only models saved by 'twitchsense train' are accepted")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -246,8 +277,9 @@ def load_model(path: str | Path) -> TwitchModel:
         raise ModelError(f"{path}: model format version {obj.get('format_version')!r} is not supported "
                          f"(this twitchsense reads version {FORMAT_VERSION}); retrain it with 'twitchsense train'")
     features, clf = obj.get("features"), obj.get("classifier")
-    if not isinstance(features, WindowFeatures) or not hasattr(clf, "predict_proba"):
-        raise ModelError(f"{path}: incomplete model (feature transformer or classifier missing)")
+    if type(features) is not WindowFeatures or not isinstance(clf, HistGradientBoostingClassifier):
+        raise ModelError(f"{path}: not a model 'twitchsense train' writes (its feature transformer or "
+                         f"classifier is {type(features).__name__} / {type(clf).__name__})")
     n_feat = len(features._names())
     if getattr(clf, "n_features_in_", n_feat) != n_feat:
         raise ModelError(f"{path}: incompatible model: its classifier expects {clf.n_features_in_} features, "
@@ -259,10 +291,55 @@ def load_model(path: str | Path) -> TwitchModel:
         print(f"twitchsense: warning: {path.name} was trained with scikit-learn {trained}, this is "
               f"{sklearn.__version__}; retrain if detections look wrong", file=sys.stderr)
     kind_clf = obj.get("kind_classifier")
-    if kind_clf is not None and not hasattr(kind_clf, "predict_proba"):
-        raise ModelError(f"{path}: incomplete model (class model without predict_proba)")
+    if kind_clf is not None and not isinstance(kind_clf, HistGradientBoostingClassifier):
+        raise ModelError(f"{path}: not a model 'twitchsense train' writes (its class model is "
+                         f"{type(kind_clf).__name__})")
     return TwitchModel(features, clf, tuple(obj["classes"]), DetectorConfig.from_dict(obj["config"]), card,
                        kind_clf)
+
+
+def untrusted_nodes(path: str | Path) -> list[str]:
+    """Every type in a skops file's schema that is neither a plain value nor one of :data:`MODEL_TYPES`
+    (functions and everything else by name, e.g. ``function numpy.negative``); read before anything is built."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        schema = json.loads(z.read("schema.json"))
+    bad: list[str] = []
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        stack.extend(node.values())
+        loader = node.get("__loader__")
+        if loader is None or loader == "CachedNode":  # a reference to a node already checked
+            continue
+        name = f"{node.get('__module__')}.{node.get('__class__')}"
+        if loader in _PLAIN_NODES:
+            ok = name in _PLAIN_NODES[loader]
+        elif loader == "NdArrayNode":  # a number array or a numpy scalar; never an object array
+            ok = name == "numpy.ndarray" or (name.startswith("numpy.") and _is_numpy_scalar(name))
+            ok = ok and node.get("type") != "json"
+        elif loader == "DTypeNode":
+            ok = name == "numpy.dtype" or name.startswith("numpy.dtypes.")
+        else:
+            ok = loader in _OBJECT_LOADERS and name in MODEL_TYPES
+        if not ok:
+            what = {"FunctionNode": "function", "MethodNode": "method", "PartialNode": "partial",
+                    "OperatorFuncNode": "operator"}.get(loader, "")
+            label = f"{what} {name}".strip()
+            if label not in bad:
+                bad.append(label)
+    return bad
+
+
+def _is_numpy_scalar(name: str) -> bool:
+    t = getattr(np, name.split(".", 1)[1], None)
+    return isinstance(t, type) and issubclass(t, np.generic)
 
 
 def render_card(card: dict, model_name: str) -> str:

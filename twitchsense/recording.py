@@ -33,8 +33,21 @@ SIDECAR_FIELDS = (
 #: A step in ``t`` longer than this (seconds) is a gap: lost samples, never bridged.
 #: Absolute, not relative to the median step, because phone and watch clocks jitter.
 DEFAULT_GAP_S = 0.1
-#: Suffixes of files that sit beside a recording but are not recordings.
-COMPANION_SUFFIXES = (".events.csv", ".detected.csv", ".alerts.csv")
+#: Files twitchsense writes beside a recording ``NAME.csv``, by suffix: labels, and the outputs of
+#: ``detect`` / ``replay``. One list, read by every writer (:func:`companion_path`) and by
+#: :func:`find_recordings`, which never takes one of them for a recording.
+LABELS_SUFFIX = ".events.csv"
+DETECTED_SUFFIX = ".detected.csv"
+ALERTS_SUFFIX = ".alerts.csv"
+CONTEXT_SUFFIX = ".context.csv"
+COMPANION_SUFFIXES = (LABELS_SUFFIX, DETECTED_SUFFIX, ALERTS_SUFFIX, CONTEXT_SUFFIX)
+
+
+def companion_path(folder: str | os.PathLike, name: str, suffix: str) -> Path:
+    """``folder/NAME<suffix>`` for one of :data:`COMPANION_SUFFIXES`."""
+    if suffix not in COMPANION_SUFFIXES:
+        raise ValueError(f"{suffix!r} is not a companion suffix; add it to COMPANION_SUFFIXES")
+    return Path(folder) / f"{name}{suffix}"
 
 
 def sidecar_path(csv_path: str | os.PathLike) -> Path:
@@ -46,8 +59,7 @@ def sidecar_path(csv_path: str | os.PathLike) -> Path:
 def labels_path(csv_path: str | os.PathLike) -> Path:
     """``NAME.csv`` -> ``NAME.events.csv``."""
     p = Path(csv_path)
-    stem = p.name[: -len(".csv")] if p.name.endswith(".csv") else p.name
-    return p.with_name(stem + ".events.csv")
+    return companion_path(p.parent, recording_name(p), LABELS_SUFFIX)
 
 
 def recording_name(csv_path: str | os.PathLike) -> str:

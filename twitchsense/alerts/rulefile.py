@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-import sys
+import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -20,11 +20,6 @@ from typing import Any, Callable
 from ..errors import TwitchsenseError
 from ..events import LEVELS
 from .rules import RULE_KINDS, DaysRule, RuleBase
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 
 class RuleError(TwitchsenseError):

@@ -12,6 +12,7 @@ import sys
 from typing import Sequence
 
 from .. import __version__
+from ..dependencies import check_scikit_learn
 from ..errors import TwitchsenseError
 from . import acquire, alerting, detection, files, report, simulation
 
@@ -44,6 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
+        check_scikit_learn()
         return int(args.func(args) or 0)
     except TwitchsenseError as exc:
         print(f"twitchsense {args.command}: error: {exc}", file=sys.stderr)

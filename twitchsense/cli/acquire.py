@@ -116,7 +116,7 @@ def _add_pipeline_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--record", type=Path, metavar="OUT.csv", help="also save every sample to this recording")
     p.add_argument("--quiet", action="store_true", help="print only link events and the summary")
     p.add_argument("--model", type=Path, metavar="PATH",
-                   help="detector model (default: the shipped models/default.skops; without one, twitches "
+                   help="detector model (default: the model shipped in the package; without one, twitches "
                         "are not detected and the alerts judge faults only)")
 
 

@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "'active' stretches are where the detector cannot tell). Any rate 25-1000 Hz.")
     p.add_argument("paths", nargs="+", type=Path, help="recordings (NAME.csv) or folders of recordings")
     p.add_argument("-o", "--output", type=Path, required=True, help="output folder")
-    p.add_argument("--model", type=Path, help="model file (default: the shipped models/default.skops)")
+    p.add_argument("--model", type=Path, help="model file (default: the model shipped in the package)")
     p.add_argument("--rules", type=Path, help="alert rules TOML file (default: the shipped rules)")
     p.add_argument("-q", "--quiet", action="store_true", help="no per-recording summary lines")
     p.set_defaults(func=run_detect)
@@ -58,7 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = add_command(
         sub, "evaluate", "score a detector on labelled recordings (event-level F1, false alarms/h)",
-        "twitchsense evaluate recordings/demo --model models/default.skops\n"
+        "twitchsense evaluate recordings/demo --model twitchsense/data/default.skops\n"
         "twitchsense evaluate ../shared/data/real-wrist --json\n"
         "twitchsense evaluate recordings/demo --optional-kind fasciculation",
         description="Score a detector on labelled recordings with the contract's rule (any-overlap "
@@ -84,7 +84,8 @@ def _model(path: Path | None):
 def run_detect(args: argparse.Namespace) -> int:
     from ..detector import detect_recording, detection_alerts, write_context
     from ..events import write_alerts, write_detections
-    from ..recording import find_recordings, read_recording
+    from ..recording import (ALERTS_SUFFIX, CONTEXT_SUFFIX, DETECTED_SUFFIX, companion_path, find_recordings,
+                             read_recording)
 
     from ..alerts.rulefile import load_rules
 
@@ -105,9 +106,9 @@ def run_detect(args: argparse.Namespace) -> int:
     for p in paths:
         rec = read_recording(p, labels=False)
         res = detect_recording(rec, model)
-        write_detections(args.output / f"{rec.name}.detected.csv", res.events)
-        write_alerts(args.output / f"{rec.name}.alerts.csv", detection_alerts(res, rec, rules))
-        write_context(args.output / f"{rec.name}.context.csv", res.context)
+        write_detections(companion_path(args.output, rec.name, DETECTED_SUFFIX), res.events)
+        write_alerts(companion_path(args.output, rec.name, ALERTS_SUFFIX), detection_alerts(res, rec, rules))
+        write_context(companion_path(args.output, rec.name, CONTEXT_SUFFIX), res.context)
         if not args.quiet:
             flags = {}
             for f in res.quality:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..errors import TwitchsenseError
 from ..events import read_alerts, read_detections
-from ..recording import read_recording, recording_name
+from ..recording import ALERTS_SUFFIX, DETECTED_SUFFIX, companion_path, read_recording, recording_name
 from ..report import write_report
 from .common import add_command
 
@@ -29,7 +29,7 @@ def find_detections(recording: Path, where: Path | None) -> Path:
     """``NAME.detected.csv`` for ``recording``: the path given, in the folder given, or beside it."""
     name = recording_name(recording)
     candidates = [where] if where is not None and where.is_file() else \
-        [(where or recording.parent) / f"{name}.detected.csv"]
+        [companion_path(where or recording.parent, name, DETECTED_SUFFIX)]
     for c in candidates:
         if c.exists():
             return c
@@ -41,7 +41,7 @@ def run_report(args: argparse.Namespace) -> int:
     rec = read_recording(args.recording)
     det_path = find_detections(args.recording, args.detections)
     events = read_detections(det_path)
-    alerts_path = det_path.with_name(det_path.name.replace(".detected.csv", ".alerts.csv"))
+    alerts_path = det_path.with_name(det_path.name.replace(DETECTED_SUFFIX, ALERTS_SUFFIX))
     alerts = read_alerts(alerts_path) if alerts_path.exists() else []
     out = args.output or args.recording.with_name(f"{rec.name}.report.html")
     write_report(out, rec, events, alerts)
