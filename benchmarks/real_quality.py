@@ -95,7 +95,7 @@ def run(real_limit: int | None, seed: int = 0) -> dict:
         rows.append(figures_row("shipped model", name, ours.figures()))
         rows.append(figures_row("shipped model, judged time only", name, judged.figures()))
     rows.append(figures_row("band-energy baseline", name, theirs.figures()))
-    note = (f"real + new twitches: {len(recs)} recordings of {', '.join(SOURCES)} in ../shared/data with twitches "
+    note = (f"real + new twitches: {len(recs)} recordings of {', '.join(SOURCES)} (docs/data.md) with twitches "
             "from the simulator's waveform model added at moments in each recording's quieter half (seeded); "
             "these backgrounds were the shipped model's training negatives, only the twitches are new; "
             "'judged time only' leaves out the stretches the detector marks 'active' (cannot tell). "

@@ -33,16 +33,21 @@ def machine_lines(doc: dict) -> list[str]:
             f"- reproduce: `pip install '.[bench]' && {doc['command']}`"]
 
 
-def render(doc: dict, plots: dict[str, str]) -> str:
-    """The markdown page for a results dict; ``plots`` maps section name to a relative PNG path."""
-    out = ["# twitchsense benchmarks", "", *machine_lines(doc), ""]
+def sections_markdown(doc: dict, plots: dict[str, str], level: int = 2) -> str:
+    """Every section of a results dict: a heading of ``level``, its table, note and plot."""
+    out = []
     for name, sec in doc["sections"].items():
-        out += [f"## {sec['title']}", "", markdown_table(sec["columns"], sec["rows"]), ""]
+        out += [f"{'#' * level} {sec['title']}", "", markdown_table(sec["columns"], sec["rows"]), ""]
         if sec.get("note"):
             out += [sec["note"], ""]
         if name in plots:
             out += [f"![{sec['title']}]({plots[name]})", ""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def render(doc: dict, plots: dict[str, str]) -> str:
+    """The markdown page for a results dict; ``plots`` maps section name to a relative PNG path."""
+    return "\n".join(["# twitchsense benchmarks", "", *machine_lines(doc), "", sections_markdown(doc, plots)])
 
 
 # --------------------------------------------------------------------------- plots

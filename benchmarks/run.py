@@ -6,7 +6,9 @@ Each measurement whose peak memory matters runs in a fresh process. Results go
 to ``results.json`` and ``results.md`` beside ``--out``, plots to ``plots/``
 there. A part of the project that is not built yet gets a row saying so; a
 part that is built but whose benchmark fails makes the run exit 1 (after the
-files are written), so the quick run in CI keeps the scripts from rotting.
+files are written), so the quick run in CI keeps the scripts from rotting. A
+run that writes the repository's ``benchmarks/results.json`` also regenerates
+the README's figures table and docs/speed.md from it (``benchmarks.figures``).
 ``--quick`` uses small sizes (under 2 minutes on a 2-core machine); the full
 mode takes 10-20 minutes.
 """
@@ -27,7 +29,7 @@ from benchmarks.common import NO_MODEL
 from benchmarks.machine import describe_machine
 
 HERE = Path(__file__).resolve().parent
-SHIPPED_MODEL = HERE.parent / "models" / "default.skops"
+SHIPPED_MODEL = HERE.parent / "twitchsense" / "data" / "default.skops"
 
 
 @dataclass(frozen=True)
@@ -255,8 +257,8 @@ def peers(sizes: Sizes) -> dict:
             ("project_over_peer", "time ratio project/peer"), ("precision", "precision"),
             ("sensitivity", "sensitivity"), ("f1", "F1"), ("status", "status")]
     note = (f"{res['windows']} windows of {res['row_s']:g} s at {res['rate_hz']:g} Hz ({res['positives']} with a "
-            f"twitch added by {res['twitch_source']}; {res['subjects']} subjects of real recordings in "
-            f"../shared/data). Feature sets scored with the same classifier, {res['classifier']}, "
+            f"twitch added by {res['twitch_source']}; {res['subjects']} subjects of the real recordings of "
+            f"docs/data.md). Feature sets scored with the same classifier, {res['classifier']}, "
             f"{res['cv']}; window-level figures. Time ratio measured pair by pair in the same process, "
             "one core each. " + " ".join(r["note"] for r in res["rows"] if r.get("note")))
     bad = [r for r in res["rows"] if r["status"] != "ok"]
@@ -354,6 +356,12 @@ def main(argv: list[str] | None = None) -> int:
     write_report(doc, args.out)
     print(f"wrote {args.out}, {args.out.with_suffix('.json')} and plots in {args.out.parent / 'plots'} "
           f"({doc['elapsed_s']} s)")
+    if args.out.resolve() == (HERE / "results.md").resolve():  # the repository's results: its documents follow
+        from benchmarks.figures import update
+
+        changed = update(doc)
+        print("updated " + ", ".join(str(p.relative_to(HERE.parent)) for p in changed) if changed else
+              "README.md and docs/speed.md were up to date")
     failed = [n for n, s in results.items() if s["status"] == "error"]
     if failed:
         print(f"benchmarks failed: {', '.join(failed)}", file=sys.stderr)
