@@ -26,10 +26,10 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     from twitchsense.alerts import AlertEngine, alerts_for_events
-    from twitchsense.events import TwitchEvent
-    from twitchsense.pipeline import Pipeline
-    from twitchsense.recording import read_recording
-    from twitchsense.sources.replay import ReplaySource
+    from twitchsense.io.outputs import TwitchEvent
+    from twitchsense.live.pipeline import Pipeline
+    from twitchsense.io.recording import read_recording
+    from twitchsense.acquisition.sources.replay import ReplaySource
 
     rec = read_recording(synthetic_day_csv(args.hours))
     walls = []

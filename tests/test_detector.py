@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from handmade import damped, handmade, tiny_model
-from twitchsense.detector import DetectionEngine, DetectorConfig, StreamingDetector, candidate_windows, detect_recording
-from twitchsense.scoring import score_events
+from twitchsense.detection.engine import DetectionEngine, DetectorConfig, StreamingDetector, candidate_windows, detect_recording
+from twitchsense.detection.scoring import score_events
 
 
 @pytest.fixture(scope="module")

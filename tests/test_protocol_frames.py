@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from twitchsense.protocol.base import BoardInfo
-from twitchsense.protocol.frames import (CMD_GET_INFO, CMD_PING, CMD_START, CMD_STOP, MSG_ACK, MSG_INFO, MSG_LOG,
+from twitchsense.acquisition.protocol.base import BoardInfo
+from twitchsense.acquisition.protocol.frames import (CMD_GET_INFO, CMD_PING, CMD_START, CMD_STOP, MSG_ACK, MSG_INFO, MSG_LOG,
                                          MSG_PONG, MSG_SAMPLES, MSG_STATUS, FrameReader, build_ack, build_command,
                                          build_info, build_log, build_ping, build_pong, build_samples, build_start,
                                          build_status, cobs_decode, cobs_encode, crc16, decode_body, encode_frame,

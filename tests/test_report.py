@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from twitchsense.events import Alert, TwitchEvent, write_alerts, write_detections
-from twitchsense.recording import Recording, write_recording
+from twitchsense.io.outputs import Alert, TwitchEvent, write_alerts, write_detections
+from twitchsense.io.recording import Recording, write_recording
 from twitchsense.report import render_report, session_figures
 
 pytest.importorskip("matplotlib")

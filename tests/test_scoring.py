@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twitchsense.baseline import BandEnergyDetector
-from twitchsense.events import TwitchEvent
-from twitchsense.scoring import Tally, format_table, score_events
+from twitchsense.detection.baseline import BandEnergyDetector
+from twitchsense.io.outputs import TwitchEvent
+from twitchsense.detection.scoring import Tally, format_table, score_events
 from handmade import handmade
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import ROOT
 from twitchsense.errors import TwitchsenseError
-from twitchsense.recording import Recording, read_recording, write_recording
+from twitchsense.io.recording import Recording, read_recording, write_recording
 from twitchsense.simulate import (IDEAL_SENSOR, PROFILES, SensorModel, TWITCH_KINDS, inject_twitches, plan_session,
                                   render_session, simulate_session, still_mask)
 

@@ -7,7 +7,7 @@ import filecmp
 import pytest
 
 from tests.conftest import ROOT
-from twitchsense.recording import find_recordings, read_recording
+from twitchsense.io.recording import find_recordings, read_recording
 from twitchsense.simulate.corpus import build_demo_corpus
 
 DEMO = ROOT / "recordings" / "demo"

@@ -14,7 +14,7 @@ import pytest
 
 from twitchsense.simulate import PROFILES, plan_session
 from twitchsense.simulate import waveforms as W
-from twitchsense.simulate.session import EVENT_CLASSES, example_event
+from twitchsense.simulate.plan import EVENT_CLASSES, example_event
 
 FS = 1000.0  # analysis rate: well above every class's band
 DRAWS = 25

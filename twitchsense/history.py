@@ -20,9 +20,9 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from .errors import TwitchsenseError
-from .events import Alert, TwitchEvent
-from .protocol.base import SampleBlock
-from .sessionclock import SessionClock
+from .io.outputs import Alert, TwitchEvent
+from .acquisition.protocol.base import SampleBlock
+from .io.sessionclock import SessionClock
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (

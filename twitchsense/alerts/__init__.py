@@ -4,7 +4,7 @@
 >>> engine = AlertEngine(load_rules())  # the shipped default_rules.toml
 """
 
-from ..sessionclock import parse_start_time
+from ..io.sessionclock import parse_start_time
 from .engine import AlertChange, AlertEngine, alerts_for_events
 from .rulefile import RuleError, RuleSet, default_rules_path, load_rules, parse_rules
 from .rules import GUIDANCE, RULE_KINDS, Finding

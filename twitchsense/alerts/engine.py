@@ -30,9 +30,9 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from ..errors import TwitchsenseError
-from ..events import LEVELS, Alert, TwitchEvent
-from ..protocol.base import LinkEvent
-from ..sessionclock import SessionClock
+from ..io.outputs import LEVELS, Alert, TwitchEvent
+from ..acquisition.protocol.base import LinkEvent
+from ..io.sessionclock import SessionClock
 from .rulefile import RuleSet, load_rules
 from .rules import (DaysRule, FaultStatus, Finding, NoDataRule, NotWornRule, RuleBase, SaturationRule,
                     level_rank)
@@ -44,7 +44,7 @@ LINK_DOWN_KINDS = ("no_data", "disconnected")
 
 @dataclass(frozen=True)
 class AlertChange(Alert):
-    """A change of one rule's level (an :class:`~twitchsense.events.Alert` with what changed).
+    """A change of one rule's level (an :class:`~twitchsense.io.outputs.Alert` with what changed).
 
     change : ``raised`` (start = end = when), ``lowered`` (falling back one step;
         start = end = when) or ``cleared`` (``level`` is the level that ended,
@@ -96,7 +96,7 @@ class AlertEngine:
     range_g : the sensor's full scale in g (saturation is checked only when known).
     meta : the source's live ``meta`` dict: ``start_time`` and ``range_g`` are read from it
         when they appear (a serial board's are known only after its first samples).
-    clock : a :class:`~twitchsense.sessionclock.SessionClock` shared with the sinks
+    clock : a :class:`~twitchsense.io.sessionclock.SessionClock` shared with the sinks
         (built from ``start_time``/``meta`` when None).
     keep_episodes : collect closed level stretches in :attr:`episodes` (for batch alerts).
     save_interval_s : longest wall-clock time new events wait before the state is saved

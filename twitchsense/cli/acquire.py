@@ -14,11 +14,11 @@ from typing import Iterator
 
 from ..errors import TwitchsenseError
 
-from ..sinks.record import RecordSink
-from ..sinks.status import StatusLineSink
-from ..pipeline import Pipeline, PipelineSummary
-from ..recording import read_recording
-from ..sources.replay import ReplaySource, parse_speed
+from ..live.sinks.record import RecordSink
+from ..live.sinks.status import StatusLineSink
+from ..live.pipeline import Pipeline, PipelineSummary
+from ..io.recording import read_recording
+from ..acquisition.sources.replay import ReplaySource, parse_speed
 from .alerting import add_alert_options, alerting_for, terminal_view
 from .common import add_command
 
@@ -123,7 +123,7 @@ def _add_pipeline_options(p: argparse.ArgumentParser) -> None:
 def _model(args: argparse.Namespace):
     """The detector model of the live pipeline, or None when none is shipped and none is given."""
     from ..errors import ModelError
-    from ..model_file import default_model_path, load_model
+    from ..detection.model import default_model_path, load_model
     path = args.model
     if path is None:
         try:
@@ -138,7 +138,7 @@ def _detector(model, rate_hz: float | None):
     """The streaming detector for ``model`` at the source's rate (None without a model)."""
     if model is None:
         return None
-    from ..detector import StreamingDetector
+    from ..detection.engine import StreamingDetector
     if not rate_hz:
         raise TwitchsenseError("the sample rate is unknown: pass --rate")
     return StreamingDetector(model, float(rate_hz), keep_context=False)
@@ -212,7 +212,7 @@ def stop_on_signals(stop: threading.Event) -> Iterator[None]:
 
 
 def _serial_source(args: argparse.Namespace):
-    from ..sources.serial_board import SerialSource
+    from ..acquisition.sources.serial_board import SerialSource
     options = {"units": args.units, "preset": args.text_preset, "separator": args.separator} \
         if args.protocol == "text" else {}
     return SerialSource(args.port, protocol=args.protocol, baudrate=args.baud, rate_hz=args.rate,
@@ -232,7 +232,7 @@ def run_stream(args: argparse.Namespace) -> int:
     if args.record is not None:
         check_output(args.record, "--record")
     if args.simulate:
-        from ..sources.synthetic import SimulatedSource
+        from ..acquisition.sources.synthetic import SimulatedSource
         source = SimulatedSource(args.rate or 100.0, profile=args.profile)
     else:
         source = _serial_source(args)
@@ -269,8 +269,8 @@ def run_record(args: argparse.Namespace) -> int:
 
 
 def run_ports(args: argparse.Namespace) -> int:
-    from ..ports import list_serial_ports
-    from ..sources.serial_board import probe_board
+    from ..acquisition.ports import list_serial_ports
+    from ..acquisition.sources.serial_board import probe_board
     ports = list_serial_ports()
     if not ports:
         print("no serial ports found")
@@ -303,8 +303,8 @@ def _at_for(option: str, text: str) -> tuple[float, float]:
 
 
 def run_emulate_board(args: argparse.Namespace) -> int:
-    from ..emulator import BoardEmulator, FaultPlan
-    from ..sources.synthetic import simulated_recording
+    from ..acquisition.emulator import BoardEmulator, FaultPlan
+    from ..acquisition.sources.synthetic import simulated_recording
     for name in ("drop_frames", "corrupt", "garbage"):
         if not 0.0 <= getattr(args, name) <= 1.0:
             raise TwitchsenseError(f"--{name.replace('_', '-')} is a probability in 0..1, got {getattr(args, name)}")

@@ -123,8 +123,8 @@ def alerting_for(args: argparse.Namespace, source, name: str, live: bool):
     from ..alerts import AlertEngine
     from ..errors import TwitchsenseError
     from ..history import HistorySink
-    from ..sessionclock import SessionClock
-    from ..sinks.terminal import TerminalSink
+    from ..io.sessionclock import SessionClock
+    from ..live.sinks.terminal import TerminalSink
 
     rules = load_rules(args.rules)
     meta = source.meta
@@ -141,12 +141,12 @@ def alerting_for(args: argparse.Namespace, source, name: str, live: bool):
     sinks: list = [TerminalSink(out, tty=view, clock=clock, session=session, show_events=not args.quiet,
                                 show_link=False)]
     if args.jsonl:
-        from ..sinks.jsonl import JsonLinesSink
+        from ..live.sinks.jsonl import JsonLinesSink
         sinks.append(JsonLinesSink(args.jsonl, clock, session=session))
     if history:
         sinks.append(HistorySink(db, meta, name=session, source=name))
     if args.on_alert:
-        from ..sinks.command import CommandSink
+        from ..live.sinks.command import CommandSink
         try:
             argv = shlex.split(args.on_alert)
         except ValueError as exc:
@@ -155,7 +155,7 @@ def alerting_for(args: argparse.Namespace, source, name: str, live: bool):
     if args.mqtt:
         import os
 
-        from ..sinks.mqtt import MqttSink, parse_broker
+        from ..live.sinks.mqtt import MqttSink, parse_broker
         host, port = parse_broker(args.mqtt)
         sinks.append(MqttSink(host, port, prefix=args.mqtt_prefix, session=session, clock=clock,
                               username=os.environ.get("TWITCHSENSE_MQTT_USER"),

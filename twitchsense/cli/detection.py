@@ -76,15 +76,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _model(path: Path | None):
-    from ..model_file import default_model_path, load_model
+    from ..detection.model import default_model_path, load_model
 
     return load_model(path or default_model_path())
 
 
 def run_detect(args: argparse.Namespace) -> int:
-    from ..detector import detect_recording, detection_alerts, write_context
-    from ..events import write_alerts, write_detections
-    from ..recording import (ALERTS_SUFFIX, CONTEXT_SUFFIX, DETECTED_SUFFIX, companion_path, find_recordings,
+    from ..detection.engine import detect_recording, detection_alerts, write_context
+    from ..io.outputs import write_alerts, write_detections
+    from ..io.recording import (ALERTS_SUFFIX, CONTEXT_SUFFIX, DETECTED_SUFFIX, companion_path, find_recordings,
                              read_recording)
 
     from ..alerts.rulefile import load_rules
@@ -121,9 +121,9 @@ def run_detect(args: argparse.Namespace) -> int:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from ..model_file import save_model
-    from ..recording import find_recordings, read_recording
-    from ..training import train
+    from ..detection.model import save_model
+    from ..io.recording import find_recordings, read_recording
+    from ..detection.training import train
 
     if not args.output.name.endswith(".skops"):
         raise TwitchsenseError(f"{args.output}: the model file name must end in .skops")
@@ -186,7 +186,7 @@ def injected_recordings(folder: Path, rate_per_min: float, seed: int, copies: in
         from ..simulate import inject_twitches
     except ImportError:
         raise TwitchsenseError("the simulator (twitchsense.simulate) is not available in this version") from None
-    from ..recording import find_recordings, read_recording
+    from ..io.recording import find_recordings, read_recording
     out = []
     for i, p in enumerate(find_recordings([folder])):
         base = read_recording(p)
@@ -219,10 +219,10 @@ def figures_markdown(by_cat: dict, base_by_cat: dict | None = None) -> str:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from ..baseline import BandEnergyDetector
-    from ..detector import detect_recording
-    from ..recording import find_recordings, read_recording
-    from ..scoring import Tally, format_table, score_events
+    from ..detection.baseline import BandEnergyDetector
+    from ..detection.engine import detect_recording
+    from ..io.recording import find_recordings, read_recording
+    from ..detection.scoring import Tally, format_table, score_events
 
     model = _model(args.model)
     paths = find_recordings(args.paths)

@@ -6,8 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from ..foreign import ACC_UNITS, TIME_UNITS, import_foreign
-from ..recording import find_recordings, read_recording, write_recording
+from ..io.foreign import ACC_UNITS, TIME_UNITS, import_foreign
+from ..io.recording import find_recordings, read_recording, write_recording
 from .common import add_command
 
 

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import TwitchsenseError
-from ..recording import find_recordings, read_recording, recording_name, write_recording
+from ..io.recording import find_recordings, read_recording, recording_name, write_recording
 from .common import add_command
 
 EXAMPLE = """\

@@ -9,7 +9,7 @@
 
 from .inject import inject_twitches, still_mask
 from .sensor import IDEAL_SENSOR, SensorModel
-from .session import PROFILES, TWITCH_KINDS, Profile, plan_session, render_session, simulate_session
+from .plan import PROFILES, TWITCH_KINDS, Profile, plan_session, render_session, simulate_session
 
 __all__ = ["simulate_session", "inject_twitches", "PROFILES", "TWITCH_KINDS", "Profile", "plan_session",
            "render_session", "still_mask", "SensorModel", "IDEAL_SENSOR"]

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import TwitchsenseError
-from ..recording import Recording, empty_labels
+from ..io.recording import Recording, empty_labels
 from . import waveforms as W
 
 #: Labels of existing segments that mean the wearer is still (injection allowed there).
