@@ -83,8 +83,8 @@ NO_MODEL = "not available yet (issue #6: no shipped model in models/)"
 def shipped_model():
     """The shipped detector model (``twitchsense/data/default.skops``), or None while it is not built (issue #6)."""
     try:
-        from twitchsense.errors import ModelError
         from twitchsense.detection.model import default_model_path, load_model
+        from twitchsense.errors import ModelError
     except ImportError:
         return None
     try:

@@ -19,7 +19,8 @@ import numpy as np
 def make_stream(samples: int, per_frame: int, rate: float = 1000.0, seed: int = 0) -> bytes:
     """A valid protocol v1 stream: INFO, ACK(START), SAMPLES, with STATUS and PONG once a second."""
     from twitchsense.acquisition.protocol.base import BoardInfo
-    from twitchsense.acquisition.protocol.frames import CMD_START, build_ack, build_info, build_pong, build_samples, build_status
+    from twitchsense.acquisition.protocol.frames import (CMD_START, build_ack, build_info, build_pong, build_samples,
+                                                         build_status)
 
     rng = np.random.default_rng(seed)
     counts = rng.normal(0, 300, (samples, 3)).astype(np.int16)

@@ -71,8 +71,9 @@ def run_detect(path: Path, model: str | None) -> dict:
 def run_features(path: Path) -> dict:
     import numpy as np
 
-    from twitchsense.detection.engine import DetectorConfig, candidate_windows
+    from twitchsense.detection.config import DetectorConfig
     from twitchsense.detection.features import WindowFeatures
+    from twitchsense.detection.training import candidate_windows
     from twitchsense.io.recording import read_recording
 
     rec = read_recording(path)

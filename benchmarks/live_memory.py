@@ -88,10 +88,10 @@ class _MemoryProbe:
 
 def run(hours: float, block_s: float = 1.0, seed: int = 0) -> dict:
     """Replay ``hours`` of looped simulated data through the live pipeline; RSS figures."""
-    from twitchsense.live.sinks.status import StatusLineSink
-    from twitchsense.live.pipeline import Pipeline
     from twitchsense.acquisition.sources.replay import ReplaySource
     from twitchsense.acquisition.sources.synthetic import simulated_recording
+    from twitchsense.live.pipeline import Pipeline
+    from twitchsense.live.sinks.status import StatusLineSink
 
     rec = simulated_recording(100.0, 600.0, seed)
     detector, alerts, notes = live_stages(rec.sample_rate_hz)

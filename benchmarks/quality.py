@@ -18,10 +18,9 @@ import argparse
 import json
 
 from twitchsense.detection.baseline import BandEnergyDetector
-from twitchsense.cli.detection import figures_markdown
 from twitchsense.detection.engine import detect_recording
 from twitchsense.detection.model import default_model_path, load_model
-from twitchsense.detection.scoring import EXPERIMENTAL_KINDS, Tally, score_events
+from twitchsense.detection.scoring import EXPERIMENTAL_KINDS, Tally, figures_markdown, score_events
 from twitchsense.simulate import PROFILES, simulate_session
 
 RATES = (50.0, 100.0, 200.0)

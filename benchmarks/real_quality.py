@@ -42,8 +42,8 @@ def figures_row(detector: str, data: str, fig: dict) -> dict:
 
 def card_rows() -> list[dict]:
     """The shipped model card's cross-validated figures on real recordings."""
-    from twitchsense.errors import ModelError
     from twitchsense.detection.model import card_paths, default_model_path
+    from twitchsense.errors import ModelError
 
     try:
         card = json.loads(card_paths(default_model_path())[1].read_text())

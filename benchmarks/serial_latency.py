@@ -42,8 +42,8 @@ class LatencySink:
 
 
 def _run_pipeline(port: str, seconds: float) -> LatencySink:
-    from twitchsense.live.pipeline import Pipeline
     from twitchsense.acquisition.sources.serial_board import SerialSource
+    from twitchsense.live.pipeline import Pipeline
     sink = LatencySink()
     src = SerialSource(port)
     src.open()

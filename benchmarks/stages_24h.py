@@ -9,7 +9,7 @@ first (not timed here: see ``benchmarks.load_24h``), then one stage runs in
 this fresh process:
 
 - ``features``: resampling, the candidate gate, context and the window features
-  of every candidate (``twitchsense.detection.engine.candidate_windows``), no model;
+  of every candidate (``twitchsense.detection.training.candidate_windows``), no model;
 - ``detect``: the same plus the model and event building
   (``twitchsense.detection.engine.detect_recording`` with the shipped model).
 
@@ -53,8 +53,10 @@ def main() -> None:
     ap.add_argument("--prepare", action="store_true", help="only write the recording (cached), time nothing")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    from twitchsense.detection.engine import DetectorConfig, candidate_windows, detect_recording
+    from twitchsense.detection.config import DetectorConfig
+    from twitchsense.detection.engine import detect_recording
     from twitchsense.detection.features import WindowFeatures
+    from twitchsense.detection.training import candidate_windows
     from twitchsense.io.recording import read_recording
 
     try:

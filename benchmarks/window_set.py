@@ -70,6 +70,7 @@ def add_twitches(rec, rng: np.random.Generator, margin_s: float = 2.7):
     of the peaks. Before the simulator landed: damped sinusoids.
     """
     import pandas as pd
+
     from twitchsense.io.recording import Recording
 
     t, acc, rate = rec.t, rec.acc.copy(), rec.sample_rate_hz

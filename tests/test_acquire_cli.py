@@ -13,9 +13,9 @@ import pytest
 
 from twitchsense.acquisition.emulator import BoardEmulator
 from twitchsense.acquisition.ports import PortInfo, match_ports, target_for, virtual_ports
-from twitchsense.io.recording import read_recording
-from twitchsense.errors import TwitchsenseError
 from twitchsense.acquisition.sources.synthetic import synthetic_recording
+from twitchsense.errors import TwitchsenseError
+from twitchsense.io.recording import read_recording
 
 from conftest import ROOT, cli_env
 

@@ -7,9 +7,10 @@ import json
 
 import pytest
 
-from handmade import handmade, tiny_model
 from twitchsense.detection.model import save_model
 from twitchsense.io.recording import write_recording
+
+from handmade import handmade, tiny_model
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,12 @@ import dataclasses
 import numpy as np
 import pytest
 
-from handmade import damped, handmade, tiny_model
-from twitchsense.detection.engine import DetectionEngine, DetectorConfig, StreamingDetector, candidate_windows, detect_recording
+from twitchsense.detection.config import DetectorConfig
+from twitchsense.detection.engine import DetectionEngine, StreamingDetector, detect_recording
 from twitchsense.detection.scoring import score_events
+from twitchsense.detection.training import candidate_windows
+
+from handmade import damped, handmade, tiny_model
 
 
 @pytest.fixture(scope="module")

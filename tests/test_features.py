@@ -7,8 +7,9 @@ import pytest
 from sklearn.base import clone
 from sklearn.utils.estimator_checks import check_estimator
 
-from handmade import damped
 from twitchsense.detection.features import WindowFeatures
+
+from handmade import damped
 
 # Checks that feed generic tabular data (2-10 columns) cannot apply: a row must hold
 # 3 axes x the row length of signal. Everything else in sklearn's suite must pass.

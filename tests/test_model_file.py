@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 import skops.io as sio
 
-from handmade import handmade, tiny_model
 from twitchsense.detection.engine import detect_recording
-from twitchsense.errors import ModelError
-from twitchsense.io.outputs import TwitchEvent
 from twitchsense.detection.model import FORMAT, card_paths, load_model, save_model
+from twitchsense.errors import ModelError
 from twitchsense.io.recording import write_recording
+from twitchsense.types import TwitchEvent
+
+from handmade import handmade, tiny_model
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,7 @@ def test_a_file_with_untrusted_types_is_refused(tmp_path):
     path = tmp_path / "evil.skops"
     sio.dump({"format": FORMAT, "format_version": 1,
               "payload": TwitchEvent(0.0, 0.1, 0.1, 0.9)}, path)
-    with pytest.raises(ModelError, match=r"refusing to load.*twitchsense\.io\.outputs\.TwitchEvent"):
+    with pytest.raises(ModelError, match=r"refusing to load.*twitchsense\.types\.TwitchEvent"):
         load_model(path)
 
 
@@ -86,7 +87,7 @@ def test_crafted_model_files_are_refused_with_one_line_and_exit_1(tmp_path, cli)
     rec = tmp_path / "rec.csv"
     write_recording(rec, handmade(11, minutes=0.2))
     expected = {"wrapped": r"function numpy\.[\w.]*negative", "pipeline": r"sklearn\.pipeline\.Pipeline",
-                "unknown": r"twitchsense\.io\.outputs\.TwitchEvent", "function": r"function numpy\.[\w.]*load"}
+                "unknown": r"twitchsense\.types\.TwitchEvent", "function": r"function numpy\.[\w.]*load"}
     for name, path in paths.items():
         with pytest.raises(ModelError, match="refusing to load.*" + expected[name]):
             load_model(path)
@@ -148,8 +149,8 @@ def test_incompatible_or_foreign_files_are_refused(tmp_path, saved):
 
 
 def test_class_probabilities_only_for_windows_at_the_threshold_and_the_same_there():
-    from twitchsense.detection.engine import candidate_windows
     from twitchsense.detection.model import default_model_path
+    from twitchsense.detection.training import candidate_windows
 
     model = load_model(default_model_path())  # the shipped model tells twitch classes apart
     assert model.kind_classifier is not None and len(model.kinds) > 1

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from test_protocol_cyton import stream as cyton_stream
 from test_protocol_text import NANO33
 from test_protocol_twitchsense import full_stream
+
 from twitchsense.acquisition.protocol import CytonDecoder, TextLineDecoder, TwitchsenseDecoder
-from twitchsense.acquisition.protocol.base import DecodeResult, SampleBlock
+from twitchsense.acquisition.protocol.base import DecodeResult
+from twitchsense.types import SampleBlock
 
 CASES = {
     "twitchsense": (lambda: TwitchsenseDecoder(), full_stream),

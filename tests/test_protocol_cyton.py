@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from twitchsense.acquisition.protocol.base import SampleBlock
 from twitchsense.acquisition.protocol.cyton import SCALE_G_PER_COUNT, CytonDecoder
+from twitchsense.types import SampleBlock
 
 
 def packet(counter: int, xyz=None, footer: int = 0xC0) -> bytes:

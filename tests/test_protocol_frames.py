@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 
 from twitchsense.acquisition.protocol.base import BoardInfo
-from twitchsense.acquisition.protocol.frames import (CMD_GET_INFO, CMD_PING, CMD_START, CMD_STOP, MSG_ACK, MSG_INFO, MSG_LOG,
-                                         MSG_PONG, MSG_SAMPLES, MSG_STATUS, FrameReader, build_ack, build_command,
-                                         build_info, build_log, build_ping, build_pong, build_samples, build_start,
-                                         build_status, cobs_decode, cobs_encode, crc16, decode_body, encode_frame,
-                                         parse_ack, parse_info, parse_ping, parse_pong, parse_start, parse_status)
+from twitchsense.acquisition.protocol.frames import (CMD_GET_INFO, CMD_PING, CMD_START, CMD_STOP, MSG_ACK, MSG_INFO,
+                                                     MSG_LOG, MSG_PONG, MSG_SAMPLES, MSG_STATUS, FrameReader,
+                                                     build_ack, build_command, build_info, build_log, build_ping,
+                                                     build_pong, build_samples, build_start, build_status,
+                                                     cobs_decode, cobs_encode, crc16, decode_body, encode_frame,
+                                                     parse_ack, parse_info, parse_ping, parse_pong, parse_start,
+                                                     parse_status)
 
 ESP32 = BoardInfo(1, "MPU6050", 4, 10, 1000.0, 122070e-9, 1_000_000, "0102030405060708", "1.2.3", "esp32-mpu6050")
 

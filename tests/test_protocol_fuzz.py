@@ -13,11 +13,12 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from twitchsense.acquisition.protocol.base import BoardInfo, SampleBlock
+from twitchsense.acquisition.protocol.base import BoardInfo
 from twitchsense.acquisition.protocol.cyton import SCALE_G_PER_COUNT, CytonDecoder
 from twitchsense.acquisition.protocol.frames import build_log, build_samples, build_status
 from twitchsense.acquisition.protocol.text import TextLineDecoder
 from twitchsense.acquisition.protocol.twitchsense_decoder import TwitchsenseDecoder
+from twitchsense.types import SampleBlock
 
 FUZZ = settings(max_examples=200, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

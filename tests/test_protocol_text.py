@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from twitchsense.acquisition.protocol.base import SampleBlock
 from twitchsense.acquisition.protocol.text import PRESETS, TextLineDecoder
+from twitchsense.types import SampleBlock
 
 NANO33 = (b"Started\r\nAccelerometer sample rate = 119.00 Hz\r\n\r\nAcceleration in g's\r\nX\tY\tZ\r\n"
           b"0.01\t-0.02\t0.98\r\n0.03\t-0.04\t1.01\r\n-0.50\t0.25\t0.75\r\n")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from twitchsense.acquisition.protocol.base import BoardInfo, SampleBlock
-from twitchsense.acquisition.protocol.frames import (CMD_PING, CMD_START, MSG_SAMPLES, build_ack, build_info, build_log,
-                                         build_pong, build_samples, build_status, cobs_decode, cobs_encode,
-                                         encode_frame)
+from twitchsense.acquisition.protocol.base import BoardInfo
+from twitchsense.acquisition.protocol.frames import (CMD_PING, CMD_START, MSG_SAMPLES, build_ack, build_info,
+                                                     build_log, build_pong, build_samples, build_status, cobs_decode,
+                                                     cobs_encode, encode_frame)
 from twitchsense.acquisition.protocol.twitchsense_decoder import TwitchsenseDecoder
+from twitchsense.types import SampleBlock
 
 SCALE = 122070e-9
 INFO = BoardInfo(1, "MPU6050", 4, 10, 1000.0, SCALE, 1_000_000, "0102030405060708", "1.2.3", "esp32-mpu6050")

@@ -8,11 +8,11 @@ import time
 import numpy as np
 import pytest
 
-from twitchsense.errors import TwitchsenseError
-from twitchsense.live.pipeline import Pipeline
-from twitchsense.io.recording import Recording, read_recording, write_recording
 from twitchsense.acquisition.sources.replay import ReplaySource, parse_speed
 from twitchsense.acquisition.sources.synthetic import SimulatedSource, synthetic_recording
+from twitchsense.errors import TwitchsenseError
+from twitchsense.io.recording import Recording, read_recording, write_recording
+from twitchsense.live.pipeline import Pipeline
 
 from conftest import make_samples
 
@@ -137,8 +137,8 @@ def test_pipeline_feeds_the_alert_engine_samples_link_events_and_close():
 def test_pipeline_time_never_runs_backwards(monkeypatch):
     """While no samples come, the pipeline's clock runs on with the wall; the next samples
     (stamped earlier than that guess) must not send it back (the alert engine relies on it)."""
-    from twitchsense.acquisition.protocol.base import SampleBlock
     from twitchsense.stages import SourceItem
+    from twitchsense.types import SampleBlock
 
     t, acc = make_samples(200, 100.0)
     wall = iter([0.0, 0.0, 5.0, 5.1, 5.2, 5.3, 5.4])

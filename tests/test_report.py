@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from twitchsense.io.outputs import Alert, TwitchEvent, write_alerts, write_detections
+from twitchsense.io.outputs import write_alerts, write_detections
 from twitchsense.io.recording import Recording, write_recording
 from twitchsense.report import render_report, session_figures
+from twitchsense.types import Alert, TwitchEvent
 
 pytest.importorskip("matplotlib")
 

@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 from twitchsense.detection.baseline import BandEnergyDetector
-from twitchsense.io.outputs import TwitchEvent
 from twitchsense.detection.scoring import Tally, format_table, score_events
+from twitchsense.types import TwitchEvent
+
 from handmade import handmade
 
 

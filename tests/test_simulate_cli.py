@@ -6,9 +6,10 @@ import filecmp
 
 import pytest
 
-from tests.conftest import ROOT
 from twitchsense.io.recording import find_recordings, read_recording
 from twitchsense.simulate.corpus import build_demo_corpus
+
+from tests.conftest import ROOT
 
 DEMO = ROOT / "recordings" / "demo"
 

@@ -14,7 +14,8 @@ import pytest
 
 from twitchsense.simulate import PROFILES, plan_session
 from twitchsense.simulate import waveforms as W
-from twitchsense.simulate.plan import EVENT_CLASSES, example_event
+from twitchsense.simulate.profiles import EVENT_CLASSES
+from twitchsense.simulate.render import example_event
 
 FS = 1000.0  # analysis rate: well above every class's band
 DRAWS = 25

@@ -16,12 +16,11 @@ import pytest
 
 from twitchsense.alerts import AlertEngine, parse_rules
 from twitchsense.errors import TwitchsenseError
-from twitchsense.io.outputs import TwitchEvent
-from twitchsense.acquisition.protocol.base import LinkEvent, SampleBlock
 from twitchsense.io.sessionclock import SessionClock
 from twitchsense.live.sinks.command import CommandSink
 from twitchsense.live.sinks.jsonl import JsonLinesSink
 from twitchsense.live.sinks.terminal import TerminalSink
+from twitchsense.types import LinkEvent, SampleBlock, TwitchEvent
 
 from conftest import Subscriber, free_port
 from handmade import frequency_rule, rule_file

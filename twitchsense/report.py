@@ -17,9 +17,9 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 
 from .errors import TwitchsenseError
-from .io.outputs import Alert, TwitchEvent
 from .io.recording import Recording
 from .io.sessionclock import SessionClock
+from .types import Alert, TwitchEvent
 
 #: Strength bands in g (lower edges); the first is the sensor floor of physiology.md.
 STRENGTH_BANDS = (("below 0.02 g (sensor floor)", 0.0), ("0.02-0.05 g", 0.02), ("0.05-0.2 g", 0.05),

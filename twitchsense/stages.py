@@ -16,8 +16,8 @@ from typing import Iterator, Protocol
 
 import numpy as np
 
-from .io.outputs import Alert, TwitchEvent
-from .acquisition.protocol.base import BoardInfo, LinkEvent, SampleBlock
+from .acquisition.protocol.base import BoardInfo
+from .types import Alert, LinkEvent, SampleBlock, TwitchEvent
 
 
 @dataclass

@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TwitchsenseError
+from ..io.recording import Recording
 from .ports import register_virtual_board, unregister_virtual_board
 from .protocol.base import BoardInfo
-from ..io.recording import Recording
 
 PROTOCOLS = ("twitchsense", "text", "cyton")
 CYTON_RATE_HZ = 250.0

@@ -25,17 +25,18 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
 
 from ..errors import TwitchsenseError
-from ..io.outputs import LEVELS, Alert, TwitchEvent
-from ..acquisition.protocol.base import LinkEvent
 from ..io.sessionclock import SessionClock
+from ..types import LEVELS, Alert, LinkEvent, TwitchEvent
 from .rulefile import RuleSet, load_rules
-from .rules import (DaysRule, FaultStatus, Finding, NoDataRule, NotWornRule, RuleBase, SaturationRule,
-                    level_rank)
+from .rules import DaysRule, FaultStatus, Finding, NoDataRule, NotWornRule, RuleBase, SaturationRule, level_rank
+
+if TYPE_CHECKING:
+    from ..io.recording import Recording
 
 STATE_VERSION = 1
 #: link event kinds that mean data stopped arriving
@@ -487,3 +488,12 @@ def alerts_for_events(events: Iterable[TwitchEvent], start: float, end: float,
     run_until(math.inf)
     eng.close(end)
     return sorted(eng.episodes, key=lambda a: (a.start, a.rule))
+
+
+def recording_alerts(events: Iterable[TwitchEvent], rec: "Recording", rules: RuleSet | None = None) -> list[Alert]:
+    """The alerts of a recording's events, for ``NAME.alerts.csv`` (:func:`alerts_for_events` over the
+    recording's time span, dated by its ``start_time``)."""
+    if rec.n_samples == 0:
+        return []
+    return alerts_for_events(events, float(rec.t[0]), float(rec.t[-1]), rules=rules,
+                             start_time=rec.meta.get("start_time") or None)

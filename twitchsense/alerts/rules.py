@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..io.outputs import LEVELS
+from ..types import LEVELS
 
 #: The seed's guidance, in plain words, per level (a rule may carry its own).
 GUIDANCE = {

@@ -12,13 +12,12 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+from ..acquisition.sources.replay import ReplaySource, parse_speed
 from ..errors import TwitchsenseError
-
+from ..io.recording import read_recording
+from ..live.pipeline import Pipeline, PipelineSummary
 from ..live.sinks.record import RecordSink
 from ..live.sinks.status import StatusLineSink
-from ..live.pipeline import Pipeline, PipelineSummary
-from ..io.recording import read_recording
-from ..acquisition.sources.replay import ReplaySource, parse_speed
 from .alerting import add_alert_options, alerting_for, terminal_view
 from .common import add_command
 
@@ -122,8 +121,8 @@ def _add_pipeline_options(p: argparse.ArgumentParser) -> None:
 
 def _model(args: argparse.Namespace):
     """The detector model of the live pipeline, or None when none is shipped and none is given."""
-    from ..errors import ModelError
     from ..detection.model import default_model_path, load_model
+    from ..errors import ModelError
     path = args.model
     if path is None:
         try:

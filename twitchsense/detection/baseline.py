@@ -23,9 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import signal
 
-from ..io.outputs import TwitchEvent
-from .preprocess import highpass_sos, resample_recording
 from ..io.recording import Recording
+from ..types import TwitchEvent
+from .preprocess import highpass_sos, resample_recording
 
 
 @dataclass

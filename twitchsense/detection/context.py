@@ -19,7 +19,7 @@ from typing import Callable
 
 import numpy as np
 
-STATES = ("rest", "light", "active")
+from ..types import STATES, ContextSpan
 
 
 @dataclass(frozen=True)
@@ -31,16 +31,6 @@ class ContextConfig:
     release_s: float = 0.75
     light_g: float = 0.015
     active_g: float = 0.08
-
-
-@dataclass
-class ContextSpan:
-    """A stretch of one state (seconds on the recording's time base) and its highest (smoothed) activity level."""
-
-    start: float
-    end: float
-    state: str
-    level_g: float
 
 
 def block_levels(mag: np.ndarray, block: int) -> np.ndarray:

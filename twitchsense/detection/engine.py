@@ -43,22 +43,21 @@ Per segment of the stream (gaps split segments, never bridged):
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 from scipy import signal
 
-from .context import (STATES, ContextConfig, ContextSpan, block_levels, merge_spans, smoothed_levels, spans_of,
-                      states_of)
-from ..io.outputs import TwitchEvent
+from ..io.recording import Recording
+from ..types import STATES, ContextSpan, TwitchEvent
+from .config import DetectorConfig
+from .context import block_levels, merge_spans, smoothed_levels, spans_of, states_of
 from .features import RowParts, WindowFeatures
 from .preprocess import QualityFlag, Resampler, check_rate, highpass_sos, quality_flags
-from ..io.recording import DEFAULT_GAP_S, Recording
 
 if TYPE_CHECKING:
-    from ..alerts.rulefile import RuleSet
     from .model import TwitchModel
 
 #: Window-scoring function: features ``(m, n_features)`` -> (p_twitch ``(m,)``, class probabilities ``(m, k)``;
@@ -66,42 +65,6 @@ if TYPE_CHECKING:
 Scorer = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 #: Upper bound of the twitch probability from features whose given columns are unknown (``None``: no bound).
 Bound = Callable[[np.ndarray, np.ndarray], "np.ndarray | None"]
-
-
-@dataclass
-class DetectorConfig:
-    """Everything besides the model that decides events (stored in the model file)."""
-
-    step_s: float = 0.08  # every peak is in 5 windows; events are timed from the signal, not the grid
-    gate_background_hz: float = 3.0
-    gate_ratio: float = 2.5
-    gate_min_g: float = 0.012
-    gate_floor_s: float = 1.0
-    gate_floor: str = "median"  # "median": the context's level of the block before; "ema": a gate_floor_s mean
-    threshold: float = 0.5
-    merge_s: float = 0.12
-    suppress_active: bool = True
-    light_g: float = ContextConfig.light_g
-    active_g: float = ContextConfig.active_g
-    context_block_s: float = ContextConfig.block_s
-    context_half_s: float = ContextConfig.half_s
-    context_release_s: float = ContextConfig.release_s
-    gap_s: float = DEFAULT_GAP_S
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "DetectorConfig":
-        names = {f.name for f in fields(cls)}
-        # model files from before the median floor and the context's short fall-back window
-        d = {"gate_floor": "ema", "context_release_s": 0.0, **d}
-        return cls(**{k: v for k, v in d.items() if k in names})
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @property
-    def context(self) -> ContextConfig:
-        return ContextConfig(block_s=self.context_block_s, half_s=self.context_half_s,
-                             release_s=self.context_release_s, light_g=self.light_g, active_g=self.active_g)
 
 
 @dataclass
@@ -510,24 +473,6 @@ class DetectionResult:
         return sum(s.end - s.start for s in self.context if s.state == "active")
 
 
-def detection_alerts(result: DetectionResult, rec: Recording, rules: "RuleSet | None" = None) -> list:
-    """Alerts for ``NAME.alerts.csv`` from the same engine as live alerting."""
-    from ..alerts import alerts_for_events
-
-    if rec.n_samples == 0:
-        return []
-    return alerts_for_events(result.events, float(rec.t[0]), float(rec.t[-1]), rules=rules,
-                             start_time=rec.meta.get("start_time") or None)
-
-
-def write_context(path, spans: list[ContextSpan]) -> None:
-    """Write ``NAME.context.csv``: ``start,end,state,level_g`` (``active`` = cannot tell)."""
-    with open(path, "w", encoding="utf-8", newline="\n") as f:
-        f.write("start,end,state,level_g\n")
-        for s in spans:
-            f.write(f"{s.start:.3f},{s.end:.3f},{s.state},{s.level_g:.4f}\n")
-
-
 #: Samples fed to the engine per call in batch mode (bounds memory on day-long recordings).
 BATCH_CHUNK = 360_000
 
@@ -541,14 +486,3 @@ def detect_recording(rec: Recording, model: "TwitchModel", chunk: int = BATCH_CH
     events += det.flush()
     return DetectionResult(events, det.context_spans(), quality_flags(rec.t, rec.acc, rec.meta.get("range_g")),
                            rec.duration_s)
-
-
-def candidate_windows(rec: Recording, features: WindowFeatures, config: DetectorConfig) -> CandidateWindows:
-    """Features of every candidate window of a recording (no model needed): the training input."""
-    out = CandidateWindows()
-    eng = DetectionEngine(features, config, rec.sample_rate_hz, collect=out)
-    for i in range(0, rec.n_samples, BATCH_CHUNK):
-        eng.push(rec.t[i:i + BATCH_CHUNK], rec.acc[i:i + BATCH_CHUNK])
-    eng.flush()
-    return out
-

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..dependencies import check_scikit_learn
 from ..errors import ModelError
+from .config import DetectorConfig
 from .features import WindowFeatures
 
 FORMAT = "twitchsense-model"
@@ -73,7 +74,7 @@ class TwitchModel:
     features: WindowFeatures
     classifier: object          # twitch (1) or not (0)
     classes: tuple
-    config: "DetectorConfig"
+    config: DetectorConfig
     card: dict = field(default_factory=dict)
     kind_classifier: object = None  # which twitch class (index into classes[1:]), when known
 
@@ -247,8 +248,6 @@ def load_model(path: str | Path) -> TwitchModel:
     """Load a model file, refusing untrusted types and incompatible formats with a clear message."""
     import skops.io as sio
 
-    from .engine import DetectorConfig
-
     check_scikit_learn()
     from sklearn.ensemble import HistGradientBoostingClassifier
 
@@ -372,5 +371,3 @@ def render_card(card: dict, model_name: str) -> str:
         lines += ["", "## Notes", "", card["notes"]]
     return "\n".join(lines) + "\n"
 
-
-from .engine import DetectorConfig  # noqa: E402,F401  (for type references)

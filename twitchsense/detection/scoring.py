@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..io.outputs import TwitchEvent
+from ..types import TwitchEvent
 
 COLLAR_S = 0.1
 FLOOR_G = 0.02
@@ -295,3 +295,23 @@ def format_table(rows: dict[str, dict]) -> str:
                              + (f" {v['sensitivity']:.2f}" if v['sensitivity'] is not None else ""))
             out.append(f"  {c:26s}" + "".join(f"{x:>{width + 2}s}" for x in cells))
     return "\n".join(out)
+
+
+def figures_markdown(by_cat: dict, base_by_cat: dict | None = None) -> str:
+    """Figures per category as a Markdown table, the baseline's next to the model's."""
+    base_by_cat = base_by_cat or {}
+
+    def f(x, nd=3):
+        return "-" if x is None else (f"{x:.{nd}f}" if isinstance(x, float) else str(x))
+
+    head = ("| data (held out) | h | twitches | sens. | prec. | F1 | FA/h rest | FA/h activity | det./h | "
+            "peak_g err | baseline sens. | baseline F1 | baseline FA/h rest | baseline det./h |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for cat, fig in by_cat.items():
+        b = base_by_cat.get(cat, {})
+        lines.append(f"| {cat} | {f(fig['hours'], 2)} | {fig['true_twitches']} | {f(fig['sensitivity'])} | "
+                     f"{f(fig['precision'])} | {f(fig['f1'])} | {f(fig['false_alarms_per_hour_rest'], 1)} | "
+                     f"{f(fig['false_alarms_per_hour_activity'], 1)} | {f(fig['detections_per_hour'], 1)} | "
+                     f"{f(fig['peak_g_median_rel_error'])} | {f(b.get('sensitivity'))} | {f(b.get('f1'))} | "
+                     f"{f(b.get('false_alarms_per_hour_rest'), 1)} | {f(b.get('detections_per_hour'), 1)} |")
+    return "\n".join(lines)

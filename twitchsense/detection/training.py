@@ -17,19 +17,21 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import GroupKFold
 
-from .baseline import BandEnergyDetector
-from .engine import DetectionEngine, DetectorConfig, candidate_windows
 from ..errors import TwitchsenseError
-from ..io.outputs import TwitchEvent
+from ..io.recording import Recording, find_recordings, read_recording
+from ..types import TwitchEvent
+from .baseline import BandEnergyDetector
+from .config import DetectorConfig
+from .engine import BATCH_CHUNK, CandidateWindows, DetectionEngine
 from .features import WindowFeatures
 from .model import TwitchModel
-from ..io.recording import Recording
 from .scoring import EXPERIMENTAL_KINDS, Tally, score_events
 
 POS_PAD_S = 0.05
@@ -48,6 +50,16 @@ class LabelledWindows:
     X: np.ndarray
     y: np.ndarray          # class index (0 = none), -1 = left out
     fit_s: float = 0.0
+
+
+def candidate_windows(rec: Recording, features: WindowFeatures, config: DetectorConfig) -> CandidateWindows:
+    """Features of every candidate window of a recording (no model needed): the training input."""
+    out = CandidateWindows()
+    eng = DetectionEngine(features, config, rec.sample_rate_hz, collect=out)
+    for i in range(0, rec.n_samples, BATCH_CHUNK):
+        eng.push(rec.t[i:i + BATCH_CHUNK], rec.acc[i:i + BATCH_CHUNK])
+    eng.flush()
+    return out
 
 
 def group_of(rec: Recording) -> str:
@@ -323,3 +335,49 @@ def train(recs: list[tuple[Recording, str]], features: WindowFeatures | None = N
         "seconds": times,
     }, kind_classifier=kind_clf)
     return model, report
+
+
+def describe_training_data(recs) -> list[str]:
+    """One line per category of ``(recording, category)`` pairs: recordings, hours, twitch labels."""
+    from collections import defaultdict
+
+    agg: dict[str, list] = defaultdict(lambda: [0, 0.0, 0])
+    for r, cat in recs:
+        a = agg[cat]
+        a[0] += 1
+        a[1] += r.duration_s / 3600.0
+        lab = r.labels
+        a[2] += int((lab["label"] == "twitch").sum()) if lab is not None and len(lab) else 0
+    return [f"{cat}: {n} recordings, {h:.2f} h, {k} twitch labels" for cat, (n, h, k) in sorted(agg.items())]
+
+
+def simulated_sessions(n: int, minutes: float, rates: list[float], seed: int) -> list:
+    """``n`` simulated sessions of every profile, cycling through ``rates`` (seeded), as
+    ``(recording, "sim:PROFILE")`` pairs."""
+    from ..simulate import PROFILES, simulate_session
+
+    out = []
+    for pi, prof in enumerate(PROFILES):
+        for i in range(n):
+            s = seed * 100_000 + pi * 1000 + i
+            rec = simulate_session(prof, minutes, s, rate_hz=rates[(pi + i) % len(rates)])
+            rec.meta.setdefault("session", f"sim-{prof}-{s}")
+            rec.meta["subject"] = f"sim-{prof}-{s}"
+            out.append((rec, f"sim:{prof}"))
+    return out
+
+
+def injected_recordings(folder: Path, rate_per_min: float, seed: int, copies: int = 1) -> list:
+    """Real recordings of ``folder`` with simulated twitches added where the wearer is still, as
+    ``(recording, "injected:FOLDER")`` pairs (``copies`` of each, each with its own seed)."""
+    from ..simulate import inject_twitches
+
+    out = []
+    for i, p in enumerate(find_recordings([folder])):
+        base = read_recording(p)
+        for c in range(copies):
+            rec = inject_twitches(base, seed * 1_000_000 + c * 10_000 + i, rate_per_min=rate_per_min)
+            if (rec.labels["label"] == "twitch").any():  # nothing still: nothing to add
+                rec.meta["session"] = f"{base.name}-injected{c}"
+                out.append((rec, f"injected:{p.parent.name}"))
+    return out

@@ -1,57 +1,24 @@
-"""What the detector and the alert engine produce: twitch events and alerts, and their CSV files.
+"""The files the detector and the alert engine write: ``NAME.detected.csv``, ``NAME.alerts.csv``
+and ``NAME.context.csv``.
 
 ``NAME.detected.csv`` has ``onset,duration,label,peak_g,confidence`` first (the
 contract), then optional ``kind`` and ``context`` columns; ``NAME.alerts.csv``
-has ``start,end,level,rule,detail``.
+has ``start,end,level,rule,detail``; ``NAME.context.csv`` has ``start,end,state,level_g``.
 """
 
 from __future__ import annotations
 
 import csv
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Iterable
 
+from ..types import Alert, ContextSpan, TwitchEvent
+
 DETECTION_COLUMNS = ("onset", "duration", "label", "peak_g", "confidence", "kind", "context")
 ALERT_COLUMNS = ("start", "end", "level", "rule", "detail")
-LEVELS = ("info", "warning", "alert")
-
-
-@dataclass(frozen=True)
-class TwitchEvent:
-    """One detected twitch.
-
-    onset, duration : seconds, on the recording's time base.
-    peak_g : peak movement above the slow background, in g.
-    confidence : 0..1.
-    kind : the twitch class when the model knows it (``myoclonic``, ``hypnic``,
-        ``fasciculation``, ``tic``), else ``""``.
-    context : the wearer's activity state around the event (``rest``, ``light``, ``active``).
-    """
-
-    onset: float
-    duration: float
-    peak_g: float
-    confidence: float
-    kind: str = ""
-    context: str = ""
-    label: str = "twitch"
-
-    @property
-    def end(self) -> float:
-        return self.onset + self.duration
-
-
-@dataclass(frozen=True)
-class Alert:
-    """One alert: which rule fired, at what level, over which stretch, and the figures in words."""
-
-    start: float
-    end: float
-    level: str
-    rule: str
-    detail: str
+CONTEXT_COLUMNS = ("start", "end", "state", "level_g")
 
 
 def write_detections(path: str | os.PathLike, events: Iterable[TwitchEvent]) -> None:
@@ -93,3 +60,11 @@ def read_alerts(path: str | os.PathLike) -> list[Alert]:
     with open(path, newline="", encoding="utf-8") as f:
         return [Alert(start=float(r["start"]), end=float(r["end"]), level=r["level"], rule=r["rule"],
                       detail=r["detail"]) for r in csv.DictReader(f)]
+
+
+def write_context(path: str | os.PathLike, spans: Iterable[ContextSpan]) -> None:
+    """Write ``NAME.context.csv``: ``start,end,state,level_g`` (``active`` = cannot tell)."""
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        f.write(",".join(CONTEXT_COLUMNS) + "\n")
+        for s in spans:
+            f.write(f"{s.start:.3f},{s.end:.3f},{s.state},{s.level_g:.4f}\n")

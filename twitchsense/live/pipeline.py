@@ -13,9 +13,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from ..io.outputs import Alert, TwitchEvent
-from ..acquisition.protocol.base import LinkEvent
 from ..stages import AlertStage, DetectorStage, Sink, Source
+from ..types import Alert, LinkEvent, TwitchEvent
 
 
 @dataclass

@@ -15,7 +15,8 @@ import numpy as np
 
 from ..errors import TwitchsenseError
 from . import waveforms as W
-from .plan import BOUT_ACTIVITIES, EVENT_CLASSES, example_event
+from .profiles import BOUT_ACTIVITIES, EVENT_CLASSES
+from .render import example_event
 
 #: Seconds shown per class (long bouts are cut to this).
 WINDOWS = {"myoclonic": 1.0, "hypnic": 1.2, "fasciculation": 0.6, "tic": 1.6, "posture": 4.0, "gesture": 4.0,

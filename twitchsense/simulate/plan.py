@@ -1,114 +1,21 @@
-"""The session model: profiles, a plan of what happens when, and its rendering to a Recording.
+"""The session plan: everything that happens in a session and when, decided before any signal.
 
-A session is planned first (:func:`plan_session`: placement, sensor, activity
-bouts with the posture changes around them, point look-alikes, twitch times and
-their parameters, lost frames), then rendered (:func:`render_session`) on the
-board's sample grid: gravity track (posture rotations, arm swing, slow wander),
-plus every event's dynamic waveform, plus background (fidget motion, breathing,
-heartbeat), then the sensor model. Labels come from the rendered waveforms:
-a twitch label spans the samples where its envelope is at or above 10 % of its
-peak and its ``peak_g`` is the largest norm of its sampled 3-axis waveform.
-
-Everything random comes from ``numpy.random.SeedSequence(seed)`` children, one
-per concern, so the same seed gives the same session, byte for byte.
+:func:`plan_session` draws the placement, the sensor, activity bouts with the
+posture changes around them, point look-alikes, twitch times and their
+parameters, micro-movements and the background's parameters. Everything random
+comes from ``numpy.random.SeedSequence(seed)`` children, one per concern
+(:func:`rng_for`), so the same seed gives the same session, byte for byte.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import numpy as np
-import pandas as pd
 
-from ..io.recording import Recording
 from . import waveforms as W
-from .sensor import (IDEAL_SENSOR, SensorModel, apply_sensor, draw_faults, draw_lost_frames, draw_sensor,
-                     true_times)
-
-TWITCH_KINDS = W.TWITCH_KINDS
-
-#: Mean duration (s) of each bout activity and its range.
-BOUT_ACTIVITIES = ("walk", "run", "typing", "fidget", "brushing", "tremor")
-#: Point look-alikes (short, placed in still stretches, away from twitches).
-POINT_LOOKALIKES = ("posture", "gesture", "knock", "clap")
-#: Events rendered into the background but not labelled (micro-movements).
-UNLABELLED = ("micro",)
-
-#: Placement effects: breathing/heartbeat scale (1 = wrist), arm/leg swing while walking (deg).
-PLACEMENTS: dict[str, dict[str, float]] = {
-    "wrist": {"breath": 1.0, "heart": 1.0, "swing": 1.0},
-    "forearm": {"breath": 1.0, "heart": 0.8, "swing": 0.8},
-    "ankle": {"breath": 0.5, "heart": 0.5, "swing": 1.2},
-    "calf": {"breath": 0.5, "heart": 0.6, "swing": 1.0},
-    "chest": {"breath": 1.0, "heart": 1.0, "swing": 0.2},
-}
-
-
-@dataclass(frozen=True)
-class Profile:
-    """A kind of session: how often twitches come, and what else happens.
-
-    ``twitch_rate_per_min`` is the documented mean rate over the session;
-    ``twitch_bouts`` makes twitches come in bouts (a two-state process: bouts of
-    ~90 s at a high rate, ~180 s between them at 15 % of it); ``activities`` maps
-    bout activities to their share of session time; ``events_per_min`` gives
-    point look-alike rates; ``fidget_g`` the range of the RMS of background
-    fidget motion; ``lying``: the wearer lies down (sleep onset).
-    """
-
-    name: str
-    description: str
-    twitch_rate_per_min: float
-    twitch_kinds: Mapping[str, float] = field(default_factory=lambda: {"myoclonic": 1.0})
-    twitch_bouts: bool = False
-    activities: Mapping[str, float] = field(default_factory=dict)
-    events_per_min: Mapping[str, float] = field(default_factory=dict)
-    fidget_g: tuple[float, float] = (0.004, 0.02)
-    placements: tuple[str, ...] = ("wrist",)
-    lying: bool = False
-    tremor_kinds: tuple[str, ...] = ("physiological", "essential", "parkinsonian")
-    start_hour: int = 9
-    micro_per_min: float = 2.0
-
-
-_EVERYDAY_KINDS = {"myoclonic": 0.4, "fasciculation": 0.4, "tic": 0.2}
-
-PROFILES: dict[str, Profile] = {p.name: p for p in (
-    Profile("rest", "sitting quietly: small fidgets, a few posture changes, occasional twitches",
-            0.6, _EVERYDAY_KINDS, events_per_min={"posture": 0.3, "gesture": 0.3, "knock": 0.02},
-            fidget_g=(0.003, 0.012), placements=("wrist", "forearm", "calf")),
-    Profile("desk-work", "typing and fidgeting at a desk, reaching, posture changes, occasional twitches",
-            0.4, _EVERYDAY_KINDS, activities={"typing": 0.45, "fidget": 0.1},
-            events_per_min={"posture": 0.5, "gesture": 0.8, "knock": 0.1},
-            fidget_g=(0.005, 0.025), placements=("wrist", "forearm")),
-    Profile("walking", "walking bouts with standing and sitting between them, occasional twitches",
-            0.3, {"myoclonic": 0.5, "tic": 0.3, "fasciculation": 0.2}, activities={"walk": 0.6},
-            events_per_min={"posture": 0.4, "gesture": 0.3, "knock": 0.05},
-            fidget_g=(0.005, 0.02), placements=("wrist", "ankle", "calf")),
-    Profile("sleep-onset", "lying down and falling asleep: hypnic jerks and fragmentary myoclonus",
-            1.0, {"hypnic": 0.3, "myoclonic": 0.6, "fasciculation": 0.1},
-            events_per_min={"posture": 0.1}, fidget_g=(0.001, 0.004),
-            placements=("wrist", "ankle", "chest"), lying=True, start_hour=23),
-    Profile("tremor", "rest with long tremor bouts (physiological, essential, parkinsonian)",
-            0.4, {"myoclonic": 0.6, "tic": 0.2, "fasciculation": 0.2}, activities={"tremor": 0.5},
-            events_per_min={"posture": 0.3, "gesture": 0.2}, fidget_g=(0.003, 0.012),
-            placements=("wrist", "forearm")),
-    Profile("frequent-twitching", "frequent twitching in bouts (mean 6 per minute) at rest and light activity",
-            6.0, {"myoclonic": 0.4, "fasciculation": 0.3, "tic": 0.3}, twitch_bouts=True,
-            activities={"typing": 0.1, "walk": 0.05}, events_per_min={"posture": 0.4, "gesture": 0.4, "knock": 0.03},
-            fidget_g=(0.003, 0.015), placements=("forearm", "calf", "wrist")),
-    Profile("healthy-day", "ordinary life: desk work, walking, brushing, rest, gestures, occasional twitches",
-            0.3, _EVERYDAY_KINDS, activities={"typing": 0.25, "walk": 0.12, "run": 0.02, "fidget": 0.05,
-                                              "brushing": 0.01},
-            events_per_min={"posture": 0.5, "gesture": 0.5, "knock": 0.05, "clap": 0.01},
-            fidget_g=(0.004, 0.03), placements=("wrist", "forearm", "ankle"), start_hour=8),
-    Profile("no-twitch", "ordinary life with no twitches at all: a false-alarm check",
-            0.0, _EVERYDAY_KINDS, activities={"typing": 0.25, "walk": 0.15, "run": 0.03, "fidget": 0.08,
-                                              "brushing": 0.02},
-            events_per_min={"posture": 0.6, "gesture": 0.6, "knock": 0.1, "clap": 0.02},
-            fidget_g=(0.004, 0.03), placements=("wrist", "forearm", "ankle"), start_hour=8),
-)}
+from .profiles import BOUT_ACTIVITIES, PLACEMENTS, POINT_LOOKALIKES, Profile, get_profile
+from .sensor import SensorModel, draw_sensor, true_times
 
 #: Twitch bout process: mean bout length and mean pause (s), rate between bouts relative to inside.
 BOUT_MEAN_S, PAUSE_MEAN_S, PAUSE_RATE_FACTOR = 90.0, 180.0, 0.15
@@ -158,10 +65,7 @@ class SessionPlan:
         return [e for e in self.events if e.label == "twitch"]
 
 
-# --------------------------------------------------------------------------- planning
-
-
-def _rng(seed: int, name: str) -> np.random.Generator:
+def rng_for(seed: int, name: str) -> np.random.Generator:
     """A generator per concern, stable whatever the other concerns draw."""
     key = [int(b) for b in name.encode()]
     return np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, *key]))
@@ -182,7 +86,8 @@ def _activity_up(activity: str, rng: np.random.Generator, current: np.ndarray) -
     return W.direction_at_angle(np.array(axis), float(rng.uniform(0, 25)), rng)
 
 
-def _bout_params(activity: str, rng: np.random.Generator, profile: Profile) -> tuple[float, str, dict]:
+def bout_params(activity: str, rng: np.random.Generator, profile: Profile) -> tuple[float, str, dict]:
+    """Duration, kind (the tremor type) and waveform parameters of one bout of ``activity``."""
     r = W.RANGES[activity]
     duration = float(rng.uniform(*r["duration_s"]))
     seed = int(rng.integers(2 ** 31))
@@ -232,7 +137,7 @@ def _plan_bouts(profile: Profile, total_s: float, rng: np.random.Generator, up0:
     current = up0
     while t < total_s:
         act = str(names[rng.choice(len(names), p=p)])
-        duration, kind, params = _bout_params(act, rng, profile)
+        duration, kind, params = bout_params(act, rng, profile)
         target = _activity_up(act, rng, current)
         move = float(rng.uniform(1.0, 2.0))
         if in_bout:  # already under way at the start: the remaining part of a bout
@@ -373,19 +278,19 @@ def plan_session(profile: str | Profile, minutes: float, seed: int, rate_hz: flo
                  sensor: SensorModel | None = None) -> SessionPlan:
     """Decide everything that happens in a session (no signal yet)."""
     prof = get_profile(profile)
-    rng = _rng(seed, "session")
+    rng = rng_for(seed, "session")
     placement = str(rng.choice(list(prof.placements)))
     up0 = _random_up(rng, prof.lying)  # _plan_bouts may turn it to the first activity's orientation
-    sens = draw_sensor(_rng(seed, "sensor")) if sensor is None else sensor
+    sens = draw_sensor(rng_for(seed, "sensor")) if sensor is None else sensor
     n = n_samples(minutes, rate_hz)
     total_s = float(true_times(n + 1, rate_hz, sens.clock_ppm)[-1]) if n else 0.0  # the board's clock is off
-    events, rotations = _plan_bouts(prof, total_s, _rng(seed, "bouts"), up0)
+    events, rotations = _plan_bouts(prof, total_s, rng_for(seed, "bouts"), up0)
     bout_spans = [(e.start, e.start + e.duration) for e in events if e.label in BOUT_ACTIVITIES]
     moves = [(r.start - 0.2, r.start + r.duration + 0.2) for r in rotations]
 
     # twitches: anywhere except during the posture changes around bouts; tics often come in
     # short runs (1-3 repeats 0.3-1.5 s apart), so the base rate is lowered to keep the profile's mean
-    trng = _rng(seed, "twitches")
+    trng = rng_for(seed, "twitches")
     kinds = list(prof.twitch_kinds)
     kw = np.array([prof.twitch_kinds[k] for k in kinds], dtype=float)
     kw /= kw.sum()
@@ -432,7 +337,7 @@ def plan_session(profile: str | Profile, minutes: float, seed: int, rate_hz: flo
     # after-shifts change the orientation that later rotations start from: keep targets absolute
 
     # point look-alikes: in still stretches (outside bouts), away from twitches and moves
-    prng = _rng(seed, "lookalikes")
+    prng = rng_for(seed, "lookalikes")
     point: list[PlannedEvent] = []
     busy = _Occupancy(total_s)
     for a, b in bout_spans + twitch_spans + moves + [(r.start - 0.5, r.start + r.duration + 0.5) for r in extra_rot]:
@@ -444,7 +349,7 @@ def plan_session(profile: str | Profile, minutes: float, seed: int, rate_hz: flo
             continue
         n = int(prng.poisson(rate * minutes))
         for start in np.sort(prng.uniform(0, total_s, n)):
-            ev = _point_event(name, float(start), prng, up_at(float(start)), rate_hz, prof)
+            ev = point_event(name, float(start), prng, up_at(float(start)), rate_hz, prof)
             end = ev.start + ev.duration
             if end > total_s - 0.5 or busy.any(ev.start - 0.5, end + 0.5):
                 continue
@@ -459,7 +364,7 @@ def plan_session(profile: str | Profile, minutes: float, seed: int, rate_hz: flo
     all_rot.sort(key=lambda r: r.start)
 
     # unlabelled micro-movements (adjusting, scratching): small smooth bumps, part of the background
-    mrng = _rng(seed, "micro")
+    mrng = rng_for(seed, "micro")
     n = int(mrng.poisson(prof.micro_per_min * minutes))
     for start in np.sort(mrng.uniform(0, total_s, n)):
         duration = float(mrng.uniform(0.4, 2.0))
@@ -469,7 +374,7 @@ def plan_session(profile: str | Profile, minutes: float, seed: int, rate_hz: flo
             "peak_g": float(np.exp(mrng.uniform(np.log(0.005), np.log(0.08)))),
             "direction": tuple(W.random_direction(mrng))}))
 
-    brng = _rng(seed, "background")
+    brng = rng_for(seed, "background")
     pl = PLACEMENTS[placement]
     background = {
         "fidget_g": float(np.exp(brng.uniform(*np.log(prof.fidget_g)))),
@@ -487,8 +392,9 @@ def plan_session(profile: str | Profile, minutes: float, seed: int, rate_hz: flo
                        background)
 
 
-def _point_event(name: str, start: float, rng: np.random.Generator, up: np.ndarray, rate_hz: float,
-                 prof: Profile) -> PlannedEvent:
+def point_event(name: str, start: float, rng: np.random.Generator, up: np.ndarray, rate_hz: float,
+                prof: Profile) -> PlannedEvent:
+    """A point look-alike (posture change, gesture, knock, clap) starting at ``start``."""
     r = W.RANGES[name]
     if name == "posture":
         target = W.direction_at_angle(up, float(rng.uniform(*r["angle_deg"])), rng)
@@ -511,358 +417,6 @@ def _point_event(name: str, start: float, rng: np.random.Generator, up: np.ndarr
     raise ValueError(name)
 
 
-# --------------------------------------------------------------------------- rendering
-
-
-@dataclass
-class RenderedEvent:
-    """An event's sampled dynamic waveform: samples ``[i0, i0 + len(acc))`` of the session."""
-
-    event: PlannedEvent
-    i0: int
-    acc: np.ndarray
-    envelope: np.ndarray | None
-    span: tuple[int, int]  # first and last sample index the label covers (inclusive)
-    peak_g: float = 0.0  # largest norm of the waveform (twitch: whole; look-alike: label span)
-
-
-def _label_peak(r: RenderedEvent) -> float:
-    """``peak_g`` of a label: largest norm of the whole twitch waveform, or of a look-alike's span."""
-    a, b = r.span
-    acc = r.acc if r.event.label == "twitch" else r.acc[a - r.i0:b - r.i0 + 1]
-    return float(np.linalg.norm(acc, axis=1).max())
-
-
-def _window(tt: np.ndarray, lo: float, hi: float) -> tuple[int, int]:
-    return int(np.searchsorted(tt, lo, side="left")), int(np.searchsorted(tt, hi, side="right"))
-
-
-def render_event(e: PlannedEvent, tt: np.ndarray, rate_hz: float) -> RenderedEvent | None:
-    """Sample one planned event's waveform on the true-time grid ``tt`` (uniform)."""
-    if e.label == "twitch":
-        p: W.TwitchParams = e.params["twitch"]
-        lo, hi = W.envelope_support(p.duration_s)
-        i0, i1 = _window(tt, e.start + lo, e.start + hi)
-        if i1 <= i0:
-            return None
-        acc, env = W.twitch(tt[i0:i1] - e.start, p, rate_hz)
-        on = np.flatnonzero(env >= 0.1)
-        if on.size == 0:  # shorter than a sample: the sample nearest the peak carries it
-            on = np.array([int(np.argmax(env))])
-        return RenderedEvent(e, i0, acc, env, (i0 + int(on[0]), i0 + int(on[-1])))
-    if e.label == "knock":
-        k = int(np.searchsorted(tt, e.start))
-        if k >= tt.size:
-            return None
-        i1 = min(tt.size, k + max(3, int(np.ceil(0.03 * rate_hz))))
-        acc, env = W.knock(tt[k:i1] - tt[k], e.params["peak_g"], e.duration, e.params["freq_hz"], rate_hz,
-                           e.params["direction"])
-        on = np.flatnonzero(env >= 0.1)
-        return RenderedEvent(e, k, acc, env, (k + int(on[0]), k + int(on[-1])))
-    i0, i1 = _window(tt, e.start, e.start + e.duration)
-    if i1 <= i0:
-        return None
-    rel = tt[i0:i1] - e.start
-    pr = e.params
-    if e.label == "posture":
-        acc = W.posture_change(rel, e.duration, pr["peak_g"], pr["direction"])
-    elif e.label in ("gesture", "micro"):
-        acc = W.gesture(rel, e.duration, pr["peak_g"], pr["direction"])
-    elif e.label in ("walk", "run"):
-        acc = W.walking(rel, pr["cadence_hz"], pr["step_g"], pr["heel_g"], pr["heel_hz"], e.duration,
-                        _walk_direction(pr), pr["seed"])
-    elif e.label == "typing":
-        acc = W.keystroke_train(rel, pr["rate_hz"], pr["peak_g"], pr["freq_hz"], e.duration, pr["seed"])
-    elif e.label == "fidget":
-        acc = W.keystroke_train(rel, pr["rate_hz"], pr["peak_g"], pr["freq_hz"], e.duration, pr["seed"])
-    elif e.label == "brushing":
-        acc = W.brushing(rel, pr["rate_hz"], pr["peak_g"], e.duration, W.perpendicular(np.asarray(pr["up"]),
-                         np.random.default_rng(pr["seed"])), pr["seed"])
-    elif e.label == "tremor":
-        acc = W.tremor(rel, pr["freq_hz"], pr["peak_g"], e.duration,
-                       W.perpendicular(np.asarray(pr["up"]), np.random.default_rng(pr["seed"])), pr["seed"])
-    elif e.label == "clap":
-        acc = W.clapping(rel, pr["count"], pr["rate_hz"], pr["peak_g"], rate_hz, pr["direction"], pr["seed"],
-                         grid_phase_s=float(rel[0]))
-    else:
-        raise ValueError(f"no renderer for {e.label!r}")
-    return RenderedEvent(e, i0, acc, None, (i0, i1 - 1))
-
-
-def _walk_direction(pr: dict) -> np.ndarray:
-    return np.asarray(pr["up"], dtype=float)  # vertical bounce runs along gravity
-
-
-def gravity_track(tt: np.ndarray, up0: np.ndarray, rotations: list[Rotation]) -> np.ndarray:
-    """Unit gravity-reaction direction per sample from the planned rotations."""
-    n = tt.size
-    up = np.empty((n, 3))
-    current = W.unit(up0)
-    pos = 0
-    for r in sorted(rotations, key=lambda r: r.start):
-        a, b = _window(tt, r.start, r.start + r.duration)
-        a = max(a, pos)
-        up[pos:a] = current
-        if b > a:
-            frac = W.minimum_jerk((tt[a:b] - r.start) / r.duration)
-            up[a:b] = W.rotate_towards(current, np.asarray(r.up_to), frac)
-        current = W.unit(np.asarray(r.up_to))
-        pos = max(pos, b)
-    up[pos:] = current
-    return up
-
-
-def _lowpass_noise(n: int, rate_hz: float, cutoff_hz: float, rng: np.random.Generator, dims: int = 3,
-                   band: tuple[float, float] | None = None) -> np.ndarray:
-    """Unit-RMS filtered Gaussian noise (Butterworth, order 2), vectorised with sosfilt."""
-    from scipy.signal import butter, sosfilt
-
-    x = rng.normal(size=(n, dims))
-    nyq = rate_hz / 2
-    if band is not None:
-        sos = butter(2, [band[0] / nyq, min(band[1], 0.45 * rate_hz) / nyq], btype="band", output="sos")
-    else:
-        sos = butter(2, cutoff_hz / nyq, output="sos")
-    y = sosfilt(sos, x, axis=0)
-    rms = np.sqrt(np.mean(y ** 2)) if n else 1.0
-    return y / (rms if rms > 0 else 1.0)
-
-
-def _slow_noise(n: int, tt: np.ndarray, corr_s: float, rng: np.random.Generator, dims: int = 1) -> np.ndarray:
-    """Smooth unit-RMS noise with correlation time ~``corr_s`` (cubic-free: linear interpolation of knots)."""
-    if n == 0:
-        return np.zeros((0, dims))
-    span = tt[-1] - tt[0] if n > 1 else 1.0
-    k = max(2, int(span / corr_s) + 2)
-    kt = np.linspace(tt[0], tt[0] + span + 1e-9, k)
-    kv = rng.normal(size=(k, dims))
-    out = np.empty((n, dims))
-    for d in range(dims):
-        out[:, d] = np.interp(tt, kt, kv[:, d])
-    return out
-
-
-@dataclass
-class SessionTrace:
-    """The rendered parts of a session, for tests and pictures (true time, before the sensor)."""
-
-    t_true: np.ndarray
-    gravity: np.ndarray
-    events: list[RenderedEvent]
-    keep: np.ndarray
-
-
-def render_session(plan: SessionPlan, keep_trace: bool = False) -> tuple[Recording, SessionTrace | None]:
-    """Render a plan to a labelled :class:`Recording` (and optionally the parts that made it).
-
-    Memory: about five (n, 3) float64 arrays at the peak (a day at 100 Hz: ~1 GB);
-    work is in place, axis by axis, where it can be.
-    """
-    rate = plan.rate_hz
-    n = n_samples(plan.minutes, rate)
-    tt = true_times(n, rate, plan.sensor.clock_ppm)
-    up = gravity_track(tt, plan.up0, plan.rotations)
-    bg = plan.background
-    brng = _rng(plan.seed, "background-signal")
-    # slow orientation wander (a few degrees), then arm/leg swing while walking
-    wander = _slow_noise(n, tt, 20.0, brng, 3)
-    wander *= np.radians(bg["wander_deg"])
-    along = np.einsum("ij,ij->i", wander, up)
-    for k in range(3):
-        wander[:, k] -= along * up[:, k]
-    up += wander
-    del wander, along
-    for e in plan.events:
-        if e.label in ("walk", "run"):
-            a, b = _window(tt, e.start, e.start + e.duration)
-            pr = e.params
-            swing = np.radians(pr["swing_deg"] * PLACEMENTS[plan.placement]["swing"])
-            ramp = np.clip((tt[a:b] - e.start), 0, 1) * np.clip(e.start + e.duration - tt[a:b], 0, 1)
-            ang = swing * ramp * np.sin(np.pi * pr["cadence_hz"] * (tt[a:b] - e.start))
-            axis = W.perpendicular(np.asarray(pr["up"]), np.random.default_rng(pr["seed"] + 1))
-            up[a:b] = W.rotate_about(up[a:b], axis, ang) if b > a else up[a:b]
-    norm = np.sqrt(np.einsum("ij,ij->i", up, up))
-    for k in range(3):
-        up[:, k] /= norm
-    del norm
-    acc = up.copy() if keep_trace else up  # the trace keeps gravity on its own
-    # background: fidget motion with a slowly varying level, breathing, heartbeat. All of it
-    # lives below 6 Hz: made at 50 Hz (or the session rate if lower), then interpolated.
-    low_rate = min(rate, 50.0)
-    if low_rate < rate:
-        n_low = int(np.ceil(n * low_rate / rate)) + 2
-        t_low = np.arange(n_low) * (tt[1] - tt[0] if n > 1 else 1.0 / rate) * (rate / low_rate)
-    else:
-        n_low, t_low = n, tt
-    level = _slow_noise(n_low, t_low, 30.0, brng, 1)[:, 0]
-    level = np.exp(0.6 * level - 0.18) * (bg["fidget_g"] / np.sqrt(3))
-    breath = W.breathing_wave(t_low, bg["breath_hz"], bg["breath_g"], bg["phases"][0])
-    heart = W.heartbeat_wave(t_low, bg["heart_hz"], bg["heart_g"], bg["phases"][1])
-    bdir, hdir = W.unit(np.asarray(bg["breath_dir"])), W.unit(np.asarray(bg["heart_dir"]))
-    for k in range(3):
-        low = _lowpass_noise(n_low, low_rate, 0.0, brng, 1, band=(0.3, 6.0))[:, 0]
-        low *= level
-        low += breath * bdir[k] + heart * hdir[k]
-        acc[:, k] += np.interp(tt, t_low, low) if low_rate < rate else low[:n]
-        del low
-    del level, breath, heart
-    rendered: list[RenderedEvent] = []
-    for e in plan.events:
-        r = render_event(e, tt, rate)
-        if r is None:
-            continue
-        acc[r.i0:r.i0 + len(r.acc)] += r.acc
-        # label figures now; the waveform itself is kept only for a trace
-        r.peak_g = _label_peak(r)
-        if not keep_trace:
-            r.acc = np.zeros((0, 3))
-            r.envelope = None
-        rendered.append(r)
-    # lost frames never hide a labelled twitch
-    protect = np.array([(r.span[0] - 2, r.span[1] + 2) for r in rendered if r.event.label == "twitch"]).reshape(-1, 2)
-    keep = draw_lost_frames(n, rate, plan.sensor, _rng(plan.seed, "lost-frames"), protect)
-    faults = draw_faults(n, rate, plan.sensor, _rng(plan.seed, "sensor-faults"), protect)
-    acc = apply_sensor(acc, tt, plan.sensor, _rng(plan.seed, "sensor-noise"), faults)
-    t_rec = np.arange(n) / rate
-    for f in faults:  # labelled negatives
-        rendered.append(RenderedEvent(PlannedEvent(f.kind, float(tt[f.i0]), float(tt[f.i1] - tt[f.i0])), f.i0,
-                                      np.zeros((0, 3)), None, (f.i0, f.i1), abs(f.value_g)))
-    labels = _labels(rendered, t_rec, keep)
-    meta = _meta(plan)
-    if keep.all():
-        rec = Recording(t=t_rec, acc=acc, meta=meta, labels=labels)
-    else:
-        rec = Recording(t=t_rec[keep], acc=acc[keep], meta=meta, labels=labels)
-    trace = SessionTrace(tt, up, rendered, keep) if keep_trace else None
-    return rec, trace
-
-
-def _labels(rendered: list[RenderedEvent], t_rec: np.ndarray, keep: np.ndarray) -> pd.DataFrame:
-    """Label rows from rendered spans, moved onto kept samples (lost frames)."""
-    kept_idx = np.flatnonzero(keep)
-    rows = []
-    for r in rendered:
-        if r.event.label in UNLABELLED:
-            continue
-        a, b = r.span
-        ia = int(np.searchsorted(kept_idx, a, side="left"))
-        ib = int(np.searchsorted(kept_idx, b, side="right")) - 1
-        if ia > ib or ia >= kept_idx.size:
-            continue  # a look-alike lost entirely in a gap
-        a2, b2 = int(kept_idx[ia]), int(kept_idx[ib])
-        rows.append((float(t_rec[a2]), float(t_rec[b2] - t_rec[a2]), r.event.label, r.event.kind,
-                     round(r.peak_g, 6)))
-    df = pd.DataFrame(rows, columns=["onset", "duration", "label", "kind", "peak_g"])
-    return df.sort_values(["onset", "label"], kind="mergesort").reset_index(drop=True)
-
-
-def _meta(plan: SessionPlan) -> dict:
-    prof = plan.profile
-    start = f"2026-01-05T{prof.start_hour:02d}:00:00+00:00"
-    return {
-        "sample_rate_hz": plan.rate_hz,
-        "board": "twitchsense simulator",
-        "sensor": plan.sensor.describe(),
-        "range_g": plan.sensor.range_g if plan.sensor.bits else None,
-        "placement": plan.placement,
-        "subject": f"sim-{plan.seed}",
-        "session": f"{prof.name}-seed{plan.seed}",
-        "start_time": start,
-        "notes": (f"simulated: profile {prof.name} ({prof.description}); mean twitch rate "
-                  f"{prof.twitch_rate_per_min:g}/min{' in bouts' if prof.twitch_bouts else ''}; labels: "
-                  "twitch (kind, peak_g) = injected twitches, other labels = look-alikes (negatives)"),
-        "simulation": {"profile": prof.name, "seed": plan.seed, "minutes": plan.minutes,
-                       "twitch_rate_per_min": prof.twitch_rate_per_min,
-                       "sensor": plan.sensor.as_dict()},
-    }
-
-
-# --------------------------------------------------------------------------- single events
-
-
-#: Every labelled class the simulator makes: twitch kinds, then look-alikes.
-EVENT_CLASSES = TWITCH_KINDS + W.LOOKALIKES
-
-
-def example_event(name: str, seed: int, rate_hz: float = 100.0, max_duration_s: float | None = None,
-                  pad_s: float = 0.5, kind: str | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
-    """One isolated event of class ``name`` (a twitch kind or a look-alike), drawn and rendered
-    exactly as in a session: ``(t, dynamic acc (n, 3) in g, label row)``.
-
-    ``kind`` picks the tremor type; ``max_duration_s`` shortens long bouts (for
-    pictures). The label row has ``onset, duration, label, kind, peak_g`` as in
-    the session's label table. No gravity, background or sensor effects.
-    """
-    rng = _rng(seed, "example-" + name)
-    up = np.array([0.0, 0.0, 1.0])
-    prof = PROFILES["healthy-day"]
-    if name in TWITCH_KINDS:
-        p = W.draw_twitch(name, rng, up)
-        ev = PlannedEvent("twitch", 0.0, p.duration_s, name, {"twitch": p})
-        length = W.envelope_support(p.duration_s)[1]
-    elif name in BOUT_ACTIVITIES:
-        if name == "tremor" and kind:
-            prof = Profile("tremor", "", 0.0, tremor_kinds=(kind,))
-        duration, k, params = _bout_params(name, rng, prof)
-        if max_duration_s:
-            duration = min(duration, max_duration_s)
-        params["up"] = tuple(up)
-        ev = PlannedEvent(name, 0.0, duration, k, params)
-        length = duration
-    elif name in POINT_LOOKALIKES:
-        ev = _point_event(name, 0.0, rng, up, rate_hz, prof)
-        length = ev.duration if name != "knock" else 0.05
-    else:
-        raise ValueError(f"unknown event class {name!r}; expected one of {', '.join(EVENT_CLASSES)}")
-    dt = 1.0 / rate_hz
-    n0 = int(np.ceil(pad_s * rate_hz))
-    tt = (np.arange(-n0, int(np.ceil((length + pad_s) * rate_hz)) + 1)) * dt
-    ev.start = float(rng.uniform(0, dt)) if name != "knock" else 0.0  # a random phase to the sample grid
-    r = render_event(ev, tt, rate_hz)
-    acc = np.zeros((tt.size, 3))
-    acc[r.i0:r.i0 + len(r.acc)] = r.acc
-    r.peak_g = _label_peak(r)
-    row = _labels([r], tt, np.ones(tt.size, dtype=bool)).iloc[0].to_dict()
-    return tt, acc, row
-
-
-# --------------------------------------------------------------------------- public API
-
-
 def n_samples(minutes: float, rate_hz: float) -> int:
     """Samples in a session of ``minutes`` on the board's clock."""
     return int(round(float(minutes) * 60.0 * float(rate_hz)))
-
-
-def get_profile(profile: str | Profile) -> Profile:
-    """Look a profile up by name (or pass a :class:`Profile` through)."""
-    if isinstance(profile, Profile):
-        return profile
-    try:
-        return PROFILES[profile]
-    except KeyError:
-        from ..errors import TwitchsenseError
-
-        raise TwitchsenseError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}") from None
-
-
-def simulate_session(profile: str, minutes: float, seed: int, rate_hz: float = 100.0,
-                     sensor: SensorModel | None = None) -> Recording:
-    """A labelled simulated recording of ``minutes`` of profile ``profile`` at ``rate_hz``.
-
-    Deterministic: the same arguments give the same samples, labels and metadata.
-    ``sensor=IDEAL_SENSOR`` turns sensor realism off (no noise, offsets,
-    quantisation, drift or lost frames); by default a board is drawn from the seed.
-    """
-    from ..errors import TwitchsenseError
-
-    if not 1.0 <= rate_hz <= 10_000:
-        raise TwitchsenseError(f"rate {rate_hz} Hz is out of range; use 25-1000 Hz")
-    if not minutes > 0:
-        raise TwitchsenseError(f"minutes must be positive, got {minutes}")
-    rec, _ = render_session(plan_session(profile, minutes, seed, rate_hz, sensor))
-    return rec
-
-
-__all__ = ["PROFILES", "Profile", "TWITCH_KINDS", "EVENT_CLASSES", "example_event", "simulate_session", "plan_session", "render_session",
-           "IDEAL_SENSOR", "twitch_onsets", "get_profile"]

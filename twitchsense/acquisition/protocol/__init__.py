@@ -5,7 +5,8 @@ Every decoder is a pure, incremental object: ``feed(bytes)`` in, a
 events) out. Decoders never raise on bad bytes; they count and report them.
 """
 
-from .base import BoardInfo, DecodeResult, Decoder, LinkEvent, Reply, SampleBlock
+from ...types import LinkEvent, SampleBlock
+from .base import BoardInfo, DecodeResult, Decoder, Reply
 from .cyton import CytonDecoder
 from .text import TextLineDecoder
 from .twitchsense_decoder import TwitchsenseDecoder

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import AnnouncingDecoder, BoardInfo, DecodeResult, LinkEvent, SampleBlock
+from ...types import LinkEvent, SampleBlock
+from .base import AnnouncingDecoder, BoardInfo, DecodeResult
 
 PACKET_LEN = 33
 HEADER = 0xA0

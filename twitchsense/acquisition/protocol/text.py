@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...errors import TwitchsenseError
-from .base import AnnouncingDecoder, BoardInfo, DecodeResult, LinkEvent, SampleBlock
+from ...types import LinkEvent, SampleBlock
+from .base import AnnouncingDecoder, BoardInfo, DecodeResult
 
 STANDARD_GRAVITY = 9.80665
 #: g per unit of each accepted unit name

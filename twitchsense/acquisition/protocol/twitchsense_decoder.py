@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import BoardInfo, DecodeResult, LinkEvent, Reply, SampleBlock
+from ...types import LinkEvent, SampleBlock
+from .base import BoardInfo, DecodeResult, Reply
 from .clock import ClockEstimate
 from .frames import (ACK_OK, CMD_START, FRAME_BAD_LENGTH, FRAME_CRC_ERROR, FRAME_OK, FRAME_PROBLEMS,
                      MAX_SAMPLES_PER_FRAME, MSG_ACK, MSG_INFO, MSG_LOG, MSG_PONG, MSG_SAMPLES, MSG_STATUS,
-                     PROTOCOL_VERSION, SAMPLES_HEADER, FrameBatch, FrameReader, parse_ack, parse_info,
-                     parse_pong, parse_status)
+                     PROTOCOL_VERSION, SAMPLES_HEADER, FrameBatch, FrameReader, parse_ack, parse_info, parse_pong,
+                     parse_status)
 
 _WRAP = 1 << 32
 _MASK = _WRAP - 1

@@ -9,22 +9,39 @@ from __future__ import annotations
 
 import itertools
 import time
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from ...errors import TwitchsenseError
 from ..protocol.base import BoardInfo, DecodeResult, Decoder
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .serial_board import BoardLink
-    from .serial_reader import Chunk
+from .serial_reader import Chunk
 
 PROTOCOLS = ("twitchsense", "text", "cyton")
 
-Pending = list[tuple["Chunk", DecodeResult]]
+#: What arrived on the link during a handshake: each chunk of bytes and what its decoder made of it.
+Pending = list[tuple[Chunk, DecodeResult]]
 
 
 class HandshakeError(Exception):
     """The board did not answer the handshake as its protocol says."""
+
+
+class Link(Protocol):
+    """An open connection to a board, as a driver sees it
+    (:class:`~twitchsense.acquisition.sources.serial_board.BoardLink` is the one in use)."""
+
+    decoder: Decoder
+
+    def write(self, data: bytes) -> None:
+        """Send ``data`` to the board."""
+        ...
+
+    def poll(self, timeout: float) -> Pending:
+        """Decode what arrived: wait up to ``timeout`` for the first chunk, then take all that is queued."""
+        ...
+
+    def settle(self, quiet_s: float = 0.1, max_s: float = 0.3) -> Pending:
+        """Wait until the line is quiet for ``quiet_s`` (at most ``max_s``), decoding what arrives."""
+        ...
 
 
 class BoardDriver(Protocol):
@@ -33,9 +50,9 @@ class BoardDriver(Protocol):
     streams_after_handshake: bool
 
     def make_decoder(self) -> Decoder: ...
-    def handshake(self, link: "BoardLink") -> tuple[BoardInfo, Pending]: ...
-    def stop(self, link: "BoardLink") -> None: ...
-    def keepalive(self, link: "BoardLink") -> None: ...
+    def handshake(self, link: Link) -> tuple[BoardInfo, Pending]: ...
+    def stop(self, link: Link) -> None: ...
+    def keepalive(self, link: Link) -> None: ...
 
 
 def _handed_on(results: Pending) -> Pending:
@@ -62,7 +79,7 @@ class TwitchsenseDriver:
         from ..protocol.twitchsense_decoder import TwitchsenseDecoder
         return TwitchsenseDecoder()
 
-    def identify(self, link: "BoardLink") -> tuple[BoardInfo, Pending]:
+    def identify(self, link: Link) -> tuple[BoardInfo, Pending]:
         """Quiet the board (STOP) and ask who it is (GET_INFO, retried every 250 ms).
 
         Returns the INFO and the samples that arrived meanwhile (sent before the STOP took effect).
@@ -88,7 +105,7 @@ class TwitchsenseDriver:
                 pending.append((chunk, res))
         return info, pending
 
-    def handshake(self, link: "BoardLink") -> tuple[BoardInfo, Pending]:
+    def handshake(self, link: Link) -> tuple[BoardInfo, Pending]:
         """STOP, GET_INFO, check the version, START and wait for its ACK; return the info and early samples."""
         from ..protocol import frames as f
         info, pending = self.identify(link)
@@ -110,11 +127,11 @@ class TwitchsenseDriver:
                 pending.append((chunk, res))
         return info, _handed_on(pending)
 
-    def stop(self, link: "BoardLink") -> None:
+    def stop(self, link: Link) -> None:
         from ..protocol import frames as f
         link.write(f.build_command(f.CMD_STOP))
 
-    def keepalive(self, link: "BoardLink") -> None:
+    def keepalive(self, link: Link) -> None:
         from ..protocol import frames as f
         link.write(f.build_ping(next(self._tokens) & 0xFFFFFFFF))
 
@@ -158,13 +175,13 @@ class TextDriver:
         except ValueError as exc:
             raise TwitchsenseError(f"text board options: {exc}") from None
 
-    def handshake(self, link: "BoardLink") -> tuple[BoardInfo, Pending]:
+    def handshake(self, link: Link) -> tuple[BoardInfo, Pending]:
         return link.decoder.info, []  # type: ignore[attr-defined]
 
-    def stop(self, link: "BoardLink") -> None:
+    def stop(self, link: Link) -> None:
         pass
 
-    def keepalive(self, link: "BoardLink") -> None:
+    def keepalive(self, link: Link) -> None:
         pass
 
 
@@ -181,16 +198,16 @@ class CytonDriver:
         from ..protocol.cyton import CytonDecoder
         return CytonDecoder()
 
-    def handshake(self, link: "BoardLink") -> tuple[BoardInfo, Pending]:
+    def handshake(self, link: Link) -> tuple[BoardInfo, Pending]:
         link.write(b"s")
         pending = link.settle(quiet_s=0.1, max_s=0.3)
         link.write(b"b")
         return link.decoder.info, pending  # type: ignore[attr-defined]
 
-    def stop(self, link: "BoardLink") -> None:
+    def stop(self, link: Link) -> None:
         link.write(b"s")
 
-    def keepalive(self, link: "BoardLink") -> None:
+    def keepalive(self, link: Link) -> None:
         pass
 
 

@@ -9,9 +9,9 @@ from typing import Iterator
 import numpy as np
 
 from ...errors import TwitchsenseError
-from ..protocol.base import LinkEvent, SampleBlock
 from ...io.recording import Recording
 from ...stages import SourceItem
+from ...types import LinkEvent, SampleBlock
 
 
 def parse_speed(text: str | float | None) -> float | None:

@@ -26,11 +26,12 @@ from typing import Iterator
 import serial
 
 from ...errors import TwitchsenseError
-from ..ports import PortTarget, auto_candidates, is_port_path, match_ports, target_for
-from ..protocol.base import BoardInfo, DecodeResult, Decoder, LinkEvent, SampleBlock
 from ...stages import SourceItem
-from .board_drivers import HandshakeError, make_driver
-from .serial_reader import Chunk, SerialReaderThread
+from ...types import LinkEvent, SampleBlock
+from ..ports import PortTarget, auto_candidates, is_port_path, match_ports, target_for
+from ..protocol.base import BoardInfo, Decoder
+from .board_drivers import HandshakeError, Pending, TwitchsenseDriver, make_driver
+from .serial_reader import SerialReaderThread
 from .stream_clock import StreamClock
 
 
@@ -64,7 +65,7 @@ class BoardLink:
         except (serial.SerialException, OSError) as exc:
             raise LinkLost(f"write to {self.device} failed: {exc}") from None
 
-    def poll(self, timeout: float) -> list[tuple[Chunk, DecodeResult]]:
+    def poll(self, timeout: float) -> Pending:
         """Decode what arrived: wait up to ``timeout`` for the first chunk, then take all that is queued."""
         out = []
         try:
@@ -80,7 +81,7 @@ class BoardLink:
             except queue.Empty:
                 return out
 
-    def settle(self, quiet_s: float = 0.1, max_s: float = 0.3) -> list[tuple[Chunk, DecodeResult]]:
+    def settle(self, quiet_s: float = 0.1, max_s: float = 0.3) -> Pending:
         """Wait until the line is quiet for ``quiet_s`` (at most ``max_s``) after a STOP.
 
         What arrives meanwhile is still decoded: samples that made it through
@@ -142,7 +143,7 @@ class SerialSource:
         self.stats = {"samples": 0, "lost_samples": 0, "reconnects": 0, "disconnects": 0,
                       "reboots": 0, "no_data_faults": 0, "handshakes": 0}
         self._link: BoardLink | None = None
-        self._pending: list[tuple[Chunk, DecodeResult]] = []
+        self._pending: Pending = []
         self._stop = threading.Event()
         self._last_sample = time.monotonic()
         self._faulted = False
@@ -372,7 +373,6 @@ def probe_board(device: str, baudrate: int = 115200, timeout_s: float = 1.5) -> 
 
     Returns ``(info, "")``, or ``(None, why)`` when it cannot be opened or does not answer.
     """
-    from .board_drivers import TwitchsenseDriver
     driver = TwitchsenseDriver(info_timeout_s=timeout_s)
     try:
         link = BoardLink(device, baudrate, driver.make_decoder())

@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from ..protocol.base import LinkEvent, SampleBlock
+from ...types import LinkEvent, SampleBlock
 
 
 class StreamClock:

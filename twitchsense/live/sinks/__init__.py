@@ -8,9 +8,8 @@ shared by the JSON-lines, MQTT and command sinks.
 
 from __future__ import annotations
 
-from ...io.outputs import Alert, TwitchEvent
-from ...acquisition.protocol.base import LinkEvent, SampleBlock
 from ...io.sessionclock import SessionClock
+from ...types import Alert, LinkEvent, SampleBlock, TwitchEvent
 
 
 class SinkBase:

@@ -17,8 +17,8 @@ import sys
 from typing import Sequence
 
 from ...errors import TwitchsenseError
-from ...io.outputs import Alert
 from ...io.sessionclock import SessionClock
+from ...types import Alert
 from . import SinkBase, alert_record
 
 PLACEHOLDERS = ("level", "rule", "detail", "guidance", "change", "start", "end")

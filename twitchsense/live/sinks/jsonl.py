@@ -8,9 +8,8 @@ import sys
 from typing import IO
 
 from ...errors import TwitchsenseError
-from ...io.outputs import Alert, TwitchEvent
-from ...acquisition.protocol.base import LinkEvent
 from ...io.sessionclock import SessionClock
+from ...types import Alert, LinkEvent, TwitchEvent
 from . import SinkBase, alert_record, event_record, link_record
 
 

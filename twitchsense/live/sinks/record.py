@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 
-from ...acquisition.protocol.base import LinkEvent, SampleBlock
-from ...stages import Source
 from ...io.writer import RecordingWriter
+from ...stages import Source
+from ...types import LinkEvent, SampleBlock
 
 
 class RecordSink:

@@ -6,7 +6,7 @@ import sys
 import time
 from typing import TextIO
 
-from ...acquisition.protocol.base import LinkEvent, SampleBlock
+from ...types import LinkEvent, SampleBlock
 
 #: Link events that put the link in a fault state until samples flow again.
 FAULT_KINDS = {"disconnected": "DISCONNECTED", "no_data": "FAULT: no data"}

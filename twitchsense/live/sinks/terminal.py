@@ -17,9 +17,8 @@ import time
 from collections import Counter, deque
 from typing import IO, Callable
 
-from ...io.outputs import Alert, TwitchEvent
-from ...acquisition.protocol.base import LinkEvent, SampleBlock
 from ...io.sessionclock import SessionClock
+from ...types import Alert, LinkEvent, SampleBlock, TwitchEvent
 from . import SinkBase, describe_alert
 
 CLEAR = "\x1b[H\x1b[2J"
