@@ -11,7 +11,7 @@ import pytest
 import skops.io as sio
 
 from twitchsense.detection.engine import detect_recording
-from twitchsense.detection.model import FORMAT, card_paths, load_model, save_model
+from twitchsense.detection.model import FORMAT, FORMAT_VERSION, card_paths, load_model, save_model
 from twitchsense.errors import ModelError
 from twitchsense.io.recording import write_recording
 from twitchsense.types import TwitchEvent
@@ -139,10 +139,16 @@ def test_incompatible_or_foreign_files_are_refused(tmp_path, saved):
     with pytest.raises(ModelError, match="not a twitchsense model"):
         load_model(p)
     p = tmp_path / "mismatch.skops"
-    sio.dump({"format": FORMAT, "format_version": 1, "features": model.features,
+    sio.dump({"format": FORMAT, "format_version": FORMAT_VERSION, "features": model.features,
               "classifier": model.classifier.__class__().fit(np.zeros((4, 5)), [0, 1, 0, 1]),
               "classes": ["none", "twitch"], "config": {}}, p)
     with pytest.raises(ModelError, match="expects 5 features"):
+        load_model(p)
+    p = tmp_path / "partial.skops"  # a setting that decides events is missing: never filled in from code
+    sio.dump({"format": FORMAT, "format_version": FORMAT_VERSION, "features": model.features,
+              "classifier": model.classifier, "classes": list(model.classes),
+              "config": {k: v for k, v in model.config.to_dict().items() if k != "merge_s"}}, p)
+    with pytest.raises(ModelError, match="partial.skops: not a model 'twitchsense train' writes .*without merge_s"):
         load_model(p)
     with pytest.raises(ModelError, match="model file not found"):
         load_model(tmp_path / "missing.skops")

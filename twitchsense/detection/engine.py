@@ -17,11 +17,11 @@ twitch ends (``benchmarks/event_latency.py``).
 Per segment of the stream (gaps split segments, never bridged):
 
 1. resample onto the model rate (:mod:`twitchsense.detection.preprocess`);
-2. gate: causal high-pass magnitude (30 ms mean) above ``gate_ratio`` x its
-   floor and above ``gate_min_g`` (most of a day is quiet: only windows near a
-   gated sample are looked at). The floor is the context's level of the block
-   before (a median over 2.25 s, so twitches cannot raise it; model files from
-   before it use a 1 s mean, ``gate_floor="ema"``);
+2. gate: causal high-pass magnitude (the context's movement, ``gate_smooth_s``
+   mean) above ``gate_ratio`` x its floor and above ``gate_min_g`` (most of a day
+   is quiet: only windows near a gated sample are looked at). The floor is the
+   context's level of the block before (a median over 2.25 s, so twitches cannot
+   raise it);
 3. context: activity level per block, state ``rest``/``light``/``active``
    from the median of the last seconds of blocks, or the highest block of the
    last ``context_release_s`` when lower (:mod:`twitchsense.detection.context`);
@@ -34,11 +34,15 @@ Per segment of the stream (gaps split segments, never bridged):
    reaches ``threshold`` (the others could never raise an event);
 5. events: the first window at or above ``threshold`` raises one; its onset,
    duration and ``peak_g`` are those of the twitch in the high-passed
-   magnitude (the run above 10 % of its peak around the window's peak), its
+   magnitude (the run above ``extent_share`` of its peak around the window's peak), its
    ``confidence`` the highest probability of the windows on it seen by then,
    ``kind`` the model's class when it knows classes. Later windows whose peak
    lies within ``merge_s`` of an event's end belong to it, and so does a peak
-   under 30 % of its ``peak_g`` within 0.25 s after its end (the limb settling).
+   under ``aftermath_share`` of its ``peak_g`` within ``aftermath_s`` after its
+   end (the limb settling).
+
+Every setting that decides events is a field of
+:class:`~twitchsense.detection.config.DetectorConfig`, saved whole in the model file.
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ from scipy import signal
 from ..io.recording import Recording
 from ..types import STATES, ContextSpan, TwitchEvent
 from .config import DetectorConfig
-from .context import block_levels, merge_spans, smoothed_levels, spans_of, states_of
+from .context import ActivityMeter, merge_spans, smoothed_levels, spans_of, states_of
 from .features import RowParts, WindowFeatures
 from .preprocess import QualityFlag, Resampler, check_rate, highpass_sos, quality_flags
 
@@ -95,11 +99,8 @@ class _Segment:
         self.gate = np.zeros(B, dtype=bool)
         self.base = -B  # segment sample index of buf[0]
         self.n = 0
-        self.gate_zi = signal.sosfilt_zi(eng.gate_sos)[:, :, None] * x0[None, None, :]
-        self.floor_zi = np.zeros(1)
+        self.activity = ActivityMeter(eng.fs, x0, eng.context)
         self.smooth_zi = np.zeros(eng.smooth_b.size - 1)
-
-        self.mag_tail = np.zeros(0)
         self.levels: list[np.ndarray] = []
         self.levels_arr = np.zeros(0)
         self.smooth = np.zeros(0)
@@ -114,26 +115,17 @@ class _Segment:
     # --------------------------------------------------------------- samples in
     def append(self, x: np.ndarray) -> None:
         eng = self.eng
-        hp, self.gate_zi = signal.sosfilt(eng.gate_sos, x, axis=0, zi=self.gate_zi)
-        mag = np.sqrt(hp[:, 0] ** 2 + hp[:, 1] ** 2 + hp[:, 2] ** 2)
-        tail = np.concatenate([self.mag_tail, mag])
-        nb = tail.size // eng.block
-        if nb:
-            self.levels.append(block_levels(tail, eng.block))
-            self.mag_tail = tail[nb * eng.block:]
-        else:
-            self.mag_tail = tail
+        mag, levels = self.activity.push(x)
+        if levels.size:
+            self.levels.append(levels)
         # 30 ms causal mean: a twitch stays up for several samples, a noise spike does not
         smooth, self.smooth_zi = signal.lfilter(eng.smooth_b, [1.0], mag, zi=self.smooth_zi)
-        if eng.cfg.gate_floor == "median":
-            # the context's level of the block before each sample's: a median over 2.25 s of
-            # blocks (or the last 0.75 s's highest, when lower), which twitches (a block or two)
-            # cannot raise, unlike a mean
-            self._update_context()
-            prev = (self.n + np.arange(x.shape[0])) // eng.block - 1 - self.b0
-            floor = np.where(prev >= 0, self.smooth[np.clip(prev, 0, None)] if self.smooth.size else 0.0, 0.0)
-        else:
-            floor, self.floor_zi = signal.lfilter(eng.floor_b, eng.floor_a, smooth, zi=self.floor_zi)
+        # the floor: the context's level of the block before each sample's (a median over 2.25 s of
+        # blocks, or the last 0.75 s's highest when lower), which twitches (a block or two) cannot
+        # raise, unlike a mean
+        self._update_context()
+        prev = (self.n + np.arange(x.shape[0])) // eng.block - 1 - self.b0
+        floor = np.where(prev >= 0, self.smooth[np.clip(prev, 0, None)] if self.smooth.size else 0.0, 0.0)
         gate = smooth > np.maximum(eng.cfg.gate_ratio * floor, eng.cfg.gate_min_g)
         self.buf = np.concatenate([self.buf, x])
         self.gate = np.concatenate([self.gate, gate])
@@ -146,8 +138,8 @@ class _Segment:
         if self.levels:
             self.levels_arr = np.concatenate([self.levels_arr, *self.levels])
             self.levels = []
-            new = smoothed_levels(self.levels_arr, self.smooth.size, 2 * self.eng.half_blocks,
-                                  self.eng.release_blocks)
+            new = smoothed_levels(self.levels_arr, self.smooth.size, 2 * self.eng.context.half_blocks,
+                                  self.eng.context.release_blocks)
             self.smooth = np.concatenate([self.smooth, new])
 
     # --------------------------------------------------------------- windows
@@ -169,8 +161,8 @@ class _Segment:
         first = self.span_next  # segment block index of new[0]
         new = self.smooth[first - self.b0:]
         self.span_next = self.b0 + self.smooth.size
-        spans = spans_of(self.t0 + first * eng.cfg.context_block_s, eng.cfg.context_block_s,
-                         states_of(new, eng.cfg.context), new)
+        spans = spans_of(self.t0 + first * eng.context.block_s, eng.context.block_s,
+                         states_of(new, eng.context), new)
         self._trim()
         return events, spans
 
@@ -178,7 +170,7 @@ class _Segment:
         if self.smooth.size == 0:
             return np.zeros(k.shape, dtype=np.int8)
         b = np.minimum(k // self.eng.block, self.b0 + self.smooth.size - 1) - self.b0
-        return states_of(self.smooth[b], self.eng.cfg.context)
+        return states_of(self.smooth[b], self.eng.context)
 
     def _windows(self, j0: int, j1: int) -> None:
         eng = self.eng
@@ -253,7 +245,7 @@ class _Segment:
                 self.last_end, self.last_peak = i1, 0.0
                 i += 1
                 continue
-            if i0 - self.last_end <= eng.aftermath and peak_g < eng.aftermath_share * self.last_peak:
+            if i0 - self.last_end <= eng.aftermath and peak_g < eng.cfg.aftermath_share * self.last_peak:
                 self.last_end = i1  # the limb settling after the latest event (or the filter's ringing): part of it
                 i += 1
                 continue
@@ -303,8 +295,10 @@ class _Segment:
             real = max(0, -lo)
             noise = float(np.median(mag[real:r0] if r0 - real >= w else mag[real:]))
             ipk = max(r0, left) + int(np.argmax(mag[max(r0, left):r1]))
-            i0, i1, ipk = _cluster(mag, ipk, noise, left, eng.bridge)
-            i0, i1, ipk = _cluster(mag, ipk, noise, left, eng.bridge)  # again, at the cluster's own peak
+            cluster = partial(_cluster, noise=noise, left=left, bridge=eng.bridge, share=eng.cfg.extent_share,
+                              noise_ratio=eng.cfg.extent_noise)
+            i0, i1, ipk = cluster(mag, ipk)
+            i0, i1, ipk = cluster(mag, ipk)  # again, at the cluster's own peak
             seen = max(hi - A, k)  # at the stream's end every window is in, its own included
             if lo + i1 > cap:  # still going: movement, not a twitch
                 return lo + i0, lo + i1, -1.0, seen
@@ -319,7 +313,7 @@ class _Segment:
             keep_k = min(keep_k, int(self.pend[0][0][0]) * eng.step)
         # context blocks: those of windows still to come, and the levels the next medians need (a
         # longer short-maximum window could not matter: its maximum is never below the median)
-        drop = min(keep_k // eng.block, self.smooth.size + self.b0 - 2 * eng.half_blocks) - self.b0
+        drop = min(keep_k // eng.block, self.smooth.size + self.b0 - 2 * eng.context.half_blocks) - self.b0
         if drop > eng.context_trim_blocks:
             self.levels_arr = self.levels_arr[drop:].copy()
             self.smooth = self.smooth[drop:].copy()
@@ -332,11 +326,12 @@ class _Segment:
             self.base += cut
 
 
-def _cluster(mag: np.ndarray, ipk: int, noise: float, left: int, bridge: int) -> tuple[int, int, int]:
-    """The run of samples above 10 % of ``mag[ipk]`` (and 3 x ``noise``) around ``ipk``, dips up to
-    ``bridge`` samples bridged, not before ``left``: its first and last sample and its peak."""
+def _cluster(mag: np.ndarray, ipk: int, noise: float, left: int, bridge: int, share: float,
+             noise_ratio: float) -> tuple[int, int, int]:
+    """The run of samples above ``share`` of ``mag[ipk]`` (and ``noise_ratio`` x ``noise``) around ``ipk``,
+    dips up to ``bridge`` samples bridged, not before ``left``: its first and last sample and its peak."""
     peak = float(mag[ipk])
-    thr = min(max(0.1 * peak, 3.0 * noise), peak)
+    thr = min(max(share * peak, noise_ratio * noise), peak)
     above = np.flatnonzero(mag >= thr)
     above = above[above >= min(left, ipk)]
     pos = int(np.searchsorted(above, ipk))
@@ -349,14 +344,10 @@ def _cluster(mag: np.ndarray, ipk: int, noise: float, left: int, bridge: int) ->
 class DetectionEngine:
     """The chunk-invariant detection engine shared by batch and streaming detection."""
 
+    # memory and speed only (the events are the same whatever they are): windows featurised per
+    # call, and the step in which context history is trimmed
     chunk_rows = 2048
-    context_trim_blocks = 4096  # context history is trimmed in steps of at least this many blocks
-    bridge_s = 0.06     # dips shorter than this inside a twitch are bridged
-    settle_s = 0.05     # signal needed after a twitch's end (past the bridge) before it is final
-    extend_s = 0.3      # how far a twitch may reach before its window
-    max_extend_s = 1.0  # ... and after it (tics last up to a second); longer is movement
-    grow_s = 0.25       # the look-ahead grows in steps of this while a twitch goes on
-    aftermath_s, aftermath_share = 0.25, 0.3  # a peak this soon after an event and this much smaller is its aftermath
+    context_trim_blocks = 4096
 
     def __init__(self, features: WindowFeatures, config: DetectorConfig, in_rate_hz: float,
                  scorer: Scorer | None = None, kinds: tuple[str, ...] = (),
@@ -374,21 +365,16 @@ class DetectionEngine:
         self.peak_col = list(features._names()).index("peak_offset_s")
         self.step = max(1, int(round(config.step_s * self.fs)))
         self.merge_samples = int(round(config.merge_s * self.fs))
-        self.bridge = max(1, int(round(self.bridge_s * self.fs)))
-        self.settle = int(round(self.settle_s * self.fs))
-        self.extend = int(round(self.extend_s * self.fs))
-        self.max_extend = int(round(self.max_extend_s * self.fs))
-        self.grow = max(1, int(round(self.grow_s * self.fs)))
-        self.aftermath = int(round(self.aftermath_s * self.fs))
-        self.block = max(1, int(round(config.context_block_s * self.fs)))
-        self.half_blocks = int(round(config.context_half_s / config.context_block_s))
-        # blocks before each block in the context's short maximum (0: none)
-        self.release_blocks = max(0, int(round(config.context_release_s / config.context_block_s)) - 1)
-        self.gate_sos = highpass_sos(self.fs, config.gate_background_hz)
+        self.bridge = max(1, int(round(config.bridge_s * self.fs)))
+        self.settle = int(round(config.settle_s * self.fs))
+        self.extend = int(round(config.extend_s * self.fs))
+        self.max_extend = int(round(config.max_extend_s * self.fs))
+        self.grow = max(1, int(round(config.grow_s * self.fs)))
+        self.aftermath = int(round(config.aftermath_s * self.fs))
+        self.context = config.context
+        self.block = self.context.block_samples(self.fs)
         self.event_sos = highpass_sos(self.fs, features.background_hz)
-        a = float(np.exp(-1.0 / (config.gate_floor_s * self.fs)))
-        self.floor_b, self.floor_a = np.array([1 - a]), np.array([1.0, -a])
-        n_smooth = max(1, int(round(0.03 * self.fs)))
+        n_smooth = max(1, int(round(config.gate_smooth_s * self.fs)))
         self.smooth_b = np.full(n_smooth, 1.0 / n_smooth)
         self.resampler = Resampler(check_rate(in_rate_hz), self.fs, config.gap_s)
         self.seg: _Segment | None = None

@@ -29,7 +29,8 @@ from .config import DetectorConfig
 from .features import WindowFeatures
 
 FORMAT = "twitchsense-model"
-FORMAT_VERSION = 1
+#: 2: the detector configuration is saved whole (every setting that decides events; no legacy defaults)
+FORMAT_VERSION = 2
 
 #: Exactly the object types ``twitchsense train`` writes into a model file, by qualified name:
 #: the gradient-boosted trees and their parts, and the feature transformer. A trainer that writes
@@ -293,8 +294,11 @@ def load_model(path: str | Path) -> TwitchModel:
     if kind_clf is not None and not isinstance(kind_clf, HistGradientBoostingClassifier):
         raise ModelError(f"{path}: not a model 'twitchsense train' writes (its class model is "
                          f"{type(kind_clf).__name__})")
-    return TwitchModel(features, clf, tuple(obj["classes"]), DetectorConfig.from_dict(obj["config"]), card,
-                       kind_clf)
+    try:
+        config = DetectorConfig.from_dict(obj.get("config") or {})
+    except (TypeError, ValueError) as exc:
+        raise ModelError(f"{path}: not a model 'twitchsense train' writes ({exc})") from None
+    return TwitchModel(features, clf, tuple(obj["classes"]), config, card, kind_clf)
 
 
 def untrusted_nodes(path: str | Path) -> list[str]:
