@@ -26,9 +26,9 @@ import numpy as np
 from ..errors import TwitchsenseError
 from ..io.recording import Recording
 from .ports import register_virtual_board, unregister_virtual_board
+from .protocol import PROTOCOLS
 from .protocol.base import BoardInfo
 
-PROTOCOLS = ("twitchsense", "text", "cyton")
 CYTON_RATE_HZ = 250.0
 CYTON_G_PER_COUNT = 0.002 / 16
 

@@ -12,12 +12,15 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+from ..acquisition.protocol import PROTOCOLS
+from ..acquisition.protocol.text import PRESETS
 from ..acquisition.sources.replay import ReplaySource, parse_speed
 from ..errors import TwitchsenseError
 from ..io.recording import read_recording
 from ..live.pipeline import Pipeline, PipelineSummary
 from ..live.sinks.record import RecordSink
 from ..live.sinks.status import StatusLineSink
+from ..units import ACC_UNITS
 from .alerting import add_alert_options, alerting_for, terminal_view
 from .common import add_command
 
@@ -72,7 +75,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     feed.add_argument("--simulate", action="store_true",
                       help="stream the physiological simulator (the default; profile: --profile)")
     p.add_argument("--profile", default="frequent-twitching", help="simulator profile (default frequent-twitching)")
-    p.add_argument("--protocol", default="twitchsense", choices=("twitchsense", "text", "cyton"),
+    p.add_argument("--protocol", default="twitchsense", choices=PROTOCOLS,
                    help="what the board speaks (default twitchsense)")
     p.add_argument("--rate", type=float, help="sample rate in Hz (default: the recording's, or 100)")
     p.add_argument("--range", dest="range_g", type=int, default=4, choices=(2, 4, 8, 16),
@@ -95,17 +98,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_board_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--protocol", default="twitchsense", choices=("twitchsense", "text", "cyton"),
+    p.add_argument("--protocol", default="twitchsense", choices=PROTOCOLS,
                    help="what the board speaks (default twitchsense: the project's wire protocol)")
     p.add_argument("--rate", type=float, help="sample rate in Hz to ask for (twitchsense) or that the board "
                    "sends (text boards, which do not say)")
     p.add_argument("--range", dest="range_g", type=int, default=0,
                    help="full scale in +/- g to ask for (twitchsense; 0 = keep the board's)")
     p.add_argument("--text-preset", metavar="NAME",
-                   help="a known text sketch: nano33-ble, nano33-ble-rev2, nano33-iot, esp32-mpu6050, "
-                        "microbit-makecode, microbit-micropython")
+                   help=f"a known text sketch: {', '.join(PRESETS)}")
     p.add_argument("--separator", help="text boards: ',', 'tab', ';', 'whitespace' or 'numbers' (default ',')")
-    p.add_argument("--units", choices=("g", "mg", "m/s2"), help="text boards: units of the values (default g)")
+    p.add_argument("--units", choices=ACC_UNITS, help="text boards: units of the values (default g)")
     p.add_argument("--baud", type=int, default=115200, help="line speed (default 115200; USB boards ignore it)")
     p.add_argument("--no-data", type=float, default=5.0, metavar="S",
                    help="seconds without samples that raise a no-data FAULT (default 5)")

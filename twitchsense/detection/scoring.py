@@ -15,7 +15,8 @@
   written by :func:`twitchsense.simulate.inject_twitches`), sensitivity by that too.
 
 Rest vs activity: a false alarm counts as "in activity" when it overlaps a
-labelled non-twitch segment whose label is not a rest label (``REST_LABELS``);
+labelled non-twitch segment whose label does not mean still
+(:data:`~twitchsense.detection.context.STILL_LABELS`);
 activity hours are the union of those segments, rest hours the rest.
 """
 
@@ -28,12 +29,10 @@ import numpy as np
 import pandas as pd
 
 from ..types import TwitchEvent
+from .context import STILL_LABELS
 
 COLLAR_S = 0.1
 FLOOR_G = 0.02
-#: Labelled negative segments that mean "still": they count as rest time.
-REST_LABELS = frozenset({"seated", "sitting", "rest", "still", "lying", "sleep", "sleeping", "standing",
-                         "quiet", "background", "sleep-onset"})
 #: Strength bands (g) for sensitivity by strength.
 STRENGTH_BANDS = ((0.0, 0.02), (0.02, 0.05), (0.05, 0.1), (0.1, 0.3), (0.3, 1.0), (1.0, np.inf))
 #: Twitch classes outside the validated core: physiology.md calls visible fasciculations an
@@ -225,7 +224,7 @@ def score_events(labels: pd.DataFrame, detections: list[TwitchEvent], duration_s
 
     # rest vs activity from labelled negative segments
     if len(neg):
-        active = ~neg["label"].astype(str).str.lower().isin(REST_LABELS).to_numpy()
+        active = ~neg["label"].astype(str).str.lower().isin(STILL_LABELS).to_numpy()
         a0 = neg["onset"].to_numpy(float)[active]
         a1 = a0 + neg["duration"].to_numpy(float)[active]
     else:

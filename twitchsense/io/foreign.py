@@ -13,11 +13,8 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import RecordingError
+from ..units import ACC_UNITS, TIME_UNITS
 from .recording import Recording, read_samples
-
-G = 9.80665  # m/s^2 per g
-ACC_UNITS = {"g": 1.0, "mg": 1e-3, "m/s2": 1.0 / G, "m/s^2": 1.0 / G}
-TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 
 
 def import_foreign(path: str | os.PathLike, *, time_col: str | None = "t", time_unit: str = "s",

@@ -5,11 +5,13 @@ Every decoder is a pure, incremental object: ``feed(bytes)`` in, a
 events) out. Decoders never raise on bad bytes; they count and report them.
 """
 
-from ...types import LinkEvent, SampleBlock
 from .base import BoardInfo, DecodeResult, Decoder, Reply
 from .cyton import CytonDecoder
 from .text import TextLineDecoder
 from .twitchsense_decoder import TwitchsenseDecoder
 
-__all__ = ["BoardInfo", "CytonDecoder", "DecodeResult", "Decoder", "LinkEvent", "Reply", "SampleBlock",
-           "TextLineDecoder", "TwitchsenseDecoder"]
+#: The protocols a board may speak, by the name ``--protocol`` takes (the project's own first).
+PROTOCOLS = ("twitchsense", "text", "cyton")
+
+__all__ = ["PROTOCOLS", "BoardInfo", "CytonDecoder", "DecodeResult", "Decoder", "Reply", "TextLineDecoder",
+           "TwitchsenseDecoder"]

@@ -16,13 +16,9 @@ import numpy as np
 
 from ...errors import TwitchsenseError
 from ...types import LinkEvent, SampleBlock
+from ...units import ACC_UNITS, TIME_UNITS
 from .base import AnnouncingDecoder, BoardInfo, DecodeResult
 
-STANDARD_GRAVITY = 9.80665
-#: g per unit of each accepted unit name
-UNITS = {"g": 1.0, "mg": 1e-3, "milli-g": 1e-3, "m/s2": 1.0 / STANDARD_GRAVITY, "m/s^2": 1.0 / STANDARD_GRAVITY}
-#: seconds per unit of a time column
-TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
 SEPARATORS = {",": ",", "comma": ",", "\t": "\t", "tab": "\t", ";": ";", "semicolon": ";",
               " ": None, "space": None, "whitespace": None, "numbers": "numbers"}
 MAX_LINE = 4096
@@ -83,10 +79,11 @@ class TextLineDecoder(AnnouncingDecoder):
     columns : the positions (0-based, among fields or numbers) of x, y and z.
     keys : instead of positions, ``key:value`` tokens (micro:bit MakeCode); a sample is
         complete once all three keys were seen, whether on one line or on three.
-    units : ``"g"``, ``"mg"`` or ``"m/s2"``.
+    units : a unit of :data:`twitchsense.units.ACC_UNITS` (``"g"``, ``"mg"``, ``"m/s2"``...).
     rate_hz : the declared sample rate: sample k is at ``t = k / rate_hz``.
     time_column, time_unit : instead of a rate, a column holding the device time
-        (``"s"``, ``"ms"`` or ``"us"``); ``t`` is re-zeroed at the first sample.
+        (a unit of :data:`twitchsense.units.TIME_UNITS`: ``"s"``, ``"ms"``...); ``t`` is re-zeroed at
+        the first sample.
     line_filter : only lines containing this text are data (others ignored silently).
     skip_lines : lines to drop at the start before looking for data.
     """
@@ -97,8 +94,8 @@ class TextLineDecoder(AnnouncingDecoder):
                  skip_lines: int = 0, board: BoardInfo | None = None, warning: str | None = None) -> None:
         if separator not in SEPARATORS:
             raise TextOptionsError(f"separator must be one of {sorted(SEPARATORS)}, got {separator!r}")
-        if units not in UNITS:
-            raise TextOptionsError(f"units must be one of {sorted(UNITS)}, got {units!r}")
+        if units not in ACC_UNITS:
+            raise TextOptionsError(f"units must be one of {sorted(ACC_UNITS)}, got {units!r}")
         if time_unit not in TIME_UNITS:
             raise TextOptionsError(f"time_unit must be one of {sorted(TIME_UNITS)}, got {time_unit!r}")
         if (rate_hz is None) == (time_column is None):
@@ -124,7 +121,7 @@ class TextLineDecoder(AnnouncingDecoder):
         self.info = BoardInfo(protocol_version=0, sensor=(board or BoardInfo()).sensor,
                               range_g=(board or BoardInfo()).range_g, sample_rate_hz=rate,
                               name=(board or BoardInfo()).name or "text-line board")
-        self._scale = UNITS[units]
+        self._scale = ACC_UNITS[units]
         self._time_scale = TIME_UNITS[time_unit]
         self._need = max(self.columns + ((time_column,) if time_column is not None else ()))
         self.stats = {"bytes": 0, "lines": 0, "samples": 0, "header_lines": 0, "ignored_lines": 0,

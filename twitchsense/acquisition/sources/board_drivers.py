@@ -12,10 +12,9 @@ import time
 from typing import Protocol
 
 from ...errors import TwitchsenseError
+from ..protocol import PROTOCOLS
 from ..protocol.base import BoardInfo, DecodeResult, Decoder
 from .serial_reader import Chunk
-
-PROTOCOLS = ("twitchsense", "text", "cyton")
 
 #: What arrived on the link during a handshake: each chunk of bytes and what its decoder made of it.
 Pending = list[tuple[Chunk, DecodeResult]]
