@@ -3,7 +3,7 @@
 Every simulator profile, ``--sessions`` sessions each of ``--minutes`` minutes, at 50, 100
 and 200 Hz in turn, seeds from 10 000 up (training uses seeds below 10 000). Scored with
 the contract's rule, the band-energy baseline on the same recordings. Also with
-fasciculations optional (like twitches under 0.02 g): physiology.md calls them an
+fasciculations optional (like twitches under 0.02 g): docs/physiology.md calls them an
 experimental mode near the sensor's floor, not the validated core, so the figures of
 the other classes alone are given beside the figures of all.
 

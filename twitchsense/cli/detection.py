@@ -30,8 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = add_command(
         sub, "train", "train a detector from labelled recordings",
-        "twitchsense train recordings/demo ../shared/data -o models/mine.skops\n"
-        "twitchsense train recordings/demo ../shared/data --simulate 3 --inject ../shared/data "
+        "twitchsense train recordings/demo ../shared/data/real-wrist -o models/mine.skops\n"
+        "twitchsense train recordings/demo ../shared/data/real-wrist ../shared/data/real-pocket "
+        "--simulate 3 --inject ../shared/data/real-wrist --inject ../shared/data/real-pocket "
         "-o models/mine.skops",
         description="Train a detector (window features + gradient-boosted trees) from labelled recordings, "
                     "with cross-validation grouped by subject (or session), the threshold chosen on "

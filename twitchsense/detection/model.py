@@ -359,7 +359,7 @@ def render_card(card: dict, model_name: str) -> str:
         lines += ["## Figures (held-out data only)", "", card["figures_md"], ""]
     if card.get("figures_core_md"):
         lines += ["The same with fasciculations optional, like twitches under 0.02 g (the validated core "
-                  "classes alone; physiology.md calls fasciculations an experimental mode near the "
+                  "classes alone; docs/physiology.md calls fasciculations an experimental mode near the "
                   "sensor's floor):", "", card["figures_core_md"], ""]
     lines += ["## Detector", "", f"- classes: {', '.join(card.get('classes', []))}"]
     fp = card.get("features", {}).get("params", {})

@@ -6,7 +6,7 @@
 - True twitches with ``peak_g`` under ``floor_g`` (0.02 g) are optional: found
   or not they count neither way, and detections on them are not false alarms.
   On request, so are the twitches of some classes (``optional_kinds``: e.g.
-  fasciculations, which physiology.md calls an experimental mode rather than
+  fasciculations, which docs/physiology.md calls an experimental mode rather than
   the validated core), for figures of the other classes alone.
 - Figures: sensitivity, precision, F1, false alarms per hour (at rest and in
   activity, where labels say which), sensitivity by class and strength band,
@@ -35,7 +35,7 @@ COLLAR_S = 0.1
 FLOOR_G = 0.02
 #: Strength bands (g) for sensitivity by strength.
 STRENGTH_BANDS = ((0.0, 0.02), (0.02, 0.05), (0.05, 0.1), (0.1, 0.3), (0.3, 1.0), (1.0, np.inf))
-#: Twitch classes outside the validated core: physiology.md calls visible fasciculations an
+#: Twitch classes outside the validated core: docs/physiology.md calls visible fasciculations an
 #: experimental mode near the sensor's floor (they need >= 100 Hz). Figures "with these optional"
 #: (``optional_kinds``) are given beside the figures of every class, never instead of them.
 EXPERIMENTAL_KINDS = ("fasciculation",)
