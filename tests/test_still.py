@@ -12,7 +12,7 @@ from twitchsense.detection.engine import DetectionEngine
 from twitchsense.detection.features import WindowFeatures
 from twitchsense.simulate import still_mask
 
-from handmade import handmade
+from handmade import handmade, rule_file
 
 
 def moving_then_still() -> tuple:
@@ -47,8 +47,9 @@ def test_not_worn_measures_movement_as_the_context_does():
     moving = ~is_still(levels, 0.01)
     assert moving.any() and is_still(levels, 0.05).all()
     for still_g, expect_last in ((0.01, 0.25 * (np.flatnonzero(moving)[-1] + 1)), (0.05, None)):
-        eng = AlertEngine(parse_rules(f'[[rule]]\nname = "nw"\nkind = "not-worn"\nlevel = "info"\n'
-                                      f'minutes = 60\nstill_g = {still_g}\n'), meta={"sample_rate_hz": 100.0})
+        rules = parse_rules(rule_file({"name": "nw", "kind": "not-worn", "level": "info", "minutes": 60,
+                                       "still_g": still_g}))
+        eng = AlertEngine(rules, meta={"sample_rate_hz": 100.0})
         for i in range(0, rec.n_samples, 25):  # 0.25 s chunks: each chunk completes one block
             eng.on_samples(rec.t[i:i + 25], rec.acc[i:i + 25])
         last = eng._last_movement_t
