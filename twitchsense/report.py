@@ -18,7 +18,7 @@ from scipy.ndimage import uniform_filter1d
 
 from .detection.context import ContextConfig, Movement
 from .detection.scoring import STRENGTH_BANDS, band_name
-from .errors import TwitchsenseError
+from .dependencies import pyplot
 from .io.recording import Recording
 from .io.sessionclock import SessionClock
 from .types import Alert, TwitchEvent
@@ -94,17 +94,6 @@ def session_figures(rec: Recording, events: Sequence[TwitchEvent]) -> SessionFig
     )
 
 
-def _pyplot():
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise TwitchsenseError("the report draws pictures with matplotlib: "
-                               "pip install 'twitchsense[plot]'") from None
-    return plt
-
-
 def _png(fig) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
@@ -122,7 +111,7 @@ def _binned_max(t: np.ndarray, y: np.ndarray, bins: int = 3000) -> tuple[np.ndar
 def draw_figures(rec: Recording, events: Sequence[TwitchEvent], alerts: Sequence[Alert],
                  clock: SessionClock) -> dict[str, str]:
     """The report's pictures as base64 PNGs, keyed by name."""
-    plt = _pyplot()
+    plt = pyplot("the report")
     out: dict[str, str] = {}
     env = movement_envelope(rec)
     minutes = (rec.t - rec.t[0]) / 60.0

@@ -19,6 +19,7 @@ import json
 import re
 import time
 
+from ...dependencies import missing_extra
 from ...errors import TwitchsenseError
 from ...io.sessionclock import SessionClock
 from ...types import Alert, LinkEvent, TwitchEvent
@@ -48,7 +49,7 @@ class MqttSink(SinkBase):
         try:
             import paho.mqtt.client as mqtt
         except ImportError:
-            raise TwitchsenseError("MQTT needs paho-mqtt: pip install 'twitchsense[mqtt]'") from None
+            raise missing_extra("MQTT", "paho-mqtt", "mqtt") from None
         self.clock = clock
         self.qos = qos
         self.timeout_s = timeout_s
