@@ -2,8 +2,9 @@
 
 Every import of every module counts (at module level, inside functions, under ``TYPE_CHECKING``):
 relative imports are resolved, ``from PACKAGE import NAME`` counts as importing the submodule
-``NAME`` where there is one (else the package's ``__init__``, which defines ``NAME``), and importing a module from outside its package counts as importing
-the package too (Python runs the package's ``__init__`` first).
+``NAME`` where there is one (else the package's ``__init__``, which defines ``NAME``), and importing
+a module from outside its package counts as importing the package too (Python runs the package's
+``__init__`` first).
 """
 
 from __future__ import annotations
