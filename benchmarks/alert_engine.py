@@ -25,11 +25,11 @@ def main() -> None:
     ap.add_argument("--hours", type=float, default=2.0)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    from twitchsense.acquisition.sources.replay import ReplaySource
     from twitchsense.alerts import AlertEngine, alerts_for_events
-    from twitchsense.events import TwitchEvent
-    from twitchsense.pipeline import Pipeline
-    from twitchsense.recording import read_recording
-    from twitchsense.sources.replay import ReplaySource
+    from twitchsense.io.recording import read_recording
+    from twitchsense.live.pipeline import Pipeline
+    from twitchsense.types import TwitchEvent
 
     rec = read_recording(synthetic_day_csv(args.hours))
     walls = []

@@ -17,7 +17,7 @@ import numpy as np
 
 CACHE_ROOT = Path(os.environ.get("TWITCHSENSE_BENCH_CACHE", Path(tempfile.gettempdir()) / "twitchsense-bench"))
 #: the package's sources that write the cached recordings: the simulator and the recording format
-CACHE_SOURCES = ("recording.py", "writer.py", "simulate")
+CACHE_SOURCES = ("io/recording.py", "io/writer.py", "simulate")
 
 
 @functools.lru_cache(maxsize=None)
@@ -47,7 +47,7 @@ def cache_dir() -> Path:
 
 def synthetic_day_csv(hours: float = 24.0, rate: float = 100.0, seed: int = 0) -> Path:
     """A ``hours``-long recording at ``rate`` Hz (noise plus gravity), written once and cached."""
-    from twitchsense.writer import RecordingWriter
+    from twitchsense.io.writer import RecordingWriter
 
     path = cache_dir() / f"synthetic_{hours:g}h_{rate:g}hz_seed{seed}.csv"
     if path.exists():
@@ -83,8 +83,8 @@ NO_MODEL = "not available yet (issue #6: no shipped model in models/)"
 def shipped_model():
     """The shipped detector model (``twitchsense/data/default.skops``), or None while it is not built (issue #6)."""
     try:
+        from twitchsense.detection.model import default_model_path, load_model
         from twitchsense.errors import ModelError
-        from twitchsense.model_file import default_model_path, load_model
     except ImportError:
         return None
     try:

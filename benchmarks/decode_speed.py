@@ -18,8 +18,9 @@ import numpy as np
 
 def make_stream(samples: int, per_frame: int, rate: float = 1000.0, seed: int = 0) -> bytes:
     """A valid protocol v1 stream: INFO, ACK(START), SAMPLES, with STATUS and PONG once a second."""
-    from twitchsense.protocol.base import BoardInfo
-    from twitchsense.protocol.frames import CMD_START, build_ack, build_info, build_pong, build_samples, build_status
+    from twitchsense.acquisition.protocol.base import BoardInfo
+    from twitchsense.acquisition.protocol.frames import (CMD_START, build_ack, build_info, build_pong, build_samples,
+                                                         build_status)
 
     rng = np.random.default_rng(seed)
     counts = rng.normal(0, 300, (samples, 3)).astype(np.int16)
@@ -37,7 +38,7 @@ def make_stream(samples: int, per_frame: int, rate: float = 1000.0, seed: int = 
 
 def decode_rate(stream: bytes, chunk: int) -> tuple[float, float, int]:
     """Samples per second of CPU time (the per-core figure) and of wall time, and the sample count."""
-    from twitchsense.protocol.twitchsense_decoder import TwitchsenseDecoder
+    from twitchsense.acquisition.protocol.twitchsense_decoder import TwitchsenseDecoder
 
     dec = TwitchsenseDecoder()
     n = 0

@@ -32,7 +32,7 @@ from benchmarks.common import cache_dir, peak_rss_mb, synthetic_day_csv
 
 def realistic_day_csv(hours: float = 24.0, rate: float = 100.0, seed: int = 7) -> Path:
     """``hours`` of the simulator's healthy-day profile, written once and cached."""
-    from twitchsense.recording import write_recording
+    from twitchsense.io.recording import write_recording
     from twitchsense.simulate import simulate_session
 
     path = cache_dir() / f"healthy_day_{hours:g}h_{rate:g}hz_seed{seed}.csv"
@@ -71,9 +71,10 @@ def run_detect(path: Path, model: str | None) -> dict:
 def run_features(path: Path) -> dict:
     import numpy as np
 
-    from twitchsense.detector import DetectorConfig, candidate_windows
-    from twitchsense.features import WindowFeatures
-    from twitchsense.recording import read_recording
+    from twitchsense.detection.config import DetectorConfig
+    from twitchsense.detection.features import WindowFeatures
+    from twitchsense.detection.training import candidate_windows
+    from twitchsense.io.recording import read_recording
 
     rec = read_recording(path)
     wf = WindowFeatures().fit(np.zeros((1, 3 * WindowFeatures().row_samples)))

@@ -43,12 +43,12 @@ class LatencyProbe:
 
 
 def measure(minutes: float, seed: int, model_path: str | None) -> dict:
+    from twitchsense.acquisition.sources.replay import ReplaySource
     from twitchsense.alerts import AlertEngine
-    from twitchsense.detector import StreamingDetector
-    from twitchsense.model_file import load_model
-    from twitchsense.pipeline import Pipeline
-    from twitchsense.simulate.session import simulate_session
-    from twitchsense.sources.replay import ReplaySource
+    from twitchsense.detection.engine import StreamingDetector
+    from twitchsense.detection.model import load_model
+    from twitchsense.live.pipeline import Pipeline
+    from twitchsense.simulate.render import simulate_session
 
     model = load_model(model_path) if model_path else shipped_model()
     if model is None:

@@ -39,7 +39,7 @@ def live_stages(rate_hz: float) -> tuple[object | None, object | None, list[str]
     if model is None:
         notes.append("no streaming detector: " + NO_MODEL)
     else:
-        from twitchsense.detector import StreamingDetector
+        from twitchsense.detection.engine import StreamingDetector
         detector = StreamingDetector(model, rate_hz, keep_context=False)
     try:
         from twitchsense.alerts import AlertEngine, load_rules
@@ -88,10 +88,10 @@ class _MemoryProbe:
 
 def run(hours: float, block_s: float = 1.0, seed: int = 0) -> dict:
     """Replay ``hours`` of looped simulated data through the live pipeline; RSS figures."""
-    from twitchsense.sinks.status import StatusLineSink
-    from twitchsense.pipeline import Pipeline
-    from twitchsense.sources.replay import ReplaySource
-    from twitchsense.sources.synthetic import simulated_recording
+    from twitchsense.acquisition.sources.replay import ReplaySource
+    from twitchsense.acquisition.sources.synthetic import simulated_recording
+    from twitchsense.live.pipeline import Pipeline
+    from twitchsense.live.sinks.status import StatusLineSink
 
     rec = simulated_recording(100.0, 600.0, seed)
     detector, alerts, notes = live_stages(rec.sample_rate_hz)

@@ -20,7 +20,7 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     path = synthetic_day_csv(args.hours)
-    from twitchsense.recording import read_recording
+    from twitchsense.io.recording import read_recording
 
     base = peak_rss_mb()
     t0 = time.perf_counter()

@@ -42,7 +42,7 @@ def _classifier():
     set would score the same constant guess.
     """
     try:
-        from twitchsense.training import make_classifier
+        from twitchsense.detection.training import make_classifier
         return make_classifier(seed=0).set_params(min_samples_leaf=5)
     except ImportError:
         from sklearn.ensemble import HistGradientBoostingClassifier
@@ -55,7 +55,7 @@ def project_features():
     if model is not None:
         return model.features
     try:
-        from twitchsense.features import WindowFeatures
+        from twitchsense.detection.features import WindowFeatures
         return WindowFeatures()
     except ImportError:
         return None
@@ -181,10 +181,10 @@ def baseline_row(ws: WindowSet) -> dict:
     """
     name = "twitchsense band-energy baseline (no training)"
     try:
-        from twitchsense.baseline import BandEnergyDetector
+        from twitchsense.detection.baseline import BandEnergyDetector
     except ImportError:
         return {"method": name, "status": "not available yet (issue #6)"}
-    from twitchsense.recording import Recording
+    from twitchsense.io.recording import Recording
 
     det = BandEnergyDetector()
     L = ws.X.shape[2]

@@ -3,7 +3,7 @@
 Every simulator profile, ``--sessions`` sessions each of ``--minutes`` minutes, at 50, 100
 and 200 Hz in turn, seeds from 10 000 up (training uses seeds below 10 000). Scored with
 the contract's rule, the band-energy baseline on the same recordings. Also with
-fasciculations optional (like twitches under 0.02 g): physiology.md calls them an
+fasciculations optional (like twitches under 0.02 g): docs/physiology.md calls them an
 experimental mode near the sensor's floor, not the validated core, so the figures of
 the other classes alone are given beside the figures of all.
 
@@ -17,11 +17,10 @@ from __future__ import annotations
 import argparse
 import json
 
-from twitchsense.baseline import BandEnergyDetector
-from twitchsense.cli.detection import figures_markdown
-from twitchsense.detector import detect_recording
-from twitchsense.model_file import default_model_path, load_model
-from twitchsense.scoring import EXPERIMENTAL_KINDS, Tally, score_events
+from twitchsense.detection.baseline import BandEnergyDetector
+from twitchsense.detection.engine import detect_recording
+from twitchsense.detection.model import default_model_path, load_model
+from twitchsense.detection.scoring import EXPERIMENTAL_KINDS, Tally, figures_markdown, score_events
 from twitchsense.simulate import PROFILES, simulate_session
 
 RATES = (50.0, 100.0, 200.0)

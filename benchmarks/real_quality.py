@@ -1,6 +1,6 @@
 """Event-level detection quality of the shipped model and the band-energy baseline on real backgrounds.
 
-The contract's scoring (``twitchsense.scoring``: any-overlap after widening by
+The contract's scoring (``twitchsense.detection.scoring``: any-overlap after widening by
 0.1 s, twitches under 0.02 g optional). Two kinds of rows:
 
 - ``card``: the shipped model's own cross-validated figures on the real
@@ -42,8 +42,8 @@ def figures_row(detector: str, data: str, fig: dict) -> dict:
 
 def card_rows() -> list[dict]:
     """The shipped model card's cross-validated figures on real recordings."""
+    from twitchsense.detection.model import card_paths, default_model_path
     from twitchsense.errors import ModelError
-    from twitchsense.model_file import card_paths, default_model_path
 
     try:
         card = json.loads(card_paths(default_model_path())[1].read_text())
@@ -59,7 +59,7 @@ def card_rows() -> list[dict]:
 
 
 def real_recordings(limit: int | None) -> list:
-    from twitchsense.recording import find_recordings, read_recording
+    from twitchsense.io.recording import find_recordings, read_recording
 
     paths = [p for src in SOURCES if (SHARED_DATA / src).is_dir() for p in find_recordings([SHARED_DATA / src])]
     if limit:
@@ -70,9 +70,9 @@ def real_recordings(limit: int | None) -> list:
 def run(real_limit: int | None, seed: int = 0) -> dict:
     """Card rows, then model and baseline on real recordings with new twitches."""
     try:
-        from twitchsense.baseline import BandEnergyDetector
-        from twitchsense.detector import detect_recording
-        from twitchsense.scoring import Tally, score_events
+        from twitchsense.detection.baseline import BandEnergyDetector
+        from twitchsense.detection.engine import detect_recording
+        from twitchsense.detection.scoring import Tally, score_events
     except ImportError:
         return {"rows": [{"detector": "default model and baseline", "status": "not available yet (issue #6)"}]}
     model = shipped_model()

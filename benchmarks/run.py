@@ -117,9 +117,9 @@ def section(title: str, columns: list[tuple[str, str]], rows: list[dict], note: 
 # --------------------------------------------------------------------------- throughput
 STAGES = {
     # stage: (benchmark module, module it needs, issue, extra args, key of the seconds in its JSON)
-    "load": ("benchmarks.load_24h", "twitchsense.recording", 2, (), "load_s"),
-    "features": ("benchmarks.stages_24h", "twitchsense.detector", 6, ("--stage", "features"), "seconds"),
-    "detect": ("benchmarks.stages_24h", "twitchsense.detector", 6, ("--stage", "detect"), "seconds"),
+    "load": ("benchmarks.load_24h", "twitchsense.io.recording", 2, (), "load_s"),
+    "features": ("benchmarks.stages_24h", "twitchsense.detection.engine", 6, ("--stage", "features"), "seconds"),
+    "detect": ("benchmarks.stages_24h", "twitchsense.detection.engine", 6, ("--stage", "detect"), "seconds"),
     "detect CLI": ("benchmarks.detect_24h", "shipped model", 6, ("--day", "realistic"), "seconds"),
     "simulate": ("benchmarks.simulate_24h", "twitchsense.simulate", 5, (), "simulate_s"),
 }

@@ -42,8 +42,8 @@ class LatencySink:
 
 
 def _run_pipeline(port: str, seconds: float) -> LatencySink:
-    from twitchsense.pipeline import Pipeline
-    from twitchsense.sources.serial_board import SerialSource
+    from twitchsense.acquisition.sources.serial_board import SerialSource
+    from twitchsense.live.pipeline import Pipeline
     sink = LatencySink()
     src = SerialSource(port)
     src.open()
@@ -77,8 +77,8 @@ def arrival_to_pipeline(rate: float, seconds: float) -> dict:
 
 def write_to_pipeline(rate: float, seconds: float) -> dict:
     """Emulator in this process; latency from its write() of each frame to delivery of its samples."""
-    from twitchsense.emulator import BoardEmulator
-    from twitchsense.sources.synthetic import synthetic_recording
+    from twitchsense.acquisition.emulator import BoardEmulator
+    from twitchsense.acquisition.sources.synthetic import synthetic_recording
     with tempfile.TemporaryDirectory() as d:
         os.environ["TWITCHSENSE_RUNTIME_DIR"] = d
         emu = BoardEmulator(synthetic_recording(rate, 30.0), rate_hz=rate, keep_log=True, register=False).start()

@@ -9,9 +9,9 @@ first (not timed here: see ``benchmarks.load_24h``), then one stage runs in
 this fresh process:
 
 - ``features``: resampling, the candidate gate, context and the window features
-  of every candidate (``twitchsense.detector.candidate_windows``), no model;
+  of every candidate (``twitchsense.detection.training.candidate_windows``), no model;
 - ``detect``: the same plus the model and event building
-  (``twitchsense.detector.detect_recording`` with the shipped model).
+  (``twitchsense.detection.engine.detect_recording`` with the shipped model).
 
     python -m benchmarks.stages_24h [--hours 24] [--of 24] [--stage features|detect] [--prepare] [--json]
 """
@@ -29,7 +29,7 @@ def day_prefix_csv(hours: float, of_hours: float, realistic_day_csv):
     """The first ``hours`` of the ``of_hours``-long realistic day, cut once and cached."""
     if hours >= of_hours:
         return realistic_day_csv(of_hours)
-    from twitchsense.recording import Recording, read_recording, write_recording
+    from twitchsense.io.recording import Recording, read_recording, write_recording
 
     path = cache_dir() / f"healthy_day_first_{hours:g}h_of_{of_hours:g}h.csv"
     if not path.exists():
@@ -53,9 +53,11 @@ def main() -> None:
     ap.add_argument("--prepare", action="store_true", help="only write the recording (cached), time nothing")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    from twitchsense.detector import DetectorConfig, candidate_windows, detect_recording
-    from twitchsense.features import WindowFeatures
-    from twitchsense.recording import read_recording
+    from twitchsense.detection.config import DetectorConfig
+    from twitchsense.detection.engine import detect_recording
+    from twitchsense.detection.features import WindowFeatures
+    from twitchsense.detection.training import candidate_windows
+    from twitchsense.io.recording import read_recording
 
     try:
         from benchmarks.detect_24h import realistic_day_csv  # the detector's own benchmark (issue #6)

@@ -70,7 +70,8 @@ def add_twitches(rec, rng: np.random.Generator, margin_s: float = 2.7):
     of the peaks. Before the simulator landed: damped sinusoids.
     """
     import pandas as pd
-    from twitchsense.recording import Recording
+
+    from twitchsense.io.recording import Recording
 
     t, acc, rate = rec.t, rec.acc.copy(), rec.sample_rate_hz
     try:
@@ -138,7 +139,7 @@ def build_window_set(n_windows: int, rate_hz: float = 100.0, row_samples: int = 
                      data: Path = SHARED_DATA, before_samples: int | None = None) -> WindowSet:
     """About ``n_windows`` rows, half twitches, from the real recordings under ``data``; a row's
     window centre sits ``before_samples`` into it (default: the middle)."""
-    from twitchsense.recording import find_recordings, read_recording
+    from twitchsense.io.recording import find_recordings, read_recording
 
     rng = np.random.default_rng(seed)
     before = row_samples // 2 if before_samples is None else before_samples

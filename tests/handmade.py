@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from twitchsense.recording import Recording
+from twitchsense.io.recording import Recording
 
 
 def damped(t: np.ndarray, f: float, tau: float) -> np.ndarray:
@@ -56,7 +56,7 @@ _MODEL = {}
 def tiny_model():
     """A small model trained (2-fold grouped CV) on hand-made recordings, cached per test session."""
     if "m" not in _MODEL:
-        from twitchsense.training import train
+        from twitchsense.detection.training import train
 
         recs = [(handmade(s, tremor=(s % 2 == 0)), "hand") for s in range(4)]
         _MODEL["m"] = train(recs, n_splits=2, progress=False, trees=60)

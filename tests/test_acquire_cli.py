@@ -11,11 +11,11 @@ import time
 import numpy as np
 import pytest
 
-from twitchsense.emulator import BoardEmulator
-from twitchsense.ports import PortInfo, match_ports, target_for, virtual_ports
-from twitchsense.recording import read_recording
+from twitchsense.acquisition.emulator import BoardEmulator
+from twitchsense.acquisition.ports import PortInfo, match_ports, target_for, virtual_ports
+from twitchsense.acquisition.sources.synthetic import synthetic_recording
 from twitchsense.errors import TwitchsenseError
-from twitchsense.sources.synthetic import synthetic_recording
+from twitchsense.io.recording import read_recording
 
 from conftest import ROOT, cli_env
 
@@ -138,7 +138,7 @@ def test_port_patterns():
 
 
 def test_a_board_in_use_is_not_shared(tmp_path, env):
-    from twitchsense.sources.serial_board import SerialSource
+    from twitchsense.acquisition.sources.serial_board import SerialSource
     with BoardEmulator(synthetic_recording(100.0, 10.0), rate_hz=100.0) as emu:
         first = SerialSource(emu.device)
         first.open()
@@ -161,7 +161,7 @@ def test_a_usb_board_is_found_again_by_identity_not_by_path():
 
 
 def test_emulate_board_replays_a_recording_with_faults_and_exits_after_its_duration(tmp_path, env, capsys):
-    from twitchsense.recording import write_recording
+    from twitchsense.io.recording import write_recording
     src = tmp_path / "in.csv"
     write_recording(src, synthetic_recording(50.0, 5.0))
     r = cli_in(env, "emulate-board", "--replay", src, "--drop-frames", "0.1", "--duration", "0.5", timeout=30)

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from twitchsense.recording import Recording, write_recording
+from twitchsense.io.recording import Recording, write_recording
 
 from conftest import ROOT, cli_env, run_cli
 

@@ -20,13 +20,13 @@ import time
 
 import pytest
 
+from twitchsense.acquisition.sources.replay import ReplaySource
 from twitchsense.alerts import AlertEngine, parse_rules
-from twitchsense.detector import StreamingDetector
-from twitchsense.model_file import default_model_path, load_model
-from twitchsense.pipeline import Pipeline
-from twitchsense.recording import write_recording
-from twitchsense.simulate.session import simulate_session
-from twitchsense.sources.replay import ReplaySource
+from twitchsense.detection.engine import StreamingDetector
+from twitchsense.detection.model import default_model_path, load_model
+from twitchsense.io.recording import write_recording
+from twitchsense.live.pipeline import Pipeline
+from twitchsense.simulate.render import simulate_session
 
 from conftest import ROOT, Subscriber, cli_env
 from handmade import frequency_rule, rule_file

@@ -9,8 +9,8 @@ import pytest
 
 from twitchsense.alerts import AlertEngine, alerts_for_events, parse_rules
 from twitchsense.errors import TwitchsenseError
-from twitchsense.events import TwitchEvent, write_alerts
-from twitchsense.protocol.base import LinkEvent
+from twitchsense.io.outputs import write_alerts
+from twitchsense.types import LinkEvent, TwitchEvent
 
 from handmade import days_rule, frequency_rule, rule_file
 

@@ -1,7 +1,11 @@
-"""The scikit-learn range: declared once in pyproject.toml and in the code, any other version refused with one line."""
+"""The scikit-learn range: declared once in pyproject.toml and in the code, any other version refused with one line;
+a command whose optional extra is missing names the extra in one line."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -10,6 +14,9 @@ import pytest
 from twitchsense import cli
 from twitchsense.dependencies import SCIKIT_LEARN_RANGE, check_scikit_learn
 from twitchsense.errors import TwitchsenseError
+from twitchsense.io.outputs import write_detections
+
+from conftest import cli_env
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,3 +50,22 @@ def test_the_cli_refuses_an_untested_scikit_learn_before_any_work(monkeypatch, c
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 1 and len(err) == 1 and "needs scikit-learn>=1.6,<1.10, this is scikit-learn 1.3.2" in err[0]
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("command", [["report", "recordings/demo/rest.csv", "--detections", "{tmp}"],
+                                     ["simulate", "--plot", "{tmp}/gallery.png"]])
+def test_a_command_without_its_extra_names_the_extra_in_one_line(tmp_path, command):
+    """A plain install has no matplotlib (the extra 'plot'): ``report`` and ``simulate --plot`` say which
+    extra to install, in one line, and exit 1. Here matplotlib is hidden from a real subprocess."""
+    hidden = tmp_path / "hidden"
+    (hidden / "matplotlib").mkdir(parents=True)
+    (hidden / "matplotlib" / "__init__.py").write_text("raise ImportError('no matplotlib in a plain install')\n")
+    write_detections(tmp_path / "rest.detected.csv", [])
+    env = cli_env()
+    env["PYTHONPATH"] = f"{hidden}{os.pathsep}{env['PYTHONPATH']}"
+    args = [a.replace("{tmp}", str(tmp_path)) for a in command]
+    res = subprocess.run([sys.executable, "-m", "twitchsense", *args], capture_output=True, text=True, env=env,
+                         cwd=ROOT, timeout=120)
+    assert res.returncode == 1
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert "needs matplotlib, which comes with the extra 'plot': pip install 'twitchsense[plot]'" in res.stderr

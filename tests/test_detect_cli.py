@@ -7,9 +7,10 @@ import json
 
 import pytest
 
+from twitchsense.detection.model import save_model
+from twitchsense.io.recording import write_recording
+
 from handmade import handmade, tiny_model
-from twitchsense.model_file import save_model
-from twitchsense.recording import write_recording
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +86,7 @@ def test_train_writes_a_model_and_card(cli, tmp_path):
 def test_shipped_model_runs_on_a_real_recording_at_50_100_200_hz(cli, tmp_path):
     import numpy as np
 
-    from twitchsense.recording import Recording, read_recording
+    from twitchsense.io.recording import Recording, read_recording
 
     real = read_recording(__import__("pathlib").Path(__file__).resolve().parents[1]
                           / "recordings" / "real-wrist" / "s01_01_sw.csv")
@@ -103,7 +104,7 @@ def test_shipped_model_runs_on_a_real_recording_at_50_100_200_hz(cli, tmp_path):
 
 def test_a_folder_holding_detect_outputs_is_read_as_its_recordings_only(cli, model_path, tmp_path):
     """``detect DIR -o DIR`` then ``detect DIR -o OUT2``: the outputs beside the recordings are not recordings."""
-    from twitchsense.recording import COMPANION_SUFFIXES, find_recordings
+    from twitchsense.io.recording import COMPANION_SUFFIXES, find_recordings
 
     d = tmp_path / "rec"
     d.mkdir()

@@ -7,8 +7,9 @@ import pytest
 from sklearn.base import clone
 from sklearn.utils.estimator_checks import check_estimator
 
+from twitchsense.detection.features import WindowFeatures
+
 from handmade import damped
-from twitchsense.features import WindowFeatures
 
 # Checks that feed generic tabular data (2-10 columns) cannot apply: a row must hold
 # 3 axes x the row length of signal. Everything else in sklearn's suite must pass.
@@ -83,7 +84,7 @@ def test_rows_of_the_wrong_length_are_refused():
 def test_the_surroundings_add_up_in_the_trained_order_bit_for_bit():
     """The fast cut of the surroundings gives the values *and the sums* of boolean indexing:
     its layout makes numpy add in the same order, so the features stay those the model learnt."""
-    from twitchsense.features import _surroundings
+    from twitchsense.detection.features import _surroundings
 
     rng = np.random.default_rng(3)
     L, before, after = 290, 225, 275

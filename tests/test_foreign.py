@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from twitchsense.recording import read_recording
+from twitchsense.io.recording import read_recording
 
 G = 9.80665
 

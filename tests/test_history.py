@@ -13,9 +13,9 @@ import time
 import numpy as np
 
 from twitchsense.alerts import AlertEngine, parse_rules
-from twitchsense.events import TwitchEvent
-from twitchsense.history import HistorySink, daily_summary, days_met, connect, default_db_path
-from twitchsense.protocol.base import SampleBlock
+from twitchsense.history import connect, daily_summary, days_met, default_db_path
+from twitchsense.live.sinks.history import HistorySink
+from twitchsense.types import SampleBlock, TwitchEvent
 
 from conftest import cli_env, run_cli
 from handmade import days_rule, frequency_rule, rule_file
@@ -23,9 +23,8 @@ from handmade import days_rule, frequency_rule, rule_file
 WRITER = textwrap.dedent("""
     import sys, time
     import numpy as np
-    from twitchsense.events import TwitchEvent
-    from twitchsense.history import HistorySink
-    from twitchsense.protocol.base import SampleBlock
+    from twitchsense.live.sinks.history import HistorySink
+    from twitchsense.types import SampleBlock, TwitchEvent
     sink = HistorySink(sys.argv[1], {"start_time": "2026-03-01T22:00:00+01:00"}, name="crash")
     i = 0
     while True:                       # one event every 10 ms, forever, until killed

@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 import skops.io as sio
 
-from handmade import handmade, tiny_model
-from twitchsense.detector import detect_recording
+from twitchsense.detection.engine import detect_recording
+from twitchsense.detection.model import FORMAT, FORMAT_VERSION, card_paths, load_model, save_model
 from twitchsense.errors import ModelError
-from twitchsense.events import TwitchEvent
-from twitchsense.model_file import FORMAT, card_paths, load_model, save_model
-from twitchsense.recording import write_recording
+from twitchsense.io.recording import write_recording
+from twitchsense.types import TwitchEvent
+
+from handmade import handmade, tiny_model
 
 
 @pytest.fixture(scope="module")
@@ -43,13 +44,13 @@ def test_a_file_with_untrusted_types_is_refused(tmp_path):
     path = tmp_path / "evil.skops"
     sio.dump({"format": FORMAT, "format_version": 1,
               "payload": TwitchEvent(0.0, 0.1, 0.1, 0.9)}, path)
-    with pytest.raises(ModelError, match=r"refusing to load.*twitchsense\.events\.TwitchEvent"):
+    with pytest.raises(ModelError, match=r"refusing to load.*twitchsense\.types\.TwitchEvent"):
         load_model(path)
 
 
 def _shipped_dict():
     """The shipped model file's content, as a stranger would start from it."""
-    from twitchsense.model_file import default_model_path
+    from twitchsense.detection.model import default_model_path
 
     trusted = sio.get_untrusted_types(file=default_model_path())
     return sio.load(default_model_path(), trusted=trusted)
@@ -86,7 +87,7 @@ def test_crafted_model_files_are_refused_with_one_line_and_exit_1(tmp_path, cli)
     rec = tmp_path / "rec.csv"
     write_recording(rec, handmade(11, minutes=0.2))
     expected = {"wrapped": r"function numpy\.[\w.]*negative", "pipeline": r"sklearn\.pipeline\.Pipeline",
-                "unknown": r"twitchsense\.events\.TwitchEvent", "function": r"function numpy\.[\w.]*load"}
+                "unknown": r"twitchsense\.types\.TwitchEvent", "function": r"function numpy\.[\w.]*load"}
     for name, path in paths.items():
         with pytest.raises(ModelError, match="refusing to load.*" + expected[name]):
             load_model(path)
@@ -109,7 +110,7 @@ def test_a_classifier_that_is_not_ours_is_refused_after_loading(tmp_path):
 
 
 def test_no_model_is_picked_up_from_the_working_directory(tmp_path, monkeypatch):
-    from twitchsense.model_file import default_model_path
+    from twitchsense.detection.model import default_model_path
 
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "default.skops").write_bytes(b"a stranger's file")
@@ -138,18 +139,24 @@ def test_incompatible_or_foreign_files_are_refused(tmp_path, saved):
     with pytest.raises(ModelError, match="not a twitchsense model"):
         load_model(p)
     p = tmp_path / "mismatch.skops"
-    sio.dump({"format": FORMAT, "format_version": 1, "features": model.features,
+    sio.dump({"format": FORMAT, "format_version": FORMAT_VERSION, "features": model.features,
               "classifier": model.classifier.__class__().fit(np.zeros((4, 5)), [0, 1, 0, 1]),
               "classes": ["none", "twitch"], "config": {}}, p)
     with pytest.raises(ModelError, match="expects 5 features"):
+        load_model(p)
+    p = tmp_path / "partial.skops"  # a setting that decides events is missing: never filled in from code
+    sio.dump({"format": FORMAT, "format_version": FORMAT_VERSION, "features": model.features,
+              "classifier": model.classifier, "classes": list(model.classes),
+              "config": {k: v for k, v in model.config.to_dict().items() if k != "merge_s"}}, p)
+    with pytest.raises(ModelError, match="partial.skops: not a model 'twitchsense train' writes .*without merge_s"):
         load_model(p)
     with pytest.raises(ModelError, match="model file not found"):
         load_model(tmp_path / "missing.skops")
 
 
 def test_class_probabilities_only_for_windows_at_the_threshold_and_the_same_there():
-    from twitchsense.detector import candidate_windows
-    from twitchsense.model_file import default_model_path
+    from twitchsense.detection.model import default_model_path
+    from twitchsense.detection.training import candidate_windows
 
     model = load_model(default_model_path())  # the shipped model tells twitch classes apart
     assert model.kind_classifier is not None and len(model.kinds) > 1

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from twitchsense.detection.preprocess import Resampler, check_rate, quality_flags, resample_recording
 from twitchsense.errors import TwitchsenseError
-from twitchsense.preprocess import Resampler, check_rate, quality_flags, resample_recording
 
 
 def _tone(rate: float, seconds: float, f: float, amp: float = 0.3, jitter: float = 0.0, seed: int = 0):

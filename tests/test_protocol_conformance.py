@@ -1,15 +1,15 @@
-"""One conformance test every decoder must pass (the Decoder interface of twitchsense/protocol/base.py)."""
+"""One conformance test every decoder must pass (the Decoder interface of twitchsense/acquisition/protocol/base.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from test_protocol_cyton import stream as cyton_stream
-from test_protocol_text import NANO33
-from test_protocol_twitchsense import full_stream
-from twitchsense.protocol import CytonDecoder, TextLineDecoder, TwitchsenseDecoder
-from twitchsense.protocol.base import DecodeResult, SampleBlock
+from twitchsense.acquisition.protocol import CytonDecoder, TextLineDecoder, TwitchsenseDecoder
+from twitchsense.acquisition.protocol.base import DecodeResult
+from twitchsense.types import SampleBlock
+
+from decoding import NANO33, cyton_stream, decode, full_stream
 
 CASES = {
     "twitchsense": (lambda: TwitchsenseDecoder(), full_stream),
@@ -25,9 +25,9 @@ def case(request):
 
 
 def run(dec, chunks, host_ns=None):
-    results = [dec.feed(c, -1 if host_ns is None else host_ns + k) for k, c in enumerate(chunks)]
+    s, _, results = decode(dec, *chunks, host_ns=None if host_ns is None else [host_ns + k for k in range(len(chunks))])
     assert all(isinstance(r, DecodeResult) for r in results)
-    return SampleBlock.concat([r.samples for r in results]), results
+    return s, results
 
 
 def test_samples_have_the_interface_shapes(case):

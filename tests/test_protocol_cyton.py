@@ -4,31 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from twitchsense.protocol.base import SampleBlock
-from twitchsense.protocol.cyton import SCALE_G_PER_COUNT, CytonDecoder
+from twitchsense.acquisition.protocol.cyton import SCALE_G_PER_COUNT, CytonDecoder
 
-
-def packet(counter: int, xyz=None, footer: int = 0xC0) -> bytes:
-    eeg = bytes((counter * 7 + i) % 256 for i in range(24))
-    aux = bytes(6) if xyz is None else b"".join(int(v).to_bytes(2, "big", signed=True) for v in xyz)
-    return bytes([0xA0, counter % 256]) + eeg + aux + bytes([footer])
-
-
-def accel(k: int):
-    return (k - 500, -3 * k, 8000 + k) if k % 10 == 0 else None
-
-
-def stream(packets: range) -> bytes:
-    return b"".join(packet(k, accel(k)) for k in packets)
-
-
-def decode(dec, *chunks):
-    results = [dec.feed(c) for c in chunks]
-    return SampleBlock.concat([r.samples for r in results]), [e for r in results for e in r.events]
+from decoding import cyton_packet, cyton_stream, decode
 
 
 def test_accelerometer_every_tenth_packet_zeros_are_no_sample():
-    s, events = decode(CytonDecoder(), stream(range(100)))
+    s, events, _ = decode(CytonDecoder(), cyton_stream(range(100)))
     assert len(s) == 10
     np.testing.assert_allclose(s.t, np.arange(0, 100, 10) / 250.0)
     k = np.arange(0, 100, 10)
@@ -38,36 +20,36 @@ def test_accelerometer_every_tenth_packet_zeros_are_no_sample():
 
 
 def test_every_split_point_gives_the_same_samples():
-    data = stream(range(40))
-    ref, _ = decode(CytonDecoder(), data)
+    data = cyton_stream(range(40))
+    ref, _, _ = decode(CytonDecoder(), data)
     assert len(ref) == 4
     for cut in range(len(data) + 1):
-        got, events = decode(CytonDecoder(), data[:cut], data[cut:])
+        got, events, _ = decode(CytonDecoder(), data[:cut], data[cut:])
         np.testing.assert_array_equal(got.acc, ref.acc)
         np.testing.assert_array_equal(got.t, ref.t)
         assert "resync" not in [e.kind for e in events]
 
 
 def test_counter_gap_is_reported_and_time_keeps_the_gap():
-    data = stream(range(0, 30)) + stream(range(35, 300))  # 5 packets lost, counter wraps at 256
+    data = cyton_stream(range(0, 30)) + cyton_stream(range(35, 300))  # 5 packets lost, counter wraps at 256
     dec = CytonDecoder()
-    s, events = decode(dec, data)
+    s, events, _ = decode(dec, data)
     gaps = [e for e in events if e.kind == "lost_samples"]
     assert [(e.count, e.data["packets"]) for e in gaps] == [(5, 5)]
     np.testing.assert_allclose(s.t, np.delete(np.arange(0, 300, 10), 3) / 250.0)  # packet 30 was lost
 
 
 def test_other_footers_carry_no_accelerometer():
-    data = b"".join(packet(k, (1, 2, 3), footer=0xC1) for k in range(20)) + stream(range(20, 40))
+    data = b"".join(cyton_packet(k, (1, 2, 3), footer=0xC1) for k in range(20)) + cyton_stream(range(20, 40))
     dec = CytonDecoder()
-    s, _ = decode(dec, data)
+    s, _, _ = decode(dec, data)
     assert len(s) == 2 and dec.stats["other_footer"] == 20
 
 
 def test_garbage_is_skipped_and_counted():
-    data = b"\xa0\x01junk\xc0" + stream(range(30)) + b"\xa0" * 40 + stream(range(30, 60))
+    data = b"\xa0\x01junk\xc0" + cyton_stream(range(30)) + b"\xa0" * 40 + cyton_stream(range(30, 60))
     dec = CytonDecoder()
-    s, events = decode(dec, data)
+    s, events, _ = decode(dec, data)
     assert len(s) == 6
     resyncs = [e for e in events if e.kind == "resync"]
     assert [e.data["bytes"] for e in resyncs] == [7, 40]

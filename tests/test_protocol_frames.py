@@ -5,14 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from twitchsense.protocol.base import BoardInfo
-from twitchsense.protocol.frames import (CMD_GET_INFO, CMD_PING, CMD_START, CMD_STOP, MSG_ACK, MSG_INFO, MSG_LOG,
-                                         MSG_PONG, MSG_SAMPLES, MSG_STATUS, FrameReader, build_ack, build_command,
-                                         build_info, build_log, build_ping, build_pong, build_samples, build_start,
-                                         build_status, cobs_decode, cobs_encode, crc16, decode_body, encode_frame,
-                                         parse_ack, parse_info, parse_ping, parse_pong, parse_start, parse_status)
+from twitchsense.acquisition.protocol.frames import (CMD_GET_INFO, CMD_PING, CMD_START, CMD_STOP, MSG_ACK, MSG_INFO,
+                                                     MSG_LOG, MSG_PONG, MSG_SAMPLES, MSG_STATUS, FrameReader,
+                                                     build_ack, build_command, build_info, build_log, build_ping,
+                                                     build_pong, build_samples, build_start, build_status,
+                                                     cobs_decode, cobs_encode, crc16, decode_body, encode_frame,
+                                                     parse_ack, parse_info, parse_ping, parse_pong, parse_start,
+                                                     parse_status)
 
-ESP32 = BoardInfo(1, "MPU6050", 4, 10, 1000.0, 122070e-9, 1_000_000, "0102030405060708", "1.2.3", "esp32-mpu6050")
+from decoding import ESP32_INFO
 
 
 def test_crc_check_value():
@@ -27,7 +28,7 @@ def test_design_vectors_byte_for_byte():
         "02 01 01 01 01 01 01 01 01 02 01 01 01 01 01 04 40 8b 32 00"
     assert build_samples(1000, 1_000_000, np.array([[-1, 2, 16384], [32767, -32768, 0]])).hex(" ") == \
         "04 01 e8 03 01 04 40 42 0f 05 02 ff ff 02 01 04 40 ff 7f 02 80 01 03 ba b2 00"
-    assert build_info(ESP32).hex(" ") == (
+    assert build_info(ESP32_INFO).hex(" ") == (
         "09 02 01 01 04 0a 40 42 0f 04 d6 dc 01 04 40 42 0f 1c 01 02 03 04 05 06 07 08 "
         "01 02 03 0d 65 73 70 33 32 2d 6d 70 75 36 30 35 30 9a a8 00")
     assert build_ping(0xDEADBEEF).hex(" ") == "08 83 ef be ad de 65 29 00"
@@ -69,7 +70,7 @@ def test_builders_and_parsers_round_trip():
     def payload(frame):
         return decode_body(cobs_decode(frame[:-1]))
 
-    assert parse_info(payload(build_info(ESP32))[1]) == ESP32
+    assert parse_info(payload(build_info(ESP32_INFO))[1]) == ESP32_INFO
     assert parse_ack(payload(build_ack(CMD_STOP, 3))[1]) == (CMD_STOP, 3)
     assert parse_status(payload(build_status(1234, 5, 1))[1]) == (1234, 5, 1)
     assert parse_pong(payload(build_pong(9, 2**32 + 5))[1]) == (9, 5)
@@ -104,7 +105,7 @@ def test_build_samples_validates_shape():
 
 
 def _stream():
-    return (build_info(ESP32) + b"\x00" + build_samples(5, 10, np.arange(30).reshape(10, 3))
+    return (build_info(ESP32_INFO) + b"\x00" + build_samples(5, 10, np.arange(30).reshape(10, 3))
             + build_status(100, 0) + build_pong(1, 2) + build_log("hello") + build_command(CMD_PING, b"1234"))
 
 

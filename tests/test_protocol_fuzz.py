@@ -13,11 +13,14 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from twitchsense.protocol.base import BoardInfo, SampleBlock
-from twitchsense.protocol.cyton import SCALE_G_PER_COUNT, CytonDecoder
-from twitchsense.protocol.frames import build_log, build_samples, build_status
-from twitchsense.protocol.text import TextLineDecoder
-from twitchsense.protocol.twitchsense_decoder import TwitchsenseDecoder
+from twitchsense.acquisition.protocol.base import BoardInfo
+from twitchsense.acquisition.protocol.cyton import SCALE_G_PER_COUNT, CytonDecoder
+from twitchsense.acquisition.protocol.frames import build_log, build_samples, build_status
+from twitchsense.acquisition.protocol.text import TextLineDecoder
+from twitchsense.acquisition.protocol.twitchsense_decoder import TwitchsenseDecoder
+from twitchsense.types import SampleBlock
+
+from decoding import decode
 
 FUZZ = settings(max_examples=200, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -27,8 +30,8 @@ INFO = BoardInfo(1, "MPU6050", 4, 10, 1000.0, 1e-4, 1_000_000, "", "1.0.0", "fuz
 
 def feed_chunks(dec, data: bytes, cuts: list[int]) -> tuple[SampleBlock, list]:
     bounds = [0, *sorted(c % (len(data) + 1) for c in cuts), len(data)]
-    results = [dec.feed(data[a:b], host_ns=k) for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:]))]
-    return SampleBlock.concat([r.samples for r in results]), [e for r in results for e in r.events]
+    chunks = [data[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    return decode(dec, *chunks, host_ns=range(len(chunks)))[:2]
 
 
 @st.composite

@@ -5,40 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from twitchsense.protocol.base import BoardInfo, SampleBlock
-from twitchsense.protocol.frames import (CMD_PING, CMD_START, MSG_SAMPLES, build_ack, build_info, build_log,
-                                         build_pong, build_samples, build_status, cobs_decode, cobs_encode,
-                                         encode_frame)
-from twitchsense.protocol.twitchsense_decoder import TwitchsenseDecoder
+from twitchsense.acquisition.protocol.base import BoardInfo
+from twitchsense.acquisition.protocol.frames import (CMD_PING, CMD_START, MSG_SAMPLES, build_ack, build_info,
+                                                     build_pong, build_samples, build_status, cobs_decode,
+                                                     cobs_encode, encode_frame)
+from twitchsense.acquisition.protocol.twitchsense_decoder import TwitchsenseDecoder
 
-SCALE = 122070e-9
-INFO = BoardInfo(1, "MPU6050", 4, 10, 1000.0, SCALE, 1_000_000, "0102030405060708", "1.2.3", "esp32-mpu6050")
-
-
-def counts_for(first: int, n: int) -> np.ndarray:
-    i = np.arange(first, first + n)
-    return np.stack([(i * 37) % 600 - 300, (i * 11) % 256 - 128, 16384 + i % 3], axis=1).astype(np.int16)
-
-
-def samples_frames(first: int, frames: int, n: int = 10, t0_us: int = 0, rate: float = 1000.0) -> bytes:
-    out = b""
-    for k in range(frames):
-        idx = first + k * n
-        out += build_samples(idx, t0_us + round((idx - first) * 1e6 / rate), counts_for(idx, n))
-    return out
-
-
-def decode_all(dec: TwitchsenseDecoder, *chunks: bytes, host_ns: list[int] | None = None):
-    results = [dec.feed(c, -1 if host_ns is None else host_ns[k]) for k, c in enumerate(chunks)]
-    return SampleBlock.concat([r.samples for r in results]), [e for r in results for e in r.events], results
+from decoding import ESP32_INFO, SCALE, counts_for, decode, full_stream, samples_frames
 
 
 def test_design_vector_decodes():
     wire = bytes.fromhex("02 01 01 01 01 01 01 01 01 02 01 01 01 01 01 04 40 8b 32 00"
                          "04 01 e8 03 01 04 40 42 0f 05 02 ff ff 02 01 04 40 ff 7f 02 80 01 03 ba b2 00")
     dec = TwitchsenseDecoder()
-    res = dec.feed(build_info(INFO) + wire)
-    assert res.info == INFO
+    res = dec.feed(build_info(ESP32_INFO) + wire)
+    assert res.info == ESP32_INFO
     s = res.samples
     assert s.index.tolist() == [0, 1000, 1001]
     np.testing.assert_allclose(s.t, [0.0, 1.0, 1.001])
@@ -48,20 +29,15 @@ def test_design_vector_decodes():
     assert res.events[1].count == 999 and res.events[1].t == pytest.approx(1.0)
 
 
-def full_stream() -> bytes:
-    return (build_info(INFO) + build_ack(CMD_START) + samples_frames(0, 3) + build_status(30, 0)
-            + build_pong(7, 25_000) + build_log("hello") + samples_frames(30, 2, t0_us=30_000))
-
-
 def test_every_split_point_gives_the_same_result():
     stream = full_stream()
-    ref, ref_events, _ = decode_all(TwitchsenseDecoder(), stream)
+    ref, ref_events, _ = decode(TwitchsenseDecoder(), stream)
     assert len(ref) == 50
     assert ref.index.tolist() == list(range(50))
     np.testing.assert_allclose(ref.t, np.arange(50) / 1000.0)
     np.testing.assert_allclose(ref.acc / SCALE, counts_for(0, 50))
     for cut in range(len(stream) + 1):
-        got, events, results = decode_all(TwitchsenseDecoder(), stream[:cut], stream[cut:])
+        got, events, results = decode(TwitchsenseDecoder(), stream[:cut], stream[cut:])
         np.testing.assert_array_equal(got.index, ref.index)
         np.testing.assert_array_equal(got.t, ref.t)
         np.testing.assert_array_equal(got.acc, ref.acc)
@@ -71,7 +47,7 @@ def test_every_split_point_gives_the_same_result():
 
 
 def test_replies_carry_ack_and_pong_with_stream_time():
-    dec = TwitchsenseDecoder(INFO)
+    dec = TwitchsenseDecoder(ESP32_INFO)
     dec.feed(samples_frames(0, 2))
     res = dec.feed(build_ack(CMD_PING, 2) + build_pong(0xDEADBEEF, 19_500), host_ns=5_000)
     ack, pong = res.replies
@@ -82,7 +58,7 @@ def test_replies_carry_ack_and_pong_with_stream_time():
 
 def test_lost_frame_is_counted_exactly():
     stream = samples_frames(0, 5) + samples_frames(70, 3, t0_us=70_000)
-    s, events, _ = decode_all(TwitchsenseDecoder(INFO), stream)
+    s, events, _ = decode(TwitchsenseDecoder(ESP32_INFO), stream)
     assert s.index.tolist() == list(range(50)) + list(range(70, 100))
     np.testing.assert_allclose(s.t, s.index / 1000.0)
     assert [(e.kind, e.count) for e in events] == [("lost_samples", 20)]
@@ -91,14 +67,14 @@ def test_lost_frame_is_counted_exactly():
 
 def test_device_clock_unwraps_across_32_bits():
     t0 = 2**32 - 25_000
-    s, events, _ = decode_all(TwitchsenseDecoder(INFO), samples_frames(0, 6, t0_us=t0))
+    s, events, _ = decode(TwitchsenseDecoder(ESP32_INFO), samples_frames(0, 6, t0_us=t0))
     np.testing.assert_allclose(s.t, np.arange(60) / 1000.0)
     assert not events
 
 
 def test_device_clock_going_back_is_reanchored_on_the_index():
     stream = samples_frames(0, 3) + samples_frames(40, 2, t0_us=5_000)  # 10 samples lost, clock jumped back
-    s, events, _ = decode_all(TwitchsenseDecoder(INFO), stream)
+    s, events, _ = decode(TwitchsenseDecoder(ESP32_INFO), stream)
     assert [(e.kind, e.count) for e in events] == [("warning", 1), ("lost_samples", 10)]
     assert s.index.tolist() == list(range(30)) + list(range(40, 60))
     np.testing.assert_allclose(s.t, s.index / 1000.0)
@@ -109,16 +85,16 @@ def test_gap_longer_than_the_clock_wrap_uses_the_sample_index():
     lost = 5_000_000
     t_after = (10_000 + lost * 1000) % 2**32
     stream = samples_frames(0, 1) + samples_frames(10 + lost, 1, t0_us=t_after)
-    s, events, _ = decode_all(TwitchsenseDecoder(INFO), stream)
+    s, events, _ = decode(TwitchsenseDecoder(ESP32_INFO), stream)
     assert s.t[10] == pytest.approx(5000.010)
     assert events[0].kind == "lost_samples" and events[0].count == lost
 
 
 def test_reboot_reanchors_on_host_time_and_continues_index():
     dec = TwitchsenseDecoder()
-    a, _, _ = decode_all(dec, build_info(INFO) + samples_frames(0, 10), host_ns=[1_000_000_000])
+    a, _, _ = decode(dec, build_info(ESP32_INFO) + samples_frames(0, 10), host_ns=[1_000_000_000])
     # the board restarts: index and clock from zero, 3 s later on the host
-    b, events, _ = decode_all(dec, samples_frames(0, 2, t0_us=1234), host_ns=[4_000_000_000])
+    b, events, _ = decode(dec, samples_frames(0, 2, t0_us=1234), host_ns=[4_000_000_000])
     assert [e.kind for e in events] == ["reboot"]
     assert dec.stats["reboots"] == 1
     assert b.index.tolist() == list(range(100, 120))
@@ -127,34 +103,34 @@ def test_reboot_reanchors_on_host_time_and_continues_index():
 
 
 def test_reboot_seen_in_status_uptime_is_reported_once():
-    dec = TwitchsenseDecoder(INFO)
-    decode_all(dec, build_status(5000, 0) + samples_frames(0, 3))
-    s, events, _ = decode_all(dec, build_status(200, 0) + build_info(INFO) + samples_frames(0, 1))
+    dec = TwitchsenseDecoder(ESP32_INFO)
+    decode(dec, build_status(5000, 0) + samples_frames(0, 3))
+    s, events, _ = decode(dec, build_status(200, 0) + build_info(ESP32_INFO) + samples_frames(0, 1))
     assert [e.kind for e in events].count("reboot") == 1
     assert s.index.tolist() == list(range(30, 40))
 
 
 def test_restart_after_ack_start_is_not_a_reboot():
-    dec = TwitchsenseDecoder(INFO)
-    decode_all(dec, samples_frames(0, 3))
-    s, events, _ = decode_all(dec, build_ack(CMD_START) + samples_frames(0, 1, t0_us=9_999_999))
+    dec = TwitchsenseDecoder(ESP32_INFO)
+    decode(dec, samples_frames(0, 3))
+    s, events, _ = decode(dec, build_ack(CMD_START) + samples_frames(0, 1, t0_us=9_999_999))
     assert dec.stats["reboots"] == 0 and "reboot" not in [e.kind for e in events]
     assert s.index.tolist() == list(range(30, 40))
     assert s.t[0] == pytest.approx(0.030)
 
 
 def test_reset_keeps_the_time_line_increasing():
-    dec = TwitchsenseDecoder(INFO)
-    a, _, _ = decode_all(dec, samples_frames(0, 3) + b"\x05\x01", host_ns=[0])
+    dec = TwitchsenseDecoder(ESP32_INFO)
+    a, _, _ = decode(dec, samples_frames(0, 3) + b"\x05\x01", host_ns=[0])
     dec.reset()
-    b, events, _ = decode_all(dec, samples_frames(500, 1, t0_us=77), host_ns=[2_000_000_000])
+    b, events, _ = decode(dec, samples_frames(500, 1, t0_us=77), host_ns=[2_000_000_000])
     assert not events  # the partial frame was forgotten, not reported as garbage
     assert b.index[0] == 30 and b.t[0] == pytest.approx(a.t[-10] + 2.0)
 
 
 def test_overflow_is_reported_from_status():
-    dec = TwitchsenseDecoder(INFO)
-    _, events, _ = decode_all(dec, build_status(1000, 0) + build_status(2000, 3) + build_status(3000, 3))
+    dec = TwitchsenseDecoder(ESP32_INFO)
+    _, events, _ = decode(dec, build_status(1000, 0) + build_status(2000, 3) + build_status(3000, 3))
     assert [(e.kind, e.count) for e in events if e.kind == "overflow"] == [("overflow", 3)]
     assert dec.stats["overflow_frames"] == 3
 
@@ -168,8 +144,8 @@ def test_bad_bytes_become_counted_events():
     short_samples = encode_frame(MSG_SAMPLES, (30).to_bytes(4, "little") + bytes(4) + b"\x02" + bytes(6))
     stream = b"\xfe\x01garbage\x00" + good + bytes(bad_crc) + short_samples + wrong_len + encode_frame(0x42, b"?") \
         + samples_frames(40, 1, t0_us=40_000)
-    dec = TwitchsenseDecoder(INFO)
-    s, events, _ = decode_all(dec, stream)
+    dec = TwitchsenseDecoder(ESP32_INFO)
+    s, events, _ = decode(dec, stream)
     assert s.index.tolist() == list(range(20)) + list(range(40, 50))
     st = dec.stats
     assert (st["crc_errors"], st["bad_frames"], st["unknown_types"], st["lost_samples"]) == (1, 3, 1, 20)
@@ -181,7 +157,7 @@ def test_bad_bytes_become_counted_events():
 
 def test_samples_before_info_are_dropped_with_a_warning():
     dec = TwitchsenseDecoder()
-    s, events, _ = decode_all(dec, samples_frames(0, 2) + build_info(INFO) + samples_frames(20, 1, t0_us=20_000))
+    s, events, _ = decode(dec, samples_frames(0, 2) + build_info(ESP32_INFO) + samples_frames(20, 1, t0_us=20_000))
     assert s.index.tolist() == list(range(20, 30))
     assert dec.stats["samples_dropped"] == 20
     assert [e.kind for e in events] == ["warning", "info"]
@@ -189,7 +165,7 @@ def test_samples_before_info_are_dropped_with_a_warning():
 
 def test_clock_estimate_recovers_offset_and_drift():
     rng = np.random.default_rng(3)
-    dec = TwitchsenseDecoder(INFO)
+    dec = TwitchsenseDecoder(ESP32_INFO)
     drift_ppm, offset_s = 40.0, 1234.5
     for k in range(300):  # 300 s of PINGs, one a second, random latency 1..5 ms
         dev_us = k * 1_000_000 + 500
@@ -204,11 +180,11 @@ def test_clock_estimate_recovers_offset_and_drift():
 
 
 def test_info_after_start_changes_scale_and_spacing():
-    fast = INFO
+    fast = ESP32_INFO
     slow = BoardInfo(1, "MPU6050", 8, 5, 500.0, 2 * SCALE, 1_000_000, "00" * 8, "1.2.3", "esp32-mpu6050")
     dec = TwitchsenseDecoder()
-    a, _, _ = decode_all(dec, build_info(fast) + samples_frames(0, 2), host_ns=[10**9])
-    b, events, results = decode_all(dec, build_ack(CMD_START) + build_info(slow) + samples_frames(0, 2, n=5, rate=500.0),
+    a, _, _ = decode(dec, build_info(fast) + samples_frames(0, 2), host_ns=[10**9])
+    b, events, results = decode(dec, build_ack(CMD_START) + build_info(slow) + samples_frames(0, 2, n=5, rate=500.0),
                                     host_ns=[3 * 10**9])
     assert results[0].info == slow and "reboot" not in [e.kind for e in events]
     np.testing.assert_allclose(np.diff(b.t), 0.002)

@@ -10,12 +10,14 @@ import subprocess
 import numpy as np
 import pytest
 
+from twitchsense.acquisition.protocol.base import BoardInfo
+from twitchsense.acquisition.protocol.frames import (CMD_PING, CMD_START, FrameReader, build_ack, build_command,
+                                                     build_info, build_log, build_ping, build_pong, build_samples,
+                                                     build_start, build_status, crc16, parse_info)
+from twitchsense.acquisition.protocol.twitchsense_decoder import TwitchsenseDecoder
+from twitchsense.types import SampleBlock
+
 from conftest import ROOT, SHARED
-from twitchsense.protocol.base import BoardInfo, SampleBlock
-from twitchsense.protocol.frames import (CMD_PING, CMD_START, FrameReader, build_ack, build_command, build_info,
-                                         build_log, build_ping, build_pong, build_samples, build_start,
-                                         build_status, crc16, parse_info)
-from twitchsense.protocol.twitchsense_decoder import TwitchsenseDecoder
 
 FP = ROOT / "firmware_protocol"
 VECTORS = json.loads((FP / "vectors.json").read_text())

@@ -9,8 +9,7 @@ import pandas as pd
 import pytest
 
 from twitchsense.errors import RecordingError
-from twitchsense.recording import (Recording, find_recordings, read_labels, read_recording,
-                                   write_recording)
+from twitchsense.io.recording import Recording, find_recordings, read_labels, read_recording, write_recording
 
 from conftest import ROOT, make_samples
 

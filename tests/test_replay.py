@@ -8,11 +8,11 @@ import time
 import numpy as np
 import pytest
 
+from twitchsense.acquisition.sources.replay import ReplaySource, parse_speed
+from twitchsense.acquisition.sources.synthetic import SimulatedSource, synthetic_recording
 from twitchsense.errors import TwitchsenseError
-from twitchsense.pipeline import Pipeline
-from twitchsense.recording import Recording, read_recording, write_recording
-from twitchsense.sources.replay import ReplaySource, parse_speed
-from twitchsense.sources.synthetic import SimulatedSource, synthetic_recording
+from twitchsense.io.recording import Recording, read_recording, write_recording
+from twitchsense.live.pipeline import Pipeline
 
 from conftest import make_samples
 
@@ -137,8 +137,8 @@ def test_pipeline_feeds_the_alert_engine_samples_link_events_and_close():
 def test_pipeline_time_never_runs_backwards(monkeypatch):
     """While no samples come, the pipeline's clock runs on with the wall; the next samples
     (stamped earlier than that guess) must not send it back (the alert engine relies on it)."""
-    from twitchsense.protocol.base import SampleBlock
     from twitchsense.stages import SourceItem
+    from twitchsense.types import SampleBlock
 
     t, acc = make_samples(200, 100.0)
     wall = iter([0.0, 0.0, 5.0, 5.1, 5.2, 5.3, 5.4])
@@ -164,7 +164,7 @@ def test_pipeline_time_never_runs_backwards(monkeypatch):
 
     import types
 
-    import twitchsense.pipeline as pl
+    import twitchsense.live.pipeline as pl
     monkeypatch.setattr(pl, "time", types.SimpleNamespace(monotonic=lambda: next(wall, 6.0)))
     ticks = Ticks()
     Pipeline(Source(), sinks=[ticks]).run()
@@ -197,7 +197,7 @@ def test_pipeline_runs_native_thread_pools_on_one_thread():
 
 def test_replay_without_a_sidecar_rate_infers_it_once_and_reports_gaps(monkeypatch):
     """The rate inferred from all of ``t`` is computed once, not per block (quadratic on long files)."""
-    import twitchsense.recording as recording
+    import twitchsense.io.recording as recording
     calls = []
     real = recording.infer_rate
     monkeypatch.setattr(recording, "infer_rate", lambda *a, **k: calls.append(1) or real(*a, **k))

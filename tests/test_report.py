@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from twitchsense.events import Alert, TwitchEvent, write_alerts, write_detections
-from twitchsense.recording import Recording, write_recording
+from twitchsense.detection.scoring import score_events
+from twitchsense.io.outputs import write_alerts, write_detections
+from twitchsense.io.recording import Recording, write_recording
 from twitchsense.report import render_report, session_figures
+from twitchsense.types import Alert, TwitchEvent
 
 pytest.importorskip("matplotlib")
 
@@ -32,8 +35,13 @@ def test_session_figures_count_rates_and_bands():
     assert f.rate_per_min == pytest.approx(45 / 30.0, rel=1e-3)
     assert f.peak_rate_10min == pytest.approx(4.0)
     assert f.peak_rate_at == pytest.approx(600.0)
-    assert dict(f.by_band) == {"below 0.02 g (sensor floor)": 1, "0.02-0.05 g": 20, "0.05-0.2 g": 3,
-                               "0.2-0.5 g": 20, "0.5 g and more": 1}
+    # the bands of 'evaluate' (scoring's), in their order
+    assert f.by_band == [("0-0.02 g", 1), ("0.02-0.05 g", 20), ("0.05-0.1 g", 0), ("0.1-0.3 g", 3),
+                         ("0.3-1 g", 21), (">=1 g", 0)]
+    ev = [TwitchEvent(0.0, 0.1, p, 0.9) for p in peaks]
+    labels = pd.DataFrame({"onset": [0.0] * len(peaks), "duration": 0.1, "label": "twitch", "peak_g": peaks})
+    by_strength = score_events(labels, ev, 60.0).figures()["sensitivity_by_strength"]
+    assert {k: v["total"] for k, v in by_strength.items()} == {k: n for k, n in f.by_band if n}
     assert f.max_peak_g == pytest.approx(0.6)
     assert f.by_context == {"rest": 45}
 

@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twitchsense.baseline import BandEnergyDetector
-from twitchsense.events import TwitchEvent
-from twitchsense.scoring import Tally, format_table, score_events
+from twitchsense.detection.baseline import BandEnergyDetector
+from twitchsense.detection.scoring import Tally, format_table, score_events
+from twitchsense.types import TwitchEvent
+
 from handmade import handmade
 
 

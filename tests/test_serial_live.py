@@ -11,8 +11,8 @@ import time
 import numpy as np
 import pytest
 
-from twitchsense.emulator import BoardEmulator, FaultPlan
-from twitchsense.recording import Recording, read_recording
+from twitchsense.acquisition.emulator import BoardEmulator, FaultPlan
+from twitchsense.io.recording import Recording, read_recording
 
 from conftest import ROOT, cli_env, run_cli
 

@@ -6,11 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import ROOT
 from twitchsense.errors import TwitchsenseError
-from twitchsense.recording import Recording, read_recording, write_recording
-from twitchsense.simulate import (IDEAL_SENSOR, PROFILES, SensorModel, TWITCH_KINDS, inject_twitches, plan_session,
+from twitchsense.io.recording import Recording, read_recording, write_recording
+from twitchsense.simulate import (IDEAL_SENSOR, PROFILES, TWITCH_KINDS, SensorModel, inject_twitches, plan_session,
                                   render_session, simulate_session, still_mask)
+
+from tests.conftest import ROOT
 
 REAL_WRIST = sorted((ROOT / "recordings" / "real-wrist").glob("*_sw.csv"))
 

@@ -6,9 +6,10 @@ import filecmp
 
 import pytest
 
-from tests.conftest import ROOT
-from twitchsense.recording import find_recordings, read_recording
+from twitchsense.io.recording import find_recordings, read_recording
 from twitchsense.simulate.corpus import build_demo_corpus
+
+from tests.conftest import ROOT
 
 DEMO = ROOT / "recordings" / "demo"
 
@@ -43,10 +44,10 @@ def test_simulate_usage_errors_are_one_line(cli, tmp_path):
 
 
 def test_simulate_inject_and_list_profiles(cli, tmp_path):
-    res = cli("simulate", tmp_path, "--inject", ROOT / "recordings" / "real-wrist" / "s01_01_sw.csv",
+    res = cli("simulate", tmp_path, "--inject", ROOT / "recordings" / "real-wrist" / "s04_01_sw.csv",
               "--rate-per-min", "600", "--seed", "1")
     assert res.returncode == 0, res.stderr
-    rec = read_recording(tmp_path / "s01_01_sw.csv")
+    rec = read_recording(tmp_path / "s04_01_sw.csv")
     assert (rec.labels.label == "twitch").sum() >= 1 and "seated" in set(rec.labels.label)
     res = cli("simulate", "--list-profiles")
     assert res.returncode == 0 and "frequent-twitching" in res.stdout and "6 twitches/min in bouts (myoclonic 40 %" in res.stdout

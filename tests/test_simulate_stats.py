@@ -1,4 +1,4 @@
-"""Statistical checks of the simulator against the documented ranges (../shared/physiology.md).
+"""Statistical checks of the simulator against the documented ranges (docs/physiology.md).
 
 Many seeded draws per class: amplitude, duration and dominant frequency of every
 twitch class and look-alike fall in range; twitch rates per profile match; the
@@ -14,12 +14,13 @@ import pytest
 
 from twitchsense.simulate import PROFILES, plan_session
 from twitchsense.simulate import waveforms as W
-from twitchsense.simulate.session import EVENT_CLASSES, example_event
+from twitchsense.simulate.profiles import EVENT_CLASSES
+from twitchsense.simulate.render import example_event
 
 FS = 1000.0  # analysis rate: well above every class's band
 DRAWS = 25
 
-# documented ranges (physiology.md); frequency None = not a single-frequency signal
+# documented ranges (docs/physiology.md); frequency None = not a single-frequency signal
 DOC = {
     "myoclonic": dict(peak=(0.05, 1.0), freq=(5, 15), dur=(0.05, 0.4)),
     "hypnic": dict(peak=(0.3, 1.5), freq=(3, 8), dur=(0.1, 0.5)),
@@ -30,7 +31,7 @@ DOC = {
     "brushing": dict(peak=(0.01, 0.1), freq=(3, 10), dur=(10.0, 1e9)),
     "tremor": dict(peak=(0.02, 0.3), freq=(3, 12), dur=(20.0, 1e9)),  # "tens of seconds or more"
     "walk": dict(peak=(0.2, 1.6), freq=(1.6, 2.2), dur=(10.0, 1e9)),  # steps 0.2-0.6 g + heel strikes 0.3-1 g
-    "run": dict(peak=(0.6, 4.5), freq=(2.5, 3.2), dur=(10.0, 1e9)),  # not in physiology.md: our own figures
+    "run": dict(peak=(0.6, 4.5), freq=(2.5, 3.2), dur=(10.0, 1e9)),  # not in docs/physiology.md: our own figures
     "typing": dict(peak=(0.01, 0.1), freq=None, dur=(5.0, 1e9)),
     "fidget": dict(peak=(0.01, 0.1), freq=None, dur=(5.0, 1e9)),
     "knock": dict(peak=(0.5, 4.0), freq=None, dur=(0.0, 0.02)),  # "often several g", < 20 ms

@@ -16,12 +16,11 @@ import pytest
 
 from twitchsense.alerts import AlertEngine, parse_rules
 from twitchsense.errors import TwitchsenseError
-from twitchsense.events import TwitchEvent
-from twitchsense.protocol.base import LinkEvent, SampleBlock
-from twitchsense.sessionclock import SessionClock
-from twitchsense.sinks.command import CommandSink
-from twitchsense.sinks.jsonl import JsonLinesSink
-from twitchsense.sinks.terminal import TerminalSink
+from twitchsense.io.sessionclock import SessionClock
+from twitchsense.live.sinks.command import CommandSink
+from twitchsense.live.sinks.jsonl import JsonLinesSink
+from twitchsense.live.sinks.terminal import TerminalSink
+from twitchsense.types import LinkEvent, SampleBlock, TwitchEvent
 
 from conftest import Subscriber, free_port
 from handmade import frequency_rule, rule_file
@@ -166,7 +165,7 @@ def test_terminal_live_view_on_a_real_pty():
 
 # ---- MQTT against a real broker (the broker fixture is in conftest) -------------------------------
 def test_mqtt_publishes_events_alerts_and_retained_state(broker):
-    from twitchsense.sinks.mqtt import MqttSink
+    from twitchsense.live.sinks.mqtt import MqttSink
     sub = Subscriber(broker, "home/twitch/#")
     events, raised, later = session_changes()
     sink = MqttSink("127.0.0.1", broker, prefix="home/twitch", session="night 1", clock=CLOCK)
@@ -194,7 +193,7 @@ def test_mqtt_publishes_events_alerts_and_retained_state(broker):
 
 def test_mqtt_unreachable_broker_is_one_clear_error():
     pytest.importorskip("paho.mqtt.client")
-    from twitchsense.sinks.mqtt import MqttSink, parse_broker
+    from twitchsense.live.sinks.mqtt import MqttSink, parse_broker
     with pytest.raises(TwitchsenseError, match=r"--mqtt: cannot reach the MQTT broker at 127.0.0.1:\d+"):
         MqttSink("127.0.0.1", free_port())
     assert parse_broker("mqtt://box:1884") == ("box", 1884) and parse_broker("box") == ("box", 1883)

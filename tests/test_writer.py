@@ -11,15 +11,15 @@ import time
 
 import numpy as np
 
-from twitchsense.recording import read_recording
-from twitchsense.writer import RecordingWriter
+from twitchsense.io.recording import read_recording
+from twitchsense.io.writer import RecordingWriter
 
 from conftest import cli_env, make_samples
 
 WRITER_SCRIPT = textwrap.dedent("""
     import sys, time
     import numpy as np
-    from twitchsense.writer import RecordingWriter
+    from twitchsense.io.writer import RecordingWriter
     w = RecordingWriter(sys.argv[1], {"sample_rate_hz": 100.0}, flush_interval_s=0.2)
     i = 0
     while True:                      # 100 Hz in blocks of 10, forever, until killed

@@ -1,4 +1,6 @@
-"""The scikit-learn versions twitchsense works with, checked before a model or a feature is touched.
+"""What twitchsense needs from other packages: the scikit-learn range, and the optional extras.
+
+The scikit-learn versions twitchsense works with are checked before a model or a feature is touched.
 
 The detector's features need scikit-learn 1.6 or newer (``validate_data``), and the model's
 cascade edits the trees' internals, which a future major release may change. So the range is
@@ -36,3 +38,21 @@ def check_scikit_learn(found: str | None = None) -> None:
     if not SCIKIT_LEARN_MIN <= _release(found) < SCIKIT_LEARN_BELOW:
         raise TwitchsenseError(f"twitchsense needs scikit-learn{SCIKIT_LEARN_RANGE}, this is scikit-learn {found}: "
                                f"pip install 'scikit-learn{SCIKIT_LEARN_RANGE}'")
+
+
+def missing_extra(what: str, package: str, extra: str) -> TwitchsenseError:
+    """The one-line error of a feature whose optional package is not installed, naming the extra to install."""
+    return TwitchsenseError(f"{what} needs {package}, which comes with the extra '{extra}': pip install "
+                            f"'twitchsense[{extra}]' (from a clone of the repository: pip install '.[{extra}]')")
+
+
+def pyplot(what: str):
+    """matplotlib's pyplot, drawing to files (the Agg backend), or :func:`missing_extra` for ``plot``."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise missing_extra(what, "matplotlib", "plot") from None
+    return plt

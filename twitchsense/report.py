@@ -16,14 +16,13 @@ from typing import Sequence
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 
-from .errors import TwitchsenseError
-from .events import Alert, TwitchEvent
-from .recording import Recording
-from .sessionclock import SessionClock
+from .detection.context import ContextConfig, Movement
+from .detection.scoring import STRENGTH_BANDS, band_name
+from .dependencies import pyplot
+from .io.recording import Recording
+from .io.sessionclock import SessionClock
+from .types import Alert, TwitchEvent
 
-#: Strength bands in g (lower edges); the first is the sensor floor of physiology.md.
-STRENGTH_BANDS = (("below 0.02 g (sensor floor)", 0.0), ("0.02-0.05 g", 0.02), ("0.05-0.2 g", 0.05),
-                  ("0.2-0.5 g", 0.2), ("0.5 g and more", 0.5))
 LEVEL_COLOURS = {"info": "#9ecae1", "warning": "#fdae6b", "alert": "#e6550d"}
 GUIDANCE = ("Occasional twitching is normal. Regular twitching is worth checking with a doctor; "
             "frequent and/or strong twitching that persists over a longer period (days to weeks) "
@@ -49,12 +48,16 @@ class SessionFigures:
     by_context: dict[str, int]
 
 
-def movement_envelope(rec: Recording, background_s: float = 0.5) -> np.ndarray:
-    """Magnitude of acceleration above its moving-average background, in g, per sample."""
-    fs = rec.sample_rate_hz
-    size = max(3, int(round(background_s * fs)) | 1)
-    background = uniform_filter1d(rec.acc, size=size, axis=0, mode="nearest")
-    return np.linalg.norm(rec.acc - background, axis=1)
+def movement_envelope(rec: Recording) -> np.ndarray:
+    """Movement in g per sample: the magnitude of the acceleration above its slow background, as the
+    detector's context measures it (:class:`~twitchsense.detection.context.Movement`), each stretch
+    between gaps on its own."""
+    out = np.zeros(rec.n_samples)
+    cfg = ContextConfig()
+    for seg in rec.segments():
+        if rec.acc[seg].shape[0]:
+            out[seg] = Movement(rec.sample_rate_hz, cfg.background_hz, rec.acc[seg][0]).magnitude(rec.acc[seg])
+    return out
 
 
 def session_figures(rec: Recording, events: Sequence[TwitchEvent]) -> SessionFigures:
@@ -71,7 +74,7 @@ def session_figures(rec: Recording, events: Sequence[TwitchEvent]) -> SessionFig
         window_min = min(10.0, max(rec.duration_s, 1.0) / 60.0)
         i = int(np.argmax(counts))
         peak_rate, peak_at = counts[i] / window_min, float(starts[i] + rec.t[0])
-    edges = [lo for _, lo in STRENGTH_BANDS] + [np.inf]
+    edges = [lo for lo, _ in STRENGTH_BANDS] + [np.inf]
     band_counts = np.histogram(peaks, bins=edges)[0] if peaks.size else np.zeros(len(STRENGTH_BANDS), int)
 
     def tally(values: Sequence[str]) -> dict[str, int]:
@@ -85,21 +88,10 @@ def session_figures(rec: Recording, events: Sequence[TwitchEvent]) -> SessionFig
         median_peak_g=float(np.median(peaks)) if peaks.size else 0.0,
         p90_peak_g=float(np.percentile(peaks, 90)) if peaks.size else 0.0,
         max_peak_g=float(peaks.max()) if peaks.size else 0.0,
-        by_band=[(name, int(c)) for (name, _), c in zip(STRENGTH_BANDS, band_counts)],
+        by_band=[(band_name(lo, hi), int(c)) for (lo, hi), c in zip(STRENGTH_BANDS, band_counts)],
         by_kind=tally([e.kind for e in events]) if events else {},
         by_context=tally([e.context for e in events]) if events else {},
     )
-
-
-def _pyplot():
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise TwitchsenseError("the report draws pictures with matplotlib: "
-                               "pip install 'twitchsense[plot]'") from None
-    return plt
 
 
 def _png(fig) -> str:
@@ -119,7 +111,7 @@ def _binned_max(t: np.ndarray, y: np.ndarray, bins: int = 3000) -> tuple[np.ndar
 def draw_figures(rec: Recording, events: Sequence[TwitchEvent], alerts: Sequence[Alert],
                  clock: SessionClock) -> dict[str, str]:
     """The report's pictures as base64 PNGs, keyed by name."""
-    plt = _pyplot()
+    plt = pyplot("the report")
     out: dict[str, str] = {}
     env = movement_envelope(rec)
     minutes = (rec.t - rec.t[0]) / 60.0
@@ -160,7 +152,7 @@ def draw_figures(rec: Recording, events: Sequence[TwitchEvent], alerts: Sequence
         bins = np.geomspace(max(peaks.min(), 0.005) * 0.9, max(peaks.max(), 0.02) * 1.1, 25)
         ax.hist(peaks, bins=bins, color="#756bb1")
         ax.set_xscale("log")
-    for _, lo in STRENGTH_BANDS[1:]:
+    for lo, _ in STRENGTH_BANDS[1:]:
         ax.axvline(lo, color="grey", lw=0.6, ls=":")
     ax.set_xlabel("peak movement above background (g)")
     ax.set_ylabel("twitches")

@@ -3,7 +3,7 @@
 source -> decoder -> samples -> windows/features -> model -> events -> alert engine -> sinks
 
 A *source* yields :class:`SourceItem` (sample blocks and link events); the
-*detector stage* turns samples into :class:`~twitchsense.events.TwitchEvent`;
+*detector stage* turns samples into :class:`~twitchsense.io.outputs.TwitchEvent`;
 the *alert stage* turns events and link events into alerts; *sinks* show and
 store everything. Times are seconds on the stream's time base (the recording's
 ``t``); ``start_time`` in the session metadata anchors them to the calendar.
@@ -16,8 +16,8 @@ from typing import Iterator, Protocol
 
 import numpy as np
 
-from .events import Alert, TwitchEvent
-from .protocol.base import BoardInfo, LinkEvent, SampleBlock
+from .acquisition.protocol.base import BoardInfo
+from .types import Alert, LinkEvent, SampleBlock, TwitchEvent
 
 
 @dataclass

@@ -25,17 +25,20 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
 
+from ..detection.context import ActivityMeter, ContextConfig, is_still
 from ..errors import TwitchsenseError
-from ..events import LEVELS, Alert, TwitchEvent
-from ..protocol.base import LinkEvent
-from ..sessionclock import SessionClock
+from ..io.recording import DEFAULT_GAP_S
+from ..io.sessionclock import SessionClock
+from ..types import LEVELS, Alert, LinkEvent, TwitchEvent
 from .rulefile import RuleSet, load_rules
-from .rules import (DaysRule, FaultStatus, Finding, NoDataRule, NotWornRule, RuleBase, SaturationRule,
-                    level_rank)
+from .rules import DaysRule, FaultStatus, Finding, NoDataRule, NotWornRule, RuleBase, SaturationRule, level_rank
+
+if TYPE_CHECKING:
+    from ..io.recording import Recording
 
 STATE_VERSION = 1
 #: link event kinds that mean data stopped arriving
@@ -44,7 +47,7 @@ LINK_DOWN_KINDS = ("no_data", "disconnected")
 
 @dataclass(frozen=True)
 class AlertChange(Alert):
-    """A change of one rule's level (an :class:`~twitchsense.events.Alert` with what changed).
+    """A change of one rule's level (an :class:`~twitchsense.io.outputs.Alert` with what changed).
 
     change : ``raised`` (start = end = when), ``lowered`` (falling back one step;
         start = end = when) or ``cleared`` (``level`` is the level that ended,
@@ -96,7 +99,7 @@ class AlertEngine:
     range_g : the sensor's full scale in g (saturation is checked only when known).
     meta : the source's live ``meta`` dict: ``start_time`` and ``range_g`` are read from it
         when they appear (a serial board's are known only after its first samples).
-    clock : a :class:`~twitchsense.sessionclock.SessionClock` shared with the sinks
+    clock : a :class:`~twitchsense.io.sessionclock.SessionClock` shared with the sinks
         (built from ``start_time``/``meta`` when None).
     keep_episodes : collect closed level stretches in :attr:`episodes` (for batch alerts).
     save_interval_s : longest wall-clock time new events wait before the state is saved
@@ -137,11 +140,8 @@ class AlertEngine:
         self._last_sample_t: float | None = None
         self._link_down_since: float | None = None
         self._last_movement_t: float | None = None
-        self._last_bin_mean: np.ndarray | None = None
-        self._mv_sum: np.ndarray | float = 0.0
-        self._mv_sq: np.ndarray | float = 0.0
-        self._mv_n = 0
-        self._mv_t0: float | None = None
+        self._activity: ActivityMeter | None = None  # the movement of the current stretch without gaps
+        self._activity_t: float | None = None  # its last sample
         self._fault_due = -math.inf
         self._gap_s = min([r.seconds for r in self.fault_rules if isinstance(r, NoDataRule)] or [math.inf])
         self._saturated_t = np.empty(0)
@@ -255,22 +255,26 @@ class AlertEngine:
         self._events_changed = True
 
     def _note_movement(self, t: np.ndarray, acc: np.ndarray) -> None:
-        """Movement per stretch of at least 0.5 s: spread, or a change of the mean, above ``still_g``."""
-        self._mv_sum = self._mv_sum + acc.sum(axis=0)
-        self._mv_sq = self._mv_sq + (acc * acc).sum(axis=0)
-        self._mv_n += t.size
-        if self._mv_t0 is None:
-            self._mv_t0 = float(t[0])
-        if t[-1] - self._mv_t0 < 0.5:
-            return
-        mean = self._mv_sum / self._mv_n
-        std = np.sqrt(np.maximum(self._mv_sq / self._mv_n - mean * mean, 0.0))
-        moving = std.max() > self._still_g or (self._last_bin_mean is not None and
-                                                np.abs(mean - self._last_bin_mean).max() > self._still_g)
-        self._last_bin_mean = mean
-        self._mv_sum, self._mv_sq, self._mv_n, self._mv_t0 = 0.0, 0.0, 0, None
-        if moving:
-            self._last_movement_t = max(self._last_movement_t or -math.inf, float(t[-1]))
+        """Movement: a block whose activity level (:mod:`twitchsense.detection.context`, the measure
+        of "still" everywhere) is above ``still_g``. Each stretch between gaps is measured on its own."""
+        starts = np.flatnonzero(np.diff(t) >= DEFAULT_GAP_S) + 1
+        for a, b in zip(np.concatenate([[0], starts]), np.concatenate([starts, [t.size]])):
+            if self._activity is None or t[a] - self._activity_t >= DEFAULT_GAP_S:
+                rate = self._rate_hz(t[a:b])
+                if rate is None:
+                    continue
+                self._activity = ActivityMeter(rate, acc[a])
+            self._activity_t = float(t[b - 1])
+            _, levels = self._activity.push(acc[a:b])
+            if levels.size and not is_still(levels, self._still_g).all():
+                self._last_movement_t = max(self._last_movement_t or -math.inf, float(t[b - 1]))
+
+    def _rate_hz(self, t: np.ndarray) -> float | None:
+        """The stream's sample rate: the session's, else from the samples' spacing (None: not yet known)."""
+        rate = float((self._meta or {}).get("sample_rate_hz") or 0.0)
+        if not rate and t.size >= 2:
+            rate = 1.0 / float(np.median(np.diff(t)))
+        return rate if rate > 2 * ContextConfig.background_hz else None
 
     def _next_fault_due(self) -> float:
         """Earliest time no-data or not-worn can fire if nothing else happens."""
@@ -487,3 +491,12 @@ def alerts_for_events(events: Iterable[TwitchEvent], start: float, end: float,
     run_until(math.inf)
     eng.close(end)
     return sorted(eng.episodes, key=lambda a: (a.start, a.rule))
+
+
+def recording_alerts(events: Iterable[TwitchEvent], rec: "Recording", rules: RuleSet | None = None) -> list[Alert]:
+    """The alerts of a recording's events, for ``NAME.alerts.csv`` (:func:`alerts_for_events` over the
+    recording's time span, dated by its ``start_time``)."""
+    if rec.n_samples == 0:
+        return []
+    return alerts_for_events(events, float(rec.t[0]), float(rec.t[-1]), rules=rules,
+                             start_time=rec.meta.get("start_time") or None)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import TwitchsenseError
-from ..events import LEVELS
+from ..types import LEVELS
 from .rules import RULE_KINDS, DaysRule, RuleBase
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..events import LEVELS
+from ..types import LEVELS
 
 #: The seed's guidance, in plain words, per level (a rule may carry its own).
 GUIDANCE = {
@@ -370,7 +370,8 @@ class NoDataRule(RuleBase):
 
 @dataclass(frozen=True)
 class NotWornRule(RuleBase):
-    """FAULT: no movement at all (every 1-s spread below ``still_g``, no twitch) for ``minutes_s``."""
+    """FAULT: no movement at all (every block's activity level below ``still_g``, no twitch) for ``minutes_s``
+    (the activity level is the measure of "still" everywhere, :mod:`twitchsense.detection.context`)."""
 
     minutes_s: float = 3600.0
     still_g: float = 0.01

@@ -14,10 +14,10 @@ from typing import Sequence
 from .. import __version__
 from ..dependencies import check_scikit_learn
 from ..errors import TwitchsenseError
-from . import acquire, alerting, detection, files, report, simulation
+from . import acquire, detection, files, history, report, simulation
 
 #: Command modules, in the order their commands appear in ``--help``.
-MODULES = (files, simulation, detection, acquire, alerting, report)
+MODULES = (files, simulation, detection, acquire, history, report)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,13 +12,15 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+from ..acquisition.protocol import PROTOCOLS
+from ..acquisition.protocol.text import PRESETS
+from ..acquisition.sources.replay import ReplaySource, parse_speed
 from ..errors import TwitchsenseError
-
-from ..sinks.record import RecordSink
-from ..sinks.status import StatusLineSink
-from ..pipeline import Pipeline, PipelineSummary
-from ..recording import read_recording
-from ..sources.replay import ReplaySource, parse_speed
+from ..io.recording import read_recording
+from ..live.pipeline import Pipeline, PipelineSummary
+from ..live.sinks.record import RecordSink
+from ..live.sinks.status import StatusLineSink
+from ..units import ACC_UNITS
 from .alerting import add_alert_options, alerting_for, terminal_view
 from .common import add_command
 
@@ -73,7 +75,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     feed.add_argument("--simulate", action="store_true",
                       help="stream the physiological simulator (the default; profile: --profile)")
     p.add_argument("--profile", default="frequent-twitching", help="simulator profile (default frequent-twitching)")
-    p.add_argument("--protocol", default="twitchsense", choices=("twitchsense", "text", "cyton"),
+    p.add_argument("--protocol", default="twitchsense", choices=PROTOCOLS,
                    help="what the board speaks (default twitchsense)")
     p.add_argument("--rate", type=float, help="sample rate in Hz (default: the recording's, or 100)")
     p.add_argument("--range", dest="range_g", type=int, default=4, choices=(2, 4, 8, 16),
@@ -96,17 +98,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_board_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--protocol", default="twitchsense", choices=("twitchsense", "text", "cyton"),
+    p.add_argument("--protocol", default="twitchsense", choices=PROTOCOLS,
                    help="what the board speaks (default twitchsense: the project's wire protocol)")
     p.add_argument("--rate", type=float, help="sample rate in Hz to ask for (twitchsense) or that the board "
                    "sends (text boards, which do not say)")
     p.add_argument("--range", dest="range_g", type=int, default=0,
                    help="full scale in +/- g to ask for (twitchsense; 0 = keep the board's)")
     p.add_argument("--text-preset", metavar="NAME",
-                   help="a known text sketch: nano33-ble, nano33-ble-rev2, nano33-iot, esp32-mpu6050, "
-                        "microbit-makecode, microbit-micropython")
+                   help=f"a known text sketch: {', '.join(PRESETS)}")
     p.add_argument("--separator", help="text boards: ',', 'tab', ';', 'whitespace' or 'numbers' (default ',')")
-    p.add_argument("--units", choices=("g", "mg", "m/s2"), help="text boards: units of the values (default g)")
+    p.add_argument("--units", choices=ACC_UNITS, help="text boards: units of the values (default g)")
     p.add_argument("--baud", type=int, default=115200, help="line speed (default 115200; USB boards ignore it)")
     p.add_argument("--no-data", type=float, default=5.0, metavar="S",
                    help="seconds without samples that raise a no-data FAULT (default 5)")
@@ -122,8 +123,8 @@ def _add_pipeline_options(p: argparse.ArgumentParser) -> None:
 
 def _model(args: argparse.Namespace):
     """The detector model of the live pipeline, or None when none is shipped and none is given."""
+    from ..detection.model import default_model_path, load_model
     from ..errors import ModelError
-    from ..model_file import default_model_path, load_model
     path = args.model
     if path is None:
         try:
@@ -138,7 +139,7 @@ def _detector(model, rate_hz: float | None):
     """The streaming detector for ``model`` at the source's rate (None without a model)."""
     if model is None:
         return None
-    from ..detector import StreamingDetector
+    from ..detection.engine import StreamingDetector
     if not rate_hz:
         raise TwitchsenseError("the sample rate is unknown: pass --rate")
     return StreamingDetector(model, float(rate_hz), keep_context=False)
@@ -212,7 +213,7 @@ def stop_on_signals(stop: threading.Event) -> Iterator[None]:
 
 
 def _serial_source(args: argparse.Namespace):
-    from ..sources.serial_board import SerialSource
+    from ..acquisition.sources.serial_board import SerialSource
     options = {"units": args.units, "preset": args.text_preset, "separator": args.separator} \
         if args.protocol == "text" else {}
     return SerialSource(args.port, protocol=args.protocol, baudrate=args.baud, rate_hz=args.rate,
@@ -232,7 +233,7 @@ def run_stream(args: argparse.Namespace) -> int:
     if args.record is not None:
         check_output(args.record, "--record")
     if args.simulate:
-        from ..sources.synthetic import SimulatedSource
+        from ..acquisition.sources.synthetic import SimulatedSource
         source = SimulatedSource(args.rate or 100.0, profile=args.profile)
     else:
         source = _serial_source(args)
@@ -269,8 +270,8 @@ def run_record(args: argparse.Namespace) -> int:
 
 
 def run_ports(args: argparse.Namespace) -> int:
-    from ..ports import list_serial_ports
-    from ..sources.serial_board import probe_board
+    from ..acquisition.ports import list_serial_ports
+    from ..acquisition.sources.serial_board import probe_board
     ports = list_serial_ports()
     if not ports:
         print("no serial ports found")
@@ -303,8 +304,8 @@ def _at_for(option: str, text: str) -> tuple[float, float]:
 
 
 def run_emulate_board(args: argparse.Namespace) -> int:
-    from ..emulator import BoardEmulator, FaultPlan
-    from ..sources.synthetic import simulated_recording
+    from ..acquisition.emulator import BoardEmulator, FaultPlan
+    from ..acquisition.sources.synthetic import simulated_recording
     for name in ("drop_frames", "corrupt", "garbage"):
         if not 0.0 <= getattr(args, name) <= 1.0:
             raise TwitchsenseError(f"--{name.replace('_', '-')} is a probability in 0..1, got {getattr(args, name)}")

@@ -30,8 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = add_command(
         sub, "train", "train a detector from labelled recordings",
-        "twitchsense train recordings/demo ../shared/data -o models/mine.skops\n"
-        "twitchsense train recordings/demo ../shared/data --simulate 3 --inject ../shared/data "
+        "twitchsense train recordings/demo ../shared/data/real-wrist -o models/mine.skops\n"
+        "twitchsense train recordings/demo ../shared/data/real-wrist ../shared/data/real-pocket "
+        "--simulate 3 --inject ../shared/data/real-wrist --inject ../shared/data/real-pocket "
         "-o models/mine.skops",
         description="Train a detector (window features + gradient-boosted trees) from labelled recordings, "
                     "with cross-validation grouped by subject (or session), the threshold chosen on "
@@ -76,18 +77,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _model(path: Path | None):
-    from ..model_file import default_model_path, load_model
+    from ..detection.model import default_model_path, load_model
 
     return load_model(path or default_model_path())
 
 
 def run_detect(args: argparse.Namespace) -> int:
-    from ..detector import detect_recording, detection_alerts, write_context
-    from ..events import write_alerts, write_detections
-    from ..recording import (ALERTS_SUFFIX, CONTEXT_SUFFIX, DETECTED_SUFFIX, companion_path, find_recordings,
-                             read_recording)
-
+    from ..alerts import recording_alerts
     from ..alerts.rulefile import load_rules
+    from ..detection.engine import detect_recording
+    from ..io.outputs import write_alerts, write_context, write_detections
+    from ..io.recording import (ALERTS_SUFFIX, CONTEXT_SUFFIX, DETECTED_SUFFIX, companion_path, find_recordings,
+                                read_recording)
 
     reuse_freed_memory()
     model = _model(args.model)
@@ -107,7 +108,7 @@ def run_detect(args: argparse.Namespace) -> int:
         rec = read_recording(p, labels=False)
         res = detect_recording(rec, model)
         write_detections(companion_path(args.output, rec.name, DETECTED_SUFFIX), res.events)
-        write_alerts(companion_path(args.output, rec.name, ALERTS_SUFFIX), detection_alerts(res, rec, rules))
+        write_alerts(companion_path(args.output, rec.name, ALERTS_SUFFIX), recording_alerts(res.events, rec, rules))
         write_context(companion_path(args.output, rec.name, CONTEXT_SUFFIX), res.context)
         if not args.quiet:
             flags = {}
@@ -121,9 +122,10 @@ def run_detect(args: argparse.Namespace) -> int:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from ..model_file import save_model
-    from ..recording import find_recordings, read_recording
-    from ..training import train
+    from ..detection.model import save_model
+    from ..detection.scoring import figures_markdown
+    from ..detection.training import describe_training_data, injected_recordings, simulated_sessions, train
+    from ..io.recording import find_recordings, read_recording
 
     if not args.output.name.endswith(".skops"):
         raise TwitchsenseError(f"{args.output}: the model file name must end in .skops")
@@ -141,7 +143,7 @@ def run_train(args: argparse.Namespace) -> int:
                           progress=not args.no_progress, trees=args.trees)
     model.card["training_command"] = "twitchsense train " + " ".join(shlex.quote(a) for a in sys.argv[2:]) \
         if Path(sys.argv[0]).name in ("twitchsense", "__main__.py") else ""
-    model.card["training_data"] = _describe(recs)
+    model.card["training_data"] = describe_training_data(recs)
     model.card["figures_md"] = figures_markdown(report.by_category, report.baseline_by_category)
     model.card["figures_core_md"] = figures_markdown(report.core_by_category, report.baseline_core_by_category)
     save_model(model, args.output)
@@ -150,79 +152,11 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _describe(recs) -> list[str]:
-    from collections import defaultdict
-    agg: dict[str, list] = defaultdict(lambda: [0, 0.0, 0])
-    for r, cat in recs:
-        a = agg[cat]
-        a[0] += 1
-        a[1] += r.duration_s / 3600.0
-        lab = r.labels
-        a[2] += int((lab["label"] == "twitch").sum()) if lab is not None and len(lab) else 0
-    return [f"{cat}: {n} recordings, {h:.2f} h, {k} twitch labels" for cat, (n, h, k) in sorted(agg.items())]
-
-
-def simulated_sessions(n: int, minutes: float, rates: list[float], seed: int) -> list:
-    """``n`` simulated sessions of every profile, cycling through ``rates`` (seeded)."""
-    try:
-        from ..simulate import PROFILES, simulate_session
-    except ImportError:
-        raise TwitchsenseError("the simulator (twitchsense.simulate) is not available in this version") from None
-    out = []
-    names = list(PROFILES) if not isinstance(PROFILES, dict) else list(PROFILES.keys())
-    for pi, prof in enumerate(names):
-        for i in range(n):
-            s = seed * 100_000 + pi * 1000 + i
-            rec = simulate_session(prof, minutes, s, rate_hz=rates[(pi + i) % len(rates)])
-            rec.meta.setdefault("session", f"sim-{prof}-{s}")
-            rec.meta["subject"] = f"sim-{prof}-{s}"
-            out.append((rec, f"sim:{prof}"))
-    return out
-
-
-def injected_recordings(folder: Path, rate_per_min: float, seed: int, copies: int = 1) -> list:
-    """Real recordings of ``folder`` with simulated twitches added where the wearer is still."""
-    try:
-        from ..simulate import inject_twitches
-    except ImportError:
-        raise TwitchsenseError("the simulator (twitchsense.simulate) is not available in this version") from None
-    from ..recording import find_recordings, read_recording
-    out = []
-    for i, p in enumerate(find_recordings([folder])):
-        base = read_recording(p)
-        for c in range(copies):
-            rec = inject_twitches(base, seed * 1_000_000 + c * 10_000 + i, rate_per_min=rate_per_min)
-            if (rec.labels["label"] == "twitch").any():  # nothing still: nothing to add
-                rec.meta["session"] = f"{base.name}-injected{c}"
-                out.append((rec, f"injected:{p.parent.name}"))
-    return out
-
-
-def figures_markdown(by_cat: dict, base_by_cat: dict | None = None) -> str:
-    """Figures per category as a Markdown table, the baseline's next to the model's."""
-    base_by_cat = base_by_cat or {}
-
-    def f(x, nd=3):
-        return "-" if x is None else (f"{x:.{nd}f}" if isinstance(x, float) else str(x))
-
-    head = ("| data (held out) | h | twitches | sens. | prec. | F1 | FA/h rest | FA/h activity | det./h | "
-            "peak_g err | baseline sens. | baseline F1 | baseline FA/h rest | baseline det./h |")
-    lines = [head, "|" + "---|" * (head.count("|") - 1)]
-    for cat, fig in by_cat.items():
-        b = base_by_cat.get(cat, {})
-        lines.append(f"| {cat} | {f(fig['hours'], 2)} | {fig['true_twitches']} | {f(fig['sensitivity'])} | "
-                     f"{f(fig['precision'])} | {f(fig['f1'])} | {f(fig['false_alarms_per_hour_rest'], 1)} | "
-                     f"{f(fig['false_alarms_per_hour_activity'], 1)} | {f(fig['detections_per_hour'], 1)} | "
-                     f"{f(fig['peak_g_median_rel_error'])} | {f(b.get('sensitivity'))} | {f(b.get('f1'))} | "
-                     f"{f(b.get('false_alarms_per_hour_rest'), 1)} | {f(b.get('detections_per_hour'), 1)} |")
-    return "\n".join(lines)
-
-
 def run_evaluate(args: argparse.Namespace) -> int:
-    from ..baseline import BandEnergyDetector
-    from ..detector import detect_recording
-    from ..recording import find_recordings, read_recording
-    from ..scoring import Tally, format_table, score_events
+    from ..detection.baseline import BandEnergyDetector
+    from ..detection.engine import detect_recording
+    from ..detection.scoring import Tally, format_table, score_events
+    from ..io.recording import find_recordings, read_recording
 
     model = _model(args.model)
     paths = find_recordings(args.paths)

@@ -6,8 +6,9 @@ import argparse
 import json
 from pathlib import Path
 
-from ..foreign import ACC_UNITS, TIME_UNITS, import_foreign
-from ..recording import find_recordings, read_recording, write_recording
+from ..io.foreign import import_foreign
+from ..io.recording import find_recordings, read_recording, write_recording
+from ..units import ACC_UNITS, TIME_UNITS
 from .common import add_command
 
 

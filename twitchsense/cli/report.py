@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 
 from ..errors import TwitchsenseError
-from ..events import read_alerts, read_detections
-from ..recording import ALERTS_SUFFIX, DETECTED_SUFFIX, companion_path, read_recording, recording_name
+from ..io.outputs import read_alerts, read_detections
+from ..io.recording import ALERTS_SUFFIX, DETECTED_SUFFIX, companion_path, read_recording, recording_name
 from ..report import write_report
 from .common import add_command
 

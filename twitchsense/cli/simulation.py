@@ -6,8 +6,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..detection.context import ContextConfig
 from ..errors import TwitchsenseError
-from ..recording import find_recordings, read_recording, recording_name, write_recording
+from ..io.recording import find_recordings, read_recording, recording_name, write_recording
 from .common import add_command
 
 EXAMPLE = """\
@@ -40,9 +41,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="with --inject: twitches per minute of still time (default 2)")
     p.add_argument("--kinds", help="with --inject: comma-separated twitch kinds "
                                    "(default myoclonic,fasciculation,tic)")
-    p.add_argument("--still-rms", type=float, default=0.05, metavar="G",
-                   help="with --inject: still means movement above the 1 s moving mean under G g RMS "
-                        "(default 0.05)")
+    p.add_argument("--still-rms", type=float, default=ContextConfig.light_g, metavar="G",
+                   help="with --inject: still means an activity level (RMS of the movement above 3 Hz, "
+                        f"smoothed as the detector's context does) under G g (default {ContextConfig.light_g:g}, "
+                        "the context's rest)")
     p.add_argument("--plot", type=Path, metavar="PNG", help="draw one example of every class to PNG")
     p.add_argument("--demo-corpus", type=Path, metavar="DIR",
                    help="rebuild the bundled demo corpus into DIR (run from the repository root)")
@@ -86,7 +88,7 @@ def run_simulate(args: argparse.Namespace) -> int:
             if dest.resolve() == src.resolve():
                 raise TwitchsenseError(f"{dest}: would overwrite its source; choose another output folder")
             rec = inject_twitches(read_recording(src), args.seed, args.rate_per_min, kinds,
-                                  still_rms_g=args.still_rms)
+                                  still_g=args.still_rms)
             write_recording(dest, rec)
             print(f"{dest}: {rec.info['injected']} twitches injected into {rec.info['still_s']:.1f} s of still time")
         return 0

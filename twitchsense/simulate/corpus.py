@@ -12,9 +12,10 @@ import os
 import sys
 from pathlib import Path
 
-from ..recording import find_recordings, read_recording, recording_name, write_recording
+from ..io.recording import find_recordings, read_recording, recording_name, write_recording
 from .inject import inject_twitches
-from .session import PROFILES, simulate_session
+from .profiles import PROFILES
+from .render import simulate_session
 
 #: (minutes, seed) per profile at ``DEMO_RATE_HZ``. Seeds were picked (first that fits in 1-39) so
 #: each short demo shows its profile's activities and, except no-twitch, at least two twitches.

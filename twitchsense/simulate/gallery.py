@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import TwitchsenseError
+from ..dependencies import pyplot
 from . import waveforms as W
-from .session import BOUT_ACTIVITIES, EVENT_CLASSES, example_event
+from .profiles import BOUT_ACTIVITIES, EVENT_CLASSES
+from .render import example_event
 
 #: Seconds shown per class (long bouts are cut to this).
 WINDOWS = {"myoclonic": 1.0, "hypnic": 1.2, "fasciculation": 0.6, "tic": 1.6, "posture": 4.0, "gesture": 4.0,
@@ -25,20 +26,9 @@ WINDOWS = {"myoclonic": 1.0, "hypnic": 1.2, "fasciculation": 0.6, "tic": 1.6, "p
 SEEDS = {name: 0 for name in EVENT_CLASSES}
 
 
-def _pyplot():
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise TwitchsenseError("drawing needs matplotlib: pip install 'twitchsense[plot]'") from None
-    return plt
-
-
 def draw_gallery(path: str | os.PathLike, rate_hz: float = 100.0) -> Path:
     """Draw the gallery to ``path`` (PNG) and return the path."""
-    plt = _pyplot()
+    plt = pyplot("drawing the class gallery (simulate --plot)")
     names = list(EVENT_CLASSES) + ["breathing + heartbeat"]
     cols = 3
     rows = int(np.ceil(len(names) / cols))

@@ -1,4 +1,5 @@
-"""Real-background mode: add simulated twitches to a real recording, only where the wearer is still.
+"""Real-background mode: add simulated twitches to a real recording, only where the wearer is still
+(still as the detector's context defines it, :mod:`twitchsense.detection.context`).
 
 Detectors trained only on simulated movement fire constantly on real people;
 injecting twitches into the still stretches of real recordings gives positives
@@ -14,17 +15,15 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from ..detection.context import STILL_LABELS, ContextConfig, activity_levels, is_still
 from ..errors import TwitchsenseError
-from ..recording import Recording, empty_labels
+from ..io.recording import Recording, empty_labels
 from . import waveforms as W
 
-#: Labels of existing segments that mean the wearer is still (injection allowed there).
-STILL_LABELS = frozenset({"seated", "sitting", "standing", "lying", "rest", "still", "sleep", "sleeping"})
-#: A sample is still when, over the window around it, the RMS of the movement above the
-#: 1 s moving mean is below ``STILL_RMS_G`` and the moving mean (gravity) moves less than ``STILL_TILT_G``.
-STILL_WINDOW_S, STILL_RMS_G, STILL_TILT_G = 1.0, 0.05, 0.05
 #: Quiet time kept free before and after each injected twitch (s).
 MARGIN_S = 0.25
+#: Samples this close (s) to a gap or to either end of the recording are not still.
+EDGE_S = 0.2
 
 
 def _moving_mean(x: np.ndarray, w: int) -> np.ndarray:
@@ -37,31 +36,27 @@ def _moving_mean(x: np.ndarray, w: int) -> np.ndarray:
     return (c[hi] - c[lo]) / (hi - lo).reshape((-1,) + (1,) * (x.ndim - 1))
 
 
-def still_mask(rec: Recording, window_s: float = STILL_WINDOW_S, rms_g: float = STILL_RMS_G,
-               tilt_g: float = STILL_TILT_G) -> np.ndarray:
-    """Boolean per sample: the wearer is still there (signal test + labels).
+def still_mask(rec: Recording, still_g: float = ContextConfig.light_g) -> np.ndarray:
+    """Boolean per sample: the wearer is still there, as the detector's context sees it.
 
-    Signal: over a ``window_s`` window, the RMS of the acceleration above its
-    moving mean is below ``rms_g`` and the moving mean changes less than
-    ``tilt_g`` across the window. Labels: samples inside a labelled segment
-    whose label is not in :data:`STILL_LABELS` (walking, a twitch...) are not
-    still. Samples within 0.2 s of a gap or of either end are not still.
+    Signal: the smoothed activity level of the sample's block is under ``still_g``
+    (:func:`twitchsense.detection.context.is_still`; by default the context's ``rest``).
+    Labels: samples inside a labelled segment whose label is not one of
+    :data:`~twitchsense.detection.context.STILL_LABELS` (walking, a twitch...) are not
+    still. Samples within ``EDGE_S`` of a gap or of either end are not still.
     """
+    cfg = ContextConfig()
     rate = rec.sample_rate_hz
-    w = max(3, int(round(window_s * rate)))
+    block = cfg.block_samples(rate)
+    edge = max(1, int(round(EDGE_S * rate)))
     mask = np.zeros(rec.n_samples, dtype=bool)
     for seg in rec.segments():
         a = rec.acc[seg]
-        if a.shape[0] < 3 * w:
+        if a.shape[0] < 2 * edge + block:
             continue
-        mean = _moving_mean(a, w)
-        dyn = np.sum((a - mean) ** 2, axis=1)
-        rms = np.sqrt(_moving_mean(dyn, w))
-        shift = np.zeros(a.shape[0])
-        h = w // 2
-        shift[h:-h] = np.linalg.norm(mean[2 * h:] - mean[:-2 * h], axis=1)
-        ok = (rms < rms_g) & (shift < tilt_g)
-        edge = max(1, int(round(0.2 * rate)))
+        _, level = activity_levels(a, rate, cfg)
+        ok = np.zeros(a.shape[0], dtype=bool)
+        ok[:level.size * block] = np.repeat(is_still(level, still_g), block)
         ok[:edge] = False
         ok[-edge:] = False
         mask[seg] = ok
@@ -70,7 +65,7 @@ def still_mask(rec: Recording, window_s: float = STILL_WINDOW_S, rms_g: float = 
         for onset, dur, lab in zip(labels["onset"], labels["duration"], labels["label"]):
             if str(lab).strip().lower() in STILL_LABELS:
                 continue
-            a, b = np.searchsorted(rec.t, [onset - 0.2, onset + dur + 0.2])
+            a, b = np.searchsorted(rec.t, [onset - EDGE_S, onset + dur + EDGE_S])
             mask[a:b] = False
     return mask
 
@@ -82,8 +77,7 @@ def _runs(mask: np.ndarray) -> np.ndarray:
 
 
 def inject_twitches(rec: Recording, seed: int, rate_per_min: float = 2.0,
-                    kinds: Sequence[str] | None = None, *, still_rms_g: float = STILL_RMS_G,
-                    still_window_s: float = STILL_WINDOW_S) -> Recording:
+                    kinds: Sequence[str] | None = None, *, still_g: float = ContextConfig.light_g) -> Recording:
     """Add simulated twitches to ``rec`` where the wearer is still; a new Recording.
 
     The expected number of twitches is ``rate_per_min`` x minutes of still time
@@ -94,7 +88,7 @@ def inject_twitches(rec: Recording, seed: int, rate_per_min: float = 2.0,
     ``twitch`` label (``kind``, ``peak_g``, ``note = injected``, and ``still_before_s``:
     how long the still stretch had lasted at its onset) with the same definition
     as the simulator's (envelope >= 10 % span, peak of the norm).
-    ``still_rms_g`` and ``still_window_s`` set the stillness test (:func:`still_mask`).
+    ``still_g`` is the stillness threshold (:func:`still_mask`).
     """
     kinds = tuple(kinds) if kinds is not None else ("myoclonic", "fasciculation", "tic")
     bad = [k for k in kinds if k not in W.TWITCH_KINDS]
@@ -103,7 +97,7 @@ def inject_twitches(rec: Recording, seed: int, rate_per_min: float = 2.0,
     if rate_per_min < 0:
         raise TwitchsenseError(f"rate_per_min must be >= 0, got {rate_per_min}")
     rng = np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, 0x1A7EC7]))
-    mask = still_mask(rec, window_s=still_window_s, rms_g=still_rms_g)
+    mask = still_mask(rec, still_g)
     runs = _runs(mask)
     t = rec.t
     acc = rec.acc.copy()

@@ -99,7 +99,7 @@ def draw_faults(n: int, rate_hz: float, sensor: SensorModel, rng: np.random.Gene
 
 
 def draw_sensor(rng: np.random.Generator) -> SensorModel:
-    """Draw a board within physiology.md's sensor realism ranges."""
+    """Draw a board within the sensor realism ranges of docs/physiology.md."""
     bits = int(rng.choice([16, 12, 10], p=[0.8, 0.12, 0.08]))
     rng_g = float(rng.choice(RANGES_G, p=RANGE_WEIGHTS)) if bits == 16 else float(rng.choice([2.0, 4.0]))
     return SensorModel(

@@ -11,11 +11,11 @@ Transient shape (twitches, heel strikes, keystrokes): a gamma envelope
 ``e(x) = x**k * exp(k * (1 - x))`` (peak 1 at ``x = 1``, fast rise, slower
 decay: a damped transient) times a carrier. The envelope is placed so that it
 crosses 10 % of its peak at ``t = 0`` and again at ``t = duration_s``: the
-duration of physiology.md ("envelope above 10 % of peak") is exactly the
+duration of docs/physiology.md ("envelope above 10 % of peak") is exactly the
 ``duration_s`` parameter, and a twitch label is the sampled span where the
 envelope is at or above 0.1.
 
-``RANGES`` holds the documented ranges (from ../shared/physiology.md) that the
+``RANGES`` holds the documented ranges (from docs/physiology.md) that the
 session model samples; ``draw_twitch`` / ``draw_lookalike`` draw parameters
 within them.
 """
@@ -40,7 +40,7 @@ RANGES: dict[str, dict[str, tuple[float, float]]] = {
     # look-alikes (labelled negatives)
     "posture": {"peak_g": (0.05, 0.5), "freq_hz": (0.3, 2.0), "duration_s": (0.6, 2.5), "angle_deg": (15.0, 90.0)},
     "gesture": {"peak_g": (0.05, 0.5), "freq_hz": (0.3, 2.0), "duration_s": (1.0, 3.0), "angle_deg": (10.0, 45.0)},
-    # running: not in physiology.md's table; figures from running studies at the wrist and shank
+    # running: not in the table of docs/physiology.md; figures from running studies at the wrist and shank
     "run": {"cadence_hz": (2.5, 3.2), "step_g": (0.6, 1.5), "heel_g": (1.0, 3.0), "heel_hz": (15.0, 25.0),
             "swing_deg": (20.0, 45.0), "duration_s": (60.0, 600.0)},
     "walk": {"cadence_hz": (1.6, 2.2), "step_g": (0.2, 0.6), "heel_g": (0.3, 1.0), "heel_hz": (15.0, 25.0),

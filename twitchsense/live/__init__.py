@@ -1,0 +1,1 @@
+"""The live pipeline (source -> detector -> alert engine -> sinks) and its sinks."""

@@ -1,0 +1,422 @@
+"""The session plan: everything that happens in a session and when, decided before any signal.
+
+:func:`plan_session` draws the placement, the sensor, activity bouts with the
+posture changes around them, point look-alikes, twitch times and their
+parameters, micro-movements and the background's parameters. Everything random
+comes from ``numpy.random.SeedSequence(seed)`` children, one per concern
+(:func:`rng_for`), so the same seed gives the same session, byte for byte.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import waveforms as W
+from .profiles import BOUT_ACTIVITIES, PLACEMENTS, POINT_LOOKALIKES, Profile, get_profile
+from .sensor import SensorModel, draw_sensor, true_times
+
+#: Twitch bout process: mean bout length and mean pause (s), rate between bouts relative to inside.
+BOUT_MEAN_S, PAUSE_MEAN_S, PAUSE_RATE_FACTOR = 90.0, 180.0, 0.15
+#: Minimum time from one twitch's onset to the next (s).
+TWITCH_REFRACTORY_S = 1.2
+#: A tic starts a short run of repeats with this probability; 1-3 repeats (mean 2).
+TIC_RUN_P, TIC_RUN_MEAN_EXTRA = 0.4, 2.0
+
+
+@dataclass
+class PlannedEvent:
+    """One thing that happens: ``label`` (``twitch`` or a look-alike), start (true s), params."""
+
+    label: str
+    start: float
+    duration: float
+    kind: str = ""
+    params: dict = field(default_factory=dict)
+
+
+@dataclass
+class Rotation:
+    """Gravity direction turns to ``up_to`` over ``[start, start + duration]`` (minimum jerk)."""
+
+    start: float
+    duration: float
+    up_to: np.ndarray
+
+
+@dataclass
+class SessionPlan:
+    """Everything decided before rendering."""
+
+    profile: Profile
+    minutes: float
+    seed: int
+    rate_hz: float
+    placement: str
+    sensor: SensorModel
+    up0: np.ndarray
+    events: list[PlannedEvent]
+    rotations: list[Rotation]
+    background: dict
+
+    @property
+    def twitches(self) -> list[PlannedEvent]:
+        return [e for e in self.events if e.label == "twitch"]
+
+
+def rng_for(seed: int, name: str) -> np.random.Generator:
+    """A generator per concern, stable whatever the other concerns draw."""
+    key = [int(b) for b in name.encode()]
+    return np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, *key]))
+
+
+def _random_up(rng: np.random.Generator, lying: bool) -> np.ndarray:
+    if lying:
+        base = np.array([[0, 0, 1], [0, 0, -1], [0, 1, 0], [0, -1, 0]], dtype=float)[rng.integers(4)]
+        return W.direction_at_angle(base, float(rng.uniform(0, 25)), rng)
+    return W.random_direction(rng)
+
+
+def _activity_up(activity: str, rng: np.random.Generator, current: np.ndarray) -> np.ndarray:
+    """Orientation (gravity reaction in the sensor frame) for an activity; x runs along the limb."""
+    axis = {"walk": (1.0, 0, 0), "run": (1.0, 0, 0), "typing": (0, 0, 1.0), "brushing": (-1.0, 0, 0)}.get(activity)
+    if axis is None:
+        return current
+    return W.direction_at_angle(np.array(axis), float(rng.uniform(0, 25)), rng)
+
+
+def bout_params(activity: str, rng: np.random.Generator, profile: Profile) -> tuple[float, str, dict]:
+    """Duration, kind (the tremor type) and waveform parameters of one bout of ``activity``."""
+    r = W.RANGES[activity]
+    duration = float(rng.uniform(*r["duration_s"]))
+    seed = int(rng.integers(2 ** 31))
+    if activity in ("walk", "run"):
+        return duration, "", {"cadence_hz": float(rng.uniform(*r["cadence_hz"])),
+                              "step_g": float(rng.uniform(*r["step_g"])), "heel_g": float(rng.uniform(*r["heel_g"])),
+                              "heel_hz": float(rng.uniform(*r["heel_hz"])), "swing_deg": float(rng.uniform(*r["swing_deg"])),
+                              "seed": seed}
+    if activity in ("typing", "fidget"):
+        return duration, "", {"rate_hz": float(rng.uniform(*r["rate_hz"])),
+                              "peak_g": float(np.exp(rng.uniform(*np.log(r["peak_g"])))),
+                              "freq_hz": float(rng.uniform(*r["freq_hz"])), "seed": seed}
+    if activity == "brushing":
+        return duration, "", {"rate_hz": float(rng.uniform(3.0, 6.0)), "peak_g": float(rng.uniform(0.03, 0.1)),
+                              "seed": seed}
+    if activity == "tremor":
+        kind = str(rng.choice(list(profile.tremor_kinds)))
+        lo, hi = W.TREMOR_BANDS[kind]
+        return duration, kind, {"freq_hz": float(rng.uniform(lo + 0.3, hi - 0.3)),
+                                "peak_g": float(np.exp(rng.uniform(*np.log(r["peak_g"])))), "seed": seed}
+    raise ValueError(activity)
+
+
+def _mean_bout_s(activity: str) -> float:
+    lo, hi = W.RANGES[activity]["duration_s"]
+    return (lo + hi) / 2
+
+
+def _plan_bouts(profile: Profile, total_s: float, rng: np.random.Generator, up0: np.ndarray
+                ) -> tuple[list[PlannedEvent], list[Rotation]]:
+    """Activity bouts separated by rest; a posture change into and out of each bout."""
+    shares = {a: s for a, s in profile.activities.items() if s > 0}
+    events: list[PlannedEvent] = []
+    rotations: list[Rotation] = []
+    if not shares:
+        return events, rotations
+    names = sorted(shares)
+    share_total = sum(shares.values())
+    # pick activity a with probability share_a / mean_a (normalised) so time shares come out right
+    w = np.array([shares[a] / _mean_bout_s(a) for a in names])
+    p = w / w.sum()
+    mean_bout = float(np.sum(p * np.array([_mean_bout_s(a) for a in names])))
+    mean_rest = mean_bout * (1 - share_total) / share_total if share_total < 1 else 5.0
+    # start in the stationary state: inside a bout with probability share_total
+    in_bout = bool(rng.uniform() < share_total)
+    t = 0.0 if in_bout else float(rng.exponential(mean_rest)) if mean_rest > 0 else 0.0
+    current = up0
+    while t < total_s:
+        act = str(names[rng.choice(len(names), p=p)])
+        duration, kind, params = bout_params(act, rng, profile)
+        target = _activity_up(act, rng, current)
+        move = float(rng.uniform(1.0, 2.0))
+        if in_bout:  # already under way at the start: the remaining part of a bout
+            duration *= float(rng.uniform(0.2, 1.0))
+            up0[:] = current = target
+            in_bout = False
+        elif not np.allclose(target, current):
+            rotations.append(Rotation(t, move, target))
+            events.append(_posture_event(t, move, rng, current, target))
+            t += move + 0.3
+            current = target
+        duration = min(duration, total_s - t)
+        if duration < 3:
+            break
+        params["up"] = tuple(current)
+        events.append(PlannedEvent(act, t, duration, kind, params))
+        t += duration + 0.3
+        if act in ("walk", "run", "typing", "brushing"):
+            target = W.direction_at_angle(current, float(rng.uniform(30, 90)), rng)
+            move = float(rng.uniform(1.0, 2.5))
+            rotations.append(Rotation(t, move, target))
+            events.append(_posture_event(t, move, rng, current, target))
+            t += move
+            current = target
+        t += float(rng.exponential(mean_rest)) if mean_rest > 0 else 1.0
+    return events, rotations
+
+
+def _posture_event(start: float, duration: float, rng: np.random.Generator, up_from: np.ndarray,
+                   up_to: np.ndarray, label: str = "posture") -> PlannedEvent:
+    """A smooth movement: the peak acceleration follows from a 0.1-0.6 m minimum-jerk reach."""
+    r = W.RANGES[label]
+    leg = duration / 2 if label == "gesture" else duration  # a gesture goes out and back
+    distance_m = float(rng.uniform(0.1, 0.6))
+    peak = float(np.clip(10 / np.sqrt(3) * distance_m / leg ** 2 / 9.80665, *r["peak_g"]))
+    direction = W.unit(np.cross(up_from, up_to)) if not np.allclose(up_from, up_to) else W.random_direction(rng)
+    direction = W.unit(direction + 0.5 * W.random_direction(rng))
+    return PlannedEvent(label, start, duration, "", {"peak_g": peak, "direction": tuple(direction),
+                                                     "up_to": tuple(up_to), "up_from": tuple(up_from)})
+
+
+def _free_windows(blocked: list[tuple[float, float]], total_s: float) -> np.ndarray:
+    """Complement of ``blocked`` windows in [0, total_s] as (k, 2)."""
+    out, t = [], 0.0
+    for a, b in sorted(blocked):
+        if a > t:
+            out.append((t, min(a, total_s)))
+        t = max(t, b)
+    if t < total_s:
+        out.append((t, total_s))
+    return np.array([w for w in out if w[1] > w[0]] or [(0.0, 0.0)], dtype=float)
+
+
+def _map_free_time(x: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """Map times on the concatenated free axis back to session time."""
+    lengths = free[:, 1] - free[:, 0]
+    cum = np.concatenate([[0.0], np.cumsum(lengths)])
+    i = np.clip(np.searchsorted(cum, x, side="right") - 1, 0, len(free) - 1)
+    return free[i, 0] + (x - cum[i])
+
+
+def twitch_onsets(profile: Profile, total_s: float, rng: np.random.Generator,
+                  blocked: list[tuple[float, float]] | None = None, rate_per_min: float | None = None
+                  ) -> np.ndarray:
+    """Onset times of twitches: Poisson with a refractory time, or in bouts (``profile.twitch_bouts``).
+
+    The expected count is ``rate * total_s / 60``; onsets avoid ``blocked`` windows
+    (their rate is scaled up over the free time so the per-session rate holds).
+    """
+    rate = profile.twitch_rate_per_min if rate_per_min is None else rate_per_min
+    if rate <= 0 or total_s <= 0:
+        return np.zeros(0)
+    free = _free_windows(blocked or [], total_s)
+    free_s = float(np.sum(free[:, 1] - free[:, 0]))
+    if free_s <= 0:
+        return np.zeros(0)
+    rate_s = rate / 60.0 * total_s / free_s  # per free second
+
+    def poisson(span: float, r: float) -> np.ndarray:
+        if r <= 0 or span <= 0:
+            return np.zeros(0)
+        mean_iv = 1.0 / r
+        refr = min(TWITCH_REFRACTORY_S, 0.5 * mean_iv)
+        n = int(span / mean_iv * 1.5 + 10)
+        x = np.cumsum(refr + rng.exponential(mean_iv - refr, n))
+        x -= rng.uniform(0, mean_iv)  # a random phase, so the process starts stationary
+        return x[(x >= 0) & (x < span)]
+
+    if not profile.twitch_bouts:
+        x = poisson(free_s, rate_s)
+    else:
+        f_in = BOUT_MEAN_S / (BOUT_MEAN_S + PAUSE_MEAN_S)
+        r_in = rate_s / (f_in + PAUSE_RATE_FACTOR * (1 - f_in))
+        parts, t = [], 0.0
+        in_bout = bool(rng.uniform() < f_in)
+        while t < free_s:
+            span = float(rng.exponential(BOUT_MEAN_S if in_bout else PAUSE_MEAN_S))
+            span = min(span, free_s - t)
+            parts.append(t + poisson(span, r_in if in_bout else r_in * PAUSE_RATE_FACTOR))
+            t += span
+            in_bout = not in_bout
+        x = np.concatenate(parts) if parts else np.zeros(0)
+    return np.sort(_map_free_time(x, free))
+
+
+class _Occupancy:
+    """Which parts of the session are taken, on a 0.05 s grid (fast overlap tests for many events)."""
+
+    STEP = 0.05
+
+    def __init__(self, total_s: float) -> None:
+        self.taken = np.zeros(int(total_s / self.STEP) + 2, dtype=bool)
+
+    def _slice(self, a: float, b: float) -> slice:
+        n = self.taken.size
+        return slice(int(np.clip(np.floor(a / self.STEP), 0, n)), int(np.clip(np.ceil(b / self.STEP), 0, n)))
+
+    def mark(self, a: float, b: float) -> None:
+        self.taken[self._slice(a, b)] = True
+
+    def any(self, a: float, b: float) -> bool:
+        return bool(self.taken[self._slice(a, b)].any())
+
+
+class _UpLookup:
+    """Gravity direction after the rotations that started before a time (bisect on start times)."""
+
+    def __init__(self, up0: np.ndarray, rotations: list[Rotation]) -> None:
+        rot = sorted(rotations, key=lambda r: r.start)
+        self.starts = np.array([r.start for r in rot])
+        self.ups = [np.asarray(up0, dtype=float)] + [np.asarray(r.up_to, dtype=float) for r in rot]
+
+    def __call__(self, time: float) -> np.ndarray:
+        return self.ups[int(np.searchsorted(self.starts, time, side="right"))]
+
+
+def plan_session(profile: str | Profile, minutes: float, seed: int, rate_hz: float = 100.0,
+                 sensor: SensorModel | None = None) -> SessionPlan:
+    """Decide everything that happens in a session (no signal yet)."""
+    prof = get_profile(profile)
+    rng = rng_for(seed, "session")
+    placement = str(rng.choice(list(prof.placements)))
+    up0 = _random_up(rng, prof.lying)  # _plan_bouts may turn it to the first activity's orientation
+    sens = draw_sensor(rng_for(seed, "sensor")) if sensor is None else sensor
+    n = n_samples(minutes, rate_hz)
+    total_s = float(true_times(n + 1, rate_hz, sens.clock_ppm)[-1]) if n else 0.0  # the board's clock is off
+    events, rotations = _plan_bouts(prof, total_s, rng_for(seed, "bouts"), up0)
+    bout_spans = [(e.start, e.start + e.duration) for e in events if e.label in BOUT_ACTIVITIES]
+    moves = [(r.start - 0.2, r.start + r.duration + 0.2) for r in rotations]
+
+    # twitches: anywhere except during the posture changes around bouts; tics often come in
+    # short runs (1-3 repeats 0.3-1.5 s apart), so the base rate is lowered to keep the profile's mean
+    trng = rng_for(seed, "twitches")
+    kinds = list(prof.twitch_kinds)
+    kw = np.array([prof.twitch_kinds[k] for k in kinds], dtype=float)
+    kw /= kw.sum()
+    tic_share = float(kw[kinds.index("tic")]) if "tic" in kinds else 0.0
+    base_rate = prof.twitch_rate_per_min / (1.0 + tic_share * TIC_RUN_P * TIC_RUN_MEAN_EXTRA)
+    onsets = twitch_onsets(prof, total_s, trng, blocked=moves, rate_per_min=base_rate)
+    candidates: list[PlannedEvent] = []
+    bout_up = _UpLookup(up0, rotations)
+    for onset in onsets:
+        kind = kinds[int(trng.choice(len(kinds), p=kw))]
+        p = W.draw_twitch(kind, trng, bout_up(onset))
+        candidates.append(PlannedEvent("twitch", float(onset), p.duration_s, kind, {"twitch": p}))
+        if kind == "tic" and trng.uniform() < TIC_RUN_P:
+            t_next = onset + p.duration_s
+            for _ in range(int(trng.integers(1, 4))):
+                t_next += float(trng.uniform(0.3, 1.5))
+                q = W.draw_twitch("tic", trng, bout_up(t_next))
+                candidates.append(PlannedEvent("twitch", t_next, q.duration_s, "tic", {"twitch": q, "run": True}))
+                t_next += q.duration_s
+    twitches: list[PlannedEvent] = []
+    last_end = -np.inf
+    move_arr = np.array(moves).reshape(-1, 2)
+    for e in sorted(candidates, key=lambda e: e.start):
+        end = e.start + e.duration
+        if e.start < 0.2 or end > total_s - 0.2 or e.start < last_end + 0.2:
+            continue
+        if e.params.get("run") and np.any((move_arr[:, 0] < end) & (move_arr[:, 1] > e.start)):
+            continue
+        twitches.append(e)
+        last_end = end
+    twitch_spans = [(e.start - 1.0, e.start + e.duration + 1.0) for e in twitches]
+
+    # hypnic jerks (and some myoclonic jerks) are followed by a small posture shift
+    extra_rot: list[Rotation] = []
+    for e in twitches:
+        if e.kind in ("hypnic", "myoclonic") and trng.uniform() < (0.6 if e.kind == "hypnic" else 0.2):
+            s = e.start + e.duration + float(trng.uniform(0.05, 0.3))
+            d = float(trng.uniform(0.5, 2.0))
+            if any(a < s + d and s < b for a, b in moves):
+                continue
+            up = bout_up(s)
+            extra_rot.append(Rotation(s, d, W.direction_at_angle(up, float(trng.uniform(3, 20)), trng)))
+    all_rot = sorted(rotations + extra_rot, key=lambda r: r.start)
+    # after-shifts change the orientation that later rotations start from: keep targets absolute
+
+    # point look-alikes: in still stretches (outside bouts), away from twitches and moves
+    prng = rng_for(seed, "lookalikes")
+    point: list[PlannedEvent] = []
+    busy = _Occupancy(total_s)
+    for a, b in bout_spans + twitch_spans + moves + [(r.start - 0.5, r.start + r.duration + 0.5) for r in extra_rot]:
+        busy.mark(a, b)
+    up_at = _UpLookup(up0, all_rot)
+    for name in POINT_LOOKALIKES:
+        rate = prof.events_per_min.get(name, 0.0)
+        if rate <= 0:
+            continue
+        n = int(prng.poisson(rate * minutes))
+        for start in np.sort(prng.uniform(0, total_s, n)):
+            ev = point_event(name, float(start), prng, up_at(float(start)), rate_hz, prof)
+            end = ev.start + ev.duration
+            if end > total_s - 0.5 or busy.any(ev.start - 0.5, end + 0.5):
+                continue
+            busy.mark(ev.start, end)
+            point.append(ev)
+            if name == "posture":
+                all_rot.append(Rotation(ev.start, ev.duration, np.asarray(ev.params["up_to"])))
+            elif name == "gesture":  # the forearm turns on the way out and back
+                half = ev.duration / 2
+                all_rot.append(Rotation(ev.start, half, np.asarray(ev.params["up_to"])))
+                all_rot.append(Rotation(ev.start + half, half, np.asarray(ev.params["up_from"])))
+    all_rot.sort(key=lambda r: r.start)
+
+    # unlabelled micro-movements (adjusting, scratching): small smooth bumps, part of the background
+    mrng = rng_for(seed, "micro")
+    n = int(mrng.poisson(prof.micro_per_min * minutes))
+    for start in np.sort(mrng.uniform(0, total_s, n)):
+        duration = float(mrng.uniform(0.4, 2.0))
+        if start + duration > total_s - 0.2 or busy.any(start - 0.3, start + duration + 0.3):
+            continue
+        point.append(PlannedEvent("micro", float(start), duration, "", {
+            "peak_g": float(np.exp(mrng.uniform(np.log(0.005), np.log(0.08)))),
+            "direction": tuple(W.random_direction(mrng))}))
+
+    brng = rng_for(seed, "background")
+    pl = PLACEMENTS[placement]
+    background = {
+        "fidget_g": float(np.exp(brng.uniform(*np.log(prof.fidget_g)))),
+        "breath_hz": float(brng.uniform(*W.RANGES["breathing"]["freq_hz"])),
+        "breath_g": float(min(brng.uniform(*W.RANGES["breathing"]["peak_g"]) * pl["breath"] * (2 if prof.lying else 1),
+                              W.RANGES["breathing"]["peak_g"][1])),
+        "heart_hz": float(brng.uniform(*W.RANGES["heartbeat"]["freq_hz"])),
+        "heart_g": float(brng.uniform(*W.RANGES["heartbeat"]["peak_g"]) * pl["heart"]),
+        "breath_dir": tuple(W.random_direction(brng)), "heart_dir": tuple(W.random_direction(brng)),
+        "phases": tuple(float(x) for x in brng.uniform(0, 2 * np.pi, 2)),
+        "wander_deg": float(brng.uniform(0.5, 3.0)) * (0.5 if prof.lying else 1.0),
+    }
+    events = sorted(events + twitches + point, key=lambda e: (e.start, e.label))
+    return SessionPlan(prof, float(minutes), int(seed), float(rate_hz), placement, sens, up0, events, all_rot,
+                       background)
+
+
+def point_event(name: str, start: float, rng: np.random.Generator, up: np.ndarray, rate_hz: float,
+                prof: Profile) -> PlannedEvent:
+    """A point look-alike (posture change, gesture, knock, clap) starting at ``start``."""
+    r = W.RANGES[name]
+    if name == "posture":
+        target = W.direction_at_angle(up, float(rng.uniform(*r["angle_deg"])), rng)
+        return _posture_event(start, float(rng.uniform(*r["duration_s"])), rng, up, target)
+    if name == "gesture":
+        ev = _posture_event(start, float(rng.uniform(*r["duration_s"])), rng, up,
+                            W.direction_at_angle(up, float(rng.uniform(*r["angle_deg"])), rng), "gesture")
+        return ev
+    if name == "knock":
+        # on the sample grid (the spike must be seen); the session renders it at this start
+        return PlannedEvent("knock", start, float(rng.uniform(*r["duration_s"])), "",
+                            {"peak_g": float(rng.uniform(*r["peak_g"])), "freq_hz": float(rng.uniform(*r["freq_hz"])),
+                             "direction": tuple(W.random_direction(rng))})
+    if name == "clap":
+        count = int(rng.integers(r["count"][0], r["count"][1] + 1))
+        rate = float(rng.uniform(*r["rate_hz"]))
+        return PlannedEvent("clap", start, (count + 1) / rate, "",
+                            {"count": count, "rate_hz": rate, "peak_g": float(rng.uniform(*r["peak_g"])),
+                             "direction": tuple(W.random_direction(rng)), "seed": int(rng.integers(2 ** 31))})
+    raise ValueError(name)
+
+
+def n_samples(minutes: float, rate_hz: float) -> int:
+    """Samples in a session of ``minutes`` on the board's clock."""
+    return int(round(float(minutes) * 60.0 * float(rate_hz)))
