@@ -1,0 +1,191 @@
+"""The Live page's sink: the pipeline's samples, events, alerts and link health, made small for a browser.
+
+:class:`LiveHub` is a pipeline sink. Samples are decimated at once to at most
+:data:`DISPLAY_HZ` buckets per second, each sent as its minimum and maximum
+(so a 20 ms twitch in a 1000 Hz stream still shows), and kept for the last
+:data:`KEEP_S` seconds; events, alert changes, link events and markers are kept
+in a short log. The web server reads it from other threads (:meth:`since`).
+
+Events may carry a ``status`` (``provisional``, ``confirmed``, ``retracted``) and an
+``id``, as the real-life issue's detector will emit; events without one are confirmed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter, deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..events import Alert, TwitchEvent
+from ..protocol.base import LinkEvent, SampleBlock
+from ..sessionclock import SessionClock
+from ..sinks import alert_record, event_record, link_record
+
+#: Display buckets per second, each sent as (min, max): 2 x 50 points/s per channel at any input rate.
+DISPLAY_HZ = 50.0
+#: Seconds of trace kept for a page that connects.
+KEEP_S = 30.0
+#: Messages (events, alerts...) kept for a page that connects.
+KEEP_MESSAGES = 200
+QUIET_LINK_KINDS = {"info", "status", "log", "reconnected"}
+
+
+@dataclass
+class TraceChunk:
+    seq: int
+    t: np.ndarray       # (2k,) bucket times (each twice: min, then max)
+    v: np.ndarray       # (2k, 4): ax, ay, az, |a| minus 1 g
+
+
+class LiveHub:
+    """Collects what the live page shows. Thread-safe: the pipeline writes, the server reads."""
+
+    def __init__(self, clock: SessionClock | None = None, session: str = "", meta: dict | None = None) -> None:
+        self.clock = clock or SessionClock(meta=meta)
+        self.session = session
+        self.meta = meta if meta is not None else {}
+        self.seq = 0
+        self.trace: deque[TraceChunk] = deque()
+        self.messages: deque[tuple[int, dict]] = deque(maxlen=KEEP_MESSAGES)
+        self.active: dict[str, dict] = {}
+        self.link_counts: Counter[str] = Counter()
+        self.n_samples = 0
+        self.n_events = 0
+        self.now: float | None = None
+        self.first: tuple[float, float] | None = None  # (stream t, wall time) of the first sample
+        self.last_sample_wall: float | None = None
+        self.closed = False
+        self._rate_window: deque[tuple[float, int]] = deque(maxlen=50)
+        self._rest_t = np.zeros(0)
+        self._rest_v = np.zeros((0, 4))
+        self._lock = threading.Lock()
+        self.changed = threading.Condition(self._lock)
+        self.marker = None  # a MarkerSink, when markers can be recorded
+
+    # ---- pipeline side ---------------------------------------------------------------
+    def on_samples(self, block: SampleBlock) -> None:
+        n = len(block)
+        if not n:
+            return
+        wall = time.time()
+        acc = block.acc
+        v = np.empty((n, 4))
+        v[:, :3] = acc
+        v[:, 3] = np.sqrt(np.einsum("ij,ij->i", acc, acc)) - 1.0
+        t = np.concatenate([self._rest_t, block.t]) if self._rest_t.size else block.t
+        v = np.concatenate([self._rest_v, v]) if self._rest_t.size else v
+        with self._lock:
+            if self.first is None:
+                self.first = (float(block.t[0]), wall)
+            self.n_samples += n
+            self.now = float(block.t[-1]) if self.now is None else max(self.now, float(block.t[-1]))
+            self.last_sample_wall = wall
+            self._rate_window.append((wall, self.n_samples))
+            rate = self._rate_hz_locked()
+        k = max(1, int(round((rate or DISPLAY_HZ) / DISPLAY_HZ)))  # samples per bucket
+        nb = t.size // k
+        self._rest_t, self._rest_v = t[nb * k:].copy(), v[nb * k:].copy()
+        if nb == 0:
+            return
+        vb = v[:nb * k].reshape(nb, k, 4)
+        tb = t[:nb * k:k]
+        both_t = np.repeat(tb, 2)
+        both_v = np.empty((2 * nb, 4))
+        both_v[0::2] = vb.min(axis=1)
+        both_v[1::2] = vb.max(axis=1)
+        with self.changed:
+            self.seq += 1
+            self.trace.append(TraceChunk(self.seq, both_t, both_v))
+            while self.trace and self.trace[0].t[-1] < self.now - KEEP_S:
+                self.trace.popleft()
+            self.changed.notify_all()
+
+    def _rate_hz_locked(self) -> float | None:
+        if len(self._rate_window) > 1:
+            (w0, n0), (w1, n1) = self._rate_window[0], self._rate_window[-1]
+            if w1 > w0 and n1 > n0:
+                return (n1 - n0) / (w1 - w0)
+        rate = self.meta.get("sample_rate_hz")
+        return float(rate) if rate else None
+
+    def _post(self, record: dict) -> None:
+        with self.changed:
+            self.seq += 1
+            self.messages.append((self.seq, record))
+            self.changed.notify_all()
+
+    def on_events(self, events: list[TwitchEvent]) -> None:
+        for e in events:
+            rec = event_record(e, self.clock)
+            rec["status"] = getattr(e, "status", "confirmed") or "confirmed"
+            rec["id"] = getattr(e, "id", None)
+            rec["seen_wall"] = time.time()
+            if rec["status"] != "retracted" and rec["status"] != "provisional":
+                self.n_events += 1
+            self._post(rec)
+
+    def on_alerts(self, alerts: list[Alert]) -> None:
+        for a in alerts:
+            rec = alert_record(a, self.clock)
+            with self._lock:
+                if getattr(a, "change", "raised") == "cleared":
+                    self.active.pop(a.rule, None)
+                else:
+                    self.active[a.rule] = rec
+            self._post(rec)
+
+    def on_link(self, event: LinkEvent) -> None:
+        with self._lock:
+            self.link_counts[event.kind] += event.count
+        if event.kind != "status":
+            self._post(link_record(event, self.clock))
+
+    def on_tick(self, now: float) -> None:
+        pass
+
+    def on_marker(self, marker) -> None:
+        self._post({"type": "marker", "t": round(marker.t, 3), "source": marker.source, "time": marker.time})
+
+    def close(self) -> None:
+        with self.changed:
+            self.closed = True
+            self.seq += 1
+            self.changed.notify_all()
+
+    # ---- server side -----------------------------------------------------------------
+    def status(self) -> dict:
+        """Link health and counts, as the page shows them."""
+        with self._lock:
+            ago = time.time() - self.last_sample_wall if self.last_sample_wall else None
+            problems = {k: v for k, v in self.link_counts.items() if k not in QUIET_LINK_KINDS}
+            return {"type": "status", "now": self.now, "samples": self.n_samples, "twitches": self.n_events,
+                    "rate_hz": self._rate_hz_locked(), "last_sample_ago_s": ago, "problems": problems,
+                    "active": sorted(self.active.values(), key=lambda r: (r["level"] != "alert",
+                                                                          r["level"] != "warning", r["rule"])),
+                    "first": self.first, "closed": self.closed, "session": self.session,
+                    "start_epoch": self.clock.epoch_offset if self.clock.known else None,
+                    "utc_offset_s": self.clock.utc_offset_s if self.clock.known else None,
+                    "markers": self.marker is not None}
+
+    def since(self, seq: int) -> tuple[int, dict | None, list[dict]]:
+        """What came after ``seq``: ``(new seq, trace as columns or None, messages)``."""
+        with self._lock:
+            chunks = [c for c in self.trace if c.seq > seq]
+            msgs = [m for s, m in self.messages if s > seq]
+            new = self.seq
+        trace = None
+        if chunks:
+            t = np.concatenate([c.t for c in chunks])
+            v = np.concatenate([c.v for c in chunks])
+            trace = {"t": np.round(t, 3).tolist(), **{k: np.round(v[:, j], 4).tolist()
+                                                       for j, k in enumerate(("x", "y", "z", "m"))}}
+        return new, trace, msgs
+
+    def wait(self, seq: int, timeout: float) -> None:
+        """Block until something newer than ``seq`` arrives (or ``timeout`` s)."""
+        with self.changed:
+            if self.seq == seq and not self.closed:
+                self.changed.wait(timeout)
