@@ -64,8 +64,7 @@ def run_serve(args: argparse.Namespace) -> int:
     server = WebServer(config, args.host, args.port)
     print(f"serve: history {db if config.db else '(none yet)'}"
           + (f", recordings {', '.join(map(str, args.recordings))}" if args.recordings else ""), flush=True)
-    print(f"serve: open {server.url_with_token('/') if args.port else 'the address uvicorn picks'}  (Ctrl-C stops)",
-          flush=True)
+    print(f"serve: open {server.url_with_token('/')}  (Ctrl-C stops)", flush=True)
     server.run()
     return 0
 

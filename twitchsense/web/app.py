@@ -50,6 +50,7 @@ class WebConfig:
 
 def create_app(config: WebConfig) -> Starlette:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.filters["hours"] = hours_text
     catalogue = Catalogue(config.recordings)
     analyses = Analyses(config.model)
 
@@ -258,6 +259,13 @@ def create_app(config: WebConfig) -> Starlette:
     app.add_middleware(GuardMiddleware, guard=config.guard)
     app.state.config = config
     return app
+
+
+def hours_text(h: float) -> str:
+    """``2.5 h``, ``12 min`` or ``40 s``: a duration given in hours, with its unit."""
+    if h >= 1:
+        return f"{h:.1f} h"
+    return f"{h * 60:.0f} min" if h * 60 >= 1 else f"{h * 3600:.0f} s"
 
 
 async def _json_body(request: Request) -> dict:

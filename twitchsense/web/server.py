@@ -1,7 +1,12 @@
-"""Running the web app: uvicorn in the foreground (``serve``) or in a thread beside a live pipeline."""
+"""Running the web app: uvicorn in the foreground (``serve``) or in a thread beside a live pipeline.
+
+The listening socket is bound here, before uvicorn starts, so the address is known
+at once (port 0 picks a free one) and a port in use is one clear error line.
+"""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 
@@ -10,7 +15,7 @@ from .app import WebConfig, create_app
 
 
 class WebServer:
-    """One uvicorn server for a :class:`WebConfig`; ``port`` 0 picks a free port (see :attr:`url`)."""
+    """One uvicorn server for a :class:`WebConfig`, listening on ``host:port`` from construction on."""
 
     def __init__(self, config: WebConfig, host: str = "127.0.0.1", port: int = 8765) -> None:
         import uvicorn
@@ -18,16 +23,20 @@ class WebServer:
             raise TwitchsenseError(f"port must be 0-65535, got {port}")
         self.config = config
         self.host = host
-        self.server = uvicorn.Server(uvicorn.Config(create_app(config), host=host, port=port, log_level="warning",
-                                                    access_log=False, lifespan="off", timeout_graceful_shutdown=1))
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            self.sock.bind((host, port))
+        except OSError as exc:
+            self.sock.close()
+            raise TwitchsenseError(f"cannot listen on {host}:{port}: {exc.strerror} "
+                                   "(in use? pick another port)") from None
+        self.sock.listen(128)
+        self.port = int(self.sock.getsockname()[1])
+        self.server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning", access_log=False,
+                                                    lifespan="off", timeout_graceful_shutdown=1))
         self._thread: threading.Thread | None = None
-
-    @property
-    def port(self) -> int:
-        for s in getattr(self.server, "servers", []):
-            for sock in s.sockets:
-                return int(sock.getsockname()[1])
-        return int(self.server.config.port)
 
     @property
     def url(self) -> str:
@@ -40,23 +49,16 @@ class WebServer:
 
     def run(self) -> None:
         """Serve in the foreground until Ctrl-C."""
-        try:
-            self.server.run()
-        except SystemExit:  # uvicorn exits when it cannot bind
-            pass
-        if not self.server.started:
-            raise TwitchsenseError(f"could not listen on {self.host}:{self.server.config.port} "
-                                   "(in use? pick another with --port)")
+        self.server.run(sockets=[self.sock])
 
     def start(self, timeout_s: float = 10.0) -> "WebServer":
-        """Serve from a background thread; returns once it listens."""
-        self._thread = threading.Thread(target=self.server.run, name="web-server", daemon=True)
+        """Serve from a background thread; returns once it answers."""
+        self._thread = threading.Thread(target=self.run, name="web-server", daemon=True)
         self._thread.start()
         end = time.monotonic() + timeout_s
         while not self.server.started:
             if not self._thread.is_alive() or time.monotonic() > end:
-                raise TwitchsenseError(f"the web server could not listen on {self.host}:{self.server.config.port} "
-                                       "(in use? pick another port)")
+                raise TwitchsenseError(f"the web server on {self.url} did not start")
             time.sleep(0.02)
         return self
 
@@ -64,3 +66,4 @@ class WebServer:
         self.server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=5)
+        self.sock.close()
