@@ -4,42 +4,11 @@ demo recordings in a temporary folder, and headless Chromium (skipped with the r
 from __future__ import annotations
 
 import shutil
-import sqlite3
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from twitchsense.events import Alert, TwitchEvent
-from twitchsense.history import HistorySink
-from twitchsense.protocol.base import SampleBlock
-
-ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / "recordings" / "demo"
-
-#: (start_time, seconds of data, twitches, alerts raised): three days, the second with none
-SESSIONS = [("2026-03-02T08:00:00+01:00", 3600.0, 30, [("warning", "frequent")]),
-            ("2026-03-03T21:30:00+01:00", 1800.0, 0, []),
-            ("2026-03-05T10:00:00+01:00", 7200.0, 7, [("info", "twitching")])]
-
-
-def block(t0: float, t1: float) -> SampleBlock:
-    t = np.array([t0, t1])
-    return SampleBlock(t, np.zeros((2, 3)), np.arange(2), np.full(2, -1))
-
-
-def seed_history(path: Path, sessions=SESSIONS, name_prefix: str = "night") -> Path:
-    """A real history database written by the real sink: sessions with known counts."""
-    for i, (start, span, n, alerts) in enumerate(sessions):
-        sink = HistorySink(path, {"start_time": start}, name=f"{name_prefix}-{i + 1}", source=f"{name_prefix}-{i + 1}")
-        sink.on_samples(block(0.0, span))
-        onsets = np.linspace(10.0, span - 10.0, n)
-        sink.on_events([TwitchEvent(float(o), 0.1, 0.05 + 0.01 * (k % 7), 0.9, "myoclonic", "rest")
-                        for k, o in enumerate(onsets)])
-        for level, rule in alerts:
-            sink.on_alerts([Alert(100.0, 100.0, level, rule, f"{n} twitches")])
-        sink.close()
-    return path
+from web_helpers import DEMO, seed_history
 
 
 @pytest.fixture
@@ -82,11 +51,3 @@ def browser():
     driver.set_page_load_timeout(30)
     yield driver
     driver.quit()
-
-
-def markers_in(db: Path) -> list[tuple]:
-    con = sqlite3.connect(db)
-    try:
-        return con.execute("SELECT session_id, t, source FROM markers ORDER BY t").fetchall()
-    finally:
-        con.close()

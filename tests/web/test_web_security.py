@@ -3,37 +3,14 @@ methods and hosts, paths that leave the configured folders (404), validated inpu
 
 from __future__ import annotations
 
-import http.client
 import json
 import sqlite3
 
 import pytest
 
-from conftest import seed_history
+from web_helpers import post_headers, request, seed_history
 from twitchsense.web.app import WebConfig
 from twitchsense.web.security import Guard, inside
-
-
-def request(server, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
-    """One raw HTTP request (no client-side path normalisation): ``(status, headers, text)``."""
-    c = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-    h = {"Host": f"127.0.0.1:{server.port}", **(headers or {})}
-    c.request(method, path, body=body, headers=h)
-    r = c.getresponse()
-    out = r.status, {k.lower(): v for k, v in r.getheaders()}, r.read().decode("utf-8", "replace")
-    c.close()
-    return out
-
-
-def post_headers(server, csrf: str | None, origin: str | None = "same") -> dict:
-    h = {"content-type": "application/json"}
-    if csrf is not None:
-        h["x-csrf-token"] = csrf
-    if origin == "same":
-        h["origin"] = f"http://127.0.0.1:{server.port}"
-    elif origin:
-        h["origin"] = origin
-    return h
 
 
 def test_loopback_needs_no_token_but_other_hosts_get_one(history, serve):

@@ -84,18 +84,18 @@ class LiveHub:
             self.now = float(block.t[-1]) if self.now is None else max(self.now, float(block.t[-1]))
             self.last_sample_wall = wall
             self._rate_window.append((wall, self.n_samples))
-            rate = self._rate_hz_locked()
-        k = max(1, int(round((rate or DISPLAY_HZ) / DISPLAY_HZ)))  # samples per bucket
-        nb = t.size // k
-        self._rest_t, self._rest_v = t[nb * k:].copy(), v[nb * k:].copy()
-        if nb == 0:
+        # buckets of 1 / DISPLAY_HZ s of stream time; the last one may go on in the next block
+        bucket = np.floor(t * DISPLAY_HZ)
+        starts = np.concatenate([[0], np.flatnonzero(np.diff(bucket)) + 1])
+        done = starts[:-1] if bucket[-1] == bucket[starts[-1]] else starts
+        cut = int(starts[-1]) if len(done) < len(starts) else t.size
+        self._rest_t, self._rest_v = t[cut:].copy(), v[cut:].copy()
+        if not len(done) or cut == 0:
             return
-        vb = v[:nb * k].reshape(nb, k, 4)
-        tb = t[:nb * k:k]
-        both_t = np.repeat(tb, 2)
-        both_v = np.empty((2 * nb, 4))
-        both_v[0::2] = vb.min(axis=1)
-        both_v[1::2] = vb.max(axis=1)
+        both_t = np.repeat(bucket[done] / DISPLAY_HZ, 2)
+        both_v = np.empty((2 * len(done), 4))
+        both_v[0::2] = np.minimum.reduceat(v[:cut], done, axis=0)
+        both_v[1::2] = np.maximum.reduceat(v[:cut], done, axis=0)
         with self.changed:
             self.seq += 1
             self.trace.append(TraceChunk(self.seq, both_t, both_v))

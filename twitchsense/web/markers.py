@@ -69,6 +69,22 @@ def marker_agreement(markers: Sequence[float], onsets: Sequence[float], ends: Se
             "without_marker": without, "within_s": within_s}
 
 
+def split_markers(labels):
+    """``(labels without markers, marker onsets)``: markers are the wearer's presses, not labels of time."""
+    if labels is None or not len(labels):
+        return labels, np.zeros(0)
+    felt = (labels["label"] == FELT).to_numpy()
+    return labels[~felt].reset_index(drop=True), labels["onset"].to_numpy(float)[felt]
+
+
+def add_agreement(total: dict, markers: Sequence[float], events: Sequence) -> dict:
+    """``total`` plus one recording's :func:`marker_agreement` (recordings without markers add nothing)."""
+    if not len(markers):
+        return total
+    a = marker_agreement(markers, [e.onset for e in events], [e.onset + e.duration for e in events])
+    return {k: (total.get(k, 0) + v if k != "within_s" else v) for k, v in a.items()}
+
+
 def describe_agreement(a: dict) -> str:
     """One line: ``markers (felt): 5, 4 with a detection within 2 s; detections without a marker: 7 of 12``."""
     return (f"markers (felt): {a['markers']}, {a['with_detection']} with a detection within "

@@ -1,0 +1,70 @@
+"""Helpers of the web app's tests: a seeded history written by the real history sink, raw HTTP requests."""
+
+from __future__ import annotations
+
+import http.client
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+
+from twitchsense.events import Alert, TwitchEvent
+from twitchsense.history import HistorySink
+from twitchsense.protocol.base import SampleBlock
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / "recordings" / "demo"
+
+#: (start_time, seconds of data, twitches, alerts raised): three days, the second with none
+SESSIONS = [("2026-03-02T08:00:00+01:00", 3600.0, 30, [("warning", "frequent")]),
+            ("2026-03-03T21:30:00+01:00", 1800.0, 0, []),
+            ("2026-03-05T10:00:00+01:00", 7200.0, 7, [("info", "twitching")])]
+
+
+def block(t0: float, t1: float) -> SampleBlock:
+    t = np.array([t0, t1])
+    return SampleBlock(t, np.zeros((2, 3)), np.arange(2), np.full(2, -1))
+
+
+def seed_history(path: Path, sessions=SESSIONS, name_prefix: str = "night") -> Path:
+    """A real history database written by the real sink: sessions with known counts."""
+    for i, (start, span, n, alerts) in enumerate(sessions):
+        sink = HistorySink(path, {"start_time": start}, name=f"{name_prefix}-{i + 1}", source=f"{name_prefix}-{i + 1}")
+        sink.on_samples(block(0.0, span))
+        onsets = np.linspace(10.0, span - 10.0, n)
+        sink.on_events([TwitchEvent(float(o), 0.1, 0.05 + 0.01 * (k % 7), 0.9, "myoclonic", "rest")
+                        for k, o in enumerate(onsets)])
+        for level, rule in alerts:
+            sink.on_alerts([Alert(100.0, 100.0, level, rule, f"{n} twitches")])
+        sink.close()
+    return path
+
+
+def markers_in(db: Path) -> list[tuple]:
+    con = sqlite3.connect(db)
+    try:
+        return con.execute("SELECT session_id, t, source FROM markers ORDER BY t").fetchall()
+    finally:
+        con.close()
+
+
+def request(server, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
+    """One raw HTTP request (no client-side path normalisation): ``(status, headers, text)``."""
+    c = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    h = {"Host": f"127.0.0.1:{server.port}", **(headers or {})}
+    c.request(method, path, body=body, headers=h)
+    r = c.getresponse()
+    out = r.status, {k.lower(): v for k, v in r.getheaders()}, r.read().decode("utf-8", "replace")
+    c.close()
+    return out
+
+
+def post_headers(server, csrf: str | None, origin: str | None = "same") -> dict:
+    h = {"content-type": "application/json"}
+    if csrf is not None:
+        h["x-csrf-token"] = csrf
+    if origin == "same":
+        h["origin"] = f"http://127.0.0.1:{server.port}"
+    elif origin:
+        h["origin"] = origin
+    return h
