@@ -13,18 +13,13 @@ import sys
 import numpy as np
 import pandas as pd
 
-from web_helpers import block, markers_in, post_headers, request, seed_history
+from web_helpers import block, markers_in, post_headers, request, seed_history, session_rows
 from twitchsense.history import HistorySink
 from twitchsense.protocol.base import SampleBlock
 from twitchsense.recording import read_labels
 from twitchsense.web.app import WebConfig
 from twitchsense.web.live import DISPLAY_HZ, LiveHub
 from twitchsense.web.markers import MarkerSink, marker_agreement
-
-
-def session_rows(html: str) -> dict[str, int]:
-    return {m[0]: int(m[1]) for m in re.findall(
-        r'<a href="/session/\d+">([^<]+)</a>.*?<td class="num twitches">(\d+)</td>', html, re.S)}
 
 
 def test_home_counts_every_session_and_says_which_hours(history, serve):

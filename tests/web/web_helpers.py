@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import re
 import sqlite3
 from pathlib import Path
 
@@ -68,3 +69,9 @@ def post_headers(server, csrf: str | None, origin: str | None = "same") -> dict:
     elif origin:
         h["origin"] = origin
     return h
+
+
+def session_rows(html: str) -> dict[str, int]:
+    """Session name -> twitch count, as the home page lists them."""
+    return {m[0]: int(m[1]) for m in re.findall(
+        r'<a href="/session/\d+">([^<]+)</a>.*?<td class="num twitches">(\d+)</td>', html, re.S)}

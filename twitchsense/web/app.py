@@ -54,10 +54,10 @@ def create_app(config: WebConfig) -> Starlette:
     catalogue = Catalogue(config.recordings)
     analyses = Analyses(config.model)
 
-    def page(request: Request, name: str, **context) -> HTMLResponse:
+    def page(request: Request, template: str, **context) -> HTMLResponse:
         nav = [("Home", "/", config.db is not None), ("Live", "/live", config.hub is not None),
                ("Review", "/review", bool(config.recordings))]
-        return templates.TemplateResponse(request, name, {"csrf": config.guard.csrf, "version": __version__,
+        return templates.TemplateResponse(request, template, {"csrf": config.guard.csrf, "version": __version__,
                                                           "nav": [(a, b) for a, b, on in nav if on], **context})
 
     def history() -> sqlite3.Connection:

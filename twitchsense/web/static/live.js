@@ -60,6 +60,7 @@
   }
   function showStatus(s) {
     status = s;
+    if (s.first) { document.body.dataset.firstT = s.first[0]; document.body.dataset.firstWall = s.first[1]; }
     const box = document.getElementById("status");
     const ago = s.last_sample_ago_s;
     const stale = ago == null || ago > 3;
