@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,6 +47,8 @@ class WebConfig:
     hub: LiveHub | None = None
     guard: Guard = field(default_factory=Guard)
     model: Path | None = None
+    #: set when the server shuts down: open live streams end so it need not cancel them
+    closing: threading.Event = field(default_factory=threading.Event)
 
 
 def create_app(config: WebConfig) -> Starlette:
@@ -151,7 +154,7 @@ def create_app(config: WebConfig) -> Starlette:
             seq = -1
             last_status = 0.0
             loop = asyncio.get_running_loop()
-            while True:
+            while not config.closing.is_set():
                 if await request.is_disconnected():
                     break
                 new, trace, msgs = h.since(seq)
@@ -170,7 +173,7 @@ def create_app(config: WebConfig) -> Starlette:
                     await asyncio.sleep(1.0)
                     continue
                 await asyncio.sleep(PUSH_S)
-                await run_in_threadpool(h.wait, seq, 0.5)
+                await run_in_threadpool(h.wait, seq, 0.25)
         return StreamingResponse(events(), media_type="text/event-stream",
                                  headers={"cache-control": "no-store", "x-accel-buffering": "no"})
 

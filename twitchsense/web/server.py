@@ -63,6 +63,8 @@ class WebServer:
         return self
 
     def stop(self) -> None:
+        self.config.closing.set()
+        time.sleep(0.3)  # live streams notice and end
         self.server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=5)

@@ -17,6 +17,8 @@
 
   function addTrace(tr) {
     for (const k of ["t", "x", "y", "z", "m"]) Array.prototype.push.apply(cols[k], tr[k]);
+    window.__tracePoints = (window.__tracePoints || 0) + tr.t.length;  // read by benchmarks/web_app.py
+    window.__traceLast = tr.t[tr.t.length - 1];
     const end = cols.t[cols.t.length - 1];
     let i = 0;
     while (i < cols.t.length && cols.t[i] < end - KEEP_S) i++;
