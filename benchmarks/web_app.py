@@ -30,7 +30,7 @@ SECONDS = {"full": 60.0, "quick": 15.0, "smoke": 3.0}
 
 
 def year_history(path: Path, days: int = 365, hours_per_day: float = 16.0, rate_per_hour: float = 20.0,
-                 seed: int = 0) -> dict:
+                 seed: int = 0, first: str = "2025-03-01") -> dict:
     """A history of ``days`` days of daily use written by the real history sink (one session a day)."""
     from datetime import date, timedelta
 
@@ -39,7 +39,7 @@ def year_history(path: Path, days: int = 365, hours_per_day: float = 16.0, rate_
     from twitchsense.protocol.base import SampleBlock
 
     rng = np.random.default_rng(seed)
-    first = date(2025, 3, 1)
+    first = date.fromisoformat(first)
     n_events = 0
     for d in range(days):
         day = first + timedelta(days=d)

@@ -83,9 +83,7 @@ def create_app(config: WebConfig) -> Starlette:
                 con.close()
         data = await run_in_threadpool(load)
         chart = {"weeks": [w["week"] for w in data.weeks], "rates": [w["rate"] for w in data.weeks]}
-        top = max((c.rate_per_hour or 0.0 for c in data.days), default=0.0)
-        return page(request, "home.html", data=data, chart=chart, top_rate=top, db=str(config.db),
-                    title="History")
+        return page(request, "home.html", data=data, chart=chart, db=str(config.db), title="History")
 
     async def session(request: Request) -> Response:
         sid = request.path_params["sid"]

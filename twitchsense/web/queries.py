@@ -13,6 +13,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
+import numpy as np
+
 from ..history import _split_by_day, days_met
 
 JUDGED_COLUMNS = ("judged_s",)
@@ -59,6 +61,7 @@ class DayCell:
     hours: float = 0.0
     twitches: int = 0
     alerts: int = 0
+    level: int = -1  # colour: -1 no data, 0 no twitches, 1-4 up to each bound of HomeData.scale
 
     @property
     def rate_per_hour(self) -> float | None:
@@ -74,6 +77,8 @@ class HomeData:
     weeks: list[dict]
     since: list[dict]
     totals: dict = field(default_factory=dict)
+    scale: list[float] = field(default_factory=list)  # upper rate bounds of colour levels 1-4 (/h)
+    months: list[str] = field(default_factory=list)   # month label above each calendar week, or ""
 
 
 def _sessions(con: sqlite3.Connection, judged: str | None) -> list[tuple]:
@@ -108,6 +113,7 @@ def home_data(con: sqlite3.Connection, rule_names: list[str] | None = None) -> H
         days.setdefault(d, DayCell(d)).alerts = n
     dated = sorted(d for d in days if _is_date(d))
     cells = _calendar(days, dated)
+    scale = colour_scale(cells)
     weeks = _weeks(cells)
     since = []
     names = rule_names if rule_names is not None else \
@@ -118,8 +124,31 @@ def home_data(con: sqlite3.Connection, rule_names: list[str] | None = None) -> H
             since.append({"rule": rule, "first": met[0], "last": met[-1], "days": len(met)})
     totals = {"sessions": len(sessions), "hours": sum(s.hours for s in sessions),
               "twitches": sum(s.twitches for s in sessions)}
+    months = [date.fromisoformat(cells[i].day).strftime("%b") if i == 0 or
+              date.fromisoformat(cells[i].day).month != date.fromisoformat(cells[i - 7].day).month else ""
+              for i in range(0, len(cells), 7)]
     return HomeData(BASIS_JUDGED if judged else BASIS_DATA, judged is not None, sessions, cells, weeks, since,
-                    totals)
+                    totals, scale, months)
+
+
+#: Days with less data than this (h) are coloured but do not set the colour scale.
+SCALE_MIN_HOURS = 1.0
+
+
+def colour_scale(cells: list[DayCell]) -> list[float]:
+    """Four rate bounds (/h) up to the 95th percentile of the days with at least an hour of data.
+
+    A short session's extreme rate would otherwise leave every other day pale. Sets each
+    cell's ``level``: -1 no data, 0 no twitches, 1-4 by bound (above the last bound: 4).
+    """
+    rates = [c.rate_per_hour for c in cells if c.hours >= SCALE_MIN_HOURS] or \
+        [c.rate_per_hour for c in cells if c.hours > 0]
+    top = float(np.percentile([r for r in rates if r is not None], 95)) if rates else 0.0
+    bounds = [top * k / 4 for k in (1, 2, 3, 4)] if top > 0 else [1.0, 2.0, 3.0, 4.0]
+    for c in cells:
+        r = c.rate_per_hour
+        c.level = -1 if r is None else 0 if c.twitches == 0 else min(1 + int(np.searchsorted(bounds, r)), 4)
+    return bounds
 
 
 def _is_date(d: str) -> bool:

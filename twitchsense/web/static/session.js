@@ -8,7 +8,7 @@
   const el = document.getElementById("events-chart");
   const kinds = [...new Set(ev.map(e => e.kind || ""))].sort();
   const x = ev.map(e => e.onset);
-  const span = x.length ? x[x.length - 1] - x[0] : 0;
+  const span = d.last_t - d.first_t;
   const series = kinds.map(k => ev.map(e => (e.kind || "") === k ? e.peak_g : null));
   const raises = d.alerts.filter(a => a.change === "raised" && !a.fault);
   const hooks = TS.shadeSpans(d.context);
@@ -25,7 +25,7 @@
   if (ev.length) {
     const plot = new uPlot({
       width: TS.width(el), height: 280, hooks: hooks,
-      scales: { x: { time: false }, y: { distr: 3 } },
+      scales: { x: { time: false, range: () => [d.first_t, Math.max(d.last_t, d.first_t + 1)] }, y: { distr: 3 } },
       axes: [{ values: (u, vals) => vals.map(v => when(v).slice(11, span < 3600 ? 19 : 16)), label: "local time (" + TS.offsetText(d.offset_s) + ")" },
              { label: "strength (g)", size: 60 }],
       series: [{ label: "time", value: (u, v) => v == null ? "-" : when(v) }].concat(kinds.map(k => ({
