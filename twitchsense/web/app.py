@@ -32,8 +32,8 @@ from .review import Analyses, Catalogue, candidates, decide, waveform
 from .security import Guard, GuardMiddleware
 
 HERE = Path(__file__).parent
-#: Seconds between two pushes of the live stream to one page (at most 10 a second).
-PUSH_S = 0.1
+#: Seconds between two pushes of the live stream to one page (at most 5 a second).
+PUSH_S = 0.2
 #: Largest JSON body a POST may carry.
 MAX_BODY = 4096
 
@@ -63,38 +63,28 @@ def create_app(config: WebConfig) -> Starlette:
         return templates.TemplateResponse(request, template, {"csrf": config.guard.csrf, "version": __version__,
                                                           "nav": [(a, b) for a, b, on in nav if on], **context})
 
-    def history() -> sqlite3.Connection:
+    def read_history(query, *args):
+        """``query(connection, *args)`` on a read-only connection to the history."""
         if config.db is None:
             raise HTTPException(404, "no history database given (serve --db FILE)")
         if not config.db.exists():
             raise HTTPException(404, f"no history at {config.db} yet")
         con = sqlite3.connect(f"file:{config.db}?mode=ro", uri=True, timeout=10)
-        return con
+        try:
+            return query(con, *args)
+        finally:
+            con.close()
 
     async def home(request: Request) -> Response:
         if config.db is None:
             return RedirectResponse("/live" if config.hub is not None else "/review", 303)
-
-        def load():
-            con = history()
-            try:
-                return home_data(con)
-            finally:
-                con.close()
-        data = await run_in_threadpool(load)
+        data = await run_in_threadpool(read_history, home_data)
         chart = {"weeks": [w["week"] for w in data.weeks], "rates": [w["rate"] for w in data.weeks]}
         return page(request, "home.html", data=data, chart=chart, db=str(config.db), title="History")
 
     async def session(request: Request) -> Response:
         sid = request.path_params["sid"]
-
-        def load():
-            con = history()
-            try:
-                return session_data(con, sid)
-            finally:
-                con.close()
-        s = await run_in_threadpool(load)
+        s = await run_in_threadpool(read_history, session_data, sid)
         if s is None:
             raise HTTPException(404, f"no session {sid} in the history")
         rec = catalogue.find(s["source"]) or catalogue.find(s["name"])
@@ -112,11 +102,7 @@ def create_app(config: WebConfig) -> Starlette:
         sid = request.path_params["sid"]
 
         def build():
-            con = history()
-            try:
-                s = session_data(con, sid)
-            finally:
-                con.close()
+            s = read_history(session_data, sid)
             if s is None:
                 raise HTTPException(404, f"no session {sid}")
             path = catalogue.find(s["source"]) or catalogue.find(s["name"])
@@ -161,17 +147,13 @@ def create_app(config: WebConfig) -> Starlette:
                 if trace is not None:
                     out.append({"type": "trace", **trace})
                 out += msgs
-                if now - last_status >= 0.5 or seq < 0:
+                if now - last_status >= 1.0 or seq < 0:
                     out.append(h.status())
                     last_status = now
                 seq = new
                 if out:
                     yield "data: " + json.dumps(out, separators=(",", ":")) + "\n\n"
-                if h.closed and trace is None and not msgs:
-                    await asyncio.sleep(1.0)
-                    continue
-                await asyncio.sleep(PUSH_S)
-                await run_in_threadpool(h.wait, seq, 0.25)
+                await asyncio.sleep(1.0 if h.closed and trace is None and not msgs else PUSH_S)
         return StreamingResponse(events(), media_type="text/event-stream",
                                  headers={"cache-control": "no-store", "x-accel-buffering": "no"})
 

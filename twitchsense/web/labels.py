@@ -72,10 +72,11 @@ def edit_labels(path: Path, add: Iterable[dict] = (),
         return table
 
 
-def same_candidate(table: pd.DataFrame, onset: float, reviewed_only: bool = True) -> np.ndarray:
-    """Rows at ``onset`` (within :data:`SAME_ONSET_S`), only review rows unless ``reviewed_only`` is False."""
-    hit = np.abs(table["onset"].to_numpy(float) - onset) < SAME_ONSET_S
-    if reviewed_only:
-        note = table["note"].astype(str).to_numpy() if "note" in table else np.full(len(table), "")
-        hit &= note == REVIEWED
-    return hit
+def reviewed_rows(table: pd.DataFrame) -> np.ndarray:
+    """Rows the review page wrote (``note=reviewed``)."""
+    return table["note"].astype(str).to_numpy() == REVIEWED if "note" in table else np.zeros(len(table), bool)
+
+
+def same_candidate(table: pd.DataFrame, onset: float) -> np.ndarray:
+    """Review rows at ``onset`` (within :data:`SAME_ONSET_S`): the decision a new one replaces."""
+    return (np.abs(table["onset"].to_numpy(float) - onset) < SAME_ONSET_S) & reviewed_rows(table)

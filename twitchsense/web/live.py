@@ -1,8 +1,9 @@
 """The Live page's sink: the pipeline's samples, events, alerts and link health, made small for a browser.
 
-:class:`LiveHub` is a pipeline sink. Samples are decimated at once to at most
-:data:`DISPLAY_HZ` buckets per second, each sent as its minimum and maximum
-(so a 20 ms twitch in a 1000 Hz stream still shows), and kept for the last
+:class:`LiveHub` is a pipeline sink. Samples are kept as they come and decimated when
+a page asks (ten times a second) to :data:`DISPLAY_HZ` buckets per second of stream
+time, each sent as its minimum and maximum (so a 20 ms twitch in a 1000 Hz stream
+still shows); the trace is kept for the last
 :data:`KEEP_S` seconds; events, alert changes, link events and markers are kept
 in a short log. The web server reads it from other threads (:meth:`since`).
 
@@ -59,24 +60,20 @@ class LiveHub:
         self.last_sample_wall: float | None = None
         self.closed = False
         self._rate_window: deque[tuple[float, int]] = deque(maxlen=50)
+        self._raw: list[tuple[np.ndarray, np.ndarray]] = []
+        self._raw_seq = 0
         self._rest_t = np.zeros(0)
         self._rest_v = np.zeros((0, 4))
         self._lock = threading.Lock()
-        self.changed = threading.Condition(self._lock)
         self.marker = None  # a MarkerSink, when markers can be recorded
 
     # ---- pipeline side ---------------------------------------------------------------
     def on_samples(self, block: SampleBlock) -> None:
+        """Keep the block (cheap: a board sends a hundred a second); :meth:`since` decimates them."""
         n = len(block)
         if not n:
             return
         wall = time.time()
-        acc = block.acc
-        v = np.empty((n, 4))
-        v[:, :3] = acc
-        v[:, 3] = np.sqrt(np.einsum("ij,ij->i", acc, acc)) - 1.0
-        t = np.concatenate([self._rest_t, block.t]) if self._rest_t.size else block.t
-        v = np.concatenate([self._rest_v, v]) if self._rest_t.size else v
         with self._lock:
             if self.first is None:
                 self.first = (float(block.t[0]), wall)
@@ -84,24 +81,37 @@ class LiveHub:
             self.now = float(block.t[-1]) if self.now is None else max(self.now, float(block.t[-1]))
             self.last_sample_wall = wall
             self._rate_window.append((wall, self.n_samples))
-        # buckets of 1 / DISPLAY_HZ s of stream time; the last one may go on in the next block
+            self._raw.append((block.t, block.acc))
+            self.seq += 1
+            self._raw_seq = self.seq
+            if len(self._raw) > 2000:  # nobody reads: decimate now so memory stays bounded
+                self._decimate_locked()
+
+    def _decimate_locked(self) -> None:
+        """The kept blocks as trace chunks: min and max of each 1 / DISPLAY_HZ s of stream time."""
+        if not self._raw:
+            return
+        t = np.concatenate([self._rest_t] + [b[0] for b in self._raw])
+        acc = np.concatenate([self._rest_v[:, :3]] + [b[1] for b in self._raw])
+        self._raw.clear()
+        v = np.empty((t.size, 4))
+        v[:, :3] = acc
+        v[:, 3] = np.sqrt(np.einsum("ij,ij->i", acc, acc)) - 1.0
+        # the last bucket may go on in the next block: it waits
         bucket = np.floor(t * DISPLAY_HZ)
         starts = np.concatenate([[0], np.flatnonzero(np.diff(bucket)) + 1])
-        done = starts[:-1] if bucket[-1] == bucket[starts[-1]] else starts
-        cut = int(starts[-1]) if len(done) < len(starts) else t.size
-        self._rest_t, self._rest_v = t[cut:].copy(), v[cut:].copy()
-        if not len(done) or cut == 0:
+        cut = int(starts[-1])
+        self._rest_t, self._rest_v = t[cut:], v[cut:]
+        if cut == 0:
             return
+        done = starts[:-1]
         both_t = np.repeat(bucket[done] / DISPLAY_HZ, 2)
         both_v = np.empty((2 * len(done), 4))
         both_v[0::2] = np.minimum.reduceat(v[:cut], done, axis=0)
         both_v[1::2] = np.maximum.reduceat(v[:cut], done, axis=0)
-        with self.changed:
-            self.seq += 1
-            self.trace.append(TraceChunk(self.seq, both_t, both_v))
-            while self.trace and self.trace[0].t[-1] < self.now - KEEP_S:
-                self.trace.popleft()
-            self.changed.notify_all()
+        self.trace.append(TraceChunk(self._raw_seq, both_t, both_v))
+        while self.trace and self.trace[0].t[-1] < self.now - KEEP_S:
+            self.trace.popleft()
 
     def _rate_hz_locked(self) -> float | None:
         if len(self._rate_window) > 1:
@@ -112,10 +122,9 @@ class LiveHub:
         return float(rate) if rate else None
 
     def _post(self, record: dict) -> None:
-        with self.changed:
+        with self._lock:
             self.seq += 1
             self.messages.append((self.seq, record))
-            self.changed.notify_all()
 
     def on_events(self, events: list[TwitchEvent]) -> None:
         for e in events:
@@ -150,10 +159,9 @@ class LiveHub:
         self._post({"type": "marker", "t": round(marker.t, 3), "source": marker.source, "time": marker.time})
 
     def close(self) -> None:
-        with self.changed:
+        with self._lock:
             self.closed = True
             self.seq += 1
-            self.changed.notify_all()
 
     # ---- server side -----------------------------------------------------------------
     def status(self) -> dict:
@@ -173,6 +181,7 @@ class LiveHub:
     def since(self, seq: int) -> tuple[int, dict | None, list[dict]]:
         """What came after ``seq``: ``(new seq, trace as columns or None, messages)``."""
         with self._lock:
+            self._decimate_locked()
             chunks = [c for c in self.trace if c.seq > seq]
             msgs = [m for s, m in self.messages if s > seq]
             new = self.seq
@@ -183,9 +192,3 @@ class LiveHub:
             trace = {"t": np.round(t, 3).tolist(), **{k: np.round(v[:, j], 4).tolist()
                                                        for j, k in enumerate(("x", "y", "z", "m"))}}
         return new, trace, msgs
-
-    def wait(self, seq: int, timeout: float) -> None:
-        """Block until something newer than ``seq`` arrives (or ``timeout`` s)."""
-        with self.changed:
-            if self.seq == seq and not self.closed:
-                self.changed.wait(timeout)

@@ -22,8 +22,8 @@ from ..context import ContextSpan
 from ..errors import TwitchsenseError
 from ..events import TwitchEvent, read_detections
 from ..recording import (CONTEXT_SUFFIX, DETECTED_SUFFIX, Recording, companion_path, find_recordings,
-                         labels_path, read_recording, recording_name)
-from .labels import CLASSES, FELT, NOT_TWITCH, REVIEWED, edit_labels, load_labels, same_candidate
+                         read_recording, recording_name)
+from .labels import CLASSES, FELT, NOT_TWITCH, REVIEWED, edit_labels, load_labels, reviewed_rows, same_candidate
 from .markers import MATCH_S, marker_agreement
 from .security import inside
 
@@ -134,7 +134,7 @@ def _state_at(spans: list[ContextSpan], t: float) -> dict | None:
 def candidates(a: Analysis, labels_file: Path) -> dict:
     """Every candidate of a recording, with the decision already made on it, and the markers' check."""
     table = load_labels(labels_file)
-    reviewed = table[same_reviewed(table)] if len(table) else table
+    reviewed = table[reviewed_rows(table)] if len(table) else table
     decided = {round(float(o), 3): (str(lab), str(k) if "kind" in reviewed else "")
                for o, lab, k in zip(reviewed["onset"], reviewed["label"],
                                     reviewed["kind"] if "kind" in reviewed else [""] * len(reviewed))}
@@ -167,11 +167,6 @@ def candidates(a: Analysis, labels_file: Path) -> dict:
     return {"name": a.rec.name, "source": a.source, "candidates": out, "markers": agreement,
             "rate_hz": a.rec.sample_rate_hz, "duration_s": a.rec.duration_s,
             "start_time": a.rec.meta.get("start_time") or None}
-
-
-def same_reviewed(table) -> np.ndarray:
-    note = table["note"].astype(str).to_numpy() if "note" in table else np.full(len(table), "")
-    return note == REVIEWED
 
 
 def waveform(a: Analysis, t: float, half_s: float = WAVE_S) -> dict:
@@ -217,6 +212,3 @@ def _number(x, name: str) -> float:
         raise ValueError(f"{name} must be a finite number")
     return float(x)
 
-
-def labels_file_for(path: Path) -> Path:
-    return labels_path(path)
