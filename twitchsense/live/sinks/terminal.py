@@ -211,7 +211,8 @@ class TerminalSink(SinkBase):
                       for a in reversed(self.last_changes)]
         if self.mark_key or self.n_markers:
             lines.append("")
-            lines.append(f"felt markers: {self.n_markers}" + ("   (press m when you feel a twitch)" if self.mark_key else ""))
+            hint = "   (press m when you feel a twitch)" if self.mark_key else ""
+            lines.append(f"felt markers: {self.n_markers}{hint}")
         lines.append("")
         lines.append("Measurements, not a diagnosis.  Ctrl-C stops.")
         return lines

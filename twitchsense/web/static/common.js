@@ -33,6 +33,18 @@ const TS = {
   COLORS: { x: "#d62728", y: "#2ca02c", z: "#1f77b4", m: "#111111",
             myoclonic: "#d62728", hypnic: "#9467bd", fasciculation: "#2ca02c", tic: "#ff7f0e", "": "#555" },
   CONTEXT: { rest: "rgba(14,165,233,0.10)", light: "rgba(234,179,8,0.16)", active: "rgba(107,114,128,0.22)" },
+  // a chart of the three axes and the magnitude against seconds, empty until setData
+  tracePlot(el, height, opts) {
+    const plot = new uPlot({
+      width: TS.width(el), height: height, hooks: opts.hooks || {}, scales: { x: { time: false, range: opts.range } },
+      axes: [{ label: opts.xLabel }, { label: opts.yLabel, size: 60 }],
+      series: [{ label: "t", value: (u, v) => v == null ? "-" : v.toFixed(opts.digits) + " s" },
+               { label: "x", stroke: TS.COLORS.x, width: 1 }, { label: "y", stroke: TS.COLORS.y, width: 1 },
+               { label: "z", stroke: TS.COLORS.z, width: 1 }, { label: opts.magLabel, stroke: TS.COLORS.m, width: 1.5 }],
+    }, [[], [], [], [], []], el);
+    TS.fit(plot, el, height);
+    return plot;
+  },
   // a uPlot hook that shades context spans [{start, end, state}] given in x units
   shadeSpans(spans) {
     return { drawClear: [u => {

@@ -6,14 +6,8 @@
   const el = document.getElementById("trace");
   const cols = { t: [], x: [], y: [], z: [], m: [] };
   let status = null, dirty = false;
-  const plot = new uPlot({
-    width: TS.width(el), height: 260, scales: { x: { time: false } },
-    axes: [{ label: "stream time (s)" }, { label: "acceleration (g)", size: 55 }],
-    series: [{ label: "t", value: (u, v) => v == null ? "-" : v.toFixed(2) + " s" },
-             { label: "x", stroke: TS.COLORS.x, width: 1 }, { label: "y", stroke: TS.COLORS.y, width: 1 },
-             { label: "z", stroke: TS.COLORS.z, width: 1 }, { label: "|a| − 1 g", stroke: TS.COLORS.m, width: 1.5 }],
-  }, [[], [], [], [], []], el);
-  TS.fit(plot, el, 260);
+  const plot = TS.tracePlot(el, 260, { xLabel: "stream time (s)", yLabel: "acceleration (g)", digits: 2,
+                                       magLabel: "|a| − 1 g" });
 
   function addTrace(tr) {
     for (const k of ["t", "x", "y", "z", "m"]) Array.prototype.push.apply(cols[k], tr[k]);

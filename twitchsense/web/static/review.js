@@ -23,14 +23,8 @@
     }
     ctx.restore();
   }];
-  const plot = new uPlot({
-    width: TS.width(el), height: 280, hooks: hooks, scales: { x: { time: false, range: [-3, 3] } },
-    axes: [{ label: "seconds from the candidate" }, { label: "g (minus the median of ±3 s)", size: 60 }],
-    series: [{ label: "t", value: (u, v) => v == null ? "-" : v.toFixed(3) + " s" },
-             { label: "x", stroke: TS.COLORS.x, width: 1 }, { label: "y", stroke: TS.COLORS.y, width: 1 },
-             { label: "z", stroke: TS.COLORS.z, width: 1 }, { label: "|a|", stroke: TS.COLORS.m, width: 1.5 }],
-  }, [[], [], [], [], []], el);
-  TS.fit(plot, el, 280);
+  const plot = TS.tracePlot(el, 280, { xLabel: "seconds from the candidate", yLabel: "g (minus the median of ±3 s)",
+                                       digits: 3, magLabel: "|a|", range: [-3, 3], hooks: hooks });
 
   function wave(c) {
     if (!waves.has(c.onset)) waves.set(c.onset, fetch(api("wave") + "?t=" + c.onset, { credentials: "same-origin" }).then(r => r.json()));
