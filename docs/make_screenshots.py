@@ -102,7 +102,8 @@ def main() -> int:
                             "--db", str(tmp / "live.sqlite"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             env=env)
             try:
-                url = re.search(r"live page at (\S+)", p.stderr.readline()).group(1)
+                url = next(m.group(1) for m in (re.search(r"live page at (\S+)", p.stderr.readline())
+                                                  for _ in range(20)) if m)
                 driver.set_window_size(1200, 1000)
                 driver.get(url)
                 wait(driver, "return document.querySelectorAll('#events li.event').length >= 4", 90)

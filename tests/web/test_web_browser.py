@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -13,7 +12,7 @@ import time
 
 import pytest
 
-from web_helpers import markers_in, session_rows
+from web_helpers import live_page_url, markers_in, session_rows
 from twitchsense.recording import read_labels, read_recording, write_recording
 from twitchsense.web.app import WebConfig
 from twitchsense.web.security import Guard
@@ -56,9 +55,7 @@ def test_live_page_shows_twitches_within_2_s_and_records_a_felt_marker(browser, 
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          env={**os.environ, "XDG_DATA_HOME": str(tmp_path)})
     try:
-        line = p.stderr.readline()
-        url = re.search(r"live page at (\S+)", line).group(1)
-        browser.get(url)
+        browser.get(live_page_url(p))
         loaded = time.time()
         wait_for(browser, "return document.body.dataset.firstWall")
         items = wait_for(browser, "const l = [...document.querySelectorAll('#events li.event')];"

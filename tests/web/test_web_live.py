@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 
-from web_helpers import DEMO, markers_in
+from web_helpers import DEMO, live_page_url, markers_in
 from twitchsense.recording import read_labels, read_recording, write_recording
 
 
@@ -23,7 +23,7 @@ def test_stream_web_serves_the_live_stream(tmp_path):
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                          env={**os.environ, "XDG_DATA_HOME": str(tmp_path)})
     try:
-        port = int(re.search(r"live page at http://127\.0\.0\.1:(\d+)/live", p.stderr.readline()).group(1))
+        port = int(re.search(r"http://127\.0\.0\.1:(\d+)/live", live_page_url(p)).group(1))
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
         c.request("GET", "/live")
         page = c.getresponse()

@@ -75,3 +75,17 @@ def session_rows(html: str) -> dict[str, int]:
     """Session name -> twitch count, as the home page lists them."""
     return {m[0]: int(m[1]) for m in re.findall(
         r'<a href="/session/\d+">([^<]+)</a>.*?<td class="num twitches">(\d+)</td>', html, re.S)}
+
+
+def live_page_url(proc) -> str:
+    """The live page's address, from the first lines ``stream/replay --web`` print on stderr."""
+    seen = []
+    for _ in range(20):
+        line = proc.stderr.readline()
+        seen.append(line)
+        m = re.search(r"live page at (\S+)", line)
+        if m:
+            return m.group(1)
+        if not line:
+            break
+    raise AssertionError(f"no live page address in: {seen}")
