@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from web_helpers import live_page_url, markers_in, session_rows
@@ -129,3 +130,31 @@ def test_token_and_csrf_hold_in_the_browser(browser, demo_folder, serve):
     csrf = browser.execute_script("return TS.csrf()")
     assert browser.execute_script(post, decide, csrf, body) == 200
     assert "reviewed" in (demo_folder / "frequent-twitching.events.csv").read_text()
+
+
+def test_live_page_confirms_and_retracts_provisional_twitches(browser, serve):
+    """Events with a status and an id (as the real-life issue's detector emits them) change in place."""
+    from types import SimpleNamespace
+
+    from twitchsense.protocol.base import SampleBlock
+    from twitchsense.web.live import LiveHub
+
+    hub = LiveHub(session="statuses", meta={"sample_rate_hz": 100.0})
+    s = serve(WebConfig(hub=hub))
+    browser.get(s.url + "/live")
+    wait_for(browser, "return document.getElementById('status').textContent.includes('waiting')")
+    t = np.arange(200) / 100.0
+    hub.on_samples(SampleBlock(t, np.tile([0.0, 0.0, 1.0], (200, 1)), np.arange(200), np.full(200, -1)))
+
+    def event(eid: int, onset: float, status: str):
+        return SimpleNamespace(onset=onset, duration=0.1, peak_g=0.08, confidence=0.9, kind="myoclonic",
+                               context="rest", label="twitch", status=status, id=eid)
+    statuses = "return [...document.querySelectorAll('#events li.event')].map(e => e.dataset.status).join(',')"
+    hub.on_events([event(1, 0.5, "provisional")])
+    wait_for(browser, statuses.replace("return ", "return (") + ") === 'provisional'")
+    hub.on_events([event(1, 0.5, "confirmed"), event(2, 1.2, "provisional")])
+    wait_for(browser, statuses.replace("return ", "return (") + ") === 'provisional,confirmed'")
+    hub.on_events([event(2, 1.2, "retracted")])
+    wait_for(browser, statuses.replace("return ", "return (") + ") === 'retracted,confirmed'")
+    assert hub.status()["twitches"] == 1  # only the confirmed one counts
+    assert wait_for(browser, "return document.getElementById('status').textContent.endsWith('· 1 twitch')")
