@@ -13,7 +13,8 @@ import time
 import numpy as np
 import pytest
 
-from web_helpers import live_page_url, markers_in, session_rows
+from web_helpers import (  # noqa: F401 (fixtures are used by name)
+    browser, demo_folder, history, live_page_url, markers_in, serve, session_rows)
 from twitchsense.recording import read_labels, read_recording, write_recording
 from twitchsense.web.app import WebConfig
 from twitchsense.web.security import Guard

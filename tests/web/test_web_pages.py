@@ -13,7 +13,9 @@ import sys
 import numpy as np
 import pandas as pd
 
-from web_helpers import block, markers_in, post_headers, request, seed_history, session_rows
+from web_helpers import (  # noqa: F401 (fixtures are used by name)
+    block, demo_folder, history, markers_in, post_headers, request, seed_history, serve,
+    session_rows)
 from twitchsense.history import HistorySink
 from twitchsense.protocol.base import SampleBlock
 from twitchsense.recording import read_labels

@@ -8,7 +8,8 @@ import sqlite3
 
 import pytest
 
-from web_helpers import post_headers, request, seed_history
+from web_helpers import (  # noqa: F401 (fixtures are used by name)
+    demo_folder, history, post_headers, request, seed_history, serve)
 from twitchsense.web.app import WebConfig
 from twitchsense.web.security import Guard, inside
 
