@@ -34,9 +34,8 @@ def year_history(path: Path, days: int = 365, hours_per_day: float = 16.0, rate_
     """A history of ``days`` days of daily use written by the real history sink (one session a day)."""
     from datetime import date, timedelta
 
-    from twitchsense.events import Alert, TwitchEvent
-    from twitchsense.history import HistorySink
-    from twitchsense.protocol.base import SampleBlock
+    from twitchsense.live.sinks.history import HistorySink
+    from twitchsense.types import Alert, SampleBlock, TwitchEvent
 
     rng = np.random.default_rng(seed)
     first = date.fromisoformat(first)
@@ -117,11 +116,11 @@ def bench_home(tmp: Path, days: int) -> dict:
 def _pipeline(rate: float, seconds: float, web: bool, driver=None) -> dict:
     """Run the live pipeline (replay of a synthetic wrist in real time, shipped detector, alert engine)."""
     from twitchsense.alerts import AlertEngine, load_rules
-    from twitchsense.detector import StreamingDetector
-    from twitchsense.model_file import default_model_path, load_model
-    from twitchsense.pipeline import Pipeline
-    from twitchsense.sources.replay import ReplaySource
-    from twitchsense.sources.synthetic import synthetic_recording
+    from twitchsense.acquisition.sources.replay import ReplaySource
+    from twitchsense.acquisition.sources.synthetic import synthetic_recording
+    from twitchsense.detection.engine import StreamingDetector
+    from twitchsense.detection.model import default_model_path, load_model
+    from twitchsense.live.pipeline import Pipeline
 
     rec = synthetic_recording(rate, seconds=max(seconds + 5, 60.0), seed=1)
     source = ReplaySource(rec, speed=1.0)
@@ -194,8 +193,9 @@ def bench_live(seconds: float, pairs: int = 1) -> list[dict]:
 
 
 def bench_review(tmp: Path, n: int = 100) -> dict:
-    from twitchsense.events import TwitchEvent, write_detections
-    from twitchsense.recording import read_labels
+    from twitchsense.io.outputs import write_detections
+    from twitchsense.io.recording import read_labels
+    from twitchsense.types import TwitchEvent
     from twitchsense.web.app import WebConfig
     from twitchsense.web.server import WebServer
     folder = tmp / "review"

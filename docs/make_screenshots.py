@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.web_app import year_history  # noqa: E402
-from twitchsense.recording import read_recording, write_recording  # noqa: E402
+from twitchsense.io.recording import read_recording, write_recording  # noqa: E402
 from twitchsense.web.app import WebConfig  # noqa: E402
 from twitchsense.web.headless import chromium, missing_reason  # noqa: E402
 from twitchsense.web.server import WebServer  # noqa: E402

@@ -15,7 +15,7 @@ import pytest
 
 from web_helpers import (  # noqa: F401 (fixtures are used by name)
     browser, demo_folder, history, live_page_url, markers_in, serve, session_rows)
-from twitchsense.recording import read_labels, read_recording, write_recording
+from twitchsense.io.recording import read_labels, read_recording, write_recording
 from twitchsense.web.app import WebConfig
 from twitchsense.web.security import Guard
 
@@ -137,7 +137,7 @@ def test_live_page_confirms_and_retracts_provisional_twitches(browser, serve):
     """Events with a status and an id (as the real-life issue's detector emits them) change in place."""
     from types import SimpleNamespace
 
-    from twitchsense.protocol.base import SampleBlock
+    from twitchsense.types import SampleBlock
     from twitchsense.web.live import LiveHub
 
     hub = LiveHub(session="statuses", meta={"sample_rate_hz": 100.0})

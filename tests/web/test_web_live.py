@@ -14,7 +14,7 @@ import sys
 import time
 
 from web_helpers import DEMO, live_page_url, markers_in
-from twitchsense.recording import read_labels, read_recording, write_recording
+from twitchsense.io.recording import read_labels, read_recording, write_recording
 
 
 def test_stream_web_serves_the_live_stream(tmp_path):

@@ -16,9 +16,9 @@ import pandas as pd
 from web_helpers import (  # noqa: F401 (fixtures are used by name)
     block, demo_folder, history, markers_in, post_headers, request, seed_history, serve,
     session_rows)
-from twitchsense.history import HistorySink
-from twitchsense.protocol.base import SampleBlock
-from twitchsense.recording import read_labels
+from twitchsense.io.recording import read_labels
+from twitchsense.live.sinks.history import HistorySink
+from twitchsense.types import SampleBlock
 from twitchsense.web.app import WebConfig
 from twitchsense.web.live import DISPLAY_HZ, LiveHub
 from twitchsense.web.markers import MarkerSink, marker_agreement

@@ -14,9 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from twitchsense.events import Alert, TwitchEvent
-from twitchsense.history import HistorySink
-from twitchsense.protocol.base import SampleBlock
+from twitchsense.live.sinks.history import HistorySink
+from twitchsense.types import Alert, SampleBlock, TwitchEvent
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "recordings" / "demo"

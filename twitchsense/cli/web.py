@@ -94,10 +94,10 @@ def live_web(args: argparse.Namespace, source, session: str, sinks: list, termin
     written (``--record``: ``NAME.events.csv``) or the history. The terminal's ``m``
     key marks in the live view; the page's button with ``--web``.
     """
-    from ..history import HistorySink
-    from ..recording import labels_path
-    from ..sessionclock import SessionClock
-    from ..sinks.terminal import TerminalSink
+    from ..live.sinks.history import HistorySink
+    from ..io.recording import labels_path
+    from ..io.sessionclock import SessionClock
+    from ..live.sinks.terminal import TerminalSink
     from ..web.markers import MarkerSink, TerminalKeys
 
     clock = SessionClock(meta=source.meta)

@@ -7,15 +7,14 @@ so the pages work offline.
 
 from __future__ import annotations
 
-from ..errors import TwitchsenseError
+from ..dependencies import missing_extra
 
 
 def require_web() -> None:
-    """Fail with one line when the web extra is not installed."""
+    """Fail with one line (:func:`~twitchsense.dependencies.missing_extra`) when the web extra is not installed."""
     try:
         import jinja2  # noqa: F401
         import starlette  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError as exc:
-        raise TwitchsenseError(f"the web app needs the extra 'web' ({exc.name} is missing): "
-                               "pip install 'twitchsense[web]'") from None
+        raise missing_extra("the web app", exc.name or "starlette", "web") from None

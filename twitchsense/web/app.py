@@ -25,7 +25,7 @@ from starlette.templating import Jinja2Templates
 
 from .. import __version__
 from ..errors import TwitchsenseError
-from ..recording import labels_path
+from ..io.recording import labels_path
 from .live import LiveHub
 from .queries import home_data, session_data
 from .review import Analyses, Catalogue, candidates, decide, waveform
@@ -108,8 +108,8 @@ def create_app(config: WebConfig) -> Starlette:
             path = catalogue.find(s["source"]) or catalogue.find(s["name"])
             if path is None:
                 raise HTTPException(404, "the session's recording is not in the --recordings folders")
-            from ..events import Alert, TwitchEvent
-            from ..recording import read_recording
+            from ..types import Alert, TwitchEvent
+            from ..io.recording import read_recording
             from ..report import render_report
             events = [TwitchEvent(e["onset"], e["duration"], e["peak_g"], e["confidence"], e["kind"], e["context"])
                       for e in s["events"]]

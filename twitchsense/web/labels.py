@@ -17,7 +17,7 @@ from typing import Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from ..recording import empty_labels, read_labels, write_labels
+from ..io.recording import empty_labels, read_labels, write_labels
 
 #: ``label`` of a "felt one" marker; ``note`` of a row written by the review page.
 FELT = "felt"

@@ -20,10 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..events import Alert, TwitchEvent
-from ..protocol.base import LinkEvent, SampleBlock
-from ..sessionclock import SessionClock
-from ..sinks import alert_record, event_record, link_record
+from ..io.sessionclock import SessionClock
+from ..live.sinks import alert_record, event_record, link_record
+from ..types import Alert, LinkEvent, SampleBlock, TwitchEvent
 
 #: Display buckets per second, each sent as (min, max): 2 x 50 points/s per channel at any input rate.
 DISPLAY_HZ = 50.0

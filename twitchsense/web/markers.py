@@ -19,8 +19,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..protocol.base import SampleBlock
-from ..sessionclock import SessionClock
+from ..io.sessionclock import SessionClock
+from ..types import SampleBlock
 from .labels import FELT, edit_labels
 
 #: A marker and a detection this close (s, to the detection's span) belong together.

@@ -18,14 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..context import ContextSpan
 from ..errors import TwitchsenseError
-from ..events import TwitchEvent, read_detections
-from ..recording import (CONTEXT_SUFFIX, DETECTED_SUFFIX, Recording, companion_path, find_recordings,
+from ..io.outputs import read_detections
+from ..io.recording import (CONTEXT_SUFFIX, DETECTED_SUFFIX, Recording, companion_path, find_recordings,
                          read_recording, recording_name)
 from .labels import CLASSES, FELT, NOT_TWITCH, REVIEWED, edit_labels, load_labels, reviewed_rows, same_candidate
 from .markers import MATCH_S, marker_agreement
 from .security import inside
+from ..types import ContextSpan, TwitchEvent
 
 #: Seconds of waveform on either side of a candidate.
 WAVE_S = 3.0
@@ -104,8 +104,8 @@ class Analyses:
         ctx = companion_path(path.parent, rec.name, CONTEXT_SUFFIX)
         if det.exists() and ctx.exists():
             return Analysis(rec, read_detections(det), read_context(ctx), f"{det.name}")
-        from ..detector import detect_recording
-        from ..model_file import default_model_path, load_model
+        from ..detection.engine import detect_recording
+        from ..detection.model import default_model_path, load_model
         if self._model is None:
             self._model = load_model(self.model_path or default_model_path())
         res = detect_recording(rec, self._model)
