@@ -545,13 +545,13 @@ def point_event(name: str, start: float, rng: np.random.Generator, up: np.ndarra
     scale = PLACEMENTS[placement]["impact"]
     if name == "jump":
         count = int(rng.integers(r["count"][0], r["count"][1] + 1))
-        starts = np.concatenate([[0.0], np.cumsum(rng.uniform(1.0, 1.6, count - 1))])
-        pr = {"starts": tuple(starts), "push_g": float(rng.uniform(*r["push_g"])), "push_s": float(rng.uniform(0.2, 0.35)),
+        pr = {"push_g": float(rng.uniform(*r["push_g"])), "push_s": float(rng.uniform(0.2, 0.35)),
               "flight_s": float(rng.uniform(*r["flight_s"])), "impact_g": float(rng.uniform(*r["peak_g"])) * scale,
               "freq_hz": float(rng.uniform(*r["freq_hz"])), "impact_s": float(rng.uniform(*r["impact_s"])),
               "up": tuple(up)}
-        duration = float(starts[-1]) + pr["push_s"] + pr["flight_s"] + pr["impact_s"] + 0.3
-        return PlannedEvent("jump", start, duration, "", pr)
+        gap = W.jump_spacing(pr["push_s"], pr["flight_s"], pr["impact_s"])
+        pr["starts"] = tuple(np.concatenate([[0.0], np.cumsum(gap + rng.uniform(0.2, 0.6, count - 1))]))
+        return PlannedEvent("jump", start, pr["starts"][-1] + gap, "", pr)
     if name == "sit-hard":
         pr = {"descent_s": float(rng.uniform(*r["descent_s"])), "unload_g": float(rng.uniform(*r["unload_g"])),
               "impact_g": float(rng.uniform(*r["peak_g"])) * scale, "freq_hz": float(rng.uniform(*r["freq_hz"])),

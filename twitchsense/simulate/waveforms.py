@@ -826,8 +826,9 @@ def bite(t: np.ndarray, manipulate_s: float, lift_s: float, hold_s: float, lower
 def jump(t: np.ndarray, starts, push_g: float, push_s: float, flight_s: float, impact_g: float, freq_hz: float,
          impact_s: float, up=(0.0, 0.0, 1.0)) -> np.ndarray:
     """Jumps starting at ``starts``: a push-off (a half sine of ``push_g`` over ``push_s``), flight (the
-    sensor reads about 0 g: free fall, 30 ms edges) and a landing (a damped cos-phase burst of
-    ``impact_g`` at ``freq_hz`` whose envelope lasts ``impact_s`` above 10 %, along ``up``)."""
+    sensor reads about 0 g: free fall, 30 ms edges) and a landing as the flight ends (a damped cos-phase
+    burst of ``impact_g`` at ``freq_hz`` whose envelope lasts ``impact_s`` above 10 %, along ``up``).
+    ``starts`` must leave each landing time to ring out (:func:`jump_spacing`)."""
     tt = np.asarray(t, dtype=float)
     u = unit(np.asarray(up, dtype=float))
     a = np.zeros(tt.size)
@@ -836,10 +837,14 @@ def jump(t: np.ndarray, starts, push_g: float, push_s: float, flight_s: float, i
         a += np.where((x >= 0) & (x <= push_s), push_g * np.sin(np.pi * np.clip(x / push_s, 0, 1)), 0.0)
         f0, f1 = push_s, push_s + flight_s
         a -= np.clip((x - f0) / 0.03, 0, 1) * np.clip((f1 - x) / 0.03, 0, 1)
-        land = x - f1 + 0.3 * impact_s
-        a += burst(land, impact_g, freq_hz, impact_s, 1.0, np.array([1.0, 0, 0]), phase=np.pi / 2,
+        a += burst(x - f1, impact_g, freq_hz, impact_s, 1.0, np.array([1.0, 0, 0]), phase=np.pi / 2,
                    carrier_hz=freq_hz)[0][:, 0]
-    return _at_most(a[:, None] * u, impact_g)  # a landing's ringing may still run into the next push
+    return a[:, None] * u
+
+
+def jump_spacing(push_s: float, flight_s: float, impact_s: float) -> float:
+    """The shortest time from one jump's start to the next: push, flight and the landing's ringing."""
+    return push_s + flight_s + envelope_support(impact_s)[1] + 0.1
 
 
 def sit_hard(t: np.ndarray, descent_s: float, unload_g: float, impact_g: float, freq_hz: float, impact_s: float,
