@@ -99,6 +99,11 @@ def _log_uniform(rng: np.random.Generator, lo_hi: tuple[float, float]) -> float:
     return float(np.exp(rng.uniform(*np.log(lo_hi))))
 
 
+def _reach_peak(distance_m: float, leg_s: float, lo_hi: tuple[float, float]) -> float:
+    """Peak acceleration (g) of a minimum-jerk reach over ``distance_m`` in ``leg_s``, kept in ``lo_hi``."""
+    return float(np.clip(10 / np.sqrt(3) * distance_m / leg_s ** 2 / 9.80665, *lo_hi))
+
+
 def bout_params(activity: str, rng: np.random.Generator, profile: Profile) -> tuple[float, str, dict]:
     """Duration, kind (the tremor type) and waveform parameters of one bout of ``activity``."""
     r = W.RANGES[activity]
@@ -152,7 +157,7 @@ def bout_parts(ev: PlannedEvent, up: np.ndarray) -> tuple[list[PlannedEvent], li
     5-30 degrees) with 0-1.5 s between them.
     """
     rng = np.random.default_rng(ev.params["seed"] + 7)
-    r = W.RANGES[ev.label] if ev.label in ("eating", "gesturing") else {}
+    r = W.RANGES.get(ev.label, {})
     parts: list[PlannedEvent] = []
     rots: list[Rotation] = []
     end = ev.start + ev.duration
@@ -164,8 +169,7 @@ def bout_parts(ev: PlannedEvent, up: np.ndarray) -> tuple[list[PlannedEvent], li
             total = manip + lift + hold + lower
             if t + total > end - 0.5:
                 break
-            distance = float(rng.uniform(0.15, 0.4))
-            peak = float(np.clip(10 / np.sqrt(3) * distance / lift ** 2 / 9.80665, *r["peak_g"]))
+            peak = _reach_peak(float(rng.uniform(0.15, 0.4)), lift, r["peak_g"])
             k = int(rng.poisson(1.5))
             mouth = W.direction_at_angle(up, float(rng.uniform(*r["lift_deg"])), rng)
             parts.append(PlannedEvent("bite", t, total, "", {
@@ -184,8 +188,7 @@ def bout_parts(ev: PlannedEvent, up: np.ndarray) -> tuple[list[PlannedEvent], li
             if t + d > end - 0.2:
                 break
             half = d / 2
-            distance = float(rng.uniform(0.05, 0.3))
-            peak = float(np.clip(10 / np.sqrt(3) * distance / half ** 2 / 9.80665, *r["peak_g"]))
+            peak = _reach_peak(float(rng.uniform(0.05, 0.3)), half, r["peak_g"])
             parts.append(PlannedEvent("stroke", t, d, "", {"peak_g": peak,
                                                            "direction": tuple(W.random_direction(rng))}))
             turned = W.direction_at_angle(up, float(rng.uniform(*r["angle_deg"])), rng)
@@ -270,8 +273,7 @@ def _posture_event(move_start: float, duration: float, rng: np.random.Generator,
     """
     r = W.RANGES[label]
     leg = duration / 2 if label == "gesture" else duration  # a gesture goes out and back
-    distance_m = float(rng.uniform(0.1, 0.6))
-    peak = float(np.clip(10 / np.sqrt(3) * distance_m / leg ** 2 / 9.80665, *r["peak_g"]))
+    peak = _reach_peak(float(rng.uniform(0.1, 0.6)), leg, r["peak_g"])
     direction = W.unit(np.cross(up_from, up_to)) if not np.allclose(up_from, up_to) else W.random_direction(rng)
     direction = W.unit(direction + 0.5 * W.random_direction(rng))
     params = {"peak_g": peak, "direction": tuple(direction), "up_to": tuple(up_to), "up_from": tuple(up_from),

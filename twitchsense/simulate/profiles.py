@@ -68,7 +68,8 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
             0.6, _EVERYDAY_KINDS, activities={"phone": 0.08, "fidget-spikes": 0.03},
             events_per_min={"posture": 0.3, "gesture": 0.3, "knock": 0.02},
             fidget_g=(0.003, 0.012), placements=("wrist", "forearm", "calf")),
-    Profile("desk-work", "typing, mouse, fidgeting and tapping at a desk, reaching, posture changes, occasional twitches",
+    Profile("desk-work", "typing, mouse, fidgeting and tapping at a desk, reaching, posture changes, "
+            "occasional twitches",
             0.4, _EVERYDAY_KINDS, activities={"typing": 0.3, "mouse": 0.2, "fidget": 0.05, "fidget-spikes": 0.05,
                                               "tapping": 0.02, "phone": 0.05},
             events_per_min={"posture": 0.5, "gesture": 0.8, "knock": 0.1},
@@ -90,7 +91,8 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
             activities={"typing": 0.1, "walk": 0.05, "mouse": 0.05, "phone": 0.05},
             events_per_min={"posture": 0.4, "gesture": 0.4, "knock": 0.03},
             fidget_g=(0.003, 0.015), placements=("forearm", "calf", "wrist")),
-    Profile("healthy-day", "ordinary life: desk work, phone, a meal, talking, walking, brushing, rest, occasional twitches",
+    Profile("healthy-day", "ordinary life: desk work, phone, a meal, talking, walking, brushing, rest, "
+            "occasional twitches",
             0.3, _EVERYDAY_KINDS, activities={"typing": 0.12, "mouse": 0.08, "phone": 0.07, "eating": 0.05,
                                               "gesturing": 0.04, "walk": 0.12, "run": 0.02, "fidget": 0.04,
                                               "fidget-spikes": 0.03, "tapping": 0.01, "brushing": 0.01},

@@ -27,29 +27,25 @@ def _window(tt: np.ndarray, lo: float, hi: float) -> tuple[int, int]:
     return int(np.searchsorted(tt, lo, side="left")), int(np.searchsorted(tt, hi, side="right"))
 
 
-def _burst_event(e: PlannedEvent, p: W.TwitchParams, tt: np.ndarray, rate_hz: float,
-                 onset: float) -> RenderedEvent | None:
-    """A burst-shaped transient (a twitch, a jolt) whose 10 % onset is at ``onset``; the span is its 10 % span."""
+def _burst_event(e: PlannedEvent, tt: np.ndarray, rate_hz: float) -> RenderedEvent | None:
+    """A burst-shaped transient (a twitch, a jolt) whose 10 % onset is ``e.start``; the span is its 10 % span."""
+    p: W.TwitchParams = e.params["twitch"]
     lo, hi = W.envelope_support(p.duration_s, p.sharpness)
-    i0, i1 = _window(tt, onset + lo, onset + hi)
+    i0, i1 = _window(tt, e.start + lo, e.start + hi)
     if i1 <= i0:
         return None
-    acc, env = W.twitch(tt[i0:i1] - onset, p, rate_hz)
+    acc, env = W.twitch(tt[i0:i1] - e.start, p, rate_hz)
     on = np.flatnonzero(env >= 0.1)
     if on.size == 0:  # shorter than a sample: the sample nearest the peak carries it
         on = np.array([int(np.argmax(env))])
     return RenderedEvent(e, i0, acc, env, (i0 + int(on[0]), i0 + int(on[-1])))
 
 
-def _impact_support(pr: dict, rate_hz: float) -> float:
-    return float(W._impact_table(pr["decay_s"], rate_hz)[0][-1])
-
-
 def render_event(e: PlannedEvent, tt: np.ndarray, rate_hz: float) -> RenderedEvent | None:
     """Sample one planned event's waveform on the true-time grid ``tt`` (increasing)."""
     pr = e.params
     if "twitch" in pr:  # twitches and single jolts
-        return _burst_event(e, pr["twitch"], tt, rate_hz, e.start)
+        return _burst_event(e, tt, rate_hz)
     if e.label == "knock":
         k = int(np.searchsorted(tt, e.start))
         if k >= tt.size:
@@ -59,7 +55,7 @@ def render_event(e: PlannedEvent, tt: np.ndarray, rate_hz: float) -> RenderedEve
         on = np.flatnonzero(env >= 0.1)
         return RenderedEvent(e, k, acc, env, (k + int(on[0]), k + int(on[-1])))
     if e.label == "transient":  # a small impact, as the sensor reports it
-        i0, i1 = _window(tt, e.start, e.start + _impact_support(pr, rate_hz))
+        i0, i1 = _window(tt, e.start, e.start + W.impact_support(pr["decay_s"], rate_hz))
         if i1 <= i0:
             return None
         acc = W.impact_train(tt[i0:i1] - e.start, np.zeros(1), np.array([pr["peak_g"]]),

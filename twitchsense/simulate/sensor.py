@@ -138,7 +138,8 @@ def draw_sensor(rng: np.random.Generator, family: str | None = None) -> SensorMo
     elif fam == "app":
         rng_g = float(rng.choice([2.0, 4.0, 8.0]))
     else:
-        bits, rng_g = (COARSE_GRIDS if fam == "coarse" else LOGGER_GRIDS)[int(rng.integers(3 if fam == "coarse" else 2))]
+        grids = COARSE_GRIDS if fam == "coarse" else LOGGER_GRIDS
+        bits, rng_g = grids[int(rng.integers(len(grids)))]
     common = dict(noise_g=float(rng.uniform(0.0015, 0.005)),
                   offset_g=tuple(float(x) for x in rng.uniform(-0.05, 0.05, 3)),
                   gain=tuple(float(x) for x in 1.0 + rng.uniform(-0.03, 0.03, 3)),

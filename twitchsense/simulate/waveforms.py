@@ -185,12 +185,6 @@ def _frequency_shift_table(sharpness: float = SHARPNESS) -> tuple[np.ndarray, np
     return cycles, ratio
 
 
-def carrier_for_dominant(freq_hz: float, cycles: float) -> float:
-    """Carrier frequency whose burst with ``cycles`` cycles has its spectral peak at ``freq_hz``."""
-    c, r = _frequency_shift_table()
-    return freq_hz / float(np.interp(cycles, c, r))
-
-
 # --------------------------------------------------------------------------- twitches
 
 
@@ -611,6 +605,11 @@ def _impact_table(decay_s: float, rate_hz: float) -> tuple[np.ndarray, np.ndarra
     return tt, sosfilt(butter(4, 0.45 * rate_hz, fs=fs, output="sos"), x)
 
 
+def impact_support(decay_s: float, rate_hz: float) -> float:
+    """How long (s) the sensor's view of an impact lasts: its fall and the filter's ringing."""
+    return float(_impact_table(float(decay_s), float(rate_hz))[0][-1])
+
+
 def impact_shape(dt: np.ndarray, decay_s: float, rate_hz: float) -> np.ndarray:
     """The sensor's view of an impact (peak 1 at the skin) ``dt`` s after its start (0 before)."""
     tt, y = _impact_table(float(decay_s), float(rate_hz))
@@ -637,7 +636,7 @@ def _sum_events(t: np.ndarray, times: np.ndarray, support_s: float, kernel) -> n
 def impact_train(t: np.ndarray, times: np.ndarray, amps: np.ndarray, dirs: np.ndarray, decay_s: float,
                  rate_hz: float) -> np.ndarray:
     """Impacts at ``times`` (peak ``amps`` at the skin, along unit ``dirs``) as the sensor reports them."""
-    support = float(_impact_table(float(decay_s), float(rate_hz))[0][-1])
+    support = impact_support(decay_s, rate_hz)
 
     def kernel(dt: np.ndarray, i: np.ndarray) -> np.ndarray:
         return (amps[i] * impact_shape(dt, decay_s, rate_hz))[:, None] * dirs[i]
