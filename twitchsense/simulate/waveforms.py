@@ -652,11 +652,17 @@ def _train_amplitudes(peak_g: float, low: float, n: int, rng: np.random.Generato
     return amps
 
 
+def _perpendiculars(axis: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` random unit vectors perpendicular to unit ``axis`` (vectorised :func:`perpendicular`)."""
+    w = rng.normal(size=(n, 3))
+    w -= (w @ axis)[:, None] * axis
+    return w / np.linalg.norm(w, axis=1, keepdims=True)
+
+
 def _directions_near(axis: np.ndarray, spread_deg: float, n: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` unit vectors within ``spread_deg`` of ``axis`` (uniform angle, random azimuth)."""
-    if n == 0:
-        return np.zeros((0, 3))
-    return np.array([direction_at_angle(axis, float(a), rng) for a in rng.uniform(0, spread_deg, n)])
+    """``n`` unit vectors within ``spread_deg`` of unit ``axis`` (uniform angle, random azimuth)."""
+    angle = np.radians(rng.uniform(0, spread_deg, n))[:, None]
+    return np.cos(angle) * axis + np.sin(angle) * _perpendiculars(axis, n, rng)
 
 
 def typing_bursts(rng: np.random.Generator, rate_hz: float, duration_s: float,
@@ -767,7 +773,7 @@ def mouse(t: np.ndarray, peak_g: float = 0.1, duration_s: float = 60.0, normal=(
         t0 += d + float(rng.uniform(*r["pause_s"]))
     starts_a, durs_a = np.array(starts), np.array(durs)
     peaks = np.exp(rng.uniform(np.log(r["peak_g"][0]), np.log(max(peak_g, r["peak_g"][0] * 1.01)), starts_a.size))
-    dirs = np.array([perpendicular(nrm, rng) for _ in range(starts_a.size)]).reshape(-1, 3)
+    dirs = _perpendiculars(nrm, starts_a.size, rng)
     out = _moves(t, starts_a, durs_a, peaks, dirs)
     clicks = []
     for s, d in zip(starts_a, durs_a):
@@ -805,7 +811,7 @@ def phone(t: np.ndarray, tap_rate_hz: float = 1.0, tap_g: float = 0.02, swipe_g:
     keep = sw + durs < duration_s
     sw, durs = sw[keep], durs[keep]
     peaks = swipe_g * rng.uniform(0.25, 1.0, sw.size)
-    dirs = np.array([perpendicular(nrm, rng) for _ in range(sw.size)]).reshape(-1, 3)
+    dirs = _perpendiculars(nrm, sw.size, rng)
     return out + _moves(t, sw, durs, peaks, dirs)
 
 
