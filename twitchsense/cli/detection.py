@@ -79,6 +79,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--optional-kind", action="append", default=[], metavar="KIND",
                    help="count twitches of this class as optional, like those under 0.02 g (repeatable; "
                         "e.g. fasciculation, for figures of the other classes alone)")
+    add_fail_fast(p)
     p.set_defaults(func=run_evaluate)
 
 

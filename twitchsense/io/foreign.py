@@ -154,10 +154,10 @@ def acc_unit_evidence(path: Path, resting: float, units: str | None, facts: Impo
                               f"{resting * ACC_UNITS[units]:.3f} g)")
     facts.resting_g = resting * ACC_UNITS[units]
     if abs(facts.resting_g - 1.0) > NEAR_1G:
-        other = f"; --units {next(iter(near))} would make it 1 g" if near else ""
-        removed = "; gravity removed (linear acceleration)?" if facts.resting_g < 0.3 else ""
+        why = (f" (--units {next(iter(near))} would make it 1 g)" if near else
+               " Or has the export removed gravity?" if facts.resting_g < 0.3 else "")
         facts.warnings.append(f"the resting magnitude is {facts.resting_g:.3g} g, not near 1 g: are the units "
-                              f"right?{other}{removed}")
+                              f"right?{why}")
     return units
 
 
