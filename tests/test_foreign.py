@@ -11,7 +11,7 @@ import twitchsense.io.recording as recording_module
 from twitchsense.cli import main
 from twitchsense.errors import RecordingError
 from twitchsense.io.foreign import import_foreign
-from twitchsense.io.recording import read_recording
+from twitchsense.io.recording import read_recording, write_recording
 
 G = 9.80665
 #: 2026-01-05 21:00:00 UTC in milliseconds
@@ -168,6 +168,14 @@ def test_repeated_time_stamps_error_drop_or_mean_with_the_rows_counted(tmp_path,
     assert np.all(np.diff(rec.t) > 0)
 
 
+def test_import_never_writes_over_its_source(tmp_path, run):
+    src = tmp_path / "phone.csv"
+    phone_csv(src)
+    before = src.read_text()
+    rc, _, err = run("import", src, "--time-col", "timestamp", "--axes", "x,y,z", "-o", src)
+    assert rc == 1 and "-o names the file being imported" in err and src.read_text() == before
+
+
 def test_no_header_names_columns_by_position(tmp_path, run):
     src = tmp_path / "serial.log"
     src.write_text("".join(f"{i * 10},0,{i},1000\n" for i in range(60)))
@@ -223,6 +231,9 @@ def test_large_files_are_read_in_chunks_with_progress(tmp_path, monkeypatch, cap
     assert chunked.info["import"].removed_rows == 2 and chunked.n_samples == 2498
     np.testing.assert_allclose(chunked.acc[:699], acc[:699], atol=1e-6)
     assert "reading phone.csv" in capsys.readouterr().err
+    write_recording(tmp_path / "rec.csv", chunked, chunk=500, progress=True)
+    assert "writing rec.csv" in capsys.readouterr().err
+    np.testing.assert_allclose(read_recording(tmp_path / "rec.csv").acc, chunked.acc, atol=1e-6)
     # a bad cell in a later chunk is named by its line in the file
     lines = src.read_text().splitlines()
     lines[2000] = lines[2000].rsplit(",", 1)[0] + ",nan"

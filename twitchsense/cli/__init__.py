@@ -14,10 +14,10 @@ from typing import Sequence
 from .. import __version__
 from ..dependencies import check_scikit_learn
 from ..errors import TwitchsenseError
-from . import acquire, detection, files, history, report, simulation
+from . import acquire, detection, files, history, report, simulation, web
 
 #: Command modules, in the order their commands appear in ``--help``.
-MODULES = (files, simulation, detection, acquire, history, report)
+MODULES = (files, simulation, detection, acquire, history, report, web)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -23,6 +23,7 @@ from ..live.sinks.status import StatusLineSink
 from ..units import ACC_UNITS
 from .alerting import add_alert_options, alerting_for, terminal_view
 from .common import add_command
+from .web import add_web_options, live_web
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,6 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="real-time factor (1 = real time, 10 = ten times faster), or 'max' (default)")
     _add_pipeline_options(p)
     add_alert_options(p, live=False)
+    add_web_options(p)
     p.set_defaults(func=run_replay)
     p = add_command(sub, "stream", "run the live pipeline fed from a serial board (or the simulator)",
                     "twitchsense emulate-board --link /tmp/board &   # or a real board\n"
@@ -47,6 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _add_pipeline_options(p)
     p.add_argument("--duration", type=float, metavar="S", help="stop after S wall-clock seconds")
     add_alert_options(p, live=True)
+    add_web_options(p)
     p.set_defaults(func=run_stream)
 
     p = add_command(sub, "record", "save a session from a serial board to a recording",
@@ -191,8 +194,20 @@ def run_replay(args: argparse.Namespace) -> int:
     source = ReplaySource(rec, speed=speed)
     alerts, alert_sinks = alerting_for(args, source, rec.name, live=False)
     detector = _detector(_model(args), rec.sample_rate_hz)
-    summary = Pipeline(source, detector=detector, alerts=alerts, sinks=_sinks(args, source) + alert_sinks).run()
+    web = live_web(args, source, args.session or str(source.meta.get("session") or rec.name), alert_sinks,
+                   terminal_view(args))
+    try:
+        summary = Pipeline(source, detector=detector, alerts=alerts,
+                           sinks=web.sinks + _sinks(args, source) + alert_sinks).run()
+    finally:
+        web.close()
     print_summary(f"replay {args.recording}", summary, _alert_summary(summary), out=_summary_out(args))
+    if web.server is not None:  # the page stays up to be looked at
+        print(f"replay: done; the live page stays at {web.server.url}/live until Ctrl-C", file=sys.stderr, flush=True)
+        stop = threading.Event()
+        with stop_on_signals(stop):
+            stop.wait()
+        web.stop()
     return 0
 
 
@@ -247,10 +262,15 @@ def run_stream(args: argparse.Namespace) -> int:
                 sink.close()
             raise
     detector = _detector(model, source.meta.get("sample_rate_hz") or args.rate)
+    web = live_web(args, source, args.session or str(source.meta.get("session") or "live"), alert_sinks,
+                   terminal_view(args))
     stop = threading.Event()
-    with stop_on_signals(stop):
-        summary = Pipeline(source, detector=detector, alerts=alerts,
-                           sinks=_sinks(args, source) + alert_sinks).run(stop=stop, duration_s=args.duration)
+    try:
+        with stop_on_signals(stop):
+            summary = Pipeline(source, detector=detector, alerts=alerts, sinks=web.sinks + _sinks(args, source)
+                               + alert_sinks).run(stop=stop, duration_s=args.duration)
+    finally:
+        web.stop()
     print_summary("stream", summary,
                   ("" if args.simulate else _serial_summary(source, summary)) + _alert_summary(summary),
                   out=_summary_out(args))

@@ -192,14 +192,19 @@ def run_evaluate(args: argparse.Namespace) -> int:
     paths = batch.recordings(args.paths)
     if not paths and not batch.failures:
         raise TwitchsenseError(f"no recordings found in {', '.join(map(str, args.paths))}")
+    from ..web.markers import add_agreement, describe_agreement, split_markers
     base = None if args.no_baseline else BandEnergyDetector()
     names = ["model", "model_judged"] + ([] if base is None else ["baseline"])
+    markers: dict = {}
     total = {n: Tally() for n in names}
     per_folder: dict[str, dict[str, Tally]] = {}
 
     def score(p: Path) -> None:
+        nonlocal markers
         rec = readable(p)
+        rec.labels, felt = split_markers(rec.labels)  # "felt one" markers are no labels: checked apart
         res = detect_recording(rec, model)
+        markers = add_agreement(markers, felt, res.events)
         active = [(c.start, c.end) for c in res.context if c.state == "active"]
         opt = args.optional_kind
         scores = {"model": score_events(rec.labels, res.events, rec.duration_s, optional_kinds=opt),
@@ -218,7 +223,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         return batch.exit_code()
     if args.json:
         out = {"recordings": batch.done, "optional_kinds": args.optional_kind,
-               **{n: total[n].figures() for n in names}}
+               **{n: total[n].figures() for n in names}, "markers": markers or None}
         if args.by_folder:
             out["by_folder"] = {k: {n: v[n].figures() for n in names} for k, v in per_folder.items()}
         print(json.dumps(out, indent=1))
@@ -229,6 +234,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     title = {"model": "model", "model_judged": "model (judged)", "baseline": "baseline"}
     print(format_table({title[n]: total[n].figures() for n in names}))
     print("model (judged): leaving out the 'cannot tell' (active) time, where the detector does not judge")
+    if markers:
+        print(describe_agreement(markers) + " (in the recordings with markers)")
     if args.by_folder:
         for k, v in per_folder.items():
             print(f"\n{k}")

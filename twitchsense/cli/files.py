@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from ..errors import TwitchsenseError
 from ..io.foreign import ON_DUPLICATE, import_foreign
 from ..io.recording import read_recording, write_recording
 from ..units import ACC_UNITS, TIME_UNITS
@@ -64,6 +65,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    if args.output.resolve() == args.src.resolve():
+        raise TwitchsenseError(f"{args.src}: -o names the file being imported; write the recording to another file")
     sep = "\t" if args.sep in ("\\t", "tab", "\t") else args.sep
     if args.no_header:
         time_col = None if args.no_time else (args.time_col or "1")
@@ -78,12 +81,12 @@ def run_import(args: argparse.Namespace) -> int:
     )
     if args.placement:
         rec.meta["placement"] = args.placement
-    write_recording(args.output, rec)
+    write_recording(args.output, rec, progress=None)
     for line in rec.info["import"].lines(args.on_duplicate):
         print(f"{args.src}: {line}", file=sys.stderr if line.startswith("warning") else sys.stdout)
     s = rec.summary()
     start = rec.meta.get("start_time")
-    print(f"{args.output}: {s['samples']} samples, {s['duration_s']:g} s at {s['sample_rate_hz']:g} Hz, "
+    print(f"{args.output}: {s['samples']} samples, {s['duration_s']} s at {s['sample_rate_hz']:g} Hz, "
           f"{s['gaps']} gaps, " + (f"starting {start}" if start else "start time not known (--start-time gives it)"))
     return 0
 
@@ -94,8 +97,8 @@ def run_info(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps({"path": str(path), **s}))
         else:
-            print(f"{path}: {s['samples']} samples, {s['duration_s']:g} s at {s['sample_rate_hz']:g} Hz "
-                  f"({s['rate_from']}), {s['gaps']} gaps ({s['gap_total_s']:g} s), "
+            print(f"{path}: {s['samples']} samples, {s['duration_s']} s at {s['sample_rate_hz']:g} Hz "
+                  f"({s['rate_from']}), {s['gaps']} gaps ({s['gap_total_s']} s), "
                   f"{s['labels']} labels ({s['twitch_labels']} twitches)")
 
     return for_each_recording(args.paths, show, "info", args.fail_fast)[1]

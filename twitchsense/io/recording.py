@@ -556,13 +556,22 @@ def write_labels(path: str | os.PathLike, labels: pd.DataFrame) -> None:
     out.to_csv(path, index=False, float_format="%.6g", lineterminator="\n")
 
 
-def write_recording(path: str | os.PathLike, rec: Recording, *, chunk: int = 200_000) -> None:
-    """Write a recording as CSV (+ sidecar when it has metadata, + labels when it has any)."""
+def write_recording(path: str | os.PathLike, rec: Recording, *, chunk: int = 200_000,
+                    progress: bool | None = False) -> None:
+    """Write a recording as CSV (+ sidecar when it has metadata, + labels when it has any).
+
+    ``progress``: a progress bar on stderr (``None``: only on a terminal).
+    """
+    from tqdm import tqdm
+
     path = Path(path)
-    with open(path, "w", encoding="utf-8", newline="\n") as f:
+    with open(path, "w", encoding="utf-8", newline="\n") as f, \
+            tqdm(total=rec.n_samples, desc=f"writing {path.name}", unit=" samples", unit_scale=True, leave=False,
+                 disable=None if progress is None else not progress) as bar:
         f.write(",".join(REQUIRED_COLUMNS) + "\n")
         for i in range(0, rec.n_samples, chunk):
             f.write(format_rows(rec.t[i:i + chunk], rec.acc[i:i + chunk]))
+            bar.update(min(chunk, rec.n_samples - i))
     if rec.meta:
         write_sidecar(sidecar_path(path), rec.meta)
     if rec.labels is not None and len(rec.labels):
