@@ -24,8 +24,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "twitchsense detect session.csv -o out/ --model models/mine.skops",
         description="Find twitch events in recordings. Per recording writes OUTDIR/NAME.detected.csv "
                     "(onset,duration,label,peak_g,confidence,kind,context), NAME.alerts.csv "
-                    "(start,end,level,rule,detail) and NAME.context.csv (start,end,state,level_g: "
-                    "'active' stretches are where the detector cannot tell). Any rate 25-1000 Hz.")
+                    "(start,end,level,rule,detail), both with a last column 'time' (clock time) when the "
+                    "start time is known, and NAME.context.csv (start,end,state,level_g: 'active' stretches "
+                    "are where the detector cannot tell), and prints the judged time (rest or light "
+                    "activity, with data). Any rate 25-1000 Hz. A bad file is reported and skipped; the "
+                    "exit code is 1 at the end.")
     p.add_argument("paths", nargs="+", type=Path, help="recordings (NAME.csv) or folders of recordings")
     p.add_argument("-o", "--output", type=Path, required=True, help="output folder")
     p.add_argument("--model", type=Path, help="model file (default: the model shipped in the package)")

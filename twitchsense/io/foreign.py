@@ -223,8 +223,9 @@ def import_foreign(path: str | os.PathLike, *, time_col: str | None = "t", time_
     cols, info = read_columns(path, columns, sep=sep, decimal=decimal, header=header, progress=progress)
     facts = ImportFacts(rows=int(cols[0].size))
     acc = np.empty((cols[0].size, 3))
-    for j, a in enumerate(cols[-3:]):
-        acc[:, j] = a
+    for j in range(3):  # each column freed once copied: the peak memory stays that of the samples
+        acc[:, j] = cols[len(cols) - 3 + j]
+        cols[len(cols) - 3 + j] = None  # type: ignore[call-overload]
     meta: dict = {}
     if time_col:
         raw = cols[0]
