@@ -8,7 +8,6 @@ import csv
 import numpy as np
 import pytest
 
-from twitchsense.cli import main
 from twitchsense.detection.model import save_model
 from twitchsense.io.recording import Recording, write_recording
 
@@ -25,14 +24,9 @@ def model_path(tmp_path_factory):
 
 
 @pytest.fixture
-def run(capsys, tmp_path, monkeypatch):
+def run(run_main, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-
-    def go(*args) -> tuple[int, str, str]:
-        rc = main([str(a) for a in args])
-        out, err = capsys.readouterr()
-        return rc, out, err
-    return go
+    return run_main
 
 
 @pytest.fixture

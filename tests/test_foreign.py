@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 import twitchsense.io.recording as recording_module
-from twitchsense.cli import main
 from twitchsense.errors import RecordingError
 from twitchsense.io.foreign import import_foreign
 from twitchsense.io.recording import read_recording, write_recording
@@ -19,13 +18,8 @@ START_MS = 1_767_646_800_000
 
 
 @pytest.fixture
-def run(capsys):
-    """The CLI in this process: (exit code, stdout, stderr)."""
-    def go(*args) -> tuple[int, str, str]:
-        rc = main([str(a) for a in args])
-        out, err = capsys.readouterr()
-        return rc, out, err
-    return go
+def run(run_main):
+    return run_main
 
 
 def phone_csv(path, n: int = 400, step_ms: int = 10, start_ms: int = START_MS, scale: float = G,

@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twitchsense.cli import main
 from twitchsense.detection.scoring import score_events
 from twitchsense.io.outputs import write_alerts, write_context, write_detections
 from twitchsense.io.recording import Recording, write_recording
@@ -19,17 +18,12 @@ pytest.importorskip("matplotlib")
 
 
 @pytest.fixture
-def run_cli_here(capsys, tmp_path, monkeypatch):
-    """The CLI in this process, in a fresh current folder: (exit code, stdout, stderr)."""
+def run_cli_here(run_main, tmp_path, monkeypatch):
+    """The CLI in this process, in a fresh current folder."""
     here = tmp_path / "here"
     here.mkdir()
     monkeypatch.chdir(here)
-
-    def go(*args) -> tuple[int, str, str]:
-        rc = main([str(a) for a in args])
-        out, err = capsys.readouterr()
-        return rc, out, err
-    return go
+    return run_main
 
 
 def quiet_recording(minutes: float = 30.0, rate: float = 50.0) -> Recording:

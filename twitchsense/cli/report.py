@@ -7,8 +7,8 @@ from pathlib import Path
 
 from ..errors import TwitchsenseError
 from ..io.outputs import read_alerts, read_context, read_detections
-from ..io.recording import (ALERTS_SUFFIX, CONTEXT_SUFFIX, DETECTED_SUFFIX, Recording, read_recording,
-                            recording_name)
+from ..io.recording import (ALERTS_SUFFIX, CONTEXT_SUFFIX, DETECTED_SUFFIX, Recording, companion_path,
+                            read_recording, recording_name)
 from ..types import ContextSpan, TwitchEvent
 from .batch import Batch, add_fail_fast
 from .common import add_command
@@ -44,7 +44,7 @@ def find_detections(recording: Path, where: Path | None) -> Path:
     """``NAME.detected.csv`` for ``recording``: the path given, in the folder given, or beside it."""
     name = recording_name(recording)
     candidates = [where] if where is not None and where.is_file() else \
-        [where / f"{name}{DETECTED_SUFFIX}" if where is not None else recording.parent / f"{name}{DETECTED_SUFFIX}"]
+        [companion_path(where or recording.parent, name, DETECTED_SUFFIX)]
     for c in candidates:
         if c.exists():
             return c
@@ -52,10 +52,15 @@ def find_detections(recording: Path, where: Path | None) -> Path:
                            f"'twitchsense detect {recording} -o DIR' and pass '--detections DIR'")
 
 
+def detections_name(det_path: Path) -> str:
+    """``NAME`` of ``NAME.detected.csv``: the recording the detections are of."""
+    return det_path.name[: -len(DETECTED_SUFFIX)] if det_path.name.endswith(DETECTED_SUFFIX) else det_path.stem
+
+
 def check_same_recording(rec: Recording, det_path: Path, events: list[TwitchEvent],
                          context: list[ContextSpan] | None) -> None:
     """Refuse detections of another recording: another name, or a time span that does not fit."""
-    det_name = det_path.name[: -len(DETECTED_SUFFIX)] if det_path.name.endswith(DETECTED_SUFFIX) else det_path.stem
+    det_name = detections_name(det_path)
     start, end = float(rec.t[0]), float(rec.t[-1])
     problem = None
     if det_name != rec.name:
@@ -91,14 +96,15 @@ def run_report(args: argparse.Namespace) -> int:
     if several and args.detections is not None and args.detections.is_file():
         raise TwitchsenseError(f"--detections {args.detections}: a file, but there are {len(paths)} recordings; "
                                "give the folder 'detect' wrote to")
+    if several and args.output is not None and args.output.suffix.lower() in (".html", ".htm"):
+        raise TwitchsenseError(f"-o {args.output}: one file, but there are {len(paths)} recordings; give a folder")
 
     def report(path: Path) -> None:
         rec = read_recording(path)
         det_path = find_detections(path, args.detections)
         events = read_detections(det_path)
-        stem = det_path.name[: -len(DETECTED_SUFFIX)] if det_path.name.endswith(DETECTED_SUFFIX) else det_path.stem
-        alerts_path = det_path.with_name(stem + ALERTS_SUFFIX)
-        context_path = det_path.with_name(stem + CONTEXT_SUFFIX)
+        alerts_path = companion_path(det_path.parent, detections_name(det_path), ALERTS_SUFFIX)
+        context_path = companion_path(det_path.parent, detections_name(det_path), CONTEXT_SUFFIX)
         alerts = read_alerts(alerts_path) if alerts_path.exists() else []
         context = read_context(context_path) if context_path.exists() else None
         check_same_recording(rec, det_path, events, context)
