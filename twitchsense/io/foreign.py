@@ -19,7 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import RecordingError
+from ..errors import RecordingError, TwitchsenseError
 from ..units import ACC_UNITS, STANDARD_GRAVITY, TIME_UNITS
 from .recording import Recording, plain, read_columns
 
@@ -71,8 +71,6 @@ def resolve_timezone(name: str | None) -> tzinfo | None:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        from ..errors import TwitchsenseError
-
         raise TwitchsenseError(f"unknown time zone {name!r}: give an IANA name such as Europe/Berlin or UTC") from None
 
 
