@@ -39,6 +39,18 @@ def cli():
     return run_cli
 
 
+@pytest.fixture
+def run_main(capsys):
+    """The CLI in this process (no interpreter start-up): ``run_main(*args) -> (exit code, stdout, stderr)``."""
+    from twitchsense.cli import main
+
+    def run(*args) -> tuple[int, str, str]:
+        rc = main([str(a) for a in args])
+        out, err = capsys.readouterr()
+        return rc, out, err
+    return run
+
+
 def make_samples(n: int = 500, rate: float = 100.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     t = np.arange(n) / rate
