@@ -58,7 +58,8 @@ def test_a_fresh_replay_shows_at_once(tmp_path, demo_folder, serve, cli):
     n = int(re.search(r", (\d+) twitch(?:es)?, \d+ alert change", r.stdout).group(1))
     s = serve(WebConfig(db=db))
     html = request(s, "GET", "/")[2]
-    assert session_rows(html) == {"frequent-twitching-seed1": n}
+    session = json.loads((demo_folder / "frequent-twitching.json").read_text())["session"]
+    assert session_rows(html) == {session: n}
     page = request(s, "GET", "/session/1")[2]
     assert f'id="n-events">{n}<' in page and "twitching" in page
 
@@ -112,18 +113,34 @@ def test_review_decisions_go_to_the_labels_file_and_keep_the_others(demo_folder,
     assert {len(wave[k]) for k in "xyzm"} == {600}
 
 
+def marker_times(folder) -> tuple[float, float]:
+    """Two marker times for the demo recording: 0.3 s after its first detection, and the middle of its
+    longest stretch without a detection (more than 2 s from every one)."""
+    from twitchsense.detection.engine import detect_recording
+    from twitchsense.detection.model import default_model_path, load_model
+    from twitchsense.io.recording import read_recording
+
+    rec = read_recording(folder / "frequent-twitching.csv", labels=False)
+    onsets = np.array([e.onset for e in detect_recording(rec, load_model(default_model_path())).events])
+    edges = np.concatenate([[rec.t[0]], onsets, [rec.t[-1]]])
+    i = int(np.argmax(np.diff(edges)))
+    assert edges[i + 1] - edges[i] > 5.0
+    return round(float(onsets[0]) + 0.3, 2), round(float(edges[i] + edges[i + 1]) / 2, 2)
+
+
 def test_markers_are_candidates_with_their_nearest_detection(demo_folder, serve):
     labels = demo_folder / "frequent-twitching.events.csv"
     table = read_labels(labels)
-    extra = pd.DataFrame([{"onset": 16.2, "duration": 0.0, "label": "felt"},
-                          {"onset": 30.0, "duration": 0.0, "label": "felt"}])
+    near, far = marker_times(demo_folder)
+    extra = pd.DataFrame([{"onset": near, "duration": 0.0, "label": "felt"},
+                          {"onset": far, "duration": 0.0, "label": "felt"}])
     pd.concat([table, extra]).to_csv(labels, index=False)
     s = serve(WebConfig(recordings=[demo_folder]))
     cands = json.loads(request(s, "GET", "/api/review/candidates/0/frequent-twitching.csv")[2])
     marks = [c for c in cands["candidates"] if c["type"] == "marker"]
-    assert [m["marker_t"] for m in marks] == [16.2, 30.0]
+    assert [m["marker_t"] for m in marks] == [near, far]
     assert marks[0]["nearest"]["onset"] == marks[0]["onset"] and abs(marks[0]["nearest"]["offset_s"]) <= 2
-    assert marks[1]["nearest"] is None and marks[1]["onset"] == 30.0
+    assert marks[1]["nearest"] is None and marks[1]["onset"] == far
     n_det = sum(c["type"] == "detection" for c in cands["candidates"])
     assert cands["markers"] == {"markers": 2, "with_detection": 1, "detections": n_det,
                                 "without_marker": n_det - 1, "within_s": 2.0}
@@ -171,8 +188,9 @@ def test_live_hub_decimates_a_1000_hz_stream_and_keeps_spikes():
 def test_evaluate_reports_the_markers(demo_folder, cli):
     labels = demo_folder / "frequent-twitching.events.csv"
     table = read_labels(labels)
-    pd.concat([table, pd.DataFrame([{"onset": 16.0, "duration": 0.0, "label": "felt"},
-                                    {"onset": 170.0, "duration": 0.0, "label": "felt"}])]).to_csv(labels, index=False)
+    near, far = marker_times(demo_folder)
+    pd.concat([table, pd.DataFrame([{"onset": near, "duration": 0.0, "label": "felt"},
+                                    {"onset": far, "duration": 0.0, "label": "felt"}])]).to_csv(labels, index=False)
     r = cli("evaluate", str(demo_folder), "--no-baseline")
     assert r.returncode == 0, r.stderr
     m = re.search(r"markers \(felt\): 2, 1 with a detection within 2 s; detections without a marker: (\d+) of (\d+)",
