@@ -283,7 +283,7 @@ class TwitchsenseDecoder:
                 ack = parse_ack(payload)
                 result.replies.append(Reply("ack", {"cmd_type": ack.cmd_type, "status": ack.status}, host_ns))
                 if ack.cmd_type == CMD_START and ack.status == ACK_OK:
-                    self._mark_seq = None
+                    self._mark_seq = _SEQ_MASK  # MARK seq restarts: the next one is 0
                     if self._anchored:
                         self._restart = "start"
             elif mtype == MSG_PONG:
