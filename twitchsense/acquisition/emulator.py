@@ -6,8 +6,9 @@ simulator at the board's nominal rate, and injects faults on request: dropped
 frames, corrupted bytes, garbage, an unplug of N seconds (the pty goes away and
 a new one appears; ``link`` is a symlink re-pointed to it, like
 ``/dev/serial/by-id``) and a reboot. A board of the wire protocol can also press
-its marker button every few seconds (MARK frames, protocol v1.1). Tests, the demo and users without a board
-drive the real serial path (pyserial, reader thread, decoders) through it.
+its marker button every few seconds (MARK frames, protocol v1.1). Tests, the demo
+and users without a board drive the real serial path (pyserial, reader thread,
+decoders) through it.
 
 Like a USB-powered board, an unplugged emulator boots again when plugged back
 in: its sample index and clock restart and it waits for START.
