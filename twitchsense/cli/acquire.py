@@ -72,7 +72,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = add_command(sub, "emulate-board", "a virtual sensor board on a pseudo-terminal",
                     "twitchsense emulate-board --simulate --rate 100 --link /tmp/board\n"
-                    "twitchsense emulate-board --replay rec.csv --unplug 10:2 --reboot 20 --drop-frames 0.01")
+                    "twitchsense emulate-board --replay rec.csv --unplug 10:2 --reboot 20 --drop-frames 0.01\n"
+                    "twitchsense emulate-board --simulate --link /tmp/board --mark-every 5   # its marker button")
     feed = p.add_mutually_exclusive_group()
     feed.add_argument("--replay", type=Path, metavar="REC.csv", help="stream this recording (looped)")
     feed.add_argument("--simulate", action="store_true",
@@ -95,6 +96,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="AT seconds after START, hang (silent, deaf) for FOR seconds (repeatable)")
     p.add_argument("--reboot", action="append", type=float, default=[], metavar="AT",
                    help="reboot AT seconds after START (repeatable)")
+    p.add_argument("--mark-every", type=float, metavar="S",
+                   help="press the board's marker button every S seconds after START (MARK frames, protocol "
+                        "v1.1; the host records them as 'felt' markers)")
     p.add_argument("--seed", type=int, default=0, help="seed of the fault injection and the simulator")
     p.add_argument("--duration", type=float, metavar="S", help="exit after S seconds (default: until Ctrl-C)")
     p.set_defaults(func=run_emulate_board)
@@ -170,10 +174,11 @@ def _sinks(args: argparse.Namespace, source) -> list:
 
 
 def print_summary(name: str, s: PipelineSummary, extra: str = "", out=None) -> None:
-    """One closing line: samples, durations, lost samples, link events."""
+    """One closing line: samples, durations, lost samples, the board's markers, link events."""
     links = ", ".join(f"{k} {v}" for k, v in sorted(s.link_counts.items()) if k not in ("lost_samples", "status"))
+    marks = f", {s.markers} marker{'' if s.markers == 1 else 's'} from the board" if s.markers else ""
     print(f"{name}: {s.samples} samples, {s.stream_s:.3f} s of stream in {s.wall_s:.2f} s, "
-          f"lost samples {s.lost_samples}{extra}" + (f"; link events: {links}" if links else ""),
+          f"lost samples {s.lost_samples}{extra}{marks}" + (f"; link events: {links}" if links else ""),
           file=out or sys.stdout, flush=True)
 
 
@@ -278,12 +283,16 @@ def run_stream(args: argparse.Namespace) -> int:
 
 
 def run_record(args: argparse.Namespace) -> int:
+    from ..io.recording import labels_path
+    from ..io.sessionclock import SessionClock
+    from ..web.markers import MarkerSink
     check_output(args.output, "-o")
     source = _serial_source(args)
     source.open()  # fails with one line before any file is created
     stop = threading.Event()
     with stop_on_signals(stop):
-        sinks = [StatusLineSink(interval_s=1e9 if args.quiet else 1.0), RecordSink(args.output, source)]
+        sinks = [StatusLineSink(interval_s=1e9 if args.quiet else 1.0), RecordSink(args.output, source),
+                 MarkerSink(SessionClock(meta=source.meta), labels_path(args.output))]  # the board's button
         summary = Pipeline(source, sinks=sinks).run(stop=stop, duration_s=args.duration)
     print_summary(f"record {args.output}", summary, _serial_summary(source, summary))
     return 0
@@ -308,7 +317,7 @@ def run_ports(args: argparse.Namespace) -> int:
                       "    no answer to GET_INFO (a text or Cyton board? try 'stream --protocol text')")
             else:
                 print(f"    {info.name or 'unnamed board'}: {info.sensor}, {info.sample_rate_hz:g} Hz, "
-                      f"+/-{info.range_g:g} g, firmware {info.firmware}, protocol v{info.protocol_version}, "
+                      f"+/-{info.range_g:g} g, firmware {info.firmware}, protocol v{info.protocol}, "
                       f"uid {info.uid}")
     return 0
 
@@ -337,7 +346,7 @@ def run_emulate_board(args: argparse.Namespace) -> int:
                        unplug=[_at_for("--unplug", u) for u in args.unplug],
                        stall=[_at_for("--stall", u) for u in args.stall], reboot=list(args.reboot), seed=args.seed)
     emu = BoardEmulator(rec, args.protocol, args.rate, range_g=args.range_g, link=args.link, faults=faults,
-                        name=args.name)
+                        name=args.name, mark_every_s=args.mark_every)
     stop = threading.Event()
     with stop_on_signals(stop):
         emu.start()
@@ -362,6 +371,6 @@ def run_emulate_board(args: argparse.Namespace) -> int:
     st = emu.stats
     print(f"emulate-board: sent {st['samples']} samples in {st['frames']} frames; dropped {st['dropped']}, "
           f"corrupted {st['corrupted']}, overflow {st['overflow']}, unplugs {st['unplugs']}, reboots {st['reboots']}, "
-          f"stalls {st['stalls']}",
+          f"stalls {st['stalls']}" + (f", marks {st['marks']}" if args.mark_every else ""),
           flush=True)
     return 0

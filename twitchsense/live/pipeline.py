@@ -30,6 +30,7 @@ class PipelineSummary:
     alerts: int = 0
     link_counts: Counter = field(default_factory=Counter)
     lost_samples: int = 0
+    markers: int = 0
 
     @property
     def stream_s(self) -> float:
@@ -47,7 +48,8 @@ class Pipeline:
     source : any :class:`~twitchsense.stages.Source` (serial board, replay, simulator).
     detector : optional streaming detector (``push``/``flush``).
     alerts : optional alert engine (``on_events``/``on_link``/``tick``).
-    sinks : objects with any of ``on_samples``, ``on_events``, ``on_alerts``, ``on_link``, ``close``.
+    sinks : objects with any of ``on_samples``, ``on_events``, ``on_alerts``, ``on_link``, ``on_markers``,
+        ``close``.
     """
 
     def __init__(self, source: Source, detector: DetectorStage | None = None,
@@ -126,6 +128,9 @@ class Pipeline:
                         self._emit_alerts(feed(block.t, block.acc))
                     if self.detector is not None:
                         self._emit_events(self.detector.push(block.t, block.acc), now)
+                if item.markers:  # the board's button: the same path as the web button and the m key
+                    s.markers += len(item.markers)
+                    self._call("on_markers", item.markers)
                 if self.alerts is not None:
                     self._emit_alerts(self.alerts.tick(now))
                 self._call("on_tick", now)  # optional: sinks that show time passing without samples

@@ -1,9 +1,11 @@
-""""I felt a twitch": markers pressed in the live views, stored and checked against the detections.
+""""I felt a twitch": markers pressed in the live views or on the board, stored and checked against the detections.
 
 A :class:`MarkerSink` rides the live pipeline: it knows the stream time, and
 :meth:`MarkerSink.press` (the web page's button, the terminal's ``m`` key) records
-a marker at that moment, to ``NAME.events.csv`` of the recording being written
-(``label=felt``) and to the history's ``markers`` table. :func:`marker_agreement`
+a marker at that moment; the board's button arrives through the pipeline already
+placed in time (:meth:`MarkerSink.on_markers`). Both are recorded the same way:
+to ``NAME.events.csv`` of the recording being written (``label=felt``) and to the
+history's ``markers`` table, and shown by the live views. :func:`marker_agreement`
 is the wearer's own check of the detector: how many markers have a detection
 within 2 s, and how many detections have no marker.
 """
@@ -13,14 +15,13 @@ from __future__ import annotations
 import sqlite3
 import sys
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
 from ..io.sessionclock import SessionClock
-from ..types import SampleBlock
+from ..types import Marker, SampleBlock
 from .labels import FELT, edit_labels
 
 #: A marker and a detection this close (s, to the detection's span) belong together.
@@ -37,15 +38,6 @@ CREATE TABLE IF NOT EXISTS markers (
 );
 CREATE INDEX IF NOT EXISTS markers_session ON markers(session_id);
 """
-
-
-@dataclass(frozen=True)
-class Marker:
-    """One press: stream time ``t`` and where it came from (``web``, ``key``)."""
-
-    t: float
-    source: str
-    time: str | None = None
 
 
 def ensure_markers_table(con: sqlite3.Connection) -> None:
@@ -92,7 +84,7 @@ def describe_agreement(a: dict) -> str:
 
 
 class MarkerSink:
-    """A pipeline sink that turns presses into markers at the current stream time.
+    """A pipeline sink that records markers: presses at the current stream time, and the source's markers.
 
     labels_path : ``NAME.events.csv`` of the recording being written (``--record``), or None.
     history : the session's :class:`~twitchsense.history.HistorySink`, or None.
@@ -127,12 +119,21 @@ class MarkerSink:
         """Record a marker now; None before the first sample (no stream time yet)."""
         if self.now is None:
             return None
-        m = Marker(self.now, source, self.clock.iso(self.now))
+        return self.record(Marker(self.now, source))
+
+    def on_markers(self, markers: list[Marker]) -> None:
+        """Markers the source sent (the board's button), already on the stream's time base."""
+        for m in markers:
+            self.record(m)
+
+    def record(self, m: Marker) -> Marker:
+        """Store ``m`` (with its local time) and show it to the listeners."""
+        m = Marker(m.t, m.source, self.clock.iso(m.t))
         with self._lock:
             self.markers.append(m)
             if self.labels_path is not None:
                 edit_labels(self.labels_path, add=[{"onset": m.t, "duration": 0.0, "label": FELT,
-                                                    "note": f"marker ({source})"}])
+                                                    "note": f"marker ({m.source})"}])
             if self.history is not None:
                 if self.history.session_id is None:
                     self._pending.append(m)

@@ -20,6 +20,7 @@ import os
 import queue
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Iterator
 
@@ -282,7 +283,7 @@ class SerialSource:
             results += link.poll(self.poll_s)
         except LinkLost as exc:
             self._failure = exc
-        blocks, events, info = [], [], None
+        blocks, events, info, markers = [], [], None, []
         rehandshake = None
         for _chunk, res in results:
             for ev in res.events:
@@ -295,6 +296,7 @@ class SerialSource:
                 events.append(ev)
             if res.info is not None:
                 info = res.info
+            markers += res.markers
             if len(res.samples):
                 blocks.append(res.samples)
         block = SampleBlock.concat(blocks)
@@ -319,6 +321,8 @@ class SerialSource:
             events.append(LinkEvent("no_data", f"no samples for {self.no_data_s:g} s; redoing the handshake",
                                     t=self.clock.last_t))
             rehandshake = rehandshake or "no data"
+        # the board's markers move with its samples onto the stream's time base
+        markers = [replace(m, t=m.t + self.clock.offset) for m in markers]
         if self._failure is None:
             try:
                 if rehandshake is not None:
@@ -332,7 +336,7 @@ class SerialSource:
                     self.driver.keepalive(link)
             except LinkLost as exc:
                 self._failure = exc
-        return SourceItem(samples=block, events=events, info=info)
+        return SourceItem(samples=block, events=events, info=info, markers=markers)
 
     def _rehandshake(self) -> list[LinkEvent]:
         link = self._link

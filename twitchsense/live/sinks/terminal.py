@@ -162,7 +162,7 @@ class TerminalSink(SinkBase):
 
     @_locked
     def on_marker(self, marker) -> None:
-        """A "felt one" marker (:class:`twitchsense.web.markers.Marker`) was recorded."""
+        """A "felt one" marker (:class:`twitchsense.types.Marker`) was recorded."""
         self.n_markers += 1
         if not self.tty:
             self.stream.write(f"{self.when(marker.t)}  marker: felt one ({marker.source})\n")
