@@ -17,14 +17,30 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
-#: the CLI's user data directory in tests (history, alert state): never the real one
-TEST_DATA_HOME = Path(tempfile.mkdtemp(prefix="twitchsense-test-data-"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def temporary_home():
+    """The whole run, in this process and in every CLI it starts, uses a temporary home: the user's
+    history, alert state and registered boards are never touched, and nothing is left behind."""
+    saved = {k: os.environ.get(k) for k in ("HOME", "XDG_DATA_HOME", "TWITCHSENSE_RUNTIME_DIR")}
+    with tempfile.TemporaryDirectory(prefix="twitchsense-test-home-") as home:
+        os.environ["HOME"] = home
+        os.environ["XDG_DATA_HOME"] = os.path.join(home, ".local", "share")
+        os.environ["TWITCHSENSE_RUNTIME_DIR"] = os.path.join(home, "runtime")
+        try:
+            yield Path(home)
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
 
 
 def cli_env() -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    env["XDG_DATA_HOME"] = str(TEST_DATA_HOME)
     return env
 
 

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import RecordingError
+from .atomic import write_atomic
 
 REQUIRED_COLUMNS = ("t", "ax", "ay", "az")
 LABEL_COLUMNS = ("onset", "duration", "label")
@@ -441,12 +442,9 @@ def format_rows(t: np.ndarray, acc: np.ndarray) -> str:
 
 
 def write_sidecar(path: str | os.PathLike, meta: dict) -> None:
-    """Write ``meta`` as JSON atomically (temporary file, then rename)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
+    """Write ``meta`` as JSON atomically and durably (:func:`~twitchsense.io.atomic.write_atomic`)."""
     clean = {k: v for k, v in meta.items() if v is not None and v != ""}
-    tmp.write_text(json.dumps(clean, indent=1, sort_keys=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(clean, indent=1, sort_keys=False) + "\n")
 
 
 def write_labels(path: str | os.PathLike, labels: pd.DataFrame) -> None:
