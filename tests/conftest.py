@@ -55,6 +55,22 @@ def cli():
     return run_cli
 
 
+class ManualClock:
+    """An injected clock (:class:`twitchsense.clock.Clock`) that moves only when waited on: paced code
+    runs at once, and the times it sees are exact, however loaded the machine is."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self.now = start
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def wait(self, stop: threading.Event, seconds: float) -> bool:
+        if not stop.is_set():
+            self.now += max(seconds, 0.0)
+        return stop.is_set()
+
+
 def make_samples(n: int = 500, rate: float = 100.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     t = np.arange(n) / rate

@@ -43,11 +43,13 @@ def terminal_view(args: argparse.Namespace) -> bool:
     return sys.stdout.isatty() and not getattr(args, "quiet", False) and getattr(args, "jsonl", None) != "-"
 
 
-def alerting_for(args: argparse.Namespace, source, name: str, live: bool):
+def alerting_for(args: argparse.Namespace, source, name: str, live: bool, sinks: list | None = None):
     """The alert engine and the sinks the options ask for: ``(engine, sinks)``.
 
     Sinks get the source's live ``meta`` so the session's start time, known only
-    after a board's first samples, dates everything.
+    after a board's first samples, dates everything. Each sink is appended to ``sinks``
+    as soon as it exists (e.g. a pipeline's, which then closes it), so one that fails to
+    open (an MQTT broker out of reach) leaves none of the others open.
     """
     import shlex
     import sys
@@ -70,8 +72,9 @@ def alerting_for(args: argparse.Namespace, source, name: str, live: bool):
     engine = AlertEngine(rules, state_path=state, meta=meta, clock=clock)
     out = sys.stderr if args.jsonl == "-" else sys.stdout
     view = terminal_view(args)
-    sinks: list = [TerminalSink(out, tty=view, clock=clock, session=session, show_events=not args.quiet,
-                                show_link=False)]
+    sinks = [] if sinks is None else sinks
+    sinks.append(TerminalSink(out, tty=view, clock=clock, session=session, show_events=not args.quiet,
+                              show_link=False))
     if args.jsonl:
         from ..live.sinks.jsonl import JsonLinesSink
         sinks.append(JsonLinesSink(args.jsonl, clock, session=session))

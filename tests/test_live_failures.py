@@ -1,0 +1,165 @@
+"""A live session that runs for days must not die or lose data: failing outputs, full disks, locked
+files, a broker that goes away, a stalled pipeline. Real files, a real SQLite file, /dev/full, real
+subprocesses, a real pty and pyserial, a real mosquitto broker."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from twitchsense.acquisition.sources.replay import ReplaySource
+from twitchsense.history import connect
+from twitchsense.io.recording import Recording, read_recording, write_recording
+from twitchsense.live.pipeline import Pipeline
+from twitchsense.live.sinks.history import HistorySink
+from twitchsense.live.sinks.jsonl import JsonLinesSink
+from twitchsense.live.sinks.record import RecordSink
+from twitchsense.types import TwitchEvent
+
+from conftest import ROOT, cli_env, make_samples
+
+START = "2026-03-01T22:00:00+01:00"
+
+
+def gapped(n: int = 3000, seed: int = 5) -> Recording:
+    """30 s at 100 Hz with three gaps (three lost-samples link events)."""
+    t, acc = make_samples(n, 100.0, seed=seed)
+    t = t.copy()
+    for at in (500, 1500, 2500):
+        t[at:] += 0.5
+    return Recording(t, acc, meta={"sample_rate_hz": 100.0, "start_time": START})
+
+
+class EverySecond:
+    """A detector stage with known output: one event per second of stream."""
+
+    def __init__(self) -> None:
+        self.next = 0.0
+
+    def push(self, t, acc):
+        out = []
+        while t.size and t[-1] >= self.next + 0.2:
+            out.append(TwitchEvent(self.next + 0.05, 0.1, 0.2, 0.9))
+            self.next += 1.0
+        return out
+
+    def flush(self):
+        return []
+
+
+class Collect:
+    def __init__(self, on_samples=None) -> None:
+        self.samples, self.events, self.links, self.closed = 0, [], [], False
+        self._hook = on_samples
+
+    def on_samples(self, block):
+        self.samples += len(block)
+        if self._hook:
+            self._hook(block)
+
+    def on_events(self, events):
+        self.events += events
+
+    def on_link(self, event):
+        self.links.append(event)
+
+    def close(self):
+        self.closed = True
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (a device that is always full)")
+def test_failing_sinks_end_nothing_and_each_failure_is_reported_once(tmp_path, capsys):
+    """JSON lines on a full disk and a history file another program holds locked: the session runs to
+    its end, every other sink gets everything, each failure is one link event and one stderr line,
+    and every sink is closed even though a close fails."""
+    rec = gapped()
+    db = tmp_path / "h.sqlite"
+    connect(db).close()
+    locker = sqlite3.connect(db)
+    locker.execute("BEGIN IMMEDIATE")  # another program writing: the history is locked
+
+    def unlock(block):
+        if block.t[-1] >= 20.0 and locker.in_transaction:
+            locker.rollback()  # ... until 20 s into the session
+
+    source = ReplaySource(rec, speed=None, max_block_s=0.05)
+    full = JsonLinesSink("/dev/full")
+    history = HistorySink(db, source.meta, name="locked", busy_timeout_s=0.05)
+    collect = Collect(unlock)
+    record = RecordSink(tmp_path / "copy.csv", source)
+    summary = Pipeline(source, detector=EverySecond(), sinks=[full, history, collect, record]).run()
+
+    assert summary.samples == collect.samples == rec.n_samples
+    assert len(collect.events) == int(rec.t[-1] - 0.2) + 1 == 32
+    assert [e.kind for e in collect.links].count("lost_samples") == 3
+    failures = [e for e in collect.links if e.kind == "sink_error"]
+    assert sorted(e.data["sink"] for e in failures) == ["--jsonl /dev/full", f"history {db}"]
+    assert any("No space left on device" in e.detail for e in failures)
+    assert any("database is locked" in e.detail for e in failures)
+    err = capsys.readouterr().err.splitlines()
+    assert sorted(err) == sorted(f"twitchsense: {e.detail}" for e in failures)  # once each, nothing else
+    assert summary.sink_errors["--jsonl /dev/full"] >= 5 and summary.sink_errors[f"history {db}"] >= 1
+    # the others closed, the one closing after the full disk's failed close too
+    assert collect.closed
+    copy = read_recording(tmp_path / "copy.csv")
+    assert np.array_equal(copy.t, np.round(rec.t, 6)) and copy.meta["sample_rate_hz"] == 100.0
+    # the history recovered once the lock went: every event, the session closed
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 32
+    assert con.execute("SELECT name, closed_at IS NOT NULL FROM sessions").fetchall() == [("locked", 1)]
+
+
+def test_a_sink_that_fails_to_close_does_not_keep_the_others_open(tmp_path, capsys):
+    class BadClose(Collect):
+        label = "bad"
+
+        def close(self):
+            raise RuntimeError("cannot close")
+
+    rec = gapped(300)
+    source = ReplaySource(rec, speed=None)
+    first, last = Collect(), Collect()
+    record = RecordSink(tmp_path / "r.csv", source)
+    Pipeline(source, sinks=[first, BadClose(), record, last]).run()
+    assert first.closed and last.closed and read_recording(tmp_path / "r.csv").n_samples == 300
+    assert capsys.readouterr().err == "twitchsense: bad failed (RuntimeError: cannot close); the other outputs go on\n"
+
+
+FULL_DISK_REPLAY = """
+import resource, runpy, sys
+limit = int(sys.argv.pop(1))
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))  # the disk fills up at `limit` bytes a file
+sys.argv[0] = "twitchsense"
+runpy.run_module("twitchsense", run_name="__main__")
+"""
+
+
+def test_replay_with_record_on_a_full_disk(tmp_path):
+    """`--record` on a disk that fills up: the session goes on, the failure is told once (a link event
+    and a line on stderr), the summary counts what could not be recorded, and the file loads."""
+    pytest.importorskip("resource")
+    src = tmp_path / "in.csv"
+    rec = gapped(6000)
+    write_recording(src, rec)
+    out = tmp_path / "out.csv"
+    limit = 50_021
+    r = subprocess.run([sys.executable, "-c", FULL_DISK_REPLAY, str(limit), "replay", src, "--record", out,
+                        "--jsonl", tmp_path / "log.jsonl"], capture_output=True, text=True, env=cli_env(), cwd=ROOT,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    failure = r.stderr.removeprefix("twitchsense: ").removesuffix("\n")
+    assert failure.startswith(f"--record {out}: cannot write (File too large)") and "\n" not in failure
+    links = [json.loads(x) for x in (tmp_path / "log.jsonl").read_text().splitlines() if '"sink_error"' in x]
+    assert [x["detail"] for x in links] == [failure]
+    assert f"link: sink_error: {failure}" in r.stdout
+    summary = r.stdout.splitlines()[-1]
+    got = read_recording(out)
+    assert out.stat().st_size <= limit and np.array_equal(got.t, np.round(rec.t[:got.n_samples], 6))
+    assert summary.startswith(f"replay {src}: 6000 samples") and \
+        summary.endswith(f"; {rec.n_samples - got.n_samples} samples could not be recorded"), summary
