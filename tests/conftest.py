@@ -90,32 +90,40 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def broker(tmp_path):
-    """A mosquitto broker on 127.0.0.1 for this test only."""
+def start_mosquitto(port: int, folder: Path) -> subprocess.Popen:
+    """A mosquitto broker on 127.0.0.1:``port`` (skips the test when there is none or it fails)."""
     exe = mosquitto_binary()
     if exe is None:
         pytest.skip("mosquitto is not installed (apt-get install mosquitto; .ci/run installs it)")
     pytest.importorskip("paho.mqtt.client", reason="paho-mqtt (extra 'mqtt') is not installed")
-    port = free_port()
-    conf = tmp_path / "mosquitto.conf"
+    conf = folder / "mosquitto.conf"
     conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
     proc = subprocess.Popen([exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 30  # generous: the machine may be loaded
     while time.monotonic() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
+            return proc
         except OSError:
             if proc.poll() is not None:
                 pytest.skip(f"mosquitto did not start: {proc.stderr.read().decode()[:200]}")
             time.sleep(0.05)
-    else:
-        proc.kill()
-        pytest.skip("mosquitto did not open its port in 30 s")
-    yield port
+    proc.kill()
+    pytest.skip("mosquitto did not open its port in 30 s")
+
+
+def stop_mosquitto(proc: subprocess.Popen) -> None:
     proc.terminate()
     proc.wait(timeout=10)
+
+
+@pytest.fixture
+def broker(tmp_path):
+    """A mosquitto broker on 127.0.0.1 for this test only."""
+    port = free_port()
+    proc = start_mosquitto(port, tmp_path)
+    yield port
+    stop_mosquitto(proc)
 
 
 class Subscriber:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from twitchsense.live.sinks.jsonl import JsonLinesSink
 from twitchsense.live.sinks.record import RecordSink
 from twitchsense.types import TwitchEvent
 
-from conftest import ROOT, cli_env, make_samples
+from conftest import ROOT, Subscriber, cli_env, free_port, make_samples, start_mosquitto, stop_mosquitto
 
 START = "2026-03-01T22:00:00+01:00"
 
@@ -163,3 +164,73 @@ def test_replay_with_record_on_a_full_disk(tmp_path):
     assert out.stat().st_size <= limit and np.array_equal(got.t, np.round(rec.t[:got.n_samples], 6))
     assert summary.startswith(f"replay {src}: 6000 samples") and \
         summary.endswith(f"; {rec.n_samples - got.n_samples} samples could not be recorded"), summary
+
+
+# ---- MQTT: a real mosquitto broker -------------------------------------------------------------
+def mqtt_event(i: float) -> TwitchEvent:
+    return TwitchEvent(float(i), 0.1, 0.2, 0.9)
+
+
+def test_two_streams_with_the_default_session_on_one_broker_keep_their_connections(broker):
+    """Same session name, same broker: each has its own client id, so neither throws the other off
+    (the broker would publish the one thrown off's last will, 'offline', and it would reconnect)."""
+    from twitchsense.live.sinks.mqtt import MqttSink
+    sub = Subscriber(broker, "twitchsense/#")
+    a = MqttSink("127.0.0.1", broker, session="live")
+    b = MqttSink("127.0.0.1", broker, session="live")
+    try:
+        for i in range(20):
+            a.on_events([mqtt_event(i)])
+            b.on_events([mqtt_event(100 + i)])
+        got = sub.wait_for(lambda m: m[0] == "twitchsense/live/events" and '"onset": 119.0' in m[1])
+        assert got and sub.wait_for(lambda m: '"onset": 19.0' in m[1])
+        onsets = [json.loads(p)["onset"] for t, p, _ in sub.messages if t.endswith("/events")]
+        assert sorted(set(onsets)) == [float(i) for i in range(20)] + [100.0 + i for i in range(20)]
+        # a client thrown off comes back after its reconnect delay (1 s) and throws the other off
+        assert sub.wait_for(lambda m: m[0] == "twitchsense/live/status" and m[1] == "offline", timeout=3) == []
+    finally:
+        a.close()
+        b.close()
+        sub.close()
+
+
+def test_mqtt_reconnects_on_its_own_and_restores_its_retained_state(tmp_path):
+    """The broker restarts (its retained messages gone): the sink reconnects by itself, says 'online'
+    again and republishes each rule's retained state; what it published meanwhile arrives."""
+    from twitchsense.live.sinks.mqtt import MqttSink
+    from twitchsense.types import Alert
+    port = free_port()
+    proc = start_mosquitto(port, tmp_path)
+    sink = MqttSink("127.0.0.1", port, session="night")
+    try:
+        sink.on_alerts([Alert(0.0, 5.0, "warning", "busy", "3 twitches")])
+        sink.on_events([mqtt_event(1)])
+        assert sink.wait_published(10)
+        stop_mosquitto(proc)
+        sink.on_events([mqtt_event(2)])  # while the broker is away: queued (QoS 1)
+        proc = start_mosquitto(port, tmp_path)
+        late = Subscriber(port, "twitchsense/night/#")  # connects after the restart
+        sink.on_events([mqtt_event(3)])
+        assert late.wait_for(lambda m: m[0].endswith("/events") and '"onset": 3.0' in m[1])
+        assert late.wait_for(lambda m: m[0].endswith("/events") and '"onset": 2.0' in m[1])
+        status = late.wait_for(lambda m: m[0] == "twitchsense/night/status")
+        state = late.wait_for(lambda m: m[0] == "twitchsense/night/alert/busy")
+        late.close()
+        assert status[-1][1] == "online" and json.loads(state[-1][1])["level"] == "warning"
+    finally:
+        sink.close()
+        stop_mosquitto(proc)
+
+
+def test_mqtt_connect_gives_up_after_its_timeout():
+    """A port that accepts the connection but never answers (no CONNACK): one clear line, in time."""
+    from twitchsense.errors import TwitchsenseError
+    from twitchsense.live.sinks.mqtt import MqttSink
+    pytest.importorskip("paho.mqtt.client")
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)  # the kernel completes the TCP handshake; nobody ever answers
+        port = silent.getsockname()[1]
+        with pytest.raises(TwitchsenseError, match=rf"--mqtt: the broker at 127.0.0.1:{port} did not answer "
+                                                   r"within 0.5 s"):
+            MqttSink("127.0.0.1", port, timeout_s=0.5)
