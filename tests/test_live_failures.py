@@ -10,6 +10,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -234,3 +235,50 @@ def test_mqtt_connect_gives_up_after_its_timeout():
         with pytest.raises(TwitchsenseError, match=rf"--mqtt: the broker at 127.0.0.1:{port} did not answer "
                                                    r"within 0.5 s"):
             MqttSink("127.0.0.1", port, timeout_s=0.5)
+
+
+# ---- the serial reader's queue: a real pty, pyserial and the board emulator -------------------------
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs pseudo-terminals")
+def test_a_stalled_pipeline_loses_counted_samples_not_memory(tmp_path, monkeypatch):
+    """The pipeline stops taking samples for a while: the reader holds at most its bound, drops the
+    rest, and the hole comes out as an overflow link event, lost samples counted and a gap of the
+    right length in t; no sample is spliced together from both sides of the hole."""
+    from twitchsense.acquisition.emulator import BoardEmulator
+    from twitchsense.acquisition.sources.serial_board import SerialSource
+    from test_serial_live import coded_recording, positions, sent_positions
+    monkeypatch.setenv("TWITCHSENSE_RUNTIME_DIR", str(tmp_path / "rt"))
+    rate, bound = 1000.0, 4096
+    scale = round(4 * 2 / 65536 * 1e9) * 1e-9  # the emulated board's counts: every sample traceable
+    emu = BoardEmulator(coded_recording(rate, 60.0, scale), rate_hz=rate, keep_log=True)
+    with emu.start():
+        src = SerialSource(emu.device, max_queued_bytes=bound)
+        items, held = [], []
+        stream = iter(src)
+
+        def take(seconds: float) -> None:
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                items.append(next(stream))
+
+        take(1.0)
+        time.sleep(2.0)  # the pipeline stalls; the board goes on sending
+        held.append((src._link.reader.queued_bytes, src._link.reader.bytes_dropped))
+        take(1.0)
+        src.close()
+    queued, dropped = held[0]
+    assert queued <= bound and dropped > 0  # memory held to the bound; the rest dropped
+    events = [e for i in items for e in i.events]
+    overflow = [e for e in events if e.kind == "overflow"]
+    assert len(overflow) == 1 and overflow[0].data["host_bytes"] >= dropped - 100
+    lost = [e for e in events if e.kind == "lost_samples"]
+    samples = [i.samples for i in items if len(i.samples)]
+    t = np.concatenate([b.t for b in samples])
+    got = positions(Recording(t, np.concatenate([b.acc for b in samples])), scale)
+    assert np.all(np.isin(got, sent_positions(emu)))  # every sample as the board sent it
+    assert np.all(np.diff(got) > 0) and np.all(np.diff(t) > 0)
+    hole = int(np.argmax(np.diff(got)))
+    missing = int(got[hole + 1] - got[hole] - 1)
+    assert missing > rate * 0.5  # about a second and a half of stream fell into the hole...
+    assert sum(e.count for e in lost) == pytest.approx(missing, rel=0.1, abs=20)  # ...counted as lost,
+    assert t[hole + 1] - t[hole] == pytest.approx((missing + 1) / rate, rel=0.1, abs=0.02)  # a gap of its length
+    assert np.allclose(np.delete(np.diff(t), hole), 1 / rate, atol=1.5e-6)  # elsewhere, the board's clock
