@@ -282,3 +282,34 @@ def test_a_stalled_pipeline_loses_counted_samples_not_memory(tmp_path, monkeypat
     assert sum(e.count for e in lost) == pytest.approx(missing, rel=0.1, abs=20)  # ...counted as lost,
     assert t[hole + 1] - t[hole] == pytest.approx((missing + 1) / rate, rel=0.1, abs=0.02)  # a gap of its length
     assert np.allclose(np.delete(np.diff(t), hole), 1 / rate, atol=1.5e-6)  # elsewhere, the board's clock
+
+
+# ---- --on-alert commands: real subprocesses ----------------------------------------------------------
+def alert(rule: str = "busy"):
+    from twitchsense.types import Alert
+    return Alert(0.0, 5.0, "warning", rule, "3 twitches")  # announced
+
+
+def test_alert_commands_do_not_write_into_the_live_view(capfd):
+    """A command's output would land in the middle of the terminal's live view: it goes nowhere."""
+    from twitchsense.live.sinks.command import CommandSink
+    sink = CommandSink([sys.executable, "-c", "print('CHILD-STDOUT')"])
+    sink.on_alerts([alert()])
+    sink.close()
+    assert sink.started == 1 and sink.failed == 0
+    assert "CHILD-STDOUT" not in capfd.readouterr().out
+
+
+def test_closing_waits_for_all_alert_commands_together_not_one_after_another(capsys):
+    """Four commands that hang: close waits one deadline for all of them (not 4 x 2 s), then ends them."""
+    from twitchsense.live.sinks.command import CommandSink
+    sink = CommandSink([sys.executable, "-c", "import time; time.sleep(60)"], timeout_s=2.0)
+    sink.on_alerts([alert(f"r{i}") for i in range(4)])
+    procs = [p for p, _ in sink.running]
+    start = time.monotonic()
+    sink.close()
+    took = time.monotonic() - start
+    assert took < 6.0  # one deadline of 2 s (one after another: 8 s)
+    assert all(p.poll() is not None for p in procs) and sink.running == []
+    err = capsys.readouterr().err
+    assert err.count("did not finish within 2 s and was ended") == 4, err
