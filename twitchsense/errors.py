@@ -26,3 +26,8 @@ class RecordingError(TwitchsenseError):
 
 class ModelError(TwitchsenseError):
     """A model file is missing, untrusted or incompatible."""
+
+
+class RecordingWarning(UserWarning):
+    """Something about a recording the user should know, that does not stop the work (the CLI prints
+    it as one line: ``twitchsense COMMAND: warning: ...``)."""
