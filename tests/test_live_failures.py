@@ -313,3 +313,44 @@ def test_closing_waits_for_all_alert_commands_together_not_one_after_another(cap
     assert all(p.poll() is not None for p in procs) and sink.running == []
     err = capsys.readouterr().err
     assert err.count("did not finish within 2 s and was ended") == 4, err
+
+
+# ---- two live streams on one history database --------------------------------------------------------
+def test_alert_states_saved_at_once_by_two_engines_never_trip_over_each_other(tmp_path):
+    """Each save writes a temporary file of its own name: two writers of one state file never fail."""
+    import threading
+
+    from twitchsense.alerts import AlertEngine
+    path = tmp_path / "h.alert-state.json"
+    errors = []
+
+    def save_often(engine):
+        try:
+            for _ in range(300):
+                engine.save()
+        except Exception as exc:  # noqa: BLE001 - the test reports what failed
+            errors.append(exc)
+
+    threads = [threading.Thread(target=save_often, args=(AlertEngine(state_path=path, start_time=START),))
+               for _ in range(3)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+    assert "rules" in json.loads(path.read_text()) and os.listdir(tmp_path) == [path.name]
+
+
+def test_two_live_streams_on_one_history_keep_an_alert_state_each(tmp_path):
+    db = tmp_path / "h.sqlite"
+    procs = [subprocess.Popen([sys.executable, "-m", "twitchsense", "stream", "--simulate", "--duration", "1",
+                               "--db", db, "--session", name, "--quiet"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=cli_env(), cwd=ROOT)
+             for name in ("left arm", "right")]
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    assert sorted(x.name for x in tmp_path.iterdir() if "alert-state" in x.name) == \
+        ["h.alert-state.left_arm.json", "h.alert-state.right.json"]
+    con = sqlite3.connect(db)
+    assert sorted(r[0] for r in con.execute("SELECT name FROM sessions")) == ["left arm", "right"]

@@ -33,6 +33,7 @@ from ..detection.context import ActivityMeter, ContextConfig, is_still
 from ..errors import TwitchsenseError
 from ..io.recording import DEFAULT_GAP_S
 from ..io.sessionclock import SessionClock
+from ..io.atomic import write_atomic
 from ..types import LEVELS, Alert, LinkEvent, TwitchEvent
 from .rulefile import RuleSet, load_rules
 from .rules import DaysRule, FaultStatus, Finding, NoDataRule, NotWornRule, RuleBase, SaturationRule, level_rank
@@ -408,12 +409,7 @@ class AlertEngine:
             "days_met": {n: sorted(d) for n, d in self.days_met.items()},
         }
         self.state_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.state_path.with_name(self.state_path.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(doc, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.state_path)
+        write_atomic(self.state_path, json.dumps(doc))  # a temporary name of its own: writers never collide
 
     def _read_state(self) -> dict:
         """Parse and check the saved state (absolute times); errors name the file."""

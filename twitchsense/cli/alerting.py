@@ -24,7 +24,7 @@ def add_alert_options(p: argparse.ArgumentParser, live: bool) -> None:
         g.add_argument("--no-history", action="store_true", help="do not store this session in the history")
     g.add_argument("--state", type=Path, metavar="FILE",
                    help="alert state file, so a restart continues where it stopped (default for stream: "
-                        "beside the history database; replay keeps no state unless given)")
+                        "beside the history database, one per --session; replay keeps no state unless given)")
     g.add_argument("--mqtt", metavar="HOST[:PORT]", help="publish events and alerts to this MQTT broker "
                    "(needs the extra 'mqtt'; user and password from TWITCHSENSE_MQTT_USER/_PASSWORD)")
     g.add_argument("--mqtt-prefix", default="twitchsense", metavar="PREFIX",
@@ -67,8 +67,9 @@ def alerting_for(args: argparse.Namespace, source, name: str, live: bool, sinks:
     history = not getattr(args, "no_history", False) if live else args.db is not None
     db = args.db or default_db_path()
     state = args.state
-    if state is None and live:
-        state = db.with_name(db.stem + ".alert-state.json")
+    if state is None and live:  # one per session: streams sharing a history keep their own alert state
+        from ..live.sinks.mqtt import topic_part
+        state = db.with_name(f"{db.stem}.alert-state.{topic_part(session)}.json")
     engine = AlertEngine(rules, state_path=state, meta=meta, clock=clock)
     out = sys.stderr if args.jsonl == "-" else sys.stdout
     view = terminal_view(args)
