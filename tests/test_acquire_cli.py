@@ -52,7 +52,9 @@ def test_two_terminals_emulate_board_then_stream_with_record(tmp_path, env):
         assert "samples/s  link ok" in r.stdout and "link: info" in r.stdout
         assert "stream: " in r.stdout and "lost samples 0" in r.stdout and "reconnects 0" in r.stdout
         rec = read_recording(out)
-        assert 150 <= rec.n_samples <= 260 and not len(rec.gaps)
+        summary = r.stdout.strip().splitlines()[-1]
+        assert summary.startswith(f"stream: {rec.n_samples} samples") and rec.n_samples > 0  # all recorded
+        assert not len(rec.gaps) and np.allclose(np.diff(rec.t), 0.01, atol=1.5e-6)
         assert rec.meta["board"] == "twitchsense-emulator" and rec.meta["sample_rate_hz"] == 100.0
         assert np.allclose(np.linalg.norm(rec.acc, axis=1), 1.0, atol=0.5)
     finally:
