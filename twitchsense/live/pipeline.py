@@ -118,6 +118,7 @@ class Pipeline:
         """Hand the sink failures noted meanwhile to every sink and the alert engine."""
         while self._reports:
             self._emit_link(self._reports.pop(0), now)
+
     def _emit_events(self, events: list[TwitchEvent], now: float) -> None:
         if not events:
             return
