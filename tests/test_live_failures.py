@@ -354,3 +354,19 @@ def test_two_live_streams_on_one_history_keep_an_alert_state_each(tmp_path):
         ["h.alert-state.left_arm.json", "h.alert-state.right.json"]
     con = sqlite3.connect(db)
     assert sorted(r[0] for r in con.execute("SELECT name FROM sessions")) == ["left arm", "right"]
+
+
+def test_an_alert_state_that_cannot_be_saved_does_not_end_the_session(tmp_path):
+    """The state's folder cannot be written (here: a file stands where the folder should be; in life a
+    full disk): the session goes on, alerts and all, and says so once."""
+    from twitchsense.alerts import AlertEngine
+    from twitchsense.errors import TwitchsenseWarning
+    (tmp_path / "taken").write_text("a file, not a folder")
+    engine = AlertEngine(state_path=tmp_path / "taken" / "state.json", start_time=START, save_interval_s=0)
+    collect = Collect()
+    with pytest.warns(TwitchsenseWarning) as told:
+        summary = Pipeline(ReplaySource(gapped(), speed=None, max_block_s=0.05), detector=EverySecond(),
+                           alerts=engine, sinks=[collect]).run()
+    assert summary.samples == 3000 and len(collect.events) == 32
+    assert len(told) == 1 and f"{tmp_path / 'taken' / 'state.json'}: the alert state cannot be saved" in \
+        str(told[0].message)

@@ -14,7 +14,7 @@ from typing import Sequence
 
 from .. import __version__
 from ..dependencies import check_scikit_learn
-from ..errors import RecordingWarning, TwitchsenseError
+from ..errors import TwitchsenseError, TwitchsenseWarning
 from . import acquire, detection, files, history, report, simulation
 
 #: Command modules, in the order their commands appear in ``--help``.
@@ -48,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     show = warnings.showwarning
 
     def one_line(message, category, *rest) -> None:  # our warnings: one line each, no source location
-        if issubclass(category, RecordingWarning):
+        if issubclass(category, TwitchsenseWarning):
             print(f"twitchsense {args.command}: warning: {message}", file=sys.stderr)
         else:
             show(message, category, *rest)
