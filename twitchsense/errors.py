@@ -29,3 +29,12 @@ class RecordingError(TwitchsenseError):
 
 class ModelError(TwitchsenseError):
     """A model file is missing, untrusted or incompatible."""
+
+
+class TwitchsenseWarning(UserWarning):
+    """Something the user should know that does not stop the work (the CLI prints it as one line:
+    ``twitchsense COMMAND: warning: ...``)."""
+
+
+class RecordingWarning(TwitchsenseWarning):
+    """Something about a recording (e.g. a sidecar rate the time stamps contradict)."""

@@ -75,7 +75,12 @@ class AlertStage(Protocol):
 
 
 class Sink(Protocol):
-    """Shows or stores what the pipeline produces. Every method is optional to act on."""
+    """Shows or stores what the pipeline produces. Every method is optional to act on.
+
+    Optional too: ``on_tick(now)`` (time passed, samples or not), ``flush()`` (the stream ended:
+    hand on what is held, before any sink closes) and ``label`` (how messages name the sink).
+    An exception from a sink never ends the pipeline: it is reported as a ``sink_error`` link event.
+    """
 
     def on_samples(self, block: SampleBlock) -> None: ...
     def on_events(self, events: list[TwitchEvent]) -> None: ...

@@ -28,6 +28,7 @@ LINK_EVENT_KINDS = (
     "reconnected",   # the port is back and the handshake redone (serial supervisor)
     "no_data",       # no samples for longer than the configured timeout: a FAULT
     "warning",       # anything else worth telling the user (e.g. a 21 Hz low-pass sketch)
+    "sink_error",    # an output failed (a full disk, a locked history, a broker...): the others go on
 )
 #: The wearer's activity states, from still to vigorous (``active``: the detector cannot tell).
 STATES = ("rest", "light", "active")

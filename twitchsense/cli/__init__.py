@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from typing import Sequence
 
 from .. import __version__
 from ..dependencies import check_scikit_learn
-from ..errors import TwitchsenseError
+from ..errors import TwitchsenseError, TwitchsenseWarning
 from . import acquire, detection, files, history, report, simulation, web
 
 #: Command modules, in the order their commands appear in ``--help``.
@@ -44,9 +45,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
+    show = warnings.showwarning
+
+    def one_line(message, category, *rest) -> None:  # our warnings: one line each, no source location
+        if issubclass(category, TwitchsenseWarning):
+            print(f"twitchsense {args.command}: warning: {message}", file=sys.stderr)
+        else:
+            show(message, category, *rest)
+
     try:
-        check_scikit_learn()
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = one_line
+            check_scikit_learn()
+            return int(args.func(args) or 0)
     except TwitchsenseError as exc:
         print(f"twitchsense {args.command}: error: {exc}", file=sys.stderr)
         return 1

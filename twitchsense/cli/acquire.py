@@ -163,7 +163,8 @@ def check_output(path: Path, option: str) -> None:
         raise TwitchsenseError(f"{option} {path}: permission denied")
 
 
-def _sinks(args: argparse.Namespace, source) -> list:
+def _output_sinks(args: argparse.Namespace, source) -> list:
+    """The status line (without the live view) and ``--record``."""
     sinks: list = []
     if not terminal_view(args):  # the live view shows link health itself
         out = sys.stderr if getattr(args, "jsonl", None) == "-" else sys.stdout
@@ -173,12 +174,16 @@ def _sinks(args: argparse.Namespace, source) -> list:
     return sinks
 
 
-def print_summary(name: str, s: PipelineSummary, extra: str = "", out=None) -> None:
-    """One closing line: samples, durations, lost samples, the board's markers, link events."""
+def print_summary(name: str, s: PipelineSummary, extra: str = "", out=None, sinks: list = ()) -> None:
+    """One closing line: samples, durations, lost samples, the board's markers, link events, outputs that failed."""
     links = ", ".join(f"{k} {v}" for k, v in sorted(s.link_counts.items()) if k not in ("lost_samples", "status"))
     marks = f", {s.markers} marker{'' if s.markers == 1 else 's'} from the board" if s.markers else ""
+    failed = ", ".join(f"{k} {v}" for k, v in sorted(s.sink_errors.items()))
+    unrecorded = sum(getattr(sink, "rows_dropped", 0) for sink in sinks)
     print(f"{name}: {s.samples} samples, {s.stream_s:.3f} s of stream in {s.wall_s:.2f} s, "
-          f"lost samples {s.lost_samples}{extra}{marks}" + (f"; link events: {links}" if links else ""),
+          f"lost samples {s.lost_samples}{extra}{marks}" + (f"; link events: {links}" if links else "")
+          + (f"; failed output calls: {failed}" if failed else "")
+          + (f"; {unrecorded} samples could not be recorded" if unrecorded else ""),
           file=out or sys.stdout, flush=True)
 
 
@@ -197,16 +202,18 @@ def run_replay(args: argparse.Namespace) -> int:
         check_output(args.record, "--record")
     rec = read_recording(args.recording)
     source = ReplaySource(rec, speed=speed)
-    alerts, alert_sinks = alerting_for(args, source, rec.name, live=False)
-    detector = _detector(_model(args), rec.sample_rate_hz)
-    web = live_web(args, source, args.session or str(source.meta.get("session") or rec.name), alert_sinks,
-                   terminal_view(args))
-    try:
-        summary = Pipeline(source, detector=detector, alerts=alerts,
-                           sinks=web.sinks + _sinks(args, source) + alert_sinks).run()
-    finally:
-        web.close()
-    print_summary(f"replay {args.recording}", summary, _alert_summary(summary), out=_summary_out(args))
+    with Pipeline(source) as pipeline:  # closes every sink opened so far, whatever fails
+        pipeline.alerts, _ = alerting_for(args, source, rec.name, live=False, sinks=pipeline.sinks)
+        pipeline.detector = _detector(_model(args), rec.sample_rate_hz)
+        web = live_web(args, source, args.session or str(source.meta.get("session") or rec.name), pipeline.sinks,
+                       terminal_view(args))
+        try:
+            pipeline.sinks[:0] = web.sinks + _output_sinks(args, source)  # first, as they always were
+            summary = pipeline.run()
+        finally:
+            web.close()
+    print_summary(f"replay {args.recording}", summary, _alert_summary(summary), out=_summary_out(args),
+                  sinks=pipeline.sinks)
     if web.server is not None:  # the page stays up to be looked at
         print(f"replay: done; the live page stays at {web.server.url}/live until Ctrl-C", file=sys.stderr, flush=True)
         stop = threading.Event()
@@ -257,28 +264,26 @@ def run_stream(args: argparse.Namespace) -> int:
         source = SimulatedSource(args.rate or 100.0, profile=args.profile)
     else:
         source = _serial_source(args)
-    alerts, alert_sinks = alerting_for(args, source, "live", live=True)
-    model = _model(args)  # slow to load: before the board starts streaming
-    if not args.simulate:
-        try:
+    # the pipeline owns the source and each sink from the moment it exists: a failure while
+    # setting up (the model, the board, the broker) closes everything opened before it
+    with Pipeline(source) as pipeline:
+        pipeline.alerts, _ = alerting_for(args, source, "live", live=True, sinks=pipeline.sinks)
+        model = _model(args)  # slow to load: before the board starts streaming
+        if not args.simulate:
             source.open()
-        except BaseException:
-            for sink in alert_sinks:
-                sink.close()
-            raise
-    detector = _detector(model, source.meta.get("sample_rate_hz") or args.rate)
-    web = live_web(args, source, args.session or str(source.meta.get("session") or "live"), alert_sinks,
-                   terminal_view(args))
-    stop = threading.Event()
-    try:
-        with stop_on_signals(stop):
-            summary = Pipeline(source, detector=detector, alerts=alerts, sinks=web.sinks + _sinks(args, source)
-                               + alert_sinks).run(stop=stop, duration_s=args.duration)
-    finally:
-        web.stop()
+        pipeline.detector = _detector(model, source.meta.get("sample_rate_hz") or args.rate)
+        web = live_web(args, source, args.session or str(source.meta.get("session") or "live"), pipeline.sinks,
+                       terminal_view(args))
+        try:
+            pipeline.sinks[:0] = web.sinks + _output_sinks(args, source)  # first, as they always were
+            stop = threading.Event()
+            with stop_on_signals(stop):
+                summary = pipeline.run(stop=stop, duration_s=args.duration)
+        finally:
+            web.stop()
     print_summary("stream", summary,
                   ("" if args.simulate else _serial_summary(source, summary)) + _alert_summary(summary),
-                  out=_summary_out(args))
+                  out=_summary_out(args), sinks=pipeline.sinks)
     return 0
 
 
@@ -288,13 +293,14 @@ def run_record(args: argparse.Namespace) -> int:
     from ..web.markers import MarkerSink
     check_output(args.output, "-o")
     source = _serial_source(args)
-    source.open()  # fails with one line before any file is created
-    stop = threading.Event()
-    with stop_on_signals(stop):
-        sinks = [StatusLineSink(interval_s=1e9 if args.quiet else 1.0), RecordSink(args.output, source),
-                 MarkerSink(SessionClock(meta=source.meta), labels_path(args.output))]  # the board's button
-        summary = Pipeline(source, sinks=sinks).run(stop=stop, duration_s=args.duration)
-    print_summary(f"record {args.output}", summary, _serial_summary(source, summary))
+    with Pipeline(source) as pipeline:
+        source.open()  # fails with one line before any file is created
+        pipeline.sinks += [StatusLineSink(interval_s=1e9 if args.quiet else 1.0), RecordSink(args.output, source),
+                           MarkerSink(SessionClock(meta=source.meta), labels_path(args.output))]  # the board's button
+        stop = threading.Event()
+        with stop_on_signals(stop):
+            summary = pipeline.run(stop=stop, duration_s=args.duration)
+    print_summary(f"record {args.output}", summary, _serial_summary(source, summary), sinks=pipeline.sinks)
     return 0
 
 

@@ -15,6 +15,7 @@ import math
 import mmap
 import os
 import re
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,7 +25,8 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import RecordingError
+from ..errors import RecordingError, RecordingWarning
+from .atomic import write_atomic
 
 REQUIRED_COLUMNS = ("t", "ax", "ay", "az")
 LABEL_COLUMNS = ("onset", "duration", "label")
@@ -520,10 +522,32 @@ def read_recording(path: str | os.PathLike, *, labels: bool = True,
     lp = labels_path(path)
     if labels and lp.exists():
         lab = read_labels(lp)
+    check_rate(path, t, meta.get("sample_rate_hz"), gap_s)
     rec = Recording(t=t, acc=acc, meta=meta, labels=lab, path=path, gap_s=gap_s, info=info)
     if not meta.get("sample_rate_hz"):
         rec.info["rate_inferred"] = True
     return rec
+
+
+#: a sidecar's rate further than this share from the time stamps' is worth a warning
+RATE_TOLERANCE = 0.05
+
+
+def check_rate(path: str | os.PathLike, t: np.ndarray, stated: float | None, gap_s: float = DEFAULT_GAP_S) -> None:
+    """Refuse ``t`` that cannot have a sample rate (one sample, or every step a gap); warn
+    (:class:`RecordingWarning`) when the sidecar's rate ``stated`` is more than 5 % from the median step's."""
+    inferred = infer_rate(t, gap_s)
+    if not np.isfinite(inferred):
+        if t.size < 2:
+            raise RecordingError(path, f"{t.size} sample: too short to have a sample rate")
+        step = float(np.median(np.diff(t)))
+        raise RecordingError(path, f"every step of 't' is a gap (longer than {gap_s:g} s; median {step:.3g} s, "
+                                   f"{1 / step:.3g} Hz): too slow to have a sample rate")
+    if stated and abs(stated - inferred) > RATE_TOLERANCE * inferred:
+        warnings.warn(RecordingWarning(
+            f"{path}: the sidecar's sample_rate_hz ({stated:g} Hz) disagrees with the time stamps' median "
+            f"step ({inferred:.4g} Hz) by more than {RATE_TOLERANCE:.0%}; the sidecar's rate is used"),
+            stacklevel=3)
 
 
 # --------------------------------------------------------------------------- writing
@@ -538,12 +562,9 @@ def format_rows(t: np.ndarray, acc: np.ndarray) -> str:
 
 
 def write_sidecar(path: str | os.PathLike, meta: dict) -> None:
-    """Write ``meta`` as JSON atomically (temporary file, then rename)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
+    """Write ``meta`` as JSON atomically and durably (:func:`~twitchsense.io.atomic.write_atomic`)."""
     clean = {k: v for k, v in meta.items() if v is not None and v != ""}
-    tmp.write_text(json.dumps(clean, indent=1, sort_keys=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(clean, indent=1, sort_keys=False) + "\n")
 
 
 def write_labels(path: str | os.PathLike, labels: pd.DataFrame) -> None:
