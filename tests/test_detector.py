@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,10 +14,8 @@ from twitchsense.detection.scoring import score_events
 from twitchsense.detection.training import candidate_windows
 from twitchsense.io.recording import read_recording
 
+from conftest import PARKINSON
 from handmade import damped, handmade, tiny_model
-
-#: 40 s of a real wrist recording of a person with Parkinson's disease (tremor; 100 Hz; Apache-2.0, see its README)
-PARKINSON = Path(__file__).parent / "data" / "real-parkinson-wrist" / "ppp_verily_X_week104_0-40s.csv"
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +48,7 @@ def test_finds_hand_made_twitches_with_their_timing_and_strength(model):
 def test_streaming_gives_exactly_the_batch_events(model, chunks):
     rec = handmade(102, minutes=1.5)
     rec.t[4000:] += 0.8  # a gap splits the stream
+    rec.t += 1.001  # and the stream's clock does not start at 0 (span ends, a float sum, are the batch's too)
     batch = detect_recording(rec, model)
     det = StreamingDetector(model, rec.sample_rate_hz)
     rng = np.random.default_rng(5)

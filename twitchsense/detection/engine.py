@@ -161,8 +161,7 @@ class _Segment:
         first = self.span_next  # segment block index of new[0]
         new = self.smooth[first - self.b0:]
         self.span_next = self.b0 + self.smooth.size
-        spans = spans_of(self.t0 + first * eng.context.block_s, eng.context.block_s,
-                         states_of(new, eng.context), new)
+        spans = spans_of(self.t0, eng.context.block_s, states_of(new, eng.context), new, first)
         self._trim()
         return events, spans
 
