@@ -26,3 +26,8 @@ class RecordingError(TwitchsenseError):
 
 class ModelError(TwitchsenseError):
     """A model file is missing, untrusted or incompatible."""
+
+
+class TwitchsenseWarning(UserWarning):
+    """Something the user should know and can act on, that did not stop the command: the CLI prints
+    ``str(warning)`` as one line to stderr."""

@@ -2,18 +2,20 @@
 
 Each module in this package registers its commands; errors a user can act on
 (:class:`~twitchsense.errors.TwitchsenseError`) print one line to stderr and exit 1,
-usage errors exit 2, and a bug prints one line too (``--debug`` shows the traceback).
+usage errors exit 2, and a bug prints one line too (``--debug`` shows the traceback). A
+:class:`~twitchsense.errors.TwitchsenseWarning` prints one line to stderr and the command goes on.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from typing import Sequence
 
 from .. import __version__
 from ..dependencies import check_scikit_learn
-from ..errors import TwitchsenseError
+from ..errors import TwitchsenseError, TwitchsenseWarning
 from . import acquire, detection, files, history, report, simulation
 
 #: Command modules, in the order their commands appear in ``--help``.
@@ -44,9 +46,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
+    def one_line(message, category, filename, lineno, file=None, line=None) -> None:
+        if issubclass(category, TwitchsenseWarning):
+            print(f"twitchsense {args.command}: warning: {message}", file=sys.stderr)
+        else:
+            default_show(message, category, filename, lineno, file, line)
+
+    default_show = warnings.showwarning
     try:
-        check_scikit_learn()
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", TwitchsenseWarning)
+            warnings.showwarning = one_line
+            check_scikit_learn()
+            return int(args.func(args) or 0)
     except TwitchsenseError as exc:
         print(f"twitchsense {args.command}: error: {exc}", file=sys.stderr)
         return 1
