@@ -39,6 +39,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warnings(command: str, show_other):
+    """A ``warnings.showwarning``: a TwitchsenseWarning as one line on stderr, any other as before."""
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        if issubclass(category, TwitchsenseWarning):
+            print(f"twitchsense {command}: warning: {message}", file=sys.stderr)
+        else:
+            show_other(message, category, filename, lineno, file, line)
+    return show
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``twitchsense`` console script; returns the exit code."""
     parser = build_parser()
@@ -46,17 +56,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
-    def one_line(message, category, filename, lineno, file=None, line=None) -> None:
-        if issubclass(category, TwitchsenseWarning):
-            print(f"twitchsense {args.command}: warning: {message}", file=sys.stderr)
-        else:
-            default_show(message, category, filename, lineno, file, line)
-
-    default_show = warnings.showwarning
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("always", TwitchsenseWarning)
-            warnings.showwarning = one_line
+            warnings.showwarning = _one_line_warnings(args.command, warnings.showwarning)
             check_scikit_learn()
             return int(args.func(args) or 0)
     except TwitchsenseError as exc:

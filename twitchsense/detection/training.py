@@ -418,6 +418,9 @@ def train(recs: list[tuple[Recording, str]], features: WindowFeatures | None = N
     if not (y > 0).any():
         raise TwitchsenseError("no candidate window lies on a labelled twitch: check that the labels' onsets "
                                "are seconds on the recordings' own time base")
+    if (y > 0).all():
+        raise TwitchsenseError("every labelled window is a twitch: training needs background too (label only "
+                               "the twitches, and record time without them)")
     groups = np.array([lw.group for lw in data])
     uniq = np.unique(groups)
     k = min(n_splits, uniq.size)
@@ -433,7 +436,8 @@ def train(recs: list[tuple[Recording, str]], features: WindowFeatures | None = N
                       "part has none finds nothing, and its held-out figures say so (label twitches in more "
                       "recordings)", TwitchsenseWarning, stacklevel=2)
     n_classes = len(classes)
-    models: dict[frozenset, object] = {}
+    models: dict[frozenset, object] = {}  # the folds left out -> the model trained without them
+    P: list = [None] * len(data)  # per recording: the probabilities of its candidate windows
 
     def probabilities(without: frozenset, fold: int) -> None:
         """Fill ``P[fold]`` for the recordings of ``fold`` from the model trained without ``without``."""
@@ -446,7 +450,6 @@ def train(recs: list[tuple[Recording, str]], features: WindowFeatures | None = N
     t0 = time.perf_counter()
     # the outer folds' held-out probabilities, and each outer fold's threshold chosen on the other folds
     # alone: their inner out-of-fold probabilities, from models trained without that fold either
-    P: list = [None] * len(data)
     bar = tqdm(total=k * (k + 1) // 2, desc="nested cross-validation", unit="fit", disable=not progress, leave=False)
     for f in range(k):
         probabilities(frozenset([f]), f)
@@ -494,10 +497,7 @@ def train(recs: list[tuple[Recording, str]], features: WindowFeatures | None = N
     report.baseline_by_category, report.baseline_core_by_category = figures("baseline", False), figures("baseline", True)
     times["scoring_s"] = round(time.perf_counter() - t0, 1)
     t0 = time.perf_counter()
-    clf, kind_clf = _fit_pair(X, y, n_classes - 1, seed, trees) or (None, None)
-    if clf is None:
-        raise TwitchsenseError("every labelled window is a twitch: training needs background too (label only "
-                               "the twitches, and record time without them)")
+    clf, kind_clf = _fit_pair(X, y, n_classes - 1, seed, trees)
     times["final_fit_s"] = round(time.perf_counter() - t0, 1)
     report.seconds = times
     model = TwitchModel(features, clf, classes, config, card={
