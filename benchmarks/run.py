@@ -300,6 +300,23 @@ def quality(sizes: Sizes) -> dict:
     return section("Detection quality", cols, rows, note, status="ok" if ok else "missing", all_rows=all_rows)
 
 
+def web_app(sizes: Sizes) -> dict:
+    """The web app: live page CPU and keeping up, home page of a year, keyboard review (benchmarks.web_app)."""
+    cols = [("what", "what"), ("cpu_without_pct", "CPU % without"), ("cpu_with_pct", "CPU % with page"),
+            ("extra_pct_of_core", "extra % of a core"), ("page_lag_s", "page lag s"),
+            ("page_points_per_s", "page points/s"), ("server_s_median", "GET / s"),
+            ("browser_load_s_median", "browser load s"), ("tool_s_total", "tool s for all"),
+            ("ms_per_candidate_median", "ms/candidate"), ("target", "target"), ("status", "status")]
+    try:
+        res = measure("benchmarks.web_app", "--mode", sizes.mode, timeout=sizes.timeout_s * 4, issue=19)
+    except NotBuilt as exc:
+        return section("Web app", cols, [{"what": "web app", "status": str(exc)}], status="missing")
+    return section("Web app", cols, res["rows"],
+                   "From `python -m benchmarks.web_app`: CPU of the live pipeline's process (shipped detector, "
+                   "alert engine) in real time without and with the live page open in headless Chromium; the "
+                   "home page of a year of daily use; 100 review candidates driven by the keyboard.")
+
+
 SECTIONS = {
     "throughput": throughput,
     "decoder": decoder,
@@ -307,6 +324,7 @@ SECTIONS = {
     "live_memory": live_memory,
     "peers": peers,
     "quality": quality,
+    "web": web_app,
 }
 
 

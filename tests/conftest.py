@@ -19,14 +19,30 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 #: 40 s of a real wrist recording of a person with Parkinson's disease (tremor, 100 Hz; Apache-2.0, see its README)
 PARKINSON = ROOT / "tests" / "data" / "real-parkinson-wrist" / "ppp_verily_X_week104_0-40s.csv"
-#: the CLI's user data directory in tests (history, alert state): never the real one
-TEST_DATA_HOME = Path(tempfile.mkdtemp(prefix="twitchsense-test-data-"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def temporary_home():
+    """The whole run, in this process and in every CLI it starts, uses a temporary home: the user's
+    history, alert state and registered boards are never touched, and nothing is left behind."""
+    saved = {k: os.environ.get(k) for k in ("HOME", "XDG_DATA_HOME", "TWITCHSENSE_RUNTIME_DIR")}
+    with tempfile.TemporaryDirectory(prefix="twitchsense-test-home-") as home:
+        os.environ["HOME"] = home
+        os.environ["XDG_DATA_HOME"] = os.path.join(home, ".local", "share")
+        os.environ["TWITCHSENSE_RUNTIME_DIR"] = os.path.join(home, "runtime")
+        try:
+            yield Path(home)
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
 
 
 def cli_env() -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    env["XDG_DATA_HOME"] = str(TEST_DATA_HOME)
     return env
 
 
@@ -39,6 +55,34 @@ def run_cli(*args: str, timeout: float = 120, cwd: Path | None = None) -> subpro
 @pytest.fixture
 def cli():
     return run_cli
+
+
+@pytest.fixture
+def run_main(capsys):
+    """The CLI in this process (no interpreter start-up): ``run_main(*args) -> (exit code, stdout, stderr)``."""
+    from twitchsense.cli import main
+
+    def run(*args) -> tuple[int, str, str]:
+        rc = main([str(a) for a in args])
+        out, err = capsys.readouterr()
+        return rc, out, err
+    return run
+
+
+class ManualClock:
+    """An injected clock (:class:`twitchsense.clock.Clock`) that moves only when waited on: paced code
+    runs at once, and the times it sees are exact, however loaded the machine is."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self.now = start
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def wait(self, stop: threading.Event, seconds: float) -> bool:
+        if not stop.is_set():
+            self.now += max(seconds, 0.0)
+        return stop.is_set()
 
 
 def make_samples(n: int = 500, rate: float = 100.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -60,32 +104,40 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def broker(tmp_path):
-    """A mosquitto broker on 127.0.0.1 for this test only."""
+def start_mosquitto(port: int, folder: Path) -> subprocess.Popen:
+    """A mosquitto broker on 127.0.0.1:``port`` (skips the test when there is none or it fails)."""
     exe = mosquitto_binary()
     if exe is None:
         pytest.skip("mosquitto is not installed (apt-get install mosquitto; .ci/run installs it)")
     pytest.importorskip("paho.mqtt.client", reason="paho-mqtt (extra 'mqtt') is not installed")
-    port = free_port()
-    conf = tmp_path / "mosquitto.conf"
+    conf = folder / "mosquitto.conf"
     conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
     proc = subprocess.Popen([exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 30  # generous: the machine may be loaded
     while time.monotonic() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
+            return proc
         except OSError:
             if proc.poll() is not None:
                 pytest.skip(f"mosquitto did not start: {proc.stderr.read().decode()[:200]}")
             time.sleep(0.05)
-    else:
-        proc.kill()
-        pytest.skip("mosquitto did not open its port in 30 s")
-    yield port
+    proc.kill()
+    pytest.skip("mosquitto did not open its port in 30 s")
+
+
+def stop_mosquitto(proc: subprocess.Popen) -> None:
     proc.terminate()
     proc.wait(timeout=10)
+
+
+@pytest.fixture
+def broker(tmp_path):
+    """A mosquitto broker on 127.0.0.1 for this test only."""
+    port = free_port()
+    proc = start_mosquitto(port, tmp_path)
+    yield port
+    stop_mosquitto(proc)
 
 
 class Subscriber:

@@ -1,6 +1,7 @@
 """End to end: an emulated board replays simulated sessions into ``stream``; the expected alert
 appears at the expected time in the terminal, the JSON lines, the history and MQTT, and a quiet
-session raises none. Real processes, a real pty, a real SQLite file and a real mosquitto broker.
+session raises none. Real processes, a real pty, a real SQLite file and a real mosquitto broker
+(the terminal, JSON-lines and history test runs without one; the MQTT test needs it).
 
 Robust under load: the streams run until their own *stream* time reaches ``RUN_S`` (read from
 their status lines) and are then stopped with Ctrl-C, so a slow machine only makes the test
@@ -104,17 +105,20 @@ def wait_until(cond, what: str, procs=()) -> None:
         time.sleep(0.05)
 
 
-def test_emulated_board_frequent_and_quiet_sessions(tmp_path, broker):
+@pytest.fixture(scope="module")
+def sessions(tmp_path_factory):
+    """The simulated sessions, written as recordings, and when the expected alert comes in each."""
+    folder = tmp_path_factory.mktemp("e2e")
     model = load_model(default_model_path())  # the shipped model, as `stream` uses by default
-    rules_file = tmp_path / "e2e.toml"
+    rules_file = folder / "e2e.toml"
     rules_file.write_text(E2E_RULES)
-    sessions = {"frequent": simulate_session("frequent-twitching", SESSION_S / 60, 4),
-                "quiet": simulate_session("rest", SESSION_S / 60, 0)}
+    recs = {"frequent": simulate_session("frequent-twitching", SESSION_S / 60, 4),
+            "quiet": simulate_session("rest", SESSION_S / 60, 0)}
     # the expected alert: the same detector and engine fed the same samples in board-sized
     # blocks at full speed (so the detector's own wait for context after a twitch is included)
     expected, fourth = {}, {}
-    for name, rec in sessions.items():
-        write_recording(tmp_path / f"{name}.csv", rec)
+    for name, rec in recs.items():
+        write_recording(folder / f"{name}.csv", rec)
         src = ReplaySource(rec, speed=None, max_block_s=0.05)
         sink = Collect()
         Pipeline(src, detector=StreamingDetector(model, rec.sample_rate_hz),
@@ -127,43 +131,41 @@ def test_emulated_board_frequent_and_quiet_sessions(tmp_path, broker):
     assert fourth["frequent"] < expected["frequent"] <= fourth["frequent"] + 4.0, (expected, fourth)
     assert expected["frequent"] is not None and expected["frequent"] < RUN_S - 4
     assert expected["quiet"] is None
+    return folder, rules_file, expected
 
-    sub = Subscriber(broker, "e2e/#")
+
+def run_streams(tmp_path, folder, rules_file, names, extra, alert_seen) -> tuple[dict, dict]:
+    """An emulated board per session streaming into `stream` (with ``extra`` options, one shared history)
+    until its stream time reaches ``RUN_S``; a session whose alert is expected runs on until
+    ``alert_seen(name)`` (live, from the outside), for 30 s of stream time at most. Stopped with
+    Ctrl-C. Returns each stream's stdout and whether its alert had been seen before it was stopped."""
     procs: dict[tuple[str, str], Cli] = {}
-    outs, alert_before_stop = {}, {}
+    outs, seen_before_stop = {}, {}
     try:
-        for name in sessions:  # the boards run until the test stops them
-            procs[name, "board"] = Cli(["emulate-board", "--replay", tmp_path / f"{name}.csv",
+        for name in names:  # the boards run until the test stops them
+            procs[name, "board"] = Cli(["emulate-board", "--replay", folder / f"{name}.csv",
                                         "--link", tmp_path / f"{name}-board"], tmp_path / f"{name}-board.err")
-        for name in sessions:
+        for name in names:
             link = tmp_path / f"{name}-board"
             wait_until(link.exists, f"the {name} board's link", [procs[name, "board"]])
             procs[name, "stream"] = Cli(["stream", "--port", link, "--rules", rules_file,
                                          "--jsonl", tmp_path / f"{name}.jsonl", "--db", tmp_path / "h.sqlite",
-                                         "--mqtt", f"127.0.0.1:{broker}", "--mqtt-prefix", "e2e",
-                                         "--session", name], tmp_path / f"{name}-stream.err")
-        # the alert must come over MQTT while the session runs (live, not at its end): past RUN_S the
-        # frequent stream goes on until it has, for 30 s of stream time at most
-        def mqtt_alert() -> bool:
-            return any(t == "e2e/frequent/alerts" and '"raised"' in p and "frequent-e2e" in p
-                       for t, p, _ in list(sub.messages))
-
-        stopping = {"quiet": lambda c: c.stream_t >= RUN_S,
-                    "frequent": lambda c: c.stream_t >= RUN_S and (mqtt_alert() or c.stream_t >= RUN_S + 30)}
-        running = set(sessions)
+                                         "--session", name, *extra], tmp_path / f"{name}-stream.err")
+        running = set(names)
         watched = list(procs.values())  # each must run until the test stops it
 
         def stop_due() -> bool:
             for name in sorted(running):
-                if stopping[name](procs[name, "stream"]):
-                    alert_before_stop[name] = mqtt_alert()
-                    procs[name, "stream"].proc.send_signal(signal.SIGINT)  # Ctrl-C: a clean stop
+                c = procs[name, "stream"]
+                if c.stream_t >= RUN_S and (name == "quiet" or alert_seen(name) or c.stream_t >= RUN_S + 30):
+                    seen_before_stop[name] = alert_seen(name)
+                    c.proc.send_signal(signal.SIGINT)  # Ctrl-C: a clean stop
                     running.discard(name)
-                    watched.remove(procs[name, "stream"])
+                    watched.remove(c)
             return not running
 
         wait_until(stop_due, "the streams reaching their stream time", watched)
-        for name in sessions:
+        for name in names:
             outs[name] = procs[name, "stream"].finish()
             assert procs[name, "stream"].proc.returncode == 0, procs[name, "stream"].stderr()
     finally:
@@ -175,30 +177,44 @@ def test_emulated_board_frequent_and_quiet_sessions(tmp_path, broker):
                 cli.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 cli.kill()
-    received = list(sub.messages)
-    sub.close()
+    return outs, seen_before_stop
 
-    # frequent: the alert, at the expected stream time, everywhere. The pipeline raises it at the end
-    # of the block of samples in which the detector finds the 4th twitch: blocks are short, but on a
-    # loaded machine the stream falls behind and catches up in blocks of several seconds. Its status
-    # lines show where each step ended (about once a second), so the alert must come within 3 s of
-    # the expected time, or at the latest by the end of the step that took the stream past it.
-    status_t = [float(m.group(1)) for m in map(STATUS_T.match, outs["frequent"].splitlines()) if m]
-    step_end = next((t for t in status_t if t >= expected["frequent"]), math.inf)
 
-    def at_expected(t: float) -> bool:
-        return expected["frequent"] - 3.0 <= t <= max(expected["frequent"] + 3.0, step_end)
+def within_a_step(expected_t: float, out: str):
+    """The pipeline raises the alert at the end of the block of samples in which the detector finds
+    the 4th twitch: blocks are short, but on a loaded machine the stream falls behind and catches up
+    in blocks of several seconds. Its status lines show where each step ended (about once a second),
+    so the alert must come within 3 s of the expected time, or at the latest by the end of the step
+    that took the stream past it."""
+    status_t = [float(m.group(1)) for m in map(STATUS_T.match, out.splitlines()) if m]
+    step_end = next((t for t in status_t if t >= expected_t), math.inf)
+    return lambda t: expected_t - 3.0 <= t <= max(expected_t + 3.0, step_end)
 
+
+def jsonl_alert_raised(path) -> bool:
+    """The frequent session's alert, read from its JSON lines as they are written (live)."""
+    return path.exists() and any('"frequent-e2e"' in x and '"raised"' in x for x in path.read_text().splitlines())
+
+
+def test_emulated_board_alerts_in_the_terminal_json_lines_and_history(tmp_path, sessions):
+    """Both sessions at once on one history database (each keeps its own alert state)."""
+    folder, rules_file, expected = sessions
+    outs, seen = run_streams(tmp_path, folder, rules_file, ["frequent", "quiet"], [],
+                             lambda name: jsonl_alert_raised(tmp_path / f"{name}.jsonl"))
+    at_expected = within_a_step(expected["frequent"], outs["frequent"])
+
+    # frequent: the alert, at the expected stream time, everywhere
     records = [json.loads(x) for x in (tmp_path / "frequent.jsonl").read_text().splitlines()]
     alerts = [r for r in records if r["type"] == "alert"]
     raised = [a for a in alerts if a["rule"] == "frequent-e2e" and a["change"] == "raised"]
     assert raised, alerts
-    assert at_expected(raised[0]["end"]), (raised[0], expected, status_t)
+    assert at_expected(raised[0]["end"]), (raised[0], expected)
     # it counts every twitch reported before it in its 30-s window (however large the steps were)
     before = [r["onset"] for r in records[:records.index(raised[0])] if r["type"] == "event"]
     n = sum(raised[0]["end"] - 30.0 < onset <= raised[0]["end"] for onset in before)
     assert raised[0]["detail"].startswith(f"{n} twitches in the last 30 s, ") and \
         raised[0]["detail"].endswith("/min (threshold 8/min)"), (raised[0]["detail"], before)
+    assert seen["frequent"]  # written live, while the stream ran
     line = next(x for x in outs["frequent"].splitlines() if "ALERT: " in x and "rule: frequent-e2e" in x)
     hh, mm, ss = line.split()[0].split(":")  # the terminal line starts with the stream time
     assert at_expected(int(hh) * 3600 + int(mm) * 60 + float(ss)), line
@@ -208,20 +224,39 @@ def test_emulated_board_frequent_and_quiet_sessions(tmp_path, broker):
     assert rows and at_expected(rows[0][0]) and rows[0][1] == "alert"
     assert con.execute("SELECT COUNT(*) FROM events e JOIN sessions s ON s.id = e.session_id "
                        "WHERE s.name = 'frequent'").fetchone()[0] >= 4
+    assert sorted(p.name for p in tmp_path.glob("h.alert-state.*.json")) == \
+        ["h.alert-state.frequent.json", "h.alert-state.quiet.json"]
+
+    # quiet: no alert anywhere
+    quiet = [json.loads(x) for x in (tmp_path / "quiet.jsonl").read_text().splitlines()]
+    assert not [x for x in quiet if x["type"] == "alert" and x["level"] == "alert"]
+    assert "ALERT" not in outs["quiet"]
+
+
+def test_emulated_board_alerts_over_mqtt_live_and_retained(tmp_path, sessions, broker):
+    folder, rules_file, expected = sessions
+    sub = Subscriber(broker, "e2e/#")
+
+    def mqtt_alert(name: str) -> bool:
+        return any(t == f"e2e/{name}/alerts" and '"raised"' in p and "frequent-e2e" in p
+                   for t, p, _ in list(sub.messages))
+
+    try:
+        outs, seen = run_streams(tmp_path, folder, rules_file, ["frequent"],
+                                 ["--mqtt", f"127.0.0.1:{broker}", "--mqtt-prefix", "e2e"], mqtt_alert)
+    finally:
+        received = list(sub.messages)
+        sub.close()
+    at_expected = within_a_step(expected["frequent"], outs["frequent"])
     mqtt_alerts = [json.loads(p) for t, p, _ in received if t == "e2e/frequent/alerts"]
-    assert any(a["rule"] == "frequent-e2e" and a["change"] == "raised" for a in mqtt_alerts)
+    raised = [a for a in mqtt_alerts if a["rule"] == "frequent-e2e" and a["change"] == "raised"]
+    assert raised and at_expected(raised[0]["end"]), (mqtt_alerts, expected)
+    # it came out live: received over MQTT while the stream still ran (it ran on to RUN_S, and up to
+    # 30 s of stream time more waiting for it); an alert published only at the end comes after the Ctrl-C
+    assert seen["frequent"], mqtt_alerts
     late = Subscriber(broker, "e2e/frequent/#")  # a home-automation system connecting afterwards
     state = late.wait_for(lambda m: m[0] == "e2e/frequent/alert/frequent-e2e")
     status = late.wait_for(lambda m: m[0] == "e2e/frequent/status")
     late.close()
     assert state and state[0][2] and json.loads(state[0][1])["level"] == "alert"  # retained
     assert status and status[0][1] == "offline"
-    # it came out live: received over MQTT while the stream still ran (it ran on to RUN_S, and up to
-    # 30 s of stream time more waiting for it); an alert published only at the end comes after the Ctrl-C
-    assert alert_before_stop["frequent"], mqtt_alerts
-
-    # quiet: no alert anywhere
-    quiet = [json.loads(x) for x in (tmp_path / "quiet.jsonl").read_text().splitlines()]
-    assert not [x for x in quiet if x["type"] == "alert" and x["level"] == "alert"]
-    assert "ALERT" not in outs["quiet"]
-    assert not [t for t, p, _ in received if t == "e2e/quiet/alerts" and '"alert"' in p]

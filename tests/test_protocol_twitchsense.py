@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from twitchsense.acquisition.protocol.base import BoardInfo
-from twitchsense.acquisition.protocol.frames import (CMD_PING, CMD_START, MSG_SAMPLES, build_ack, build_info,
-                                                     build_pong, build_samples, build_status, cobs_decode,
-                                                     cobs_encode, encode_frame)
+from twitchsense.acquisition.protocol.frames import (CMD_PING, CMD_START, MSG_MARK, MSG_SAMPLES, build_ack,
+                                                     build_info, build_mark, build_pong, build_samples, build_status,
+                                                     cobs_decode, cobs_encode, encode_frame, parse_info)
 from twitchsense.acquisition.protocol.twitchsense_decoder import TwitchsenseDecoder
 
 from decoding import ESP32_INFO, SCALE, counts_for, decode, full_stream, samples_frames
@@ -190,3 +190,84 @@ def test_info_after_start_changes_scale_and_spacing():
     np.testing.assert_allclose(np.diff(b.t), 0.002)
     np.testing.assert_allclose(b.acc / (2 * SCALE), counts_for(0, 10))
     assert b.t[0] == pytest.approx(a.t[-10] + 2.0)
+
+
+# ---- MARK (v1.1): the board's marker button --------------------------------------------------
+def markers(results) -> list[tuple[float, str]]:
+    return [(round(m.t, 9), m.source) for r in results for m in r.markers]
+
+
+def test_mark_is_placed_on_the_samples_time_base():
+    dec = TwitchsenseDecoder(ESP32_INFO)
+    # pressed 4.2 ms into frame 2; sent after frame 3 (firmware batches), then a press later on
+    _, events, results = decode(dec, samples_frames(0, 3) + build_mark(24_200, 0) + samples_frames(30, 2,
+                                t0_us=30_000), build_mark(55_000, 1))
+    assert markers(results) == [(0.0242, "board"), (0.055, "board")]
+    assert not events and dec.stats["markers"] == 2 and dec.stats["unknown_types"] == 0
+
+
+def test_mark_unwraps_with_the_device_clock():
+    t0 = 2**32 - 25_000  # the clock wraps 25 ms after sample 0
+    _, _, results = decode(TwitchsenseDecoder(ESP32_INFO), samples_frames(0, 6, t0_us=t0),
+                           build_mark((t0 + 42_000) % 2**32, 0))
+    assert markers(results) == [(0.042, "board")]
+
+
+def test_mark_after_a_start_waits_for_the_new_time_line():
+    dec = TwitchsenseDecoder(ESP32_INFO)
+    decode(dec, samples_frames(0, 3), host_ns=[1_000_000_000])
+    # START again 2 s later: the board's index restarts and its clock reads 9.999999 s; a press comes
+    # before the first frame of the new stretch, on that stretch's clock
+    s, _, results = decode(dec, build_ack(CMD_START) + build_mark(10_004_999, 0) + samples_frames(
+        0, 2, t0_us=9_999_999), host_ns=[3_000_000_000])
+    assert s.t[0] == pytest.approx(0.030 + 2.0, abs=0.01)  # re-anchored on the host's clock
+    (t, _), = markers(results)
+    assert t == pytest.approx(s.t[0] + 0.005)
+
+
+def test_lost_marks_are_counted_from_seq():
+    dec = TwitchsenseDecoder(ESP32_INFO)
+    _, events, results = decode(dec, build_ack(CMD_START) + samples_frames(0, 1) + build_mark(1_000, 1)
+                                + build_mark(2_000, 4) + build_mark(3_000, 0))
+    assert len(markers(results)) == 3
+    lost = [e for e in events if e.data.get("markers_lost")]
+    # seq 0 missing after START, then 2 and 3; seq 0 again means the board restarted counting: no loss
+    assert [(e.kind, e.count) for e in lost] == [("warning", 1), ("warning", 2)]
+    assert dec.stats["markers_lost"] == 3
+
+
+def test_a_v1_0_host_counts_mark_as_an_unknown_type_and_keeps_every_sample():
+    stream = full_stream()
+    with_mark = stream[:len(stream) // 2]
+    cut = with_mark.rindex(b"\x00") + 1  # between two frames
+    with_mark = stream[:cut] + build_mark(12_000, 0) + stream[cut:]
+    ref, ref_events, _ = decode(TwitchsenseDecoder(minor=0), stream)
+    old = TwitchsenseDecoder(minor=0)
+    got, events, results = decode(old, with_mark)
+    np.testing.assert_array_equal(got.t, ref.t)
+    np.testing.assert_array_equal(got.acc, ref.acc)
+    unknown = [e for e in events if e.kind == "unknown_type"]
+    assert [e for e in events if e.kind != "unknown_type"] == ref_events
+    assert len(unknown) == 1 and "unknown type 0x06" in unknown[0].detail
+    assert old.stats["unknown_types"] == 1 and not markers(results)
+    new = TwitchsenseDecoder()
+    got, _, results = decode(new, with_mark)
+    np.testing.assert_array_equal(got.t, ref.t)
+    assert new.stats["unknown_types"] == 0 and len(markers(results)) == 1
+
+
+def test_a_short_mark_is_a_bad_frame():
+    dec = TwitchsenseDecoder(ESP32_INFO)
+    _, events, results = decode(dec, samples_frames(0, 1) + encode_frame(MSG_MARK, b"\x01\x02\x03\x04"))
+    assert [e.kind for e in events] == ["bad_frame"] and "MARK payload of 4 bytes" in events[0].detail
+    assert not markers(results)
+
+
+def test_info_carries_the_minor_version_as_an_appended_byte():
+    v11 = BoardInfo(1, "MPU6050", 4, 10, 1000.0, SCALE, 1_000_000, "0102030405060708", "1.2.3", "esp32-mpu6050", 1)
+    assert build_info(v11) != build_info(ESP32_INFO)
+    payload = cobs_decode(build_info(v11)[:-1])[1:-2]
+    assert payload[:-1] == cobs_decode(build_info(ESP32_INFO)[:-1])[1:-2]  # 1.0's INFO and one more byte
+    assert parse_info(payload).protocol_minor == 1 and parse_info(payload[:-1]).protocol_minor == 0
+    _, events, _ = decode(TwitchsenseDecoder(), build_info(v11))
+    assert "protocol v1.1" in events[0].detail

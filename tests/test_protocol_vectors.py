@@ -12,8 +12,8 @@ import pytest
 
 from twitchsense.acquisition.protocol.base import BoardInfo
 from twitchsense.acquisition.protocol.frames import (CMD_PING, CMD_START, FrameReader, build_ack, build_command,
-                                                     build_info, build_log, build_ping, build_pong, build_samples,
-                                                     build_start, build_status, crc16, parse_info)
+                                                     build_info, build_log, build_mark, build_ping, build_pong,
+                                                     build_samples, build_start, build_status, crc16, parse_info)
 from twitchsense.acquisition.protocol.twitchsense_decoder import TwitchsenseDecoder
 from twitchsense.types import SampleBlock
 
@@ -31,7 +31,7 @@ def build_from_fields(v: dict) -> bytes:
     if kind == "info":
         info = BoardInfo(f["protocol_version"], "ignored", f["range_g"], f["samples_per_frame"],
                          f["sample_rate_mhz"] / 1000, f["scale_ng_per_lsb"] * 1e-9, f["timestamp_tick_hz"],
-                         f["device_uid"], ".".join(map(str, f["firmware"])), f["name"])
+                         f["device_uid"], ".".join(map(str, f["firmware"])), f["name"], f.get("protocol_minor", 0))
         return build_info(info, sensor_type=f["sensor_type"])
     if kind == "ack":
         return build_ack(f["cmd_type"], f["status"])
@@ -41,6 +41,8 @@ def build_from_fields(v: dict) -> bytes:
         return build_pong(f["token"], f["device_time_us"])
     if kind == "log":
         return build_log(f["text"])
+    if kind == "mark":
+        return build_mark(f["t_us"], f["seq"])
     if mt == CMD_PING:
         return build_ping(f["token"])
     if mt == CMD_START:
@@ -62,6 +64,8 @@ def test_frame_vector_python(v):
     wire = bytes.fromhex(v["wire"])
     assert build_from_fields(v) == wire
     assert FrameReader().feed(wire) == [(v["msg_type"], bytes.fromhex(v["payload"]))]
+    if v["kind"] == "info":
+        assert parse_info(bytes.fromhex(v["payload"])).protocol_minor == v["fields"].get("protocol_minor", 0)
 
 
 def test_design_vectors_match_the_design_byte_for_byte():
@@ -77,6 +81,15 @@ def test_design_vectors_match_the_design_byte_for_byte():
     assert re.search(r"= 0x([0-9A-F]{4})", block).group(1) == VECTORS["crc"]["check"][2:]
 
 
+def host_decoders(v: dict) -> list[tuple[int, dict]]:
+    """(minor version of the host, what it must make of the stream): ``decoder`` is this host (v1.1);
+    ``decoder_v1_0`` a host that predates MARK (a decoder limited to minor 0)."""
+    out = [(1, v["decoder"])]
+    if "decoder_v1_0" in v:
+        out.append((0, v["decoder_v1_0"]))
+    return out
+
+
 @pytest.mark.parametrize("v", VECTORS["streams"], ids=lambda v: v["name"])
 def test_stream_vector_python(v):
     wire = bytes.fromhex(v["wire"])
@@ -86,12 +99,27 @@ def test_stream_vector_python(v):
     assert types == fr["types"]
     assert (reader.stats["crc_errors"], reader.stats["bad_frames"], reader.stats["resyncs"]) == \
         (fr["crc_errors"], fr["bad_frames"], fr["resyncs"])
-    want = v["decoder"]
-    for cut in range(0, len(wire) + 1, max(1, len(wire) // 64)):
-        dec = TwitchsenseDecoder(host_info())
-        got = SampleBlock.concat([dec.feed(wire[:cut]).samples, dec.feed(wire[cut:]).samples])
-        assert got.index.tolist() == want["index"]
-        assert {k: dec.stats[k] for k in want if k != "index"} == {k: want[k] for k in want if k != "index"}
+    for minor, want in host_decoders(v):
+        counters = [k for k in want if k not in ("index", "marker_t")]
+        for cut in range(0, len(wire) + 1, max(1, len(wire) // 64)):
+            dec = TwitchsenseDecoder(host_info(), minor=minor)
+            results = [dec.feed(wire[:cut]), dec.feed(wire[cut:])]
+            got = SampleBlock.concat([r.samples for r in results])
+            assert got.index.tolist() == want["index"]
+            assert {k: dec.stats[k] for k in counters} == {k: want[k] for k in counters}
+            marks = [m for r in results for m in r.markers]
+            assert [m.t for m in marks] == pytest.approx(want.get("marker_t", []), abs=1e-9)
+            assert all(m.source == "board" for m in marks)
+
+
+def test_a_v1_0_host_decodes_the_same_samples_as_a_v1_1_host():
+    """MARK is only ever an unknown type to an older host: the samples do not change."""
+    with_mark = [v for v in VECTORS["streams"] if "decoder_v1_0" in v]
+    assert len(with_mark) >= 4
+    for v in with_mark:
+        new, old = v["decoder"], v["decoder_v1_0"]
+        assert old["index"] == new["index"] and old["markers"] == 0 and old["unknown_types"] >= 1
+        assert {k: old[k] for k in ("lost_samples", "reboots")} == {k: new[k] for k in ("lost_samples", "reboots")}
 
 
 # --- the C codec -----------------------------------------------------------------------------
@@ -127,7 +155,9 @@ def vectors_txt() -> str:
         elif v["kind"] == "info":
             vals = [f[k] for k in ("protocol_version", "sensor_type", "range_g", "samples_per_frame",
                                    "sample_rate_mhz", "scale_ng_per_lsb", "timestamp_tick_hz")]
-            vals += [f["device_uid"], *f["firmware"], hx(f["name"].encode().hex())]
+            vals += [f["device_uid"], *f["firmware"], hx(f["name"].encode().hex()), f.get("protocol_minor", 0)]
+        elif v["kind"] == "mark":
+            vals = [f["t_us"], f["seq"]]
         elif v["kind"] == "ack":
             vals = [f["cmd_type"], f["status"]]
         elif v["kind"] == "status":
@@ -192,6 +222,10 @@ def test_c_emitted_stream_decodes_exactly(c_programs):
     assert [e.detail for e in events if e.kind == "log"] == ["emit_stream: reference codec"]
     pongs = [p for r in results for p in r.replies if p.kind == "pong"]
     assert [p.data["token"] for p in pongs] == list(range(0, frames, 100))
+    # the marker button, 5 ms into frames 350, 1050, ...: before and after the device clock's wrap at 7 s
+    marks = [m for r in results for m in r.markers]
+    np.testing.assert_allclose([m.t for m in marks], [k / 100 + 0.005 for k in range(350, frames, 700)], atol=1e-9)
+    assert (st["markers"], st["markers_lost"], st["unknown_types"]) == (len(marks), 0, 0)
     assert pongs[0].data["t"] is None  # before the first SAMPLES frame the stream time is not anchored yet
     np.testing.assert_allclose([p.data["t"] for p in pongs[1:]], np.arange(100, frames, 100) / 100.0, atol=1e-9)
 

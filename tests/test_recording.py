@@ -78,6 +78,8 @@ BAD = {
     "header only": ("t,ax,ay,az\n", "no samples", None),
     "extra field": ("t,ax,ay,az\n0,0,0,1\n0.01,0,0,1,7\n", "5 fields, the header has 4", 3),
     "semicolons": ("t;ax;ay;az\n0;0;0;1\n", "semicolon-separated", 1),
+    "tabs": ("t\tax\tay\taz\n0\t0\t0\t1\n", "looks tab-separated; bring it in with 'twitchsense import", 1),
+    "decimal commas": ("t;ax;ay;az\n0;0,5;0;1\n", "semicolon-separated, with decimal commas", 1),
 }
 
 

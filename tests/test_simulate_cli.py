@@ -7,7 +7,8 @@ import filecmp
 import pytest
 
 from twitchsense.io.recording import find_recordings, read_recording
-from twitchsense.simulate.corpus import build_demo_corpus
+from twitchsense.simulate.corpus import INJECT_SOURCE, build_demo_corpus
+from twitchsense.simulate.sensor import reading_grid
 
 from tests.conftest import ROOT
 
@@ -49,8 +50,20 @@ def test_simulate_inject_and_list_profiles(cli, tmp_path):
     assert res.returncode == 0, res.stderr
     rec = read_recording(tmp_path / "s04_01_sw.csv")
     assert (rec.labels.label == "twitch").sum() >= 1 and "seated" in set(rec.labels.label)
+    assert "twitches injected into 1.0 s of still time, on its 0.244 mg grid" in res.stdout
     res = cli("simulate", "--list-profiles")
-    assert res.returncode == 0 and "frequent-twitching" in res.stdout and "6 twitches/min in bouts (myoclonic 40 %" in res.stdout
+    assert res.returncode == 0 and "frequent-twitching" in res.stdout and \
+        "6 twitches/min in bouts (myoclonic 40 %" in res.stdout
+
+
+def test_simulate_inject_says_why_per_file(cli, tmp_path):
+    # the short real wrist sessions are still for under a second: every file says so
+    res = cli("simulate", tmp_path, "--inject", ROOT / "recordings" / "real-wrist", "--seed", "3")
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.strip().splitlines()
+    assert len(lines) == 6
+    for line in lines:
+        assert ": no twitch injected: " in line and ("no still stretch of 1 s" in line or "no still time" in line)
 
 
 def test_gallery_draws_every_class(tmp_path):
@@ -66,22 +79,39 @@ def test_gallery_draws_every_class(tmp_path):
 def test_demo_corpus_is_what_the_command_regenerates(tmp_path):
     expected = sorted(p.relative_to(DEMO) for p in DEMO.rglob("*") if p.is_file())
     assert (DEMO / "frequent-twitching.csv").exists()  # the README's main command uses it
-    build_demo_corpus(tmp_path, ROOT / "recordings" / "real-wrist")
+    build_demo_corpus(tmp_path, ROOT / INJECT_SOURCE)
     got = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
     assert got == expected
     for rel in expected:
         assert filecmp.cmp(DEMO / rel, tmp_path / rel, shallow=False), f"{rel} differs: regenerate with " \
             "'python -m twitchsense.simulate.corpus'"
+    # 4.4 MB before the half hour of free living (2.1 MB) and the 5-minute frequent-twitching demo
     size = sum((DEMO / rel).stat().st_size for rel in expected)
-    assert size < 6_000_000
+    assert size < 7_500_000
 
 
 def test_demo_corpus_has_twitches_and_look_alikes():
     recs = [read_recording(p) for p in find_recordings([DEMO])]
     labels = {lab for r in recs for lab in r.labels.label}
-    assert {"twitch", "walk", "typing", "tremor", "posture", "gesture"} <= labels
+    assert {"twitch", "walk", "typing", "tremor", "posture", "gesture", "mouse", "phone", "eating"} <= labels
     ft = read_recording(DEMO / "frequent-twitching.csv")
-    assert (ft.labels.label == "twitch").sum() >= 10
-    injected = [r for r in recs if "real-wrist-injected" in str(r.path)]
-    assert len(injected) == 6 and all("doi:10.5281/zenodo.8398688" in (DEMO / "real-wrist-injected" /
-                                                                        "README.md").read_text() for _ in [0])
+    assert (ft.labels.label == "twitch").sum() >= 40
+    injected = [r for r in recs if "injected-real-back" in str(r.path)]
+    assert len(injected) == 1 and "gaitpy" in (DEMO / "injected-real-back" / "README.md").read_text()
+    assert (injected[0].labels.note == "injected").sum() >= 5
+
+
+def test_the_free_living_demo_is_a_long_wrist_day_on_a_coarse_grid():
+    rec = read_recording(DEMO / "free-living-wrist.csv")
+    assert rec.duration_s >= 30 * 60 - 1 and rec.meta["placement"] == "wrist"
+    grid = reading_grid(rec.acc)
+    assert grid is not None and all(s == pytest.approx(1 / 64, rel=1e-3) for s, _ in grid)
+    labels = set(rec.labels.label)
+    assert {"typing", "mouse", "phone", "eating", "gesturing", "walk", "twitch"} <= labels
+
+
+def test_the_readmes_main_command_raises_a_warning(cli):
+    # `twitchsense replay recordings/demo/frequent-twitching.csv` with the shipped model and rules
+    res = cli("replay", DEMO / "frequent-twitching.csv")
+    assert res.returncode == 0, res.stderr
+    assert "WARNING: " in res.stdout and "rule: frequent" in res.stdout

@@ -68,15 +68,15 @@ def default_state_path() -> Path:
     return data_dir() / "alert-state.json"
 
 
-def connect(path: str | os.PathLike, create: bool = True) -> sqlite3.Connection:
-    """Open (and create) a history database in WAL mode."""
+def connect(path: str | os.PathLike, create: bool = True, timeout_s: float = 10.0) -> sqlite3.Connection:
+    """Open (and create) a history database in WAL mode; a write waits up to ``timeout_s`` for a lock."""
     p = Path(path)
     if not create and not p.exists():
         raise TwitchsenseError(f"{p}: no history yet (run 'twitchsense stream' or 'replay' with history "
                                "on, or name the file with --db)")
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(p, check_same_thread=False, timeout=10)
+        con = sqlite3.connect(p, check_same_thread=False, timeout=timeout_s)
         con.execute("PRAGMA journal_mode=WAL")
         con.execute("PRAGMA synchronous=NORMAL")
         con.executescript(SCHEMA)

@@ -17,11 +17,13 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 
 from .detection.context import ContextConfig, Movement
+from .detection.judged import judged_spans, seconds_in_bins
+from .detection.preprocess import QualityFlag, quality_flags
 from .detection.scoring import STRENGTH_BANDS, band_name
 from .dependencies import pyplot
 from .io.recording import Recording
 from .io.sessionclock import SessionClock
-from .types import Alert, TwitchEvent
+from .types import Alert, ContextSpan, TwitchEvent
 
 LEVEL_COLOURS = {"info": "#9ecae1", "warning": "#fdae6b", "alert": "#e6550d"}
 GUIDANCE = ("Occasional twitching is normal. Regular twitching is worth checking with a doctor; "
@@ -32,20 +34,38 @@ GUIDANCE = ("Occasional twitching is normal. Regular twitching is worth checking
 
 @dataclass
 class SessionFigures:
-    """The numbers at the top of the report."""
+    """The numbers at the top of the report.
+
+    ``judged_s`` is the time the detector could judge (rest or light activity, see
+    :mod:`twitchsense.detection.judged`), None when the context is not known. Rates are per judged
+    minute, or per minute with data when the context is not known; ``peak_basis_s`` is that time in
+    the busiest 10 minutes.
+    """
 
     duration_s: float
     recorded_s: float
+    judged_s: float | None
+    cannot_tell_s: float | None
     n_events: int
     rate_per_min: float
-    peak_rate_10min: float
+    peak_count_10min: int
     peak_rate_at: float
+    peak_basis_s: float
     median_peak_g: float
     p90_peak_g: float
     max_peak_g: float
     by_band: list[tuple[str, int]]
     by_kind: dict[str, int]
     by_context: dict[str, int]
+
+    @property
+    def gap_s(self) -> float:
+        return self.duration_s - self.recorded_s
+
+    @property
+    def per(self) -> str:
+        """What rates are per: "judged minute", or "minute with data" when the context is not known."""
+        return "judged minute" if self.judged_s is not None else "minute with data"
 
 
 def movement_envelope(rec: Recording) -> np.ndarray:
@@ -60,20 +80,28 @@ def movement_envelope(rec: Recording) -> np.ndarray:
     return out
 
 
-def session_figures(rec: Recording, events: Sequence[TwitchEvent]) -> SessionFigures:
-    """Counts, rates and strengths of one session."""
+def data_spans(rec: Recording) -> np.ndarray:
+    """``(k, 2)`` start and end of the stretches with data (between gaps)."""
+    return np.array([(rec.t[s.start], rec.t[s.stop - 1]) for s in rec.segments() if s.stop > s.start],
+                    dtype=float).reshape(-1, 2)
+
+
+def session_figures(rec: Recording, events: Sequence[TwitchEvent],
+                    context: Sequence[ContextSpan] | None = None) -> SessionFigures:
+    """Counts, rates and strengths of one session; rates per judged minute when ``context`` is given."""
+    basis = judged_spans(context) if context is not None else data_spans(rec)
+    basis_s = float(np.sum(basis[:, 1] - basis[:, 0]))
     gaps = rec.gaps
     recorded = rec.duration_s - float(np.sum(gaps[:, 1] - gaps[:, 0])) if len(gaps) else rec.duration_s
     onsets = np.array([e.onset for e in events], dtype=float)
     peaks = np.array([e.peak_g for e in events], dtype=float)
-    peak_rate, peak_at = 0.0, float(rec.t[0])
+    peak_count, peak_at, peak_basis = 0, float(rec.t[0]), 0.0
     if onsets.size:
-        starts = onsets - rec.t[0]
         ends = np.searchsorted(onsets, onsets + 600.0, side="left")
         counts = ends - np.arange(onsets.size)
-        window_min = min(10.0, max(rec.duration_s, 1.0) / 60.0)
         i = int(np.argmax(counts))
-        peak_rate, peak_at = counts[i] / window_min, float(starts[i] + rec.t[0])
+        peak_count, peak_at = int(counts[i]), float(onsets[i])
+        peak_basis = float(seconds_in_bins(basis, peak_at, 600.0, 1)[0])
     edges = [lo for lo, _ in STRENGTH_BANDS] + [np.inf]
     band_counts = np.histogram(peaks, bins=edges)[0] if peaks.size else np.zeros(len(STRENGTH_BANDS), int)
 
@@ -82,9 +110,10 @@ def session_figures(rec: Recording, events: Sequence[TwitchEvent]) -> SessionFig
         return {str(n or "unknown"): int(c) for n, c in zip(names, counts)}
 
     return SessionFigures(
-        duration_s=rec.duration_s, recorded_s=recorded, n_events=len(events),
-        rate_per_min=len(events) / max(recorded / 60.0, 1e-9),
-        peak_rate_10min=peak_rate, peak_rate_at=peak_at,
+        duration_s=rec.duration_s, recorded_s=recorded, judged_s=basis_s if context is not None else None,
+        cannot_tell_s=sum(c.end - c.start for c in context if c.state == "active") if context is not None else None,
+        n_events=len(events), rate_per_min=len(events) / (basis_s / 60.0) if basis_s > 0 else float("nan"),
+        peak_count_10min=peak_count, peak_rate_at=peak_at, peak_basis_s=peak_basis,
         median_peak_g=float(np.median(peaks)) if peaks.size else 0.0,
         p90_peak_g=float(np.percentile(peaks, 90)) if peaks.size else 0.0,
         max_peak_g=float(peaks.max()) if peaks.size else 0.0,
@@ -92,6 +121,14 @@ def session_figures(rec: Recording, events: Sequence[TwitchEvent]) -> SessionFig
         by_kind=tally([e.kind for e in events]) if events else {},
         by_context=tally([e.context for e in events]) if events else {},
     )
+
+
+def quality_rows(rec: Recording, flags: Sequence[QualityFlag] | None = None) -> list[tuple[float, float, str, str]]:
+    """Every stretch of doubtful data, in time order: gaps (no data), saturation, stuck axes."""
+    flags = quality_flags(rec.t, rec.acc, rec.meta.get("range_g")) if flags is None else flags
+    rows = [(float(a), float(b), "gap", f"no data for {b - a:.1f} s") for a, b in rec.gaps]
+    rows += [(f.start, f.end, f.flag, f.detail) for f in flags]
+    return sorted(rows)
 
 
 def _png(fig) -> str:
@@ -108,12 +145,23 @@ def _binned_max(t: np.ndarray, y: np.ndarray, bins: int = 3000) -> tuple[np.ndar
     return t[edges[:-1]], np.maximum.reduceat(y, edges[:-1])
 
 
-def draw_figures(rec: Recording, events: Sequence[TwitchEvent], alerts: Sequence[Alert],
-                 clock: SessionClock) -> dict[str, str]:
-    """The report's pictures as base64 PNGs, keyed by name."""
+def unjudged_minutes(rec: Recording, context: Sequence[ContextSpan] | None) -> tuple[np.ndarray, np.ndarray]:
+    """Per minute from the start: the minutes of it the detector judged (with data, when ``context`` is
+    not known), and whether the minute counts as not judged (less than half of it judged)."""
+    n_min = max(1, int(np.ceil(rec.duration_s / 60.0)))
+    basis = judged_spans(context) if context is not None else data_spans(rec)
+    judged = seconds_in_bins(basis, float(rec.t[0]), 60.0, n_min) / 60.0
+    return judged, judged < 0.5
+
+
+def timeline_figure(rec: Recording, events: Sequence[TwitchEvent], alerts: Sequence[Alert], clock: SessionClock,
+                    context: Sequence[ContextSpan] | None = None, env: np.ndarray | None = None):
+    """Movement and twitches over the session, above twitches per minute: unjudged minutes hatched,
+    alert bands shaded, and a legend for both."""
+    from matplotlib.patches import Patch
+
     plt = pyplot("the report")
-    out: dict[str, str] = {}
-    env = movement_envelope(rec)
+    env = movement_envelope(rec) if env is None else env
     minutes = (rec.t - rec.t[0]) / 60.0
     onsets = np.array([e.onset for e in events], dtype=float)
     peaks = np.array([e.peak_g for e in events], dtype=float)
@@ -129,21 +177,45 @@ def draw_figures(rec: Recording, events: Sequence[TwitchEvent], alerts: Sequence
     axes[0].set_yscale("symlog", linthresh=0.02)
     axes[0].legend(loc="upper right", fontsize=8)
     axes[0].set_title("Movement and detected twitches")
-    n_min = max(1, int(np.ceil(rec.duration_s / 60.0)))
+    judged, unjudged = unjudged_minutes(rec, context)
+    n_min = judged.size
     per_min = np.bincount(((onsets - rec.t[0]) // 60).astype(int), minlength=n_min)[:n_min] \
         if onsets.size else np.zeros(n_min)
+    for m in np.flatnonzero(unjudged):
+        axes[1].axvspan(m, m + 1, facecolor="none", edgecolor="#999999", hatch="///", lw=0)
     axes[1].bar(np.arange(n_min) + 0.5, per_min, width=0.9, color="#3182bd", label="twitches per minute")
+    per = "judged minute" if context is not None else "minute with data"
     if n_min >= 10:
-        axes[1].plot(np.arange(n_min) + 0.5, uniform_filter1d(per_min.astype(float), 10, mode="nearest"),
-                     color="black", lw=1.2, label="10-min average")
+        total = uniform_filter1d(per_min.astype(float), 10, mode="nearest")
+        basis = uniform_filter1d(judged, 10, mode="nearest")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rolling = np.where(basis >= 0.5, total / basis, np.nan)
+        axes[1].plot(np.arange(n_min) + 0.5, rolling, color="black", lw=1.2, label=f"10-min average per {per}")
     axes[1].axhline(5, color="#e6550d", ls="--", lw=0.8, label="5 per minute (AASM anchor)")
     for a in raised:
         for ax in axes:
             ax.axvspan((a.start - rec.t[0]) / 60.0, (a.end - rec.t[0]) / 60.0,
                        color=LEVEL_COLOURS.get(a.level, "#cccccc"), alpha=0.25, lw=0)
+    handles, _ = axes[1].get_legend_handles_labels()
+    if unjudged.any():
+        handles.append(Patch(facecolor="none", edgecolor="#999999", hatch="///",
+                             label="not judged (cannot tell, or no data)" if context is not None else "no data"))
+    handles += [Patch(color=LEVEL_COLOURS[lv], alpha=0.25, label=f"alert band: {lv}")
+                for lv in LEVEL_COLOURS if any(a.level == lv for a in raised)]
     axes[1].set_ylabel("per minute")
     axes[1].set_xlabel("minutes from the start" + (f" ({clock.iso(float(rec.t[0]))})" if clock.known else ""))
-    axes[1].legend(loc="upper right", fontsize=8)
+    axes[1].legend(handles=handles, loc="upper right", fontsize=8)
+    return fig
+
+
+def draw_figures(rec: Recording, events: Sequence[TwitchEvent], alerts: Sequence[Alert],
+                 clock: SessionClock, context: Sequence[ContextSpan] | None = None) -> dict[str, str]:
+    """The report's pictures as base64 PNGs, keyed by name."""
+    plt = pyplot("the report")
+    out: dict[str, str] = {}
+    env = movement_envelope(rec)
+    peaks = np.array([e.peak_g for e in events], dtype=float)
+    fig = timeline_figure(rec, events, alerts, clock, context, env)
     out["timeline"] = _png(fig)
     plt.close(fig)
 
@@ -195,24 +267,72 @@ def _table(rows: Sequence[Sequence[object]], header: Sequence[str] | None = None
     return f"<table>{head}{body}</table>"
 
 
-def render_report(rec: Recording, events: Sequence[TwitchEvent], alerts: Sequence[Alert]) -> str:
-    """The whole report as one HTML page (pictures embedded)."""
+def clock_label(clock: SessionClock, t: float, t0: float, multi_day: bool = False) -> str:
+    """When ``t`` was, as people read it: the time of day (with the date when the session spans days),
+    or minutes and seconds from the start when the start time is not known."""
+    iso = clock.iso(t)
+    if iso is None:
+        m, sec = divmod(max(t - t0, 0.0), 60.0)
+        return f"{int(m)}:{sec:04.1f} from the start"
+    return f"{iso[:10]} {iso[11:21]}" if multi_day else iso[11:21]
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
+
+
+def _count(n: int, noun: str, plural: str | None = None) -> str:
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
+def render_report(rec: Recording, events: Sequence[TwitchEvent], alerts: Sequence[Alert],
+                  context: Sequence[ContextSpan] | None = None) -> str:
+    """The whole report as one HTML page (pictures embedded).
+
+    ``context`` (``NAME.context.csv``) gives the judged time; without it rates are per minute with data
+    and the report says so.
+    """
     clock = SessionClock(rec.meta.get("start_time"))
-    f = session_figures(rec, events)
-    pics = draw_figures(rec, events, alerts, clock)
-    when = clock.iso(float(rec.t[0])) if clock.known else "start time not recorded"
+    f = session_figures(rec, events, context)
+    pics = draw_figures(rec, events, alerts, clock, context)
+    t0 = float(rec.t[0])
+    multi_day = clock.known and clock.date(t0) != clock.date(float(rec.t[-1]))
+    when = clock.iso(t0) if clock.known else "start time not recorded"
+    quality = quality_rows(rec)
+    kinds = {k: [r for r in quality if r[2] == k] for k in ("gap", "saturated", "stuck-axis")}
+    if f.judged_s is not None:
+        judged = (f"{_minutes(f.judged_s)} (rest or light activity); not judged: {_minutes(f.cannot_tell_s or 0)} "
+                  f"cannot tell (vigorous movement), {_minutes(f.gap_s)} without data")
+    else:
+        judged = ("not known: no NAME.context.csv beside the detections (detect writes it); rates below are per "
+                  "minute with data, and may count minutes the detector could not judge")
     summary = [
         ("recording", f"{rec.name}, {rec.meta.get('placement') or 'placement not recorded'}, {when}"),
-        ("length", f"{f.duration_s / 60:.1f} min ({f.recorded_s / 60:.1f} min with data)"),
-        ("twitches", f"{f.n_events} ({f.rate_per_min:.2f} per minute on average)"),
-        ("busiest 10 minutes", f"{f.peak_rate_10min:.1f} per minute, from minute "
-                               f"{(f.peak_rate_at - rec.t[0]) / 60:.0f}" if f.n_events else "none"),
+        ("length", f"{_minutes(f.duration_s)} ({_minutes(f.recorded_s)} with data)"),
+        ("judged time", judged),
+        ("twitches", f"{f.n_events} ({f.rate_per_min:.2f} per {f.per})" if np.isfinite(f.rate_per_min)
+         else f"{f.n_events} (no {f.per})"),
+        ("busiest 10 minutes", f"{_count(f.peak_count_10min, 'twitch', 'twitches')} from minute {(f.peak_rate_at - t0) / 60:.0f}, "
+                               f"{_minutes(f.peak_basis_s)} of it {'judged' if f.judged_s is not None else 'with data'}"
+                               + (f": {f.peak_count_10min / (f.peak_basis_s / 60):.1f} per {f.per}"
+                                  if f.peak_basis_s >= 60 else "") if f.n_events else "none"),
         ("strength", f"median {f.median_peak_g:.3f} g, 90 % below {f.p90_peak_g:.3f} g, "
                      f"strongest {f.max_peak_g:.3f} g" if f.n_events else "none"),
+        ("data quality", ", ".join(
+            f"{_count(len(rows), name, plural)} ({sum(b - a for a, b, _, _ in rows):.0f} s)"
+            for name, plural, rows in (("gap", "gaps", kinds["gap"]),
+                                       ("saturated stretch", "saturated stretches", kinds["saturated"]),
+                                       ("stuck-axis stretch", "stuck-axis stretches", kinds["stuck-axis"])))
+         + " (listed below)" if quality else "no gaps, no saturation, no stuck axis"),
     ]
     shown = [a for a in alerts if getattr(a, "change", "raised") != "cleared"]
-    alert_rows = [(f"{(a.start - rec.t[0]) / 60:.1f}-{(a.end - rec.t[0]) / 60:.1f} min", a.level, a.rule,
-                   a.detail) for a in shown]
+    alert_rows = [(f"{clock_label(clock, a.start, t0, multi_day)} to {clock_label(clock, a.end, t0, multi_day)}",
+                   a.level, a.rule, a.detail) for a in shown]
+    twitch_rows = [(i + 1, clock_label(clock, e.onset, t0, multi_day), f"{e.peak_g:.3f}", e.kind or "unknown",
+                    e.context or "unknown", f"{e.duration * 1000:.0f}", f"{e.confidence:.2f}")
+                   for i, e in enumerate(events)]
+    quality_table = [(clock_label(clock, a, t0, multi_day), f"{b - a:.1f} s", what, detail)
+                     for a, b, what, detail in quality]
     img = lambda k, alt: f'<img alt="{alt}" src="data:image/png;base64,{pics[k]}">' if k in pics else ""  # noqa: E731
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
@@ -225,6 +345,9 @@ def render_report(rec: Recording, events: Sequence[TwitchEvent], alerts: Sequenc
         f"<p class='note'>{html.escape(GUIDANCE)}</p>",
         "<h2>How often, how strong</h2>", _table(summary),
         img("timeline", "movement and twitches per minute over the session"),
+        "<p><small>Judged time is the time the detector could tell whether a twitch happened: the wearer at "
+        "rest or in light activity. During vigorous movement it says 'cannot tell' and counts nothing; those "
+        "minutes, and minutes without data, are hatched in the chart and left out of every rate.</small></p>",
         "<h2>Strength</h2>", _table(f.by_band, ("band", "twitches")), img("strength", "strength histogram"),
         "<h2>Under what conditions</h2>",
         _table(sorted(f.by_context.items()), ("activity around the twitch", "twitches")) if f.by_context else
@@ -234,7 +357,13 @@ def render_report(rec: Recording, events: Sequence[TwitchEvent], alerts: Sequenc
         "<h2>Alerts</h2>",
         _table(alert_rows, ("when", "level", "rule", "what was measured")) if alert_rows else
         "<p>No alert rule fired.</p>",
+        "<h2>Data quality</h2>",
+        _table(quality_table, ("from", "for", "what", "detail")) if quality_table else
+        "<p>No gaps, no saturation, no stuck axis.</p>",
         img("examples", "the strongest twitches"),
+        "<h2>Every twitch</h2>",
+        _table(twitch_rows, ("#", "time of day" if clock.known else "when", "strength (g)", "class", "activity",
+                             "duration (ms)", "confidence")) if twitch_rows else "<p>No twitches.</p>",
         "<p><small>Made by twitchsense. Strength is the peak movement above the slow background at the "
         "sensor, in g; events weaker than about 0.02 g are at the sensor's noise floor.</small></p>",
         "</body></html>",
@@ -243,8 +372,8 @@ def render_report(rec: Recording, events: Sequence[TwitchEvent], alerts: Sequenc
 
 
 def write_report(path: str | Path, rec: Recording, events: Sequence[TwitchEvent],
-                 alerts: Sequence[Alert]) -> Path:
+                 alerts: Sequence[Alert], context: Sequence[ContextSpan] | None = None) -> Path:
     """Write the HTML report to ``path``."""
     path = Path(path)
-    path.write_text(render_report(rec, events, alerts), encoding="utf-8")
+    path.write_text(render_report(rec, events, alerts, context), encoding="utf-8")
     return path

@@ -17,16 +17,18 @@ from typing import Iterator, Protocol
 import numpy as np
 
 from .acquisition.protocol.base import BoardInfo
-from .types import Alert, LinkEvent, SampleBlock, TwitchEvent
+from .types import Alert, LinkEvent, Marker, SampleBlock, TwitchEvent
 
 
 @dataclass
 class SourceItem:
-    """One step of a source: new samples and/or link events (and board info when it changes)."""
+    """One step of a source: new samples and/or link events (and board info when it changes),
+    and markers the board sent (its button: ``Marker(source="board")``, on the stream's time base)."""
 
     samples: SampleBlock = field(default_factory=SampleBlock.empty)
     events: list[LinkEvent] = field(default_factory=list)
     info: BoardInfo | None = None
+    markers: list[Marker] = field(default_factory=list)
 
 
 class Source(Protocol):
@@ -73,10 +75,16 @@ class AlertStage(Protocol):
 
 
 class Sink(Protocol):
-    """Shows or stores what the pipeline produces. Every method is optional to act on."""
+    """Shows or stores what the pipeline produces. Every method is optional to act on.
+
+    Optional too: ``on_tick(now)`` (time passed, samples or not), ``flush()`` (the stream ended:
+    hand on what is held, before any sink closes) and ``label`` (how messages name the sink).
+    An exception from a sink never ends the pipeline: it is reported as a ``sink_error`` link event.
+    """
 
     def on_samples(self, block: SampleBlock) -> None: ...
     def on_events(self, events: list[TwitchEvent]) -> None: ...
     def on_alerts(self, alerts: list[Alert]) -> None: ...
     def on_link(self, event: LinkEvent) -> None: ...
+    def on_markers(self, markers: list[Marker]) -> None: ...
     def close(self) -> None: ...

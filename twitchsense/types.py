@@ -2,6 +2,7 @@
 
 source -> decoder -> :class:`SampleBlock` and :class:`LinkEvent` -> detector ->
 :class:`TwitchEvent` and :class:`ContextSpan` -> alert engine -> :class:`Alert` -> sinks.
+A :class:`Marker` ("I felt one") comes from the wearer: a key, the web page's button or the board's button.
 Times are seconds on the stream's time base (the recording's ``t``).
 """
 
@@ -27,6 +28,7 @@ LINK_EVENT_KINDS = (
     "reconnected",   # the port is back and the handshake redone (serial supervisor)
     "no_data",       # no samples for longer than the configured timeout: a FAULT
     "warning",       # anything else worth telling the user (e.g. a 21 Hz low-pass sketch)
+    "sink_error",    # an output failed (a full disk, a locked history, a broker...): the others go on
 )
 #: The wearer's activity states, from still to vigorous (``active``: the detector cannot tell).
 STATES = ("rest", "light", "active")
@@ -121,3 +123,17 @@ class Alert:
     level: str
     rule: str
     detail: str
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A "felt one" marker: the wearer felt a twitch at stream time ``t``.
+
+    source : where the press came from: ``web`` (the live page's button), ``key`` (the
+        terminal's ``m``), ``board`` (the board's button, a MARK frame).
+    time : local ISO time with the UTC offset, when the session's start is known.
+    """
+
+    t: float
+    source: str
+    time: str | None = None

@@ -8,6 +8,9 @@
  * 7 s before its 32-bit wrap. Frame k carries samples 10k..10k+9 at t = T0 + 10000k us;
  * frames with k % 97 == 50 are "dropped for lack of TX room" and counted in STATUS,
  * which is sent (with a PONG, token k) before every frame with k % 100 == 0.
+ * Before every frame with k % 700 == 350 the marker button is pressed 5 ms into that
+ * frame's span: a MARK (v1.1) with t = the frame's t + 5000 us and seq from 0 (again
+ * after a reboot); the first, at 3.505 s, comes before the clock wraps, the next after.
  * With REBOOT_AT > 0 the board restarts before that frame: INFO, then STATUS with a
  * small uptime, then samples from index 0 and a clock from 0.
  * Sample i: x = high half of i * 2654435761 (mod 2^32), y = i % 512 - 256,
@@ -36,9 +39,10 @@ int main(int argc, char **argv)
     long reboot_at = argc > 2 ? strtol(argv[2], NULL, 10) : 0;
     const uint32_t t0 = 0xFFFFFFFFu - 7000000u + 1u;
     ts_info_t info = {TS_PROTOCOL_VERSION, TS_SENSOR_MPU6050, 4, 10, 1000000, 122070, 1000000,
-                      {1, 2, 3, 4, 5, 6, 7, 8}, {1, 2, 3}, "c-emitter"};
+                      {1, 2, 3, 4, 5, 6, 7, 8}, {1, 2, 3}, "c-emitter", TS_PROTOCOL_MINOR};
     uint8_t frame[TS_MAX_WIRE];
     uint32_t overflow = 0, base = 0, clock0 = t0, uptime0 = 1000;
+    uint16_t mark_seq = 0;
     put(frame, ts_build_log(frame, "emit_stream: reference codec"));
     put(frame, ts_build_info(frame, &info));
     put(frame, ts_build_ack(frame, TS_CMD_START, TS_ACK_OK));
@@ -48,6 +52,7 @@ int main(int argc, char **argv)
             clock0 = 0;
             uptime0 = 5;
             overflow = 0;
+            mark_seq = 0;
             put(frame, ts_build_info(frame, &info));
             put(frame, ts_build_status(frame, uptime0, overflow, 0));
         }
@@ -56,6 +61,8 @@ int main(int argc, char **argv)
             put(frame, ts_build_status(frame, uptime0 + 10u * j, overflow, 0));
             put(frame, ts_build_pong(frame, (uint32_t)k, clock0 + 10000u * j));
         }
+        if (k % 700 == 350)
+            put(frame, ts_build_mark(frame, clock0 + 10000u * j + 5000u, mark_seq++));
         if (k % 97 == 50) {
             overflow++;
             continue;

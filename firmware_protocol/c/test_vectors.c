@@ -156,6 +156,7 @@ int main(int argc, char **argv)
                     info.firmware[i] = (uint8_t)num(&save);
                 unhex(next(&save), (uint8_t *)name, TS_MAX_NAME);
                 info.name = name;
+                info.protocol_minor = (uint8_t)num(&save);
                 n = ts_build_info(built, &info);
             } else if (strcmp(kind, "ack") == 0) {
                 long cmd = num(&save);
@@ -166,6 +167,9 @@ int main(int argc, char **argv)
             } else if (strcmp(kind, "pong") == 0) {
                 long token = num(&save);
                 n = ts_build_pong(built, (uint32_t)token, (uint32_t)num(&save));
+            } else if (strcmp(kind, "mark") == 0) {
+                long t_us = num(&save);
+                n = ts_build_mark(built, (uint32_t)t_us, (uint16_t)num(&save));
             } else if (strcmp(kind, "log") == 0) {
                 char text[TS_MAX_PAYLOAD + 1] = {0};
                 unhex(next(&save), (uint8_t *)text, TS_MAX_PAYLOAD);

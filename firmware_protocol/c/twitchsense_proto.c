@@ -1,4 +1,4 @@
-/* twitchsense wire protocol v1: reference codec (see twitchsense_proto.h). */
+/* twitchsense wire protocol v1.1: reference codec (see twitchsense_proto.h). */
 #include "twitchsense_proto.h"
 
 #include <string.h>
@@ -112,7 +112,7 @@ size_t ts_build_samples(uint8_t *out, uint32_t first_index, uint32_t t_first_us,
 
 size_t ts_build_info(uint8_t *out, const ts_info_t *info)
 {
-    uint8_t payload[28 + TS_MAX_NAME];
+    uint8_t payload[28 + TS_MAX_NAME + 1];
     size_t name_len = info->name ? strlen(info->name) : 0;
     if (name_len > TS_MAX_NAME)
         name_len = TS_MAX_NAME;
@@ -130,7 +130,10 @@ size_t ts_build_info(uint8_t *out, const ts_info_t *info)
     payload[27] = (uint8_t)name_len;
     if (name_len)
         memcpy(payload + 28, info->name, name_len);
-    return ts_encode_frame(TS_MSG_INFO, payload, 28 + name_len, out);
+    size_t len = 28 + name_len;
+    if (info->protocol_minor) /* appended in 1.1: a 1.0 board's INFO ends after the name */
+        payload[len++] = info->protocol_minor;
+    return ts_encode_frame(TS_MSG_INFO, payload, len, out);
 }
 
 size_t ts_build_ack(uint8_t *out, uint8_t cmd_type, uint8_t status)
@@ -154,6 +157,15 @@ size_t ts_build_pong(uint8_t *out, uint32_t token, uint32_t device_time_us)
     put_u32(payload, token);
     put_u32(payload + 4, device_time_us);
     return ts_encode_frame(TS_MSG_PONG, payload, 8, out);
+}
+
+size_t ts_build_mark(uint8_t *out, uint32_t t_us, uint16_t seq)
+{
+    uint8_t payload[6];
+    put_u32(payload, t_us);
+    payload[4] = (uint8_t)seq;
+    payload[5] = (uint8_t)(seq >> 8);
+    return ts_encode_frame(TS_MSG_MARK, payload, 6, out);
 }
 
 size_t ts_build_log(uint8_t *out, const char *text)

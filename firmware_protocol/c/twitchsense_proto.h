@@ -1,5 +1,5 @@
 /*
- * twitchsense wire protocol v1: reference codec in portable C99 (no allocation, no libc
+ * twitchsense wire protocol v1.1: reference codec in portable C99 (no allocation, no libc
  * beyond <stdint.h>/<stddef.h>/<string.h>). Frames are COBS(body) + 0x00 with
  * body = msg_type:u8 + payload + crc16:u16le; see ../PROTOCOL.md.
  */
@@ -14,6 +14,7 @@ extern "C" {
 #endif
 
 #define TS_PROTOCOL_VERSION 1
+#define TS_PROTOCOL_MINOR 1  /* 1.1: MARK and INFO's protocol_minor */
 #define TS_MAX_BODY 254      /* msg_type + payload + crc */
 #define TS_MAX_PAYLOAD 251
 #define TS_MAX_WIRE 256      /* COBS bytes (at most 255) + the 0x00 delimiter */
@@ -22,7 +23,7 @@ extern "C" {
 
 enum {
     TS_MSG_SAMPLES = 0x01, TS_MSG_INFO = 0x02, TS_MSG_ACK = 0x03, TS_MSG_STATUS = 0x04,
-    TS_MSG_PONG = 0x05, TS_MSG_LOG = 0x7F,
+    TS_MSG_PONG = 0x05, TS_MSG_MARK = 0x06, TS_MSG_LOG = 0x7F,
     TS_CMD_GET_INFO = 0x80, TS_CMD_START = 0x81, TS_CMD_STOP = 0x82, TS_CMD_PING = 0x83
 };
 
@@ -54,6 +55,7 @@ typedef struct {
     uint8_t device_uid[8];
     uint8_t firmware[3];        /* major, minor, patch */
     const char *name;           /* UTF-8, at most 32 bytes used */
+    uint8_t protocol_minor;     /* TS_PROTOCOL_MINOR; 0 (a 1.0 board) sends no protocol_minor byte */
 } ts_info_t;
 
 /* Device -> host frame builders: each writes a complete wire frame into out (TS_MAX_WIRE bytes)
@@ -65,6 +67,9 @@ size_t ts_build_ack(uint8_t *out, uint8_t cmd_type, uint8_t status);
 size_t ts_build_status(uint8_t *out, uint32_t uptime_ms, uint32_t tx_overflow_frames, uint8_t flags);
 size_t ts_build_pong(uint8_t *out, uint32_t token, uint32_t device_time_us);
 size_t ts_build_log(uint8_t *out, const char *text);
+/* MARK (v1.1): the marker button pressed at device clock t_us (the clock of SAMPLES' t_first_us);
+ * seq counts marks since START (0 first). */
+size_t ts_build_mark(uint8_t *out, uint32_t t_us, uint16_t seq);
 /* Host -> device commands (GET_INFO, START, STOP, PING). */
 size_t ts_build_command(uint8_t *out, uint8_t cmd_type, const uint8_t *payload, size_t payload_len);
 

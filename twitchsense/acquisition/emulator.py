@@ -5,8 +5,10 @@ answers the host's commands, streams samples taken from a recording or the
 simulator at the board's nominal rate, and injects faults on request: dropped
 frames, corrupted bytes, garbage, an unplug of N seconds (the pty goes away and
 a new one appears; ``link`` is a symlink re-pointed to it, like
-``/dev/serial/by-id``) and a reboot. Tests, the demo and users without a board
-drive the real serial path (pyserial, reader thread, decoders) through it.
+``/dev/serial/by-id``) and a reboot. A board of the wire protocol can also press
+its marker button every few seconds (MARK frames, protocol v1.1). Tests, the demo
+and users without a board drive the real serial path (pyserial, reader thread,
+decoders) through it.
 
 Like a USB-powered board, an unplugged emulator boots again when plugged back
 in: its sample index and clock restart and it waits for START.
@@ -89,17 +91,23 @@ class BoardEmulator:
     range_g : full scale (+/- g) of the emulated sensor (twitchsense protocol: 2, 4, 8 or 16).
     link : a symlink kept pointing at the current device (re-pointed after an unplug).
     faults : what to inject.
+    mark_every_s : press the marker button every this many seconds after each START (twitchsense
+        protocol only; the press times are exact on the board's clock).
     keep_log : remember every frame's fate in :attr:`sent`.
     """
 
     def __init__(self, recording: Recording, protocol: str = "twitchsense", rate_hz: float | None = None,
                  *, range_g: int = 4, link: str | os.PathLike | None = None, faults: FaultPlan | None = None,
-                 name: str = "twitchsense-emulator", keep_log: bool = False, register: bool = True) -> None:
+                 name: str = "twitchsense-emulator", keep_log: bool = False, register: bool = True,
+                 mark_every_s: float | None = None) -> None:
         if not hasattr(os, "openpty"):
             raise TwitchsenseError("emulate-board needs pseudo-terminals (Linux or macOS); on Windows use "
                                    "a virtual COM port pair (com0com) and a real board, or WSL")
         if protocol not in PROTOCOLS:
             raise TwitchsenseError(f"--protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
+        if mark_every_s is not None and (protocol != "twitchsense" or not mark_every_s > 0):
+            raise TwitchsenseError("--mark-every needs the twitchsense protocol (text and Cyton boards have no "
+                                   f"MARK frame) and a time above 0 s, got {mark_every_s:g} s with {protocol}")
         if protocol == "cyton":
             rate_hz = CYTON_RATE_HZ
         rate_hz = float(rate_hz or recording.sample_rate_hz)
@@ -112,11 +120,12 @@ class BoardEmulator:
         self.link = Path(link) if link is not None else None
         self.faults = faults or FaultPlan()
         self.name = name
+        self.mark_every_s = mark_every_s
         self.keep_log = keep_log
         self.register = register
         self.sent: list[SentFrame] = []
         self.stats = {"frames": 0, "samples": 0, "dropped": 0, "corrupted": 0, "overflow": 0,
-                      "garbage": 0, "unplugs": 0, "reboots": 0, "stalls": 0, "commands": 0}
+                      "garbage": 0, "unplugs": 0, "reboots": 0, "stalls": 0, "commands": 0, "marks": 0}
         self.device: str | None = None
         self.ready = threading.Event()
         self.unplugged = threading.Event()
@@ -146,7 +155,8 @@ class BoardEmulator:
     def board_info(self) -> BoardInfo:
         return BoardInfo(protocol_version=1, sensor="MPU6050", range_g=float(self.range_g),
                          samples_per_frame=self.spf, sample_rate_hz=self.rate_hz, scale_g_per_lsb=self.scale_g,
-                         tick_hz=1_000_000, uid="0102030405060708", firmware="1.0.0", name=self.name)
+                         tick_hz=1_000_000, uid="0102030405060708", firmware="1.0.0", name=self.name,
+                         protocol_minor=1)
 
     # ----------------------------------------------------------------- pty plumbing
 
@@ -398,6 +408,8 @@ class _TwitchsenseBoard(_Personality):
         self.f = frames
         self.reader = frames.FrameReader()
         self.last_status_ns = 0
+        self.mark_seq = 0                 # marks pressed since START
+        self.marks_out: list[bytes] = []  # MARK frames waiting for TX room (never dropped)
 
     def device_us(self, now: int) -> int:
         return (now - self.boot_ns) // 1000
@@ -405,6 +417,7 @@ class _TwitchsenseBoard(_Personality):
     def boot(self) -> None:
         super().boot()
         self.reader.reset()
+        self.marks_out = []
         self.emu._write(self.f.build_info(self.emu.board_info()))  # unprompted INFO after boot
 
     def on_host_bytes(self, data: bytes) -> None:
@@ -436,10 +449,37 @@ class _TwitchsenseBoard(_Personality):
                     continue
                 emu._write(f.build_pong(token, self.device_us(now)))
 
+    def start_streaming(self, now: int) -> None:
+        super().start_streaming(now)
+        self.mark_seq = 0
+
+    def wait_s(self, now: int) -> float:
+        wait = super().wait_s(now)
+        if self.streaming and self.emu.mark_every_s:
+            wait = min(wait, max(0.0, (self._mark_ns(self.mark_seq) - now) / 1e9))
+        return wait
+
+    def _mark_ns(self, seq: int) -> float:
+        """Host time of press ``seq`` (0 first) since START."""
+        return self.stream_start_ns + (seq + 1) * self.emu.mark_every_s * 1e9
+
+    def press_marks(self, now: int) -> None:
+        """The marker button, every ``mark_every_s`` since START; MARK frames wait for room, never dropped."""
+        emu, f = self.emu, self.f
+        while emu.mark_every_s and now >= self._mark_ns(self.mark_seq):
+            t_us = (self.stream_start_ns - self.boot_ns) // 1000 + \
+                int(round((self.mark_seq + 1) * emu.mark_every_s * 1e6))
+            self.marks_out.append(f.build_mark(t_us, self.mark_seq))
+            self.mark_seq += 1
+        while self.marks_out and emu._write(self.marks_out[0]):
+            self.marks_out.pop(0)
+            emu.stats["marks"] += 1
+
     def produce(self, now: int) -> None:
         emu, f = self.emu, self.f
         if not self.streaming:
             return
+        self.press_marks(now)
         if now - self.last_status_ns >= 1_000_000_000:
             self.last_status_ns = now
             emu._write(f.build_status((now - self.boot_ns) // 1_000_000, emu.stats["overflow"]))

@@ -5,13 +5,20 @@ as ``/dev/serial/by-id/...``), by ``VID:PID[:SERIAL]`` (hex, like pyserial's
 ``hwgrep``), by ``hwgrep://REGEX``, or by ``auto``. Pseudo-terminals never appear
 in ``list_ports``, so a running ``emulate-board`` registers itself in a small
 runtime directory and is listed (and found by ``auto``) like a plugged board.
+
+That directory is the user's own (``0700``): an entry planted by another user
+would make ``ports`` and ``--port auto`` open a device of their choosing, so a
+directory that belongs to someone else is never used, and one open to others
+is closed.
 """
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import re
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +26,7 @@ from pathlib import Path
 from serial.tools import list_ports
 
 from ..errors import TwitchsenseError
+from ..io.atomic import write_atomic
 
 #: USB IDs of boards and USB-serial bridges that sensor boards commonly use (pid None = any).
 KNOWN_USB_IDS: dict[tuple[int, int | None], str] = {
@@ -66,11 +74,45 @@ def runtime_dir() -> Path:
     env = os.environ.get("TWITCHSENSE_RUNTIME_DIR")
     if env:
         return Path(env)
+    if hasattr(os, "getuid"):
+        user = str(os.getuid())
+    else:  # Windows: the temp folder is the user's own already; the name keeps it apart anyway
+        try:
+            user = re.sub(r"[^\w.-]+", "_", getpass.getuser())
+        except (OSError, KeyError, ImportError, AttributeError):
+            user = "user"
     base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
-    return Path(base) / f"twitchsense-{os.getuid()}"
+    return Path(base) / f"twitchsense-{user}"
+
+
+def _private(d: Path) -> bool:
+    """True when ``d`` is a directory of this user's that nobody else can write to (it is made so
+    when it is ours and open to others); always True where there are no POSIX owners."""
+    if not hasattr(os, "geteuid"):
+        return d.is_dir()
+    try:
+        st = os.lstat(d)
+    except FileNotFoundError:
+        return False
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
+        return False
+    if stat.S_IMODE(st.st_mode) & 0o077:
+        os.chmod(d, 0o700)
+    return True
 
 
 def _alive(pid: int) -> bool:
+    if os.name == "nt":  # os.kill(pid, 0) would send CTRL_C_EVENT there: ask for the exit code instead
+        import ctypes
+        kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+        if not handle:
+            return False
+        code = ctypes.c_ulong()
+        try:
+            return bool(kernel32.GetExitCodeProcess(handle, ctypes.byref(code))) and code.value == 259  # STILL_ACTIVE
+        finally:
+            kernel32.CloseHandle(handle)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -83,12 +125,12 @@ def _alive(pid: int) -> bool:
 def register_virtual_board(key: str, device: str, description: str, link: str | None = None) -> Path:
     """Announce a virtual board (called by the emulator; re-called when its device changes)."""
     d = runtime_dir()
-    d.mkdir(parents=True, exist_ok=True)
+    d.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not _private(d):
+        raise TwitchsenseError(f"{d}: the folder where virtual boards register belongs to another user "
+                               "(or is not a folder); remove it, or set TWITCHSENSE_RUNTIME_DIR")
     path = d / f"board-{os.getpid()}-{key}.json"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"device": device, "link": link, "pid": os.getpid(),
-                               "description": description}))
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps({"device": device, "link": link, "pid": os.getpid(), "description": description}))
     return path
 
 
@@ -103,7 +145,7 @@ def virtual_ports() -> list[PortInfo]:
     """Emulated boards of running ``emulate-board`` processes (stale entries are removed)."""
     out = []
     d = runtime_dir()
-    for f in sorted(d.glob("board-*.json")) if d.is_dir() else []:
+    for f in sorted(d.glob("board-*.json")) if _private(d) else []:
         try:
             entry = json.loads(f.read_text())
             pid = int(entry["pid"])

@@ -22,6 +22,7 @@ import json
 import math
 import os
 import time
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -30,8 +31,9 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 import numpy as np
 
 from ..detection.context import ActivityMeter, ContextConfig, is_still
-from ..errors import TwitchsenseError
+from ..errors import TwitchsenseError, TwitchsenseWarning
 from ..io.recording import DEFAULT_GAP_S
+from ..io.atomic import write_atomic
 from ..io.sessionclock import SessionClock
 from ..types import LEVELS, Alert, LinkEvent, TwitchEvent
 from .rulefile import RuleSet, load_rules
@@ -150,6 +152,7 @@ class AlertEngine:
         self.next_due = math.inf
         self._events_changed = True  # evaluate everything at the first input
         self._dirty = False
+        self._save_failed = False
         self._last_save = time.monotonic()
         # the saved state is checked now and applied with the first input, once the
         # session's start time (which maps its absolute times) is known
@@ -407,13 +410,16 @@ class AlertEngine:
                       if n not in {r.name for r in self.fault_rules}},
             "days_met": {n: sorted(d) for n, d in self.days_met.items()},
         }
-        self.state_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.state_path.with_name(self.state_path.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(doc, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.state_path)
+        try:
+            self.state_path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(self.state_path, json.dumps(doc))  # a temporary name of its own: writers never collide
+        except OSError as exc:  # a full disk must not end a session: alerts go on, the save is retried
+            self._dirty = True
+            if not self._save_failed:
+                self._save_failed = True
+                warnings.warn(TwitchsenseWarning(
+                    f"{self.state_path}: the alert state cannot be saved ({exc.strerror or exc}); alerts go on, "
+                    "but a restart would not continue where this session stopped"), stacklevel=2)
 
     def _read_state(self) -> dict:
         """Parse and check the saved state (absolute times); errors name the file."""

@@ -16,10 +16,10 @@ from typing import Sequence
 from .. import __version__
 from ..dependencies import check_scikit_learn
 from ..errors import TwitchsenseError, TwitchsenseWarning
-from . import acquire, detection, files, history, report, simulation
+from . import acquire, detection, files, history, report, simulation, web
 
 #: Command modules, in the order their commands appear in ``--help``.
-MODULES = (files, simulation, detection, acquire, history, report)
+MODULES = (files, simulation, detection, acquire, history, report, web)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,16 +39,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _one_line_warnings(command: str, show_other):
-    """A ``warnings.showwarning``: a TwitchsenseWarning as one line on stderr, any other as before."""
-    def show(message, category, filename, lineno, file=None, line=None) -> None:
-        if issubclass(category, TwitchsenseWarning):
-            print(f"twitchsense {command}: warning: {message}", file=sys.stderr)
-        else:
-            show_other(message, category, filename, lineno, file, line)
-    return show
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``twitchsense`` console script; returns the exit code."""
     parser = build_parser()
@@ -56,10 +46,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
+    show = warnings.showwarning
+
+    def one_line(message, category, *rest) -> None:  # our warnings: one line each, no source location
+        if issubclass(category, TwitchsenseWarning):
+            print(f"twitchsense {args.command}: warning: {message}", file=sys.stderr)
+        else:
+            show(message, category, *rest)
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("always", TwitchsenseWarning)
-            warnings.showwarning = _one_line_warnings(args.command, warnings.showwarning)
+            warnings.showwarning = one_line
             check_scikit_learn()
             return int(args.func(args) or 0)
     except TwitchsenseError as exc:

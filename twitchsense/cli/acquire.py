@@ -23,6 +23,7 @@ from ..live.sinks.status import StatusLineSink
 from ..units import ACC_UNITS
 from .alerting import add_alert_options, alerting_for, terminal_view
 from .common import add_command
+from .web import add_web_options, live_web
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,6 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="real-time factor (1 = real time, 10 = ten times faster), or 'max' (default)")
     _add_pipeline_options(p)
     add_alert_options(p, live=False)
+    add_web_options(p)
     p.set_defaults(func=run_replay)
     p = add_command(sub, "stream", "run the live pipeline fed from a serial board (or the simulator)",
                     "twitchsense emulate-board --link /tmp/board &   # or a real board\n"
@@ -47,6 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _add_pipeline_options(p)
     p.add_argument("--duration", type=float, metavar="S", help="stop after S wall-clock seconds")
     add_alert_options(p, live=True)
+    add_web_options(p)
     p.set_defaults(func=run_stream)
 
     p = add_command(sub, "record", "save a session from a serial board to a recording",
@@ -69,7 +72,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = add_command(sub, "emulate-board", "a virtual sensor board on a pseudo-terminal",
                     "twitchsense emulate-board --simulate --rate 100 --link /tmp/board\n"
-                    "twitchsense emulate-board --replay rec.csv --unplug 10:2 --reboot 20 --drop-frames 0.01")
+                    "twitchsense emulate-board --replay rec.csv --unplug 10:2 --reboot 20 --drop-frames 0.01\n"
+                    "twitchsense emulate-board --simulate --link /tmp/board --mark-every 5   # its marker button")
     feed = p.add_mutually_exclusive_group()
     feed.add_argument("--replay", type=Path, metavar="REC.csv", help="stream this recording (looped)")
     feed.add_argument("--simulate", action="store_true",
@@ -92,6 +96,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="AT seconds after START, hang (silent, deaf) for FOR seconds (repeatable)")
     p.add_argument("--reboot", action="append", type=float, default=[], metavar="AT",
                    help="reboot AT seconds after START (repeatable)")
+    p.add_argument("--mark-every", type=float, metavar="S",
+                   help="press the board's marker button every S seconds after START (MARK frames, protocol "
+                        "v1.1; the host records them as 'felt' markers)")
     p.add_argument("--seed", type=int, default=0, help="seed of the fault injection and the simulator")
     p.add_argument("--duration", type=float, metavar="S", help="exit after S seconds (default: until Ctrl-C)")
     p.set_defaults(func=run_emulate_board)
@@ -156,7 +163,8 @@ def check_output(path: Path, option: str) -> None:
         raise TwitchsenseError(f"{option} {path}: permission denied")
 
 
-def _sinks(args: argparse.Namespace, source) -> list:
+def _output_sinks(args: argparse.Namespace, source) -> list:
+    """The status line (without the live view) and ``--record``."""
     sinks: list = []
     if not terminal_view(args):  # the live view shows link health itself
         out = sys.stderr if getattr(args, "jsonl", None) == "-" else sys.stdout
@@ -166,11 +174,16 @@ def _sinks(args: argparse.Namespace, source) -> list:
     return sinks
 
 
-def print_summary(name: str, s: PipelineSummary, extra: str = "", out=None) -> None:
-    """One closing line: samples, durations, lost samples, link events."""
+def print_summary(name: str, s: PipelineSummary, extra: str = "", out=None, sinks: list = ()) -> None:
+    """One closing line: samples, durations, lost samples, the board's markers, link events, outputs that failed."""
     links = ", ".join(f"{k} {v}" for k, v in sorted(s.link_counts.items()) if k not in ("lost_samples", "status"))
+    marks = f", {s.markers} marker{'' if s.markers == 1 else 's'} from the board" if s.markers else ""
+    failed = ", ".join(f"{k} {v}" for k, v in sorted(s.sink_errors.items()))
+    unrecorded = sum(getattr(sink, "rows_dropped", 0) for sink in sinks)
     print(f"{name}: {s.samples} samples, {s.stream_s:.3f} s of stream in {s.wall_s:.2f} s, "
-          f"lost samples {s.lost_samples}{extra}" + (f"; link events: {links}" if links else ""),
+          f"lost samples {s.lost_samples}{extra}{marks}" + (f"; link events: {links}" if links else "")
+          + (f"; failed output calls: {failed}" if failed else "")
+          + (f"; {unrecorded} samples could not be recorded" if unrecorded else ""),
           file=out or sys.stdout, flush=True)
 
 
@@ -189,10 +202,24 @@ def run_replay(args: argparse.Namespace) -> int:
         check_output(args.record, "--record")
     rec = read_recording(args.recording)
     source = ReplaySource(rec, speed=speed)
-    alerts, alert_sinks = alerting_for(args, source, rec.name, live=False)
-    detector = _detector(_model(args), rec.sample_rate_hz)
-    summary = Pipeline(source, detector=detector, alerts=alerts, sinks=_sinks(args, source) + alert_sinks).run()
-    print_summary(f"replay {args.recording}", summary, _alert_summary(summary), out=_summary_out(args))
+    with Pipeline(source) as pipeline:  # closes every sink opened so far, whatever fails
+        pipeline.alerts, _ = alerting_for(args, source, rec.name, live=False, sinks=pipeline.sinks)
+        pipeline.detector = _detector(_model(args), rec.sample_rate_hz)
+        web = live_web(args, source, args.session or str(source.meta.get("session") or rec.name), pipeline.sinks,
+                       terminal_view(args))
+        try:
+            pipeline.sinks[:0] = web.sinks + _output_sinks(args, source)  # first, as they always were
+            summary = pipeline.run()
+        finally:
+            web.close()
+    print_summary(f"replay {args.recording}", summary, _alert_summary(summary), out=_summary_out(args),
+                  sinks=pipeline.sinks)
+    if web.server is not None:  # the page stays up to be looked at
+        print(f"replay: done; the live page stays at {web.server.url}/live until Ctrl-C", file=sys.stderr, flush=True)
+        stop = threading.Event()
+        with stop_on_signals(stop):
+            stop.wait()
+        web.stop()
     return 0
 
 
@@ -237,35 +264,43 @@ def run_stream(args: argparse.Namespace) -> int:
         source = SimulatedSource(args.rate or 100.0, profile=args.profile)
     else:
         source = _serial_source(args)
-    alerts, alert_sinks = alerting_for(args, source, "live", live=True)
-    model = _model(args)  # slow to load: before the board starts streaming
-    if not args.simulate:
-        try:
+    # the pipeline owns the source and each sink from the moment it exists: a failure while
+    # setting up (the model, the board, the broker) closes everything opened before it
+    with Pipeline(source) as pipeline:
+        pipeline.alerts, _ = alerting_for(args, source, "live", live=True, sinks=pipeline.sinks)
+        model = _model(args)  # slow to load: before the board starts streaming
+        if not args.simulate:
             source.open()
-        except BaseException:
-            for sink in alert_sinks:
-                sink.close()
-            raise
-    detector = _detector(model, source.meta.get("sample_rate_hz") or args.rate)
-    stop = threading.Event()
-    with stop_on_signals(stop):
-        summary = Pipeline(source, detector=detector, alerts=alerts,
-                           sinks=_sinks(args, source) + alert_sinks).run(stop=stop, duration_s=args.duration)
+        pipeline.detector = _detector(model, source.meta.get("sample_rate_hz") or args.rate)
+        web = live_web(args, source, args.session or str(source.meta.get("session") or "live"), pipeline.sinks,
+                       terminal_view(args))
+        try:
+            pipeline.sinks[:0] = web.sinks + _output_sinks(args, source)  # first, as they always were
+            stop = threading.Event()
+            with stop_on_signals(stop):
+                summary = pipeline.run(stop=stop, duration_s=args.duration)
+        finally:
+            web.stop()
     print_summary("stream", summary,
                   ("" if args.simulate else _serial_summary(source, summary)) + _alert_summary(summary),
-                  out=_summary_out(args))
+                  out=_summary_out(args), sinks=pipeline.sinks)
     return 0
 
 
 def run_record(args: argparse.Namespace) -> int:
+    from ..io.recording import labels_path
+    from ..io.sessionclock import SessionClock
+    from ..web.markers import MarkerSink
     check_output(args.output, "-o")
     source = _serial_source(args)
-    source.open()  # fails with one line before any file is created
-    stop = threading.Event()
-    with stop_on_signals(stop):
-        sinks = [StatusLineSink(interval_s=1e9 if args.quiet else 1.0), RecordSink(args.output, source)]
-        summary = Pipeline(source, sinks=sinks).run(stop=stop, duration_s=args.duration)
-    print_summary(f"record {args.output}", summary, _serial_summary(source, summary))
+    with Pipeline(source) as pipeline:
+        source.open()  # fails with one line before any file is created
+        pipeline.sinks += [StatusLineSink(interval_s=1e9 if args.quiet else 1.0), RecordSink(args.output, source),
+                           MarkerSink(SessionClock(meta=source.meta), labels_path(args.output))]  # the board's button
+        stop = threading.Event()
+        with stop_on_signals(stop):
+            summary = pipeline.run(stop=stop, duration_s=args.duration)
+    print_summary(f"record {args.output}", summary, _serial_summary(source, summary), sinks=pipeline.sinks)
     return 0
 
 
@@ -288,7 +323,7 @@ def run_ports(args: argparse.Namespace) -> int:
                       "    no answer to GET_INFO (a text or Cyton board? try 'stream --protocol text')")
             else:
                 print(f"    {info.name or 'unnamed board'}: {info.sensor}, {info.sample_rate_hz:g} Hz, "
-                      f"+/-{info.range_g:g} g, firmware {info.firmware}, protocol v{info.protocol_version}, "
+                      f"+/-{info.range_g:g} g, firmware {info.firmware}, protocol v{info.protocol}, "
                       f"uid {info.uid}")
     return 0
 
@@ -317,7 +352,7 @@ def run_emulate_board(args: argparse.Namespace) -> int:
                        unplug=[_at_for("--unplug", u) for u in args.unplug],
                        stall=[_at_for("--stall", u) for u in args.stall], reboot=list(args.reboot), seed=args.seed)
     emu = BoardEmulator(rec, args.protocol, args.rate, range_g=args.range_g, link=args.link, faults=faults,
-                        name=args.name)
+                        name=args.name, mark_every_s=args.mark_every)
     stop = threading.Event()
     with stop_on_signals(stop):
         emu.start()
@@ -342,6 +377,6 @@ def run_emulate_board(args: argparse.Namespace) -> int:
     st = emu.stats
     print(f"emulate-board: sent {st['samples']} samples in {st['frames']} frames; dropped {st['dropped']}, "
           f"corrupted {st['corrupted']}, overflow {st['overflow']}, unplugs {st['unplugs']}, reboots {st['reboots']}, "
-          f"stalls {st['stalls']}",
+          f"stalls {st['stalls']}" + (f", marks {st['marks']}" if args.mark_every else ""),
           flush=True)
     return 0

@@ -24,7 +24,7 @@ def add_alert_options(p: argparse.ArgumentParser, live: bool) -> None:
         g.add_argument("--no-history", action="store_true", help="do not store this session in the history")
     g.add_argument("--state", type=Path, metavar="FILE",
                    help="alert state file, so a restart continues where it stopped (default for stream: "
-                        "beside the history database; replay keeps no state unless given)")
+                        "beside the history database, one per --session; replay keeps no state unless given)")
     g.add_argument("--mqtt", metavar="HOST[:PORT]", help="publish events and alerts to this MQTT broker "
                    "(needs the extra 'mqtt'; user and password from TWITCHSENSE_MQTT_USER/_PASSWORD)")
     g.add_argument("--mqtt-prefix", default="twitchsense", metavar="PREFIX",
@@ -43,11 +43,13 @@ def terminal_view(args: argparse.Namespace) -> bool:
     return sys.stdout.isatty() and not getattr(args, "quiet", False) and getattr(args, "jsonl", None) != "-"
 
 
-def alerting_for(args: argparse.Namespace, source, name: str, live: bool):
+def alerting_for(args: argparse.Namespace, source, name: str, live: bool, sinks: list | None = None):
     """The alert engine and the sinks the options ask for: ``(engine, sinks)``.
 
     Sinks get the source's live ``meta`` so the session's start time, known only
-    after a board's first samples, dates everything.
+    after a board's first samples, dates everything. Each sink is appended to ``sinks``
+    as soon as it exists (e.g. a pipeline's, which then closes it), so one that fails to
+    open (an MQTT broker out of reach) leaves none of the others open.
     """
     import shlex
     import sys
@@ -65,13 +67,15 @@ def alerting_for(args: argparse.Namespace, source, name: str, live: bool):
     history = not getattr(args, "no_history", False) if live else args.db is not None
     db = args.db or default_db_path()
     state = args.state
-    if state is None and live:
-        state = db.with_name(db.stem + ".alert-state.json")
+    if state is None and live:  # one per session: streams sharing a history keep their own alert state
+        from ..live.sinks.mqtt import topic_part
+        state = db.with_name(f"{db.stem}.alert-state.{topic_part(session)}.json")
     engine = AlertEngine(rules, state_path=state, meta=meta, clock=clock)
     out = sys.stderr if args.jsonl == "-" else sys.stdout
     view = terminal_view(args)
-    sinks: list = [TerminalSink(out, tty=view, clock=clock, session=session, show_events=not args.quiet,
-                                show_link=False)]
+    sinks = [] if sinks is None else sinks
+    sinks.append(TerminalSink(out, tty=view, clock=clock, session=session, show_events=not args.quiet,
+                              show_link=False))
     if args.jsonl:
         from ..live.sinks.jsonl import JsonLinesSink
         sinks.append(JsonLinesSink(args.jsonl, clock, session=session))

@@ -7,9 +7,14 @@ import json
 import shlex
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import TwitchsenseError
+from .batch import Batch, add_fail_fast
 from .common import add_command, reuse_freed_memory
+
+if TYPE_CHECKING:
+    from ..io.recording import Recording
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,13 +24,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         "twitchsense detect session.csv -o out/ --model models/mine.skops",
         description="Find twitch events in recordings. Per recording writes OUTDIR/NAME.detected.csv "
                     "(onset,duration,label,peak_g,confidence,kind,context), NAME.alerts.csv "
-                    "(start,end,level,rule,detail) and NAME.context.csv (start,end,state,level_g: "
-                    "'active' stretches are where the detector cannot tell). Any rate 25-1000 Hz.")
+                    "(start,end,level,rule,detail), both with a last column 'time' (clock time) when the "
+                    "start time is known, and NAME.context.csv (start,end,state,level_g: 'active' stretches "
+                    "are where the detector cannot tell), and prints the judged time (rest or light "
+                    "activity, with data). Any rate 25-1000 Hz. A bad file is reported and skipped; the "
+                    "exit code is 1 at the end.")
     p.add_argument("paths", nargs="+", type=Path, help="recordings (NAME.csv) or folders of recordings")
     p.add_argument("-o", "--output", type=Path, required=True, help="output folder")
     p.add_argument("--model", type=Path, help="model file (default: the model shipped in the package)")
     p.add_argument("--rules", type=Path, help="alert rules TOML file (default: the shipped rules)")
     p.add_argument("-q", "--quiet", action="store_true", help="no per-recording summary lines")
+    add_fail_fast(p)
     p.set_defaults(func=run_detect)
 
     p = add_command(
@@ -74,6 +83,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--optional-kind", action="append", default=[], metavar="KIND",
                    help="count twitches of this class as optional, like those under 0.02 g (repeatable; "
                         "e.g. fasciculation, for figures of the other classes alone)")
+    add_fail_fast(p)
     p.set_defaults(func=run_evaluate)
 
 
@@ -83,19 +93,31 @@ def _model(path: Path | None):
     return load_model(path or default_model_path())
 
 
+def readable(path: Path, labels: bool = True) -> "Recording":
+    """A recording the detector can take: read, and its rate checked (both errors name the file)."""
+    from ..detection.preprocess import check_rate
+    from ..io.recording import read_recording
+
+    rec = read_recording(path, labels=labels)
+    check_rate(rec.sample_rate_hz, where=str(path))
+    return rec
+
+
 def run_detect(args: argparse.Namespace) -> int:
     from ..alerts import recording_alerts
     from ..alerts.rulefile import load_rules
     from ..detection.engine import detect_recording
+    from ..detection.judged import judged_seconds
     from ..io.outputs import write_alerts, write_context, write_detections
-    from ..io.recording import (ALERTS_SUFFIX, CONTEXT_SUFFIX, DETECTED_SUFFIX, companion_path, find_recordings,
-                                read_recording)
+    from ..io.recording import ALERTS_SUFFIX, CONTEXT_SUFFIX, DETECTED_SUFFIX, companion_path
+    from ..io.sessionclock import SessionClock
 
     reuse_freed_memory()
     model = _model(args.model)
     rules = load_rules(args.rules)
-    paths = find_recordings(args.paths)
-    if not paths:
+    batch = Batch("detect", args.fail_fast)
+    paths = batch.recordings(args.paths)
+    if not paths and not batch.failures:
         raise TwitchsenseError(f"no recordings found in {', '.join(map(str, args.paths))}")
     names: dict[str, Path] = {}
     for p in paths:
@@ -105,21 +127,32 @@ def run_detect(args: argparse.Namespace) -> int:
                                    "(run them into different folders)")
         names[stem] = p
     args.output.mkdir(parents=True, exist_ok=True)
-    for p in paths:
-        rec = read_recording(p, labels=False)
+
+    def detect(p: Path) -> None:
+        rec = readable(p, labels=False)
         res = detect_recording(rec, model)
-        write_detections(companion_path(args.output, rec.name, DETECTED_SUFFIX), res.events)
-        write_alerts(companion_path(args.output, rec.name, ALERTS_SUFFIX), recording_alerts(res.events, rec, rules))
+        clock = SessionClock(rec.meta.get("start_time"))
+        write_detections(companion_path(args.output, rec.name, DETECTED_SUFFIX), res.events, clock)
+        write_alerts(companion_path(args.output, rec.name, ALERTS_SUFFIX), recording_alerts(res.events, rec, rules),
+                     clock)
         write_context(companion_path(args.output, rec.name, CONTEXT_SUFFIX), res.context)
         if not args.quiet:
-            flags = {}
+            flags: dict[str, int] = {}
             for f in res.quality:
                 flags[f.flag] = flags.get(f.flag, 0) + 1
             extra = "".join(f", {n} {k} stretch{'es' if n > 1 else ''}" for k, n in flags.items())
-            print(f"{rec.name}: {len(res.events)} twitch{'es' if len(res.events) != 1 else ''} in "
-                  f"{res.duration_s / 60:.1f} min at {rec.sample_rate_hz:g} Hz, cannot tell (active) "
-                  f"{res.cannot_tell_s():.0f} s{extra}")
-    return 0
+            gaps = rec.gaps
+            gap_s = float((gaps[:, 1] - gaps[:, 0]).sum())
+            judged = judged_seconds(res.context)
+            n = len(res.events)
+            print(f"{rec.name}: {n} twitch{'es' if n != 1 else ''} in {res.duration_s / 60:.1f} min at "
+                  f"{rec.sample_rate_hz:g} Hz; judged {judged / 60:.1f} min"
+                  + (f" ({n / (judged / 60):.2f} per judged minute)" if judged > 0 else "")
+                  + f"; cannot tell (active) {res.cannot_tell_s():.0f} s, gaps {gap_s:.0f} s{extra}")
+
+    for p in paths:
+        batch.run(p, detect)
+    return batch.exit_code()
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -157,19 +190,25 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from ..detection.baseline import BandEnergyDetector
     from ..detection.engine import detect_recording
     from ..detection.scoring import Tally, format_table, score_events
-    from ..io.recording import find_recordings, read_recording
 
     model = _model(args.model)
-    paths = find_recordings(args.paths)
-    if not paths:
+    batch = Batch("evaluate", args.fail_fast)
+    paths = batch.recordings(args.paths)
+    if not paths and not batch.failures:
         raise TwitchsenseError(f"no recordings found in {', '.join(map(str, args.paths))}")
+    from ..web.markers import add_agreement, describe_agreement, split_markers
     base = None if args.no_baseline else BandEnergyDetector()
     names = ["model", "model_judged"] + ([] if base is None else ["baseline"])
+    markers: dict = {}
     total = {n: Tally() for n in names}
     per_folder: dict[str, dict[str, Tally]] = {}
-    for p in paths:
-        rec = read_recording(p)
+
+    def score(p: Path) -> None:
+        nonlocal markers
+        rec = readable(p)
+        rec.labels, felt = split_markers(rec.labels)  # "felt one" markers are no labels: checked apart
         res = detect_recording(rec, model)
+        markers = add_agreement(markers, felt, res.events)
         active = [(c.start, c.end) for c in res.context if c.state == "active"]
         opt = args.optional_kind
         scores = {"model": score_events(rec.labels, res.events, rec.duration_s, optional_kinds=opt),
@@ -181,21 +220,28 @@ def run_evaluate(args: argparse.Namespace) -> int:
         for n, t in scores.items():
             total[n] = total[n] + t
             folder[n] = folder[n] + t
+
+    for p in paths:
+        batch.run(p, score)
+    if not batch.done:
+        return batch.exit_code()
     if args.json:
-        out = {"recordings": len(paths), "optional_kinds": args.optional_kind,
-               **{n: total[n].figures() for n in names}}
+        out = {"recordings": batch.done, "optional_kinds": args.optional_kind,
+               **{n: total[n].figures() for n in names}, "markers": markers or None}
         if args.by_folder:
             out["by_folder"] = {k: {n: v[n].figures() for n in names} for k, v in per_folder.items()}
         print(json.dumps(out, indent=1))
-        return 0
-    print(f"{len(paths)} recordings; model: {args.model or 'shipped default'}; "
+        return batch.exit_code()
+    print(f"{batch.done} recordings; model: {args.model or 'shipped default'}; "
           f"baseline: {BandEnergyDetector.name if base else 'skipped'}"
           + (f"; optional classes: {', '.join(args.optional_kind)}" if args.optional_kind else ""))
     title = {"model": "model", "model_judged": "model (judged)", "baseline": "baseline"}
     print(format_table({title[n]: total[n].figures() for n in names}))
     print("model (judged): leaving out the 'cannot tell' (active) time, where the detector does not judge")
+    if markers:
+        print(describe_agreement(markers) + " (in the recordings with markers)")
     if args.by_folder:
         for k, v in per_folder.items():
             print(f"\n{k}")
             print(format_table({title[n]: v[n].figures() for n in names}))
-    return 0
+    return batch.exit_code()

@@ -52,6 +52,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_simulate)
 
 
+def injection_summary(dest: Path, info: dict) -> str:
+    """One line per injected file: how many, into how much still time, on which grid; or why none."""
+    if not info["injected"]:
+        return f"{dest}: no twitch injected: {info['reason']}"
+    grid = info.get("grid_g")
+    on_grid = f", on its {max(grid) * 1e3:.3g} mg grid" if grid else ""
+    return f"{dest}: {info['injected']} twitches injected into {info['still_s']:.1f} s of still time{on_grid}"
+
+
 def run_simulate(args: argparse.Namespace) -> int:
     from ..simulate import PROFILES, TWITCH_KINDS, inject_twitches, simulate_session
 
@@ -90,7 +99,7 @@ def run_simulate(args: argparse.Namespace) -> int:
             rec = inject_twitches(read_recording(src), args.seed, args.rate_per_min, kinds,
                                   still_g=args.still_rms)
             write_recording(dest, rec)
-            print(f"{dest}: {rec.info['injected']} twitches injected into {rec.info['still_s']:.1f} s of still time")
+            print(injection_summary(dest, rec.info))
         return 0
     profiles = args.profile or list(PROFILES)
     for name in profiles:

@@ -14,15 +14,19 @@ import json
 import math
 import mmap
 import os
+import re
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 
-from ..errors import RecordingError
+from ..errors import RecordingError, RecordingWarning
+from .atomic import write_atomic
 
 REQUIRED_COLUMNS = ("t", "ax", "ay", "az")
 LABEL_COLUMNS = ("onset", "duration", "label")
@@ -178,12 +182,12 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _read_header(path: Path, sep: str = ",") -> tuple[list[str], bool]:
-    """Return the header fields and whether the file ends with a newline."""
+def _first_lines(path: Path) -> tuple[bytes, bytes, bool]:
+    """The first two lines of a file (raw) and whether the file ends with a newline."""
     try:
         size = path.stat().st_size
         with open(path, "rb") as f:
-            first = f.readline()
+            first, second = f.readline(), f.readline()
             if size:
                 f.seek(size - 1)
                 ends_newline = f.read(1) == b"\n"
@@ -195,21 +199,61 @@ def _read_header(path: Path, sep: str = ",") -> tuple[list[str], bool]:
         raise RecordingError(path, "is a directory, expected a CSV recording") from None
     except PermissionError:
         raise RecordingError(path, "permission denied") from None
+    return first, second, ends_newline
+
+
+#: A number written with a decimal comma, as a whole field (``0,25``, ``-9,81``).
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
+_SEPARATORS = {";": ("semicolon", "';'"), "\t": ("tab", "tab")}
+
+
+def _layout_hint(path: Path, first: str, data: str, sep: str, decimal: str) -> str | None:
+    """What to pass to ``import`` when a file's separator or decimal mark is not the one given, or None.
+
+    ``first`` is the first line, ``data`` the first data line.
+    """
+    def numbers(line: str, s: str) -> bool:
+        return all(_is_number(c) or _DECIMAL_COMMA.match(c) for c in (c.strip().strip('"') for c in line.split(s)))
+
+    what = ""
+    if sep == ",":
+        for s, (name, _) in _SEPARATORS.items():
+            if s in first and ("," not in first or numbers(first, s)):
+                what, sep = f"looks {name}-separated", s
+                break
+    comma = decimal == "." and sep != "," and any(_DECIMAL_COMMA.match(c.strip().strip('"')) for c in data.split(sep))
+    if comma:
+        what = f"{what}, with decimal commas" if what else "has decimal commas"
+    if not what:
+        return None
+    flags = [f"--sep {_SEPARATORS.get(sep, (None, repr(sep)))[1]}"] + (["--decimal ,"] if comma else [])
+    return f"{what}; bring it in with 'twitchsense import {path} {' '.join(flags)} -o OUT.csv'"
+
+
+def _read_header(path: Path, sep: str = ",", decimal: str = ".", header: bool = True) -> tuple[list[str], bool]:
+    """Return the column names and whether the file ends with a newline.
+
+    ``header=False``: the file has no header row; its columns are named by position, ``1``, ``2``...
+    """
+    first, second, ends_newline = _first_lines(path)
     if not first.strip():
         raise RecordingError(path, "file is empty: expected a header row 't,ax,ay,az' and samples")
     try:
         text = first.decode("utf-8-sig").rstrip("\r\n")
+        second_text = second.decode("utf-8", errors="replace").rstrip("\r\n")
     except UnicodeDecodeError:
         raise RecordingError(path, "not UTF-8 text (is it a binary file?)", line=1) from None
-    if sep == "," and ";" in text and "," not in text:
-        raise RecordingError(
-            path, "looks semicolon-separated; bring it in with "
-            f"'twitchsense import {path} --sep \";\" -o OUT.csv'", line=1)
+    hint = _layout_hint(path, text, text if not header else second_text, sep, decimal)
+    if hint:
+        raise RecordingError(path, hint, line=1 if header else None)
     fields = [c.strip().strip('"').strip() for c in next(csv.reader([text], delimiter=sep))]
+    if not header:
+        return [str(i + 1) for i in range(len(fields))], ends_newline
     if all(_is_number(f) for f in fields if f):
         raise RecordingError(
             path, f"no header row: line 1 is data ({text[:60]!r}); the first line must name "
-            "the columns t,ax,ay,az", line=1)
+            f"the columns t,ax,ay,az (a file without one: 'twitchsense import {path} --no-header -o OUT.csv')",
+            line=1)
     return fields, ends_newline
 
 
@@ -241,32 +285,60 @@ def _count_complete_lines(path: Path, chunk: int = 1 << 24) -> int:
 
 
 def _diagnose(path: Path, fields: Sequence[str], idx: Sequence[int], names: Sequence[str],
-              max_line: int | None, sep: str = ",", decimal: str = ".") -> RecordingError:
+              max_line: int | None, sep: str = ",", decimal: str = ".", header: bool = True) -> RecordingError:
     """Slow exact scan, run only after the fast parser failed, to name the bad line."""
     with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
         reader = csv.reader(f, delimiter=sep)
-        next(reader, None)
-        for lineno, row in enumerate(reader, start=2):
+        if header:
+            next(reader, None)
+        for lineno, row in enumerate(reader, start=2 if header else 1):
             if max_line is not None and lineno > max_line:
                 break
             if not row or all(not c.strip() for c in row):
-                return RecordingError(path, "empty line inside the data", line=lineno)
+                return RecordingError(path, "empty line inside the data", line=lineno, header=header)
             if len(row) != len(fields):
                 return RecordingError(
-                    path, f"{len(row)} fields, the header has {len(fields)}", line=lineno)
+                    path, f"{len(row)} fields, the {'header' if header else 'first line'} has {len(fields)}",
+                    line=lineno, header=header)
             for i, name in zip(idx, names):
                 cell = row[i].strip()
                 if cell == "":
-                    return RecordingError(path, f"column '{name}' is empty", line=lineno)
+                    return RecordingError(path, f"column '{name}' is empty", line=lineno, header=header)
                 try:
                     value = float(cell.replace(decimal, ".") if decimal != "." else cell)
                 except ValueError:
-                    return RecordingError(path, f"column '{name}' is {cell[:30]!r}, not a number",
-                                          line=lineno)
+                    hint = ("; a decimal comma? pass --decimal ," if decimal == "." and _DECIMAL_COMMA.match(cell)
+                            else "")
+                    return RecordingError(path, f"column '{name}' is {cell[:30]!r}, not a number{hint}",
+                                          line=lineno, header=header)
                 if not math.isfinite(value):
                     return RecordingError(path, f"column '{name}' is {cell!r}, not a finite number",
-                                          line=lineno)
+                                          line=lineno, header=header)
     return RecordingError(path, "could not be parsed as CSV")
+
+
+#: Rows the parser turns into numbers at a time: bounds its memory on day-long files.
+READ_CHUNK_ROWS = 1_000_000
+
+
+@contextmanager
+def _reader(path: Path, progress: bool | None) -> Iterator:
+    """The open file as the parser reads it, advancing a progress bar in bytes (``None``: on a terminal)."""
+    from tqdm import tqdm
+
+    with open(path, "rb") as f, tqdm(total=path.stat().st_size, desc=f"reading {path.name}", unit="B",
+                                     unit_scale=True, leave=False,
+                                     disable=None if progress is None else not progress) as bar:
+        class Reader:  # read() only: the parser then reads in blocks of its own choosing
+            def read(self, n: int = -1) -> bytes:
+                block = f.read(n)
+                bar.update(len(block))
+                return block
+
+            def __iter__(self) -> Iterator[bytes]:
+                return iter(f)
+
+        yield Reader()
 
 
 def read_samples(path: str | os.PathLike, columns: Sequence[str] = REQUIRED_COLUMNS, *,
@@ -274,7 +346,7 @@ def read_samples(path: str | os.PathLike, columns: Sequence[str] = REQUIRED_COLU
                  strict_increasing: str | None = None) -> tuple[np.ndarray, dict]:
     """Read numeric ``columns`` of a CSV into an ``(n, len(columns))`` float64 array, fast.
 
-    Uses pandas' C parser (a day at 100 Hz in about a second); on failure a slow
+    Uses pandas' C parser (a day at 100 Hz in a few seconds); on failure a slow
     exact scan names the first bad line. ``strict_increasing`` names a column
     that must increase strictly. A last line without a newline (a file cut off
     while recording) is dropped and reported in the returned info dict.
@@ -284,41 +356,62 @@ def read_samples(path: str | os.PathLike, columns: Sequence[str] = REQUIRED_COLU
 
 
 def read_columns(path: str | os.PathLike, columns: Sequence[str] = REQUIRED_COLUMNS, *,
-                 sep: str = ",", decimal: str = ".",
-                 strict_increasing: str | None = None) -> tuple[list[np.ndarray], dict]:
-    """:func:`read_samples` as one contiguous float64 array per column (no copy of the parsed data)."""
+                 sep: str = ",", decimal: str = ".", strict_increasing: str | None = None,
+                 header: bool = True, progress: bool | None = False) -> tuple[list[np.ndarray], dict]:
+    """:func:`read_samples` as one contiguous float64 array per column, read in chunks.
+
+    ``header=False``: the file has no header row and ``columns`` name columns by position
+    (``"1"`` is the first). ``progress``: a progress bar on stderr (``None``: only on a terminal).
+    """
     path = Path(path)
     info: dict = {}
-    fields, ends_newline = _read_header(path, sep)
+    fields, ends_newline = _read_header(path, sep, decimal, header)
     idx = _column_indices(path, fields, columns)
+    first_line = 2 if header else 1  # the line of the first data row
     nrows = None
     if not ends_newline:
-        nrows = _count_complete_lines(path) - 1
+        nrows = _count_complete_lines(path) - (first_line - 1)
         info["dropped_incomplete_last_line"] = True
+    max_line = None if nrows is None else nrows + first_line - 1
+
+    def diagnose() -> RecordingError:
+        return _diagnose(path, fields, idx, columns, max_line, sep, decimal, header)
+
     names = _unique(fields)
+    parts: list[list[np.ndarray]] = [[] for _ in idx]
+    rows = 0
     try:
         # No usecols: with it pandas silently shifts a row that has an extra field.
-        df = pd.read_csv(
-            path, sep=sep, decimal=decimal, header=0, names=names, index_col=False,
-            dtype={names[i]: np.float64 for i in idx}, engine="c", nrows=nrows,
-            skip_blank_lines=False, encoding="utf-8-sig",
-        )
+        with _reader(path, progress) as f:
+            for df in pd.read_csv(
+                f, sep=sep, decimal=decimal, header=0 if header else None, names=names, index_col=False,
+                dtype={names[i]: np.float64 for i in idx}, engine="c", nrows=nrows, skip_blank_lines=False,
+                encoding="utf-8-sig", chunksize=READ_CHUNK_ROWS,
+            ):
+                chunk = [np.ascontiguousarray(df.iloc[:, i].to_numpy(dtype=np.float64)) for i in idx]
+                del df
+                bad = [(int(np.argmin(np.isfinite(c))), j) for j, c in enumerate(chunk) if not np.isfinite(c).all()]
+                if bad:  # the first bad cell in file order: smallest row, then leftmost column
+                    r, j = min(bad)
+                    err = diagnose()
+                    if err.line is None:
+                        err = RecordingError(path, f"column '{columns[j]}' is empty or not a finite number",
+                                             line=rows + r + first_line, header=header)
+                    raise err
+                for part, c in zip(parts, chunk):
+                    part.append(c)
+                rows += chunk[0].size
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         if isinstance(exc, UnicodeDecodeError):
             raise RecordingError(path, "not UTF-8 text") from None
-        raise _diagnose(path, fields, idx, columns, None if nrows is None else nrows + 1, sep, decimal) from None
-    cols = [np.ascontiguousarray(df.iloc[:, i].to_numpy(dtype=np.float64)) for i in idx]
-    del df
-    if cols[0].size == 0:
-        raise RecordingError(path, "no samples: the file has a header but no data rows")
-    if not all(np.isfinite(col).all() for col in cols):
-        # the first bad cell in file order: smallest row, then leftmost column
-        r, c = min((int(np.argmin(np.isfinite(col))), j) for j, col in enumerate(cols) if not np.isfinite(col).all())
-        err = _diagnose(path, fields, idx, columns, None if nrows is None else nrows + 1, sep, decimal)
-        if err.line is None:
-            err = RecordingError(path, f"column '{columns[c]}' is empty or not a finite number",
-                                 line=int(r) + 2)
-        raise err
+        raise diagnose() from None
+    if rows == 0:
+        raise RecordingError(path, "no samples: the file has a header but no data rows" if header
+                             else "no samples")
+    cols = []
+    for j in range(len(parts)):  # one column at a time: the chunks of the others are not copied meanwhile
+        cols.append(parts[j][0] if len(parts[j]) == 1 else np.concatenate(parts[j]))
+        parts[j] = []
     if strict_increasing is not None:
         col = cols[list(columns).index(strict_increasing)]
         step = np.diff(col)
@@ -327,10 +420,16 @@ def read_columns(path: str | os.PathLike, columns: Sequence[str] = REQUIRED_COLU
             i = int(bad_step[0])
             what = "repeats" if step[i] == 0 else "goes backwards"
             raise RecordingError(
-                path, f"'{strict_increasing}' {what}: {col[i]!r} then {col[i + 1]!r}; it must increase "
+                path, f"'{strict_increasing}' {what}: {plain(col[i])} then {plain(col[i + 1])}; it must increase "
                 f"strictly ({bad_step.size} such step{'s' if bad_step.size > 1 else ''} in the file)",
-                line=i + 3)
+                line=i + 1 + first_line, header=header)
     return cols, info
+
+
+def plain(x: float) -> str:
+    """A number as people write it: ``0.02``, ``1767646800010``, never ``np.float64(0.02)``."""
+    x = float(x)
+    return str(int(x)) if x.is_integer() and abs(x) < 1e16 else f"{x:.10g}"
 
 
 def read_sidecar(path: str | os.PathLike) -> dict:
@@ -423,10 +522,32 @@ def read_recording(path: str | os.PathLike, *, labels: bool = True,
     lp = labels_path(path)
     if labels and lp.exists():
         lab = read_labels(lp)
+    check_rate(path, t, meta.get("sample_rate_hz"), gap_s)
     rec = Recording(t=t, acc=acc, meta=meta, labels=lab, path=path, gap_s=gap_s, info=info)
     if not meta.get("sample_rate_hz"):
         rec.info["rate_inferred"] = True
     return rec
+
+
+#: a sidecar's rate further than this share from the time stamps' is worth a warning
+RATE_TOLERANCE = 0.05
+
+
+def check_rate(path: str | os.PathLike, t: np.ndarray, stated: float | None, gap_s: float = DEFAULT_GAP_S) -> None:
+    """Refuse ``t`` that cannot have a sample rate (one sample, or every step a gap); warn
+    (:class:`RecordingWarning`) when the sidecar's rate ``stated`` is more than 5 % from the median step's."""
+    inferred = infer_rate(t, gap_s)
+    if not np.isfinite(inferred):
+        if t.size < 2:
+            raise RecordingError(path, f"{t.size} sample: too short to have a sample rate")
+        step = float(np.median(np.diff(t)))
+        raise RecordingError(path, f"every step of 't' is a gap (longer than {gap_s:g} s; median {step:.3g} s, "
+                                   f"{1 / step:.3g} Hz): too slow to have a sample rate")
+    if stated and abs(stated - inferred) > RATE_TOLERANCE * inferred:
+        warnings.warn(RecordingWarning(
+            f"{path}: the sidecar's sample_rate_hz ({stated:g} Hz) disagrees with the time stamps' median "
+            f"step ({inferred:.4g} Hz) by more than {RATE_TOLERANCE:.0%}; the sidecar's rate is used"),
+            stacklevel=3)
 
 
 # --------------------------------------------------------------------------- writing
@@ -441,12 +562,9 @@ def format_rows(t: np.ndarray, acc: np.ndarray) -> str:
 
 
 def write_sidecar(path: str | os.PathLike, meta: dict) -> None:
-    """Write ``meta`` as JSON atomically (temporary file, then rename)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
+    """Write ``meta`` as JSON atomically and durably (:func:`~twitchsense.io.atomic.write_atomic`)."""
     clean = {k: v for k, v in meta.items() if v is not None and v != ""}
-    tmp.write_text(json.dumps(clean, indent=1, sort_keys=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(clean, indent=1, sort_keys=False) + "\n")
 
 
 def write_labels(path: str | os.PathLike, labels: pd.DataFrame) -> None:
@@ -459,13 +577,22 @@ def write_labels(path: str | os.PathLike, labels: pd.DataFrame) -> None:
     out.to_csv(path, index=False, float_format="%.6g", lineterminator="\n")
 
 
-def write_recording(path: str | os.PathLike, rec: Recording, *, chunk: int = 200_000) -> None:
-    """Write a recording as CSV (+ sidecar when it has metadata, + labels when it has any)."""
+def write_recording(path: str | os.PathLike, rec: Recording, *, chunk: int = 200_000,
+                    progress: bool | None = False) -> None:
+    """Write a recording as CSV (+ sidecar when it has metadata, + labels when it has any).
+
+    ``progress``: a progress bar on stderr (``None``: only on a terminal).
+    """
+    from tqdm import tqdm
+
     path = Path(path)
-    with open(path, "w", encoding="utf-8", newline="\n") as f:
+    with open(path, "w", encoding="utf-8", newline="\n") as f, \
+            tqdm(total=rec.n_samples, desc=f"writing {path.name}", unit=" samples", unit_scale=True, leave=False,
+                 disable=None if progress is None else not progress) as bar:
         f.write(",".join(REQUIRED_COLUMNS) + "\n")
         for i in range(0, rec.n_samples, chunk):
             f.write(format_rows(rec.t[i:i + chunk], rec.acc[i:i + chunk]))
+            bar.update(min(chunk, rec.n_samples - i))
     if rec.meta:
         write_sidecar(sidecar_path(path), rec.meta)
     if rec.labels is not None and len(rec.labels):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from pathlib import Path
 from types import TracebackType
 
@@ -30,6 +29,12 @@ class RecordingWriter:
     flush_interval_s : longest time a row may wait in memory.
     fsync : also ask the OS to put flushed rows on disk (survives power loss).
 
+    A write that fails (disk full, file too large, I/O error) never leaves half a row: the
+    file is cut back to its last whole row and stays loadable. The rows that could not be
+    written are dropped and counted in :attr:`rows_dropped` (never kept to pile up in memory,
+    never written twice); :attr:`failure` says why, from the first failure on. Later flushes
+    try again, so when space comes back the recording goes on after a gap.
+
     Example
     -------
     >>> with RecordingWriter("session.csv", {"sample_rate_hz": 100}) as w:  # doctest: +SKIP
@@ -44,11 +49,22 @@ class RecordingWriter:
         self.fsync = fsync
         self.n_written = 0
         self.last_t: float | None = None
+        #: rows that could not be written (they are not in the file)
+        self.rows_dropped = 0
+        #: the first write failure, in words (None while every write succeeded)
+        self.failure: str | None = None
         self._pending: list[str] = []
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()      # guards _pending and the counters
+        self._io_lock = threading.Lock()   # one writer of the file at a time (append never waits on the disk)
         self._closed = threading.Event()
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        self._write_all((",".join(REQUIRED_COLUMNS) + "\n").encode())
+        header = (",".join(REQUIRED_COLUMNS) + "\n").encode()
+        try:
+            self._write_all(header)
+        except OSError:
+            os.close(self._fd)
+            raise
+        self._size = len(header)  # the file ends after its last whole row here
         if self.meta:
             write_sidecar(sidecar_path(self.path), self.meta)
         self._thread = threading.Thread(target=self._flush_loop, name="recording-flush", daemon=True)
@@ -79,24 +95,53 @@ class RecordingWriter:
         write_sidecar(sidecar_path(self.path), self.meta)
 
     def flush(self) -> None:
-        """Hand every queued row to the OS now (and to the disk with ``fsync``)."""
-        with self._lock:
-            if not self._pending:
+        """Hand every queued row to the OS now (and to the disk with ``fsync``).
+
+        Never raises for a failed write: see the class description.
+        """
+        with self._io_lock:
+            with self._lock:
+                pending, self._pending = self._pending, []
+            if not pending:
                 return
-            data = "".join(self._pending).encode()
-            self._write_all(data)
-            self._pending.clear()  # only once written: a failed write keeps the rows for the next try
-            if self.fsync:
-                os.fsync(self._fd)
+            data = "".join(pending).encode()
+            try:
+                self._write_all(data)
+                if self.fsync:
+                    os.fsync(self._fd)
+                self._size += len(data)
+            except OSError as exc:
+                self._cut_back(data, exc)
+
+    def _cut_back(self, data: bytes, exc: OSError) -> None:
+        """After a failed write: keep the whole rows that reached the file, drop the rest."""
+        written = max(os.lseek(self._fd, 0, os.SEEK_CUR) - self._size, 0)
+        whole = data.rfind(b"\n", 0, min(written, len(data))) + 1  # bytes of whole rows written
+        try:
+            os.ftruncate(self._fd, self._size + whole)
+            self._size += whole
+        except OSError:
+            pass  # the file cannot even shrink: the reader drops a torn last line by itself
+        os.lseek(self._fd, self._size, os.SEEK_SET)
+        lost = data.count(b"\n", whole)
+        with self._lock:
+            self.n_written -= lost
+            self.rows_dropped += lost
+            if self.failure is None:
+                why = exc.strerror or str(exc)
+                self.failure = (f"{self.path}: cannot write ({why}); the file keeps every row written "
+                                "before, and samples are dropped until it can be written again")
 
     def close(self) -> None:
         """Flush, stop the flush thread and close the file. Safe to call twice."""
         if self._closed.is_set():
             return
-        self.flush()
-        self._closed.set()
-        self._thread.join(timeout=2)
-        os.close(self._fd)
+        try:
+            self.flush()
+        finally:
+            self._closed.set()
+            self._thread.join(timeout=2)
+            os.close(self._fd)
         if self.meta:
             write_sidecar(sidecar_path(self.path), self.meta)
 
@@ -108,10 +153,7 @@ class RecordingWriter:
 
     def _flush_loop(self) -> None:
         while not self._closed.wait(self.flush_interval_s):
-            try:
-                self.flush()
-            except OSError:  # disk full or file gone: keep the rows queued, retry next tick
-                time.sleep(self.flush_interval_s)
+            self.flush()
 
     def __enter__(self) -> "RecordingWriter":
         return self

@@ -19,9 +19,10 @@ from .profiles import BOUT_ACTIVITIES, EVENT_CLASSES
 from .render import example_event
 
 #: Seconds shown per class (long bouts are cut to this).
-WINDOWS = {"myoclonic": 1.0, "hypnic": 1.2, "fasciculation": 0.6, "tic": 1.6, "posture": 4.0, "gesture": 4.0,
+WINDOWS = {"myoclonic": 1.0, "hypnic": 1.2, "fasciculation": 0.6, "tic": 1.6, "posture": 5.0, "gesture": 5.0,
            "walk": 4.0, "run": 3.0, "typing": 3.0, "fidget": 3.0, "brushing": 3.0, "tremor": 3.0, "knock": 0.4,
-           "clap": 3.0}
+           "clap": 3.0, "tapping": 3.0, "fidget-spikes": 8.0, "mouse": 5.0, "phone": 5.0, "eating": 20.0,
+           "gesturing": 6.0, "jump": 4.0, "sit-hard": 3.0}
 #: Example seeds (the first draw of each class; fixed so the picture is reproducible).
 SEEDS = {name: 0 for name in EVENT_CLASSES}
 

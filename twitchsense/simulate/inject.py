@@ -5,7 +5,10 @@ Detectors trained only on simulated movement fire constantly on real people;
 injecting twitches into the still stretches of real recordings gives positives
 on real backgrounds (real sensor noise, real micro-movement) next to real
 negatives. The twitch waveforms are the simulator's (:mod:`.waveforms`),
-evaluated at the recording's own time stamps (no resampling, any rate).
+evaluated at the recording's own time stamps (no resampling, any rate), and
+put back on the recording's own quantisation grid, found from the data
+(:func:`~twitchsense.simulate.sensor.reading_grid`): a sample that no sensor
+could have written would tell a detector "injected" by itself.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from ..detection.context import STILL_LABELS, ContextConfig, activity_levels, is
 from ..errors import TwitchsenseError
 from ..io.recording import Recording, empty_labels
 from . import waveforms as W
+from .sensor import reading_grid, snap_to_grid
 
 #: Quiet time kept free before and after each injected twitch (s).
 MARGIN_S = 0.25
@@ -108,6 +112,8 @@ def inject_twitches(rec: Recording, seed: int, rate_per_min: float = 2.0,
     gravity = _moving_mean(rec.acc, max(3, int(round(rec.sample_rate_hz)))) if n_target else None
     lengths = (t[runs[:, 1] - 1] - t[runs[:, 0]]) if len(runs) else np.zeros(0)
     cum = np.cumsum(lengths)
+    grid = reading_grid(rec.acc) if n_target else None
+    rng_g = rec.meta.get("range_g")
     for _ in range(n_target * 20):
         if len(rows) >= n_target:
             break
@@ -130,15 +136,22 @@ def inject_twitches(rec: Recording, seed: int, rate_per_min: float = 2.0,
         on = np.flatnonzero(env >= 0.1)
         if on.size == 0:
             continue
-        acc[i0:i1] += wave
+        part = acc[i0:i1]  # a view: clipped and snapped in place
+        part += wave
+        if rng_g:
+            np.clip(part, -float(rng_g), float(rng_g), out=part)
+        if grid is not None:
+            snap_to_grid(part, grid)
         taken.append((start, end))
         first, last = i0 + int(on[0]), i0 + int(on[-1])
         rows.append({"onset": float(t[first]), "duration": float(t[last] - t[first]), "label": "twitch",
                      "kind": kind, "peak_g": round(float(np.linalg.norm(wave, axis=1).max()), 6),
                      "note": "injected", "still_before_s": round(float(t[first] - t[a]), 3)})
-    rng_g = rec.meta.get("range_g")
-    if rng_g:
-        np.clip(acc, -float(rng_g), float(rng_g), out=acc)
+    longest = float(lengths.max()) if lengths.size else 0.0
+    info = {"injected": len(rows), "still_s": still_s, "longest_still_s": longest,
+            "grid_g": [round(g[0], 9) for g in grid] if grid is not None else None}
+    if not rows:
+        info["reason"] = _why_none(still_s, longest, n_target, rate_per_min, still_g)
     old = rec.labels if rec.labels is not None else empty_labels()
     new = pd.DataFrame(rows, columns=["onset", "duration", "label", "kind", "peak_g", "note", "still_before_s"])
     if not len(new):
@@ -153,5 +166,18 @@ def inject_twitches(rec: Recording, seed: int, rate_per_min: float = 2.0,
     note = (f"{len(rows)} simulated twitches injected into still stretches ({still_s:.1f} s still; seed {seed}, "
             f"{rate_per_min:g} per still minute, kinds {', '.join(kinds)})")
     meta["notes"] = f"{meta['notes']}; {note}" if meta.get("notes") else note
-    return Recording(t=t.copy(), acc=acc, meta=meta, labels=labels, path=None, gap_s=rec.gap_s,
-                     info={"injected": len(rows), "still_s": still_s})
+    return Recording(t=t.copy(), acc=acc, meta=meta, labels=labels, path=None, gap_s=rec.gap_s, info=info)
+
+
+def _why_none(still_s: float, longest_s: float, n_target: int, rate_per_min: float, still_g: float) -> str:
+    """Why no twitch was injected, in one phrase."""
+    if still_s <= 0:
+        return (f"no still time (activity level under {still_g:g} g, {EDGE_S:g} s from gaps and ends, "
+                "outside labelled movement)")
+    if longest_s < 1.0:
+        return (f"no still stretch of 1 s (the longest is {longest_s:.2f} s; a twitch and its {MARGIN_S:g} s "
+                "margins need about 1 s)")
+    if n_target == 0:
+        return (f"none drawn: {still_s:.1f} s of still time at {rate_per_min:g} per still minute gives "
+                f"{rate_per_min * still_s / 60:.2f} on average")
+    return f"none of the {n_target} drawn fitted into the still stretches (the longest is {longest_s:.1f} s)"

@@ -78,12 +78,30 @@ def _random_up(rng: np.random.Generator, lying: bool) -> np.ndarray:
     return W.random_direction(rng)
 
 
+#: Orientation of the forearm (gravity reaction in the sensor frame, x along the limb) per activity:
+#: hanging (walking), palm down on a desk or table (typing, mouse, tapping, eating), raised to
+#: look at a phone, raised to the mouth (brushing); others keep the posture they start in.
+ACTIVITY_UP = {"walk": (1.0, 0, 0), "run": (1.0, 0, 0), "typing": (0, 0, 1.0), "mouse": (0, 0, 1.0),
+               "tapping": (0, 0, 1.0), "eating": (0, 0, 1.0), "phone": (-0.7, 0, 0.7), "brushing": (-1.0, 0, 0)}
+#: Activities that end with the forearm moved elsewhere (a posture change out of the bout).
+LEAVE_POSTURE = ("walk", "run", "typing", "brushing", "mouse", "phone", "eating")
+
+
 def _activity_up(activity: str, rng: np.random.Generator, current: np.ndarray) -> np.ndarray:
-    """Orientation (gravity reaction in the sensor frame) for an activity; x runs along the limb."""
-    axis = {"walk": (1.0, 0, 0), "run": (1.0, 0, 0), "typing": (0, 0, 1.0), "brushing": (-1.0, 0, 0)}.get(activity)
+    """Orientation (gravity reaction in the sensor frame) for an activity (:data:`ACTIVITY_UP`)."""
+    axis = ACTIVITY_UP.get(activity)
     if axis is None:
         return current
     return W.direction_at_angle(np.array(axis), float(rng.uniform(0, 25)), rng)
+
+
+def _log_uniform(rng: np.random.Generator, lo_hi: tuple[float, float]) -> float:
+    return float(np.exp(rng.uniform(*np.log(lo_hi))))
+
+
+def _reach_peak(distance_m: float, leg_s: float, lo_hi: tuple[float, float]) -> float:
+    """Peak acceleration (g) of a minimum-jerk reach over ``distance_m`` in ``leg_s``, kept in ``lo_hi``."""
+    return float(np.clip(10 / np.sqrt(3) * distance_m / leg_s ** 2 / 9.80665, *lo_hi))
 
 
 def bout_params(activity: str, rng: np.random.Generator, profile: Profile) -> tuple[float, str, dict]:
@@ -96,10 +114,28 @@ def bout_params(activity: str, rng: np.random.Generator, profile: Profile) -> tu
                               "step_g": float(rng.uniform(*r["step_g"])), "heel_g": float(rng.uniform(*r["heel_g"])),
                               "heel_hz": float(rng.uniform(*r["heel_hz"])), "swing_deg": float(rng.uniform(*r["swing_deg"])),
                               "seed": seed}
-    if activity in ("typing", "fidget"):
-        return duration, "", {"rate_hz": float(rng.uniform(*r["rate_hz"])),
-                              "peak_g": float(np.exp(rng.uniform(*np.log(r["peak_g"])))),
+    if activity == "fidget":
+        return duration, "", {"rate_hz": float(rng.uniform(*r["rate_hz"])), "peak_g": _log_uniform(rng, r["peak_g"]),
                               "freq_hz": float(rng.uniform(*r["freq_hz"])), "seed": seed}
+    if activity == "typing":
+        return duration, "", {"rate_hz": float(rng.uniform(*r["rate_hz"])), "peak_g": _log_uniform(rng, r["peak_g"]),
+                              "decay_s": float(rng.uniform(*r["decay_s"])),
+                              "spread_deg": float(rng.uniform(*r["spread_deg"])), "seed": seed}
+    if activity == "tapping":
+        return duration, "", {"rate_hz": float(rng.uniform(*r["rate_hz"])), "peak_g": _log_uniform(rng, r["peak_g"]),
+                              "jitter": float(rng.uniform(*r["jitter"])), "decay_s": float(rng.uniform(*r["decay_s"])),
+                              "seed": seed}
+    if activity == "fidget-spikes":
+        return duration, "", {"peak_g": _log_uniform(rng, r["peak_g"]), "decay_s": float(rng.uniform(*r["decay_s"])),
+                              "axis": tuple(W.random_direction(rng)), "seed": seed}
+    if activity == "mouse":
+        return duration, "", {"peak_g": _log_uniform(rng, (0.05, r["peak_g"][1])), "seed": seed}
+    if activity == "phone":
+        return duration, "", {"tap_rate_hz": float(rng.uniform(*r["tap_rate_hz"])),
+                              "tap_g": _log_uniform(rng, r["tap_g"]), "swipe_g": float(rng.uniform(*r["swipe_g"])),
+                              "tremor_g": float(rng.uniform(*r["hold_tremor_g"])), "seed": seed}
+    if activity in ("eating", "gesturing"):  # the bites and strokes are planned with the bout (bout_parts)
+        return duration, "", {"seed": seed}
     if activity == "brushing":
         return duration, "", {"rate_hz": float(rng.uniform(3.0, 6.0)), "peak_g": float(rng.uniform(0.03, 0.1)),
                               "seed": seed}
@@ -109,6 +145,57 @@ def bout_params(activity: str, rng: np.random.Generator, profile: Profile) -> tu
         return duration, kind, {"freq_hz": float(rng.uniform(lo + 0.3, hi - 0.3)),
                                 "peak_g": float(np.exp(rng.uniform(*np.log(r["peak_g"])))), "seed": seed}
     raise ValueError(activity)
+
+
+def bout_parts(ev: PlannedEvent, up: np.ndarray) -> tuple[list[PlannedEvent], list[Rotation]]:
+    """The unlabelled parts of an eating or gesturing bout and the forearm's rotations they bring.
+
+    Eating: a bite every 8-40 s: 1-5 s at the plate (cutlery clinks of 0.05-0.3 g,
+    Poisson, mean 1.5), the lift to the mouth (the forearm turns 50-110 degrees in
+    0.6-1.5 s, a 0.15-0.4 m minimum-jerk move), 0.5-3 s at the mouth, the way back.
+    Gesturing: strokes of 0.3-1.2 s (out and back, 0.05-0.5 g, the forearm turning
+    5-30 degrees) with 0-1.5 s between them.
+    """
+    rng = np.random.default_rng(ev.params["seed"] + 7)
+    r = W.RANGES.get(ev.label, {})
+    parts: list[PlannedEvent] = []
+    rots: list[Rotation] = []
+    end = ev.start + ev.duration
+    if ev.label == "eating":
+        t = ev.start + float(rng.uniform(1.0, 8.0))
+        while True:
+            manip, lift, hold, lower = (float(rng.uniform(1.0, 5.0)), float(rng.uniform(*r["lift_s"])),
+                                        float(rng.uniform(*r["hold_s"])), float(rng.uniform(*r["lift_s"])))
+            total = manip + lift + hold + lower
+            if t + total > end - 0.5:
+                break
+            peak = _reach_peak(float(rng.uniform(0.15, 0.4)), lift, r["peak_g"])
+            k = int(rng.poisson(1.5))
+            mouth = W.direction_at_angle(up, float(rng.uniform(*r["lift_deg"])), rng)
+            parts.append(PlannedEvent("bite", t, total, "", {
+                "manipulate_s": manip, "lift_s": lift, "hold_s": hold, "lower_s": lower, "peak_g": peak,
+                "direction": tuple(W.direction_at_angle(up, float(rng.uniform(0, 45)), rng)),
+                "clink_times": tuple(np.sort(rng.uniform(0.1, manip - 0.1, k))),
+                "clink_g": tuple(np.exp(rng.uniform(*np.log(r["clink_g"]), k))),
+                "clink_dirs": tuple(tuple(-W.direction_at_angle(up, float(a), rng)) for a in rng.uniform(0, 30, k))}))
+            rots.append(Rotation(t + manip, lift, mouth))
+            rots.append(Rotation(t + manip + lift + hold, lower, np.asarray(up, dtype=float)))
+            t += max(total + 1.0, float(rng.uniform(*r["bite_interval_s"])))
+    elif ev.label == "gesturing":
+        t = ev.start + float(rng.uniform(0.0, 1.0))
+        while True:
+            d = float(rng.uniform(*r["stroke_s"]))
+            if t + d > end - 0.2:
+                break
+            half = d / 2
+            peak = _reach_peak(float(rng.uniform(0.05, 0.3)), half, r["peak_g"])
+            parts.append(PlannedEvent("stroke", t, d, "", {"peak_g": peak,
+                                                           "direction": tuple(W.random_direction(rng))}))
+            turned = W.direction_at_angle(up, float(rng.uniform(*r["angle_deg"])), rng)
+            rots.append(Rotation(t, half, turned))
+            rots.append(Rotation(t + half, half, np.asarray(up, dtype=float)))
+            t += d + float(rng.uniform(*r["pause_s"]))
+    return parts, rots
 
 
 def _mean_bout_s(activity: str) -> float:
@@ -135,6 +222,7 @@ def _plan_bouts(profile: Profile, total_s: float, rng: np.random.Generator, up0:
     in_bout = bool(rng.uniform() < share_total)
     t = 0.0 if in_bout else float(rng.exponential(mean_rest)) if mean_rest > 0 else 0.0
     current = up0
+    prev_end = 0.0
     while t < total_s:
         act = str(names[rng.choice(len(names), p=p)])
         duration, kind, params = bout_params(act, rng, profile)
@@ -145,38 +233,59 @@ def _plan_bouts(profile: Profile, total_s: float, rng: np.random.Generator, up0:
             up0[:] = current = target
             in_bout = False
         elif not np.allclose(target, current):
+            ev = _posture_event(t, move, rng, current, target, earliest=prev_end + 0.3)
             rotations.append(Rotation(t, move, target))
-            events.append(_posture_event(t, move, rng, current, target))
+            events.append(ev)
             t += move + 0.3
             current = target
         duration = min(duration, total_s - t)
         if duration < 3:
             break
         params["up"] = tuple(current)
-        events.append(PlannedEvent(act, t, duration, kind, params))
+        bout = PlannedEvent(act, t, duration, kind, params)
+        events.append(bout)
+        parts, rots = bout_parts(bout, current)
+        events.extend(parts)
+        rotations.extend(rots)
         t += duration + 0.3
-        if act in ("walk", "run", "typing", "brushing"):
+        if act in LEAVE_POSTURE:
             target = W.direction_at_angle(current, float(rng.uniform(30, 90)), rng)
             move = float(rng.uniform(1.0, 2.5))
             rotations.append(Rotation(t, move, target))
-            events.append(_posture_event(t, move, rng, current, target))
+            events.append(_posture_event(t, move, rng, current, target, flick=False))
             t += move
             current = target
+        prev_end = t
         t += float(rng.exponential(mean_rest)) if mean_rest > 0 else 1.0
     return events, rotations
 
 
-def _posture_event(start: float, duration: float, rng: np.random.Generator, up_from: np.ndarray,
-                   up_to: np.ndarray, label: str = "posture") -> PlannedEvent:
-    """A smooth movement: the peak acceleration follows from a 0.1-0.6 m minimum-jerk reach."""
+def _posture_event(move_start: float, duration: float, rng: np.random.Generator, up_from: np.ndarray,
+                   up_to: np.ndarray, label: str = "posture", flick: bool = True,
+                   earliest: float = -np.inf, lead: float | None = None) -> PlannedEvent:
+    """A smooth movement from ``move_start``: the peak acceleration follows from a 0.1-0.6 m minimum-jerk reach.
+
+    With ``flick`` (from rest), most movements (:data:`W.RANGES` ``flick``
+    ``share``) start with an onset flick 0.5-2 s earlier (not before
+    ``earliest``; ``lead`` fixes the time): a 0.05-0.3 g transient of twitch
+    shape in the direction the movement starts in. The event (and its label)
+    then starts at the flick; ``params["lead_s"]`` is the time from it to the movement.
+    """
     r = W.RANGES[label]
     leg = duration / 2 if label == "gesture" else duration  # a gesture goes out and back
-    distance_m = float(rng.uniform(0.1, 0.6))
-    peak = float(np.clip(10 / np.sqrt(3) * distance_m / leg ** 2 / 9.80665, *r["peak_g"]))
+    peak = _reach_peak(float(rng.uniform(0.1, 0.6)), leg, r["peak_g"])
     direction = W.unit(np.cross(up_from, up_to)) if not np.allclose(up_from, up_to) else W.random_direction(rng)
     direction = W.unit(direction + 0.5 * W.random_direction(rng))
-    return PlannedEvent(label, start, duration, "", {"peak_g": peak, "direction": tuple(direction),
-                                                     "up_to": tuple(up_to), "up_from": tuple(up_from)})
+    params = {"peak_g": peak, "direction": tuple(direction), "up_to": tuple(up_to), "up_from": tuple(up_from),
+              "move_start": move_start, "lead_s": 0.0}
+    fr = W.RANGES["flick"]
+    if flick and rng.uniform() < fr["share"][0]:
+        lead = float(rng.uniform(*fr["lead_s"])) if lead is None else lead
+        if move_start - lead >= max(earliest, 0.0):
+            towards = W.direction_at_angle(direction, float(rng.uniform(0, 30)), rng)
+            params["flick"] = W.draw_burst("flick", fr, rng, towards, sign=1.0)
+            params["lead_s"] = lead
+    return PlannedEvent(label, move_start - params["lead_s"], duration + params["lead_s"], "", params)
 
 
 def _free_windows(blocked: list[tuple[float, float]], total_s: float) -> np.ndarray:
@@ -231,16 +340,27 @@ def twitch_onsets(profile: Profile, total_s: float, rng: np.random.Generator,
     else:
         f_in = BOUT_MEAN_S / (BOUT_MEAN_S + PAUSE_MEAN_S)
         r_in = rate_s / (f_in + PAUSE_RATE_FACTOR * (1 - f_in))
-        parts, t = [], 0.0
-        in_bout = bool(rng.uniform() < f_in)
-        while t < free_s:
-            span = float(rng.exponential(BOUT_MEAN_S if in_bout else PAUSE_MEAN_S))
-            span = min(span, free_s - t)
-            parts.append(t + poisson(span, r_in if in_bout else r_in * PAUSE_RATE_FACTOR))
-            t += span
-            in_bout = not in_bout
-        x = np.concatenate(parts) if parts else np.zeros(0)
+        x = np.concatenate([a + poisson(b - a, r_in if inside else r_in * PAUSE_RATE_FACTOR)
+                            for a, b, inside in bout_spans(free_s, rng)] or [np.zeros(0)])
     return np.sort(_map_free_time(x, free))
+
+
+def bout_spans(span_s: float, rng: np.random.Generator) -> list[tuple[float, float, bool]]:
+    """The twitch bout process over ``[0, span_s)``: alternating ``(start, end, in_bout)`` spans.
+
+    Bouts and pauses last exponentially long (means :data:`BOUT_MEAN_S` and
+    :data:`PAUSE_MEAN_S`); the process starts in a bout with the stationary
+    probability (the share of time in bouts), so every moment is alike.
+    """
+    f_in = BOUT_MEAN_S / (BOUT_MEAN_S + PAUSE_MEAN_S)
+    out, t = [], 0.0
+    inside = bool(rng.uniform() < f_in)
+    while t < span_s:
+        end = min(t + float(rng.exponential(BOUT_MEAN_S if inside else PAUSE_MEAN_S)), span_s)
+        out.append((t, end, inside))
+        t = end
+        inside = not inside
+    return out
 
 
 class _Occupancy:
@@ -286,7 +406,8 @@ def plan_session(profile: str | Profile, minutes: float, seed: int, rate_hz: flo
     total_s = float(true_times(n + 1, rate_hz, sens.clock_ppm)[-1]) if n else 0.0  # the board's clock is off
     events, rotations = _plan_bouts(prof, total_s, rng_for(seed, "bouts"), up0)
     bout_spans = [(e.start, e.start + e.duration) for e in events if e.label in BOUT_ACTIVITIES]
-    moves = [(r.start - 0.2, r.start + r.duration + 0.2) for r in rotations]
+    moves = [(e.start - 0.2, e.start + e.duration + 0.2) for e in events if e.label == "posture"]
+    turning = moves + [(r.start - 0.2, r.start + r.duration + 0.2) for r in rotations]
 
     # twitches: anywhere except during the posture changes around bouts; tics often come in
     # short runs (1-3 repeats 0.3-1.5 s apart), so the base rate is lowered to keep the profile's mean
@@ -314,10 +435,13 @@ def plan_session(profile: str | Profile, minutes: float, seed: int, rate_hz: flo
     last_end = -np.inf
     move_arr = np.array(moves).reshape(-1, 2)
     for e in sorted(candidates, key=lambda e: e.start):
+        moved = e.start < last_end + 0.2
+        if moved:  # a tic run ran into the next twitch: it comes a little later rather than not at all
+            e.start = last_end + 0.2 + float(trng.uniform(0.0, 0.3))
         end = e.start + e.duration
-        if e.start < 0.2 or end > total_s - 0.2 or e.start < last_end + 0.2:
+        if e.start < 0.2 or end > total_s - 0.2:
             continue
-        if e.params.get("run") and np.any((move_arr[:, 0] < end) & (move_arr[:, 1] > e.start)):
+        if (moved or e.params.get("run")) and np.any((move_arr[:, 0] < end) & (move_arr[:, 1] > e.start)):
             continue
         twitches.append(e)
         last_end = end
@@ -329,7 +453,7 @@ def plan_session(profile: str | Profile, minutes: float, seed: int, rate_hz: flo
         if e.kind in ("hypnic", "myoclonic") and trng.uniform() < (0.6 if e.kind == "hypnic" else 0.2):
             s = e.start + e.duration + float(trng.uniform(0.05, 0.3))
             d = float(trng.uniform(0.5, 2.0))
-            if any(a < s + d and s < b for a, b in moves):
+            if any(a < s + d and s < b for a, b in turning):
                 continue
             up = bout_up(s)
             extra_rot.append(Rotation(s, d, W.direction_at_angle(up, float(trng.uniform(3, 20)), trng)))
@@ -349,18 +473,13 @@ def plan_session(profile: str | Profile, minutes: float, seed: int, rate_hz: flo
             continue
         n = int(prng.poisson(rate * minutes))
         for start in np.sort(prng.uniform(0, total_s, n)):
-            ev = point_event(name, float(start), prng, up_at(float(start)), rate_hz, prof)
+            ev = point_event(name, float(start), prng, up_at(float(start)), rate_hz, prof, placement)
             end = ev.start + ev.duration
-            if end > total_s - 0.5 or busy.any(ev.start - 0.5, end + 0.5):
+            if ev.start < 0.2 or end > total_s - 0.5 or busy.any(ev.start - 0.5, end + 0.5):
                 continue
             busy.mark(ev.start, end)
             point.append(ev)
-            if name == "posture":
-                all_rot.append(Rotation(ev.start, ev.duration, np.asarray(ev.params["up_to"])))
-            elif name == "gesture":  # the forearm turns on the way out and back
-                half = ev.duration / 2
-                all_rot.append(Rotation(ev.start, half, np.asarray(ev.params["up_to"])))
-                all_rot.append(Rotation(ev.start + half, half, np.asarray(ev.params["up_from"])))
+            all_rot.extend(point_rotations(ev))
     all_rot.sort(key=lambda r: r.start)
 
     # unlabelled micro-movements (adjusting, scratching): small smooth bumps, part of the background
@@ -373,6 +492,8 @@ def plan_session(profile: str | Profile, minutes: float, seed: int, rate_hz: flo
         point.append(PlannedEvent("micro", float(start), duration, "", {
             "peak_g": float(np.exp(mrng.uniform(np.log(0.005), np.log(0.08)))),
             "direction": tuple(W.random_direction(mrng))}))
+    transients, transients_per_h = _plan_transients(prof, total_s, bout_spans, busy, rng_for(seed, "transients"))
+    point.extend(transients)
 
     brng = rng_for(seed, "background")
     pl = PLACEMENTS[placement]
@@ -386,6 +507,7 @@ def plan_session(profile: str | Profile, minutes: float, seed: int, rate_hz: flo
         "breath_dir": tuple(W.random_direction(brng)), "heart_dir": tuple(W.random_direction(brng)),
         "phases": tuple(float(x) for x in brng.uniform(0, 2 * np.pi, 2)),
         "wander_deg": float(brng.uniform(0.5, 3.0)) * (0.5 if prof.lying else 1.0),
+        "transients_per_still_hour": transients_per_h,
     }
     events = sorted(events + twitches + point, key=lambda e: (e.start, e.label))
     return SessionPlan(prof, float(minutes), int(seed), float(rate_hz), placement, sens, up0, events, all_rot,
@@ -393,16 +515,24 @@ def plan_session(profile: str | Profile, minutes: float, seed: int, rate_hz: flo
 
 
 def point_event(name: str, start: float, rng: np.random.Generator, up: np.ndarray, rate_hz: float,
-                prof: Profile) -> PlannedEvent:
-    """A point look-alike (posture change, gesture, knock, clap) starting at ``start``."""
+                prof: Profile, placement: str = "wrist") -> PlannedEvent:
+    """A point look-alike (posture change, gesture, knock, clap, jump, sitting down hard) near ``start``.
+
+    Posture changes and gestures may start with an onset flick at ``start`` (the
+    movement follows ``params["lead_s"]`` later); whole-body impacts scale with the
+    placement (``PLACEMENTS[placement]["impact"]``, 1 at the waist).
+    """
     r = W.RANGES[name]
     if name == "posture":
         target = W.direction_at_angle(up, float(rng.uniform(*r["angle_deg"])), rng)
-        return _posture_event(start, float(rng.uniform(*r["duration_s"])), rng, up, target)
+        duration = float(rng.uniform(*r["duration_s"]))
+        lead = _flick_lead(rng)
+        return _posture_event(start + lead, duration, rng, up, target, earliest=start, lead=lead)
     if name == "gesture":
-        ev = _posture_event(start, float(rng.uniform(*r["duration_s"])), rng, up,
-                            W.direction_at_angle(up, float(rng.uniform(*r["angle_deg"])), rng), "gesture")
-        return ev
+        duration = float(rng.uniform(*r["duration_s"]))
+        target = W.direction_at_angle(up, float(rng.uniform(*r["angle_deg"])), rng)
+        lead = _flick_lead(rng)
+        return _posture_event(start + lead, duration, rng, up, target, "gesture", earliest=start, lead=lead)
     if name == "knock":
         # on the sample grid (the spike must be seen); the session renders it at this start
         return PlannedEvent("knock", start, float(rng.uniform(*r["duration_s"])), "",
@@ -414,7 +544,79 @@ def point_event(name: str, start: float, rng: np.random.Generator, up: np.ndarra
         return PlannedEvent("clap", start, (count + 1) / rate, "",
                             {"count": count, "rate_hz": rate, "peak_g": float(rng.uniform(*r["peak_g"])),
                              "direction": tuple(W.random_direction(rng)), "seed": int(rng.integers(2 ** 31))})
+    scale = PLACEMENTS[placement]["impact"]
+    if name == "jump":
+        count = int(rng.integers(r["count"][0], r["count"][1] + 1))
+        pr = {"push_g": float(rng.uniform(*r["push_g"])), "push_s": float(rng.uniform(0.2, 0.35)),
+              "flight_s": float(rng.uniform(*r["flight_s"])), "impact_g": float(rng.uniform(*r["peak_g"])) * scale,
+              "freq_hz": float(rng.uniform(*r["freq_hz"])), "impact_s": float(rng.uniform(*r["impact_s"])),
+              "up": tuple(up)}
+        gap = W.jump_spacing(pr["push_s"], pr["flight_s"], pr["impact_s"])
+        pr["starts"] = tuple(np.concatenate([[0.0], np.cumsum(gap + rng.uniform(0.2, 0.6, count - 1))]))
+        return PlannedEvent("jump", start, pr["starts"][-1] + gap, "", pr)
+    if name == "sit-hard":
+        pr = {"descent_s": float(rng.uniform(*r["descent_s"])), "unload_g": float(rng.uniform(*r["unload_g"])),
+              "impact_g": float(rng.uniform(*r["peak_g"])) * scale, "freq_hz": float(rng.uniform(*r["freq_hz"])),
+              "impact_s": float(rng.uniform(*r["impact_s"])), "up": tuple(up), "lean_s": float(rng.uniform(0.5, 1.5)),
+              "up_to": tuple(W.direction_at_angle(up, float(rng.uniform(*r["angle_deg"])), rng))}
+        return PlannedEvent("sit-hard", start, pr["descent_s"] + pr["impact_s"] + pr["lean_s"], "", pr)
     raise ValueError(name)
+
+
+def _flick_lead(rng: np.random.Generator) -> float:
+    """Room before a point movement for its onset flick (the flick itself is drawn with the movement)."""
+    return float(rng.uniform(*W.RANGES["flick"]["lead_s"]))
+
+
+def point_rotations(ev: PlannedEvent) -> list[Rotation]:
+    """The gravity rotations a point look-alike brings: a posture change turns the forearm, a gesture
+    turns it out and back, sitting down hard leans the trunk."""
+    pr = ev.params
+    if ev.label == "posture":
+        return [Rotation(pr["move_start"], ev.start + ev.duration - pr["move_start"], np.asarray(pr["up_to"]))]
+    if ev.label == "gesture":
+        half = (ev.start + ev.duration - pr["move_start"]) / 2
+        return [Rotation(pr["move_start"], half, np.asarray(pr["up_to"])),
+                Rotation(pr["move_start"] + half, half, np.asarray(pr["up_from"]))]
+    if ev.label == "sit-hard":
+        return [Rotation(ev.start + pr["descent_s"] + 0.5 * pr["impact_s"], pr["lean_s"], np.asarray(pr["up_to"]))]
+    return []
+
+
+def _plan_transients(prof: Profile, total_s: float, activity_spans: list[tuple[float, float]], busy: "_Occupancy",
+                     rng: np.random.Generator) -> tuple[list[PlannedEvent], float]:
+    """Isolated small transients on a still limb (unlabelled): at a rate drawn per session from
+    ``prof.transients_per_still_hour`` over the time outside activity bouts, clear of other events
+    (10 tries each for a clear place). Returns the events and the drawn rate.
+
+    Six in ten are small impacts (a knock on the table, a strap or tendon snap:
+    0.03-0.3 g at the skin, falling to 10 % in 10-60 ms), four in ten single
+    jolts of twitch shape (a startle, a swallow: 0.03-0.2 g, 4-20 Hz, 40-150 ms);
+    peaks log-uniform.
+    """
+    r = W.RANGES["transient"]
+    per_hour = float(rng.uniform(*prof.transients_per_still_hour))
+    free = _free_windows(activity_spans, total_s)
+    free_s = float(np.sum(free[:, 1] - free[:, 0]))
+    n = int(rng.poisson(per_hour * free_s / 3600.0))
+    out = []
+    for _ in range(n):
+        direction = W.random_direction(rng)
+        if rng.uniform() < r["impact_share"][0]:
+            pr = {"peak_g": _log_uniform(rng, r["peak_g"]), "decay_s": float(rng.uniform(*r["decay_s"])),
+                  "direction": tuple(direction)}
+            ev = PlannedEvent("transient", 0.0, 2 * pr["decay_s"], "impact", pr)
+        else:
+            p = W.draw_burst("transient", r, rng, direction)
+            ev = PlannedEvent("transient", 0.0, p.duration_s, "jolt", {"twitch": p})
+        for start in _map_free_time(rng.uniform(0, free_s, 10), free):  # up to 10 tries for a clear place
+            if 0.5 <= start and start + ev.duration + 0.5 <= total_s and \
+                    not busy.any(start - 0.5, start + ev.duration + 0.5):
+                ev.start = float(start)
+                busy.mark(ev.start, ev.start + ev.duration)
+                out.append(ev)
+                break
+    return sorted(out, key=lambda e: e.start), per_hour
 
 
 def n_samples(minutes: float, rate_hz: float) -> int:

@@ -17,65 +17,119 @@ from ..errors import TwitchsenseError
 from ..io.recording import Recording
 from . import waveforms as W
 from .labels import RenderedEvent, label_peak, label_table
-from .plan import PlannedEvent, Rotation, SessionPlan, bout_params, n_samples, plan_session, point_event, rng_for
+from .plan import (PlannedEvent, Rotation, SessionPlan, bout_params, bout_parts, n_samples, plan_session,
+                   point_event, rng_for)
 from .profiles import BOUT_ACTIVITIES, EVENT_CLASSES, PLACEMENTS, POINT_LOOKALIKES, PROFILES, TWITCH_KINDS, Profile
-from .sensor import SensorModel, apply_sensor, draw_faults, draw_lost_frames, true_times
+from .sensor import SensorModel, apply_sensor, draw_faults, draw_lost_frames, recorded_times, true_times
 
 
 def _window(tt: np.ndarray, lo: float, hi: float) -> tuple[int, int]:
     return int(np.searchsorted(tt, lo, side="left")), int(np.searchsorted(tt, hi, side="right"))
 
 
+def _burst_event(e: PlannedEvent, tt: np.ndarray, rate_hz: float) -> RenderedEvent | None:
+    """A burst-shaped transient (a twitch, a jolt) whose 10 % onset is ``e.start``; the span is its 10 % span."""
+    p: W.TwitchParams = e.params["twitch"]
+    lo, hi = W.envelope_support(p.duration_s, p.sharpness)
+    i0, i1 = _window(tt, e.start + lo, e.start + hi)
+    if i1 <= i0:
+        return None
+    acc, env = W.twitch(tt[i0:i1] - e.start, p, rate_hz)
+    on = np.flatnonzero(env >= 0.1)
+    if on.size == 0:  # shorter than a sample: the sample nearest the peak carries it
+        on = np.array([int(np.argmax(env))])
+    return RenderedEvent(e, i0, acc, env, (i0 + int(on[0]), i0 + int(on[-1])))
+
+
 def render_event(e: PlannedEvent, tt: np.ndarray, rate_hz: float) -> RenderedEvent | None:
-    """Sample one planned event's waveform on the true-time grid ``tt`` (uniform)."""
-    if e.label == "twitch":
-        p: W.TwitchParams = e.params["twitch"]
-        lo, hi = W.envelope_support(p.duration_s)
-        i0, i1 = _window(tt, e.start + lo, e.start + hi)
-        if i1 <= i0:
-            return None
-        acc, env = W.twitch(tt[i0:i1] - e.start, p, rate_hz)
-        on = np.flatnonzero(env >= 0.1)
-        if on.size == 0:  # shorter than a sample: the sample nearest the peak carries it
-            on = np.array([int(np.argmax(env))])
-        return RenderedEvent(e, i0, acc, env, (i0 + int(on[0]), i0 + int(on[-1])))
+    """Sample one planned event's waveform on the true-time grid ``tt`` (increasing)."""
+    pr = e.params
+    if "twitch" in pr:  # twitches and single jolts
+        return _burst_event(e, tt, rate_hz)
     if e.label == "knock":
         k = int(np.searchsorted(tt, e.start))
         if k >= tt.size:
             return None
         i1 = min(tt.size, k + max(3, int(np.ceil(0.03 * rate_hz))))
-        acc, env = W.knock(tt[k:i1] - tt[k], e.params["peak_g"], e.duration, e.params["freq_hz"], rate_hz,
-                           e.params["direction"])
+        acc, env = W.knock(tt[k:i1] - tt[k], pr["peak_g"], e.duration, pr["freq_hz"], rate_hz, pr["direction"])
         on = np.flatnonzero(env >= 0.1)
         return RenderedEvent(e, k, acc, env, (k + int(on[0]), k + int(on[-1])))
+    if e.label == "transient":  # a small impact, as the sensor reports it
+        i0, i1 = _window(tt, e.start, e.start + W.impact_support(pr["decay_s"], rate_hz))
+        if i1 <= i0:
+            return None
+        acc = W.impact_train(tt[i0:i1] - e.start, np.zeros(1), np.array([pr["peak_g"]]),
+                             np.array([pr["direction"]]), pr["decay_s"], rate_hz)
+        return RenderedEvent(e, i0, acc, None, (i0, i1 - 1))
     i0, i1 = _window(tt, e.start, e.start + e.duration)
     if i1 <= i0:
         return None
     rel = tt[i0:i1] - e.start
-    pr = e.params
-    if e.label == "posture":
-        acc = W.posture_change(rel, e.duration, pr["peak_g"], pr["direction"])
-    elif e.label in ("gesture", "micro"):
+    up = np.asarray(pr.get("up", (0.0, 0.0, 1.0)), dtype=float)
+    if e.label in ("posture", "gesture"):
+        lead = pr.get("lead_s", 0.0)
+        move = W.posture_change if e.label == "posture" else W.gesture
+        acc = move(rel - lead, e.duration - lead, pr["peak_g"], pr["direction"])
+        if "flick" in pr:  # the onset flick: its envelope starts with the event
+            f: W.TwitchParams = pr["flick"]
+            acc += W.twitch(rel + W.envelope_support(f.duration_s, f.sharpness)[0], f, rate_hz)[0]
+    elif e.label in ("micro", "stroke"):
         acc = W.gesture(rel, e.duration, pr["peak_g"], pr["direction"])
     elif e.label in ("walk", "run"):
         acc = W.walking(rel, pr["cadence_hz"], pr["step_g"], pr["heel_g"], pr["heel_hz"], e.duration,
                         _walk_direction(pr), pr["seed"])
     elif e.label == "typing":
-        acc = W.keystroke_train(rel, pr["rate_hz"], pr["peak_g"], pr["freq_hz"], e.duration, pr["seed"])
+        acc = W.keystrokes(rel, pr["rate_hz"], pr["peak_g"], pr["decay_s"], e.duration, up, pr["spread_deg"], rate_hz,
+                           pr["seed"])
     elif e.label == "fidget":
-        acc = W.keystroke_train(rel, pr["rate_hz"], pr["peak_g"], pr["freq_hz"], e.duration, pr["seed"])
+        acc = W.fidget_train(rel, pr["rate_hz"], pr["peak_g"], pr["freq_hz"], e.duration, pr["seed"])
+    elif e.label == "tapping":
+        axis = W.direction_at_angle(up, 20.0, np.random.default_rng(pr["seed"]))
+        acc = W.tapping(rel, pr["rate_hz"], pr["peak_g"], pr["jitter"], pr["decay_s"], e.duration, axis, rate_hz,
+                        pr["seed"])
+    elif e.label == "fidget-spikes":
+        acc = W.fidget_spikes(rel, pr["peak_g"], pr["decay_s"], e.duration, pr["axis"], rate_hz, pr["seed"])
+    elif e.label == "mouse":
+        acc = W.mouse(rel, pr["peak_g"], e.duration, up, rate_hz, pr["seed"])
+    elif e.label == "phone":
+        acc = W.phone(rel, pr["tap_rate_hz"], pr["tap_g"], pr["swipe_g"], pr["tremor_g"], e.duration, up, rate_hz,
+                      pr["seed"])
+    elif e.label in ("eating", "gesturing"):  # their bites and strokes are events of their own
+        acc = np.zeros((rel.size, 3))
+    elif e.label == "bite":
+        acc = W.bite(rel, pr["manipulate_s"], pr["lift_s"], pr["hold_s"], pr["lower_s"], pr["peak_g"],
+                     pr["direction"], np.array(pr["clink_times"]), np.array(pr["clink_g"]),
+                     np.array(pr["clink_dirs"]).reshape(-1, 3), rate_hz)
+    elif e.label == "jump":
+        acc = W.jump(rel, pr["starts"], pr["push_g"], pr["push_s"], pr["flight_s"], pr["impact_g"], pr["freq_hz"],
+                     pr["impact_s"], up)
+    elif e.label == "sit-hard":
+        acc = W.sit_hard(rel, pr["descent_s"], pr["unload_g"], pr["impact_g"], pr["freq_hz"], pr["impact_s"], up)
     elif e.label == "brushing":
-        acc = W.brushing(rel, pr["rate_hz"], pr["peak_g"], e.duration, W.perpendicular(np.asarray(pr["up"]),
+        acc = W.brushing(rel, pr["rate_hz"], pr["peak_g"], e.duration, W.perpendicular(up,
                          np.random.default_rng(pr["seed"])), pr["seed"])
     elif e.label == "tremor":
         acc = W.tremor(rel, pr["freq_hz"], pr["peak_g"], e.duration,
-                       W.perpendicular(np.asarray(pr["up"]), np.random.default_rng(pr["seed"])), pr["seed"])
+                       W.perpendicular(up, np.random.default_rng(pr["seed"])), pr["seed"])
     elif e.label == "clap":
         acc = W.clapping(rel, pr["count"], pr["rate_hz"], pr["peak_g"], rate_hz, pr["direction"], pr["seed"],
                          grid_phase_s=float(rel[0]))
     else:
         raise ValueError(f"no renderer for {e.label!r}")
     return RenderedEvent(e, i0, acc, None, (i0, i1 - 1))
+
+
+def _part_peaks(rendered: list[RenderedEvent]) -> None:
+    """An eating or gesturing label's ``peak_g``: the largest of its bites' or strokes' (they carry the signal)."""
+    parts = [(r.event.start, r.peak_g) for r in rendered if r.event.label in ("bite", "stroke")]
+    if not parts:
+        return
+    starts = np.array([a for a, _ in parts])
+    peaks = np.array([b for _, b in parts])
+    for r in rendered:
+        if r.event.label in ("eating", "gesturing"):
+            inside = (starts >= r.event.start) & (starts < r.event.start + r.event.duration)
+            r.peak_g = float(peaks[inside].max()) if inside.any() else 0.0
 
 
 def _walk_direction(pr: dict) -> np.ndarray:
@@ -207,12 +261,13 @@ def render_session(plan: SessionPlan, keep_trace: bool = False) -> tuple[Recordi
             r.acc = np.zeros((0, 3))
             r.envelope = None
         rendered.append(r)
+    _part_peaks(rendered)
     # lost frames never hide a labelled twitch
     protect = np.array([(r.span[0] - 2, r.span[1] + 2) for r in rendered if r.event.label == "twitch"]).reshape(-1, 2)
     keep = draw_lost_frames(n, rate, plan.sensor, rng_for(plan.seed, "lost-frames"), protect)
     faults = draw_faults(n, rate, plan.sensor, rng_for(plan.seed, "sensor-faults"), protect)
     acc = apply_sensor(acc, tt, plan.sensor, rng_for(plan.seed, "sensor-noise"), faults)
-    t_rec = np.arange(n) / rate
+    t_rec = recorded_times(n, rate, plan.sensor, rng_for(plan.seed, "time-stamps"))
     for f in faults:  # labelled negatives
         rendered.append(RenderedEvent(PlannedEvent(f.kind, float(tt[f.i0]), float(tt[f.i1] - tt[f.i0])), f.i0,
                                       np.zeros((0, 3)), None, (f.i0, f.i1), abs(f.value_g)))
@@ -259,10 +314,11 @@ def example_event(name: str, seed: int, rate_hz: float = 100.0, max_duration_s: 
     rng = rng_for(seed, "example-" + name)
     up = np.array([0.0, 0.0, 1.0])
     prof = PROFILES["healthy-day"]
+    parts: list[PlannedEvent] = []
     if name in TWITCH_KINDS:
         p = W.draw_twitch(name, rng, up)
         ev = PlannedEvent("twitch", 0.0, p.duration_s, name, {"twitch": p})
-        length = W.envelope_support(p.duration_s)[1]
+        length = W.envelope_support(p.duration_s, p.sharpness)[1]
     elif name in BOUT_ACTIVITIES:
         if name == "tremor" and kind:
             prof = Profile("tremor", "", 0.0, tremor_kinds=(kind,))
@@ -271,21 +327,28 @@ def example_event(name: str, seed: int, rate_hz: float = 100.0, max_duration_s: 
             duration = min(duration, max_duration_s)
         params["up"] = tuple(up)
         ev = PlannedEvent(name, 0.0, duration, k, params)
+        parts = bout_parts(ev, up)[0]
         length = duration
     elif name in POINT_LOOKALIKES:
-        ev = point_event(name, 0.0, rng, up, rate_hz, prof)
-        length = ev.duration if name != "knock" else 0.05
+        ev = point_event(name, 0.0, rng, up, rate_hz, prof, "waist")
+        length = ev.start + ev.duration if name != "knock" else 0.05
     else:
         raise ValueError(f"unknown event class {name!r}; expected one of {', '.join(EVENT_CLASSES)}")
     dt = 1.0 / rate_hz
     n0 = int(np.ceil(pad_s * rate_hz))
     tt = (np.arange(-n0, int(np.ceil((length + pad_s) * rate_hz)) + 1)) * dt
-    ev.start = float(rng.uniform(0, dt)) if name != "knock" else 0.0  # a random phase to the sample grid
-    r = render_event(ev, tt, rate_hz)
+    shift = float(rng.uniform(0, dt)) if name != "knock" else 0.0  # a random phase to the sample grid
+    for e in [ev] + parts:
+        if "move_start" in e.params:
+            e.params["move_start"] += shift
+        e.start += shift
     acc = np.zeros((tt.size, 3))
-    acc[r.i0:r.i0 + len(r.acc)] = r.acc
-    r.peak_g = label_peak(r)
-    row = label_table([r], tt, np.ones(tt.size, dtype=bool)).iloc[0].to_dict()
+    rendered = [r for r in (render_event(e, tt, rate_hz) for e in [ev] + parts) if r is not None]
+    for r in rendered:
+        acc[r.i0:r.i0 + len(r.acc)] += r.acc
+        r.peak_g = label_peak(r)
+    _part_peaks(rendered)
+    row = label_table(rendered[:1], tt, np.ones(tt.size, dtype=bool)).iloc[0].to_dict()
     return tt, acc, row
 
 

@@ -1,7 +1,9 @@
 /*
- * twitchsense reference firmware: ESP32 + MPU6050 (GY-521 breakout), wire protocol v1.
+ * twitchsense reference firmware: ESP32 + MPU6050 (GY-521 breakout), wire protocol v1.1.
  *
  * Wiring: MPU6050 VCC-3V3, GND-GND, SDA-GPIO21, SCL-GPIO22, INT-GPIO4 (data-ready).
+ * Marker button ("I felt one"): a push button from GPIO0 to GND, which is the BOOT button
+ * of most ESP32 dev boards (so it needs no wiring; set PIN_MARK for another GPIO).
  * Build: Arduino IDE or arduino-cli with the esp32 core (2.x or 3.x); no other library.
  * twitchsense_proto.c/.h are symlinks to ../../c/ (copy them here where symlinks do not work).
  *
@@ -13,7 +15,10 @@
  *  - never writes part of a frame: when the TX buffer cannot take a whole frame it drops
  *    it, counts it in STATUS.tx_overflow_frames and still advances the sample index;
  *  - a missed data-ready (loop too slow) ends the batch early and skips the index;
- *  - answers GET_INFO, START, STOP, PING; sends INFO after boot and STATUS every second.
+ *  - answers GET_INFO, START, STOP, PING; sends INFO after boot and STATUS every second;
+ *  - the marker button, debounced (a press is a level held for MARK_DEBOUNCE_US; its time is
+ *    micros() at its first edge, so the debounce does not delay it), sends MARK while
+ *    streaming; a MARK waits for TX room instead of being dropped (its time travels in it).
  */
 #include <Arduino.h>
 #include <Wire.h>
@@ -28,6 +33,8 @@ extern "C" {
 
 static const uint32_t BAUD = 115200;
 static const int PIN_INT = 4;
+static const int PIN_MARK = 0;                 // to GND when pressed (BOOT button on most ESP32 boards)
+static const uint32_t MARK_DEBOUNCE_US = 20000;
 static const uint8_t MPU = 0x68;
 
 // MPU6050 registers
@@ -54,6 +61,15 @@ static uint32_t last_status_ms = 0;
 
 static ts_reader_t reader;
 static uint8_t frame[TS_MAX_WIRE];
+
+// marker button: debounce state and the presses waiting for TX room
+static bool mark_raw = false;        // the pin's last reading (true = pressed)
+static bool mark_down = false;       // the debounced state
+static uint32_t mark_raw_us = 0;     // when the reading last changed
+static uint32_t mark_edge_us = 0;    // first edge of the change being debounced
+static uint16_t mark_seq = 0;        // marks since START
+static uint32_t mark_queue[8];       // press times not sent yet (a ring)
+static uint8_t mark_head = 0, mark_count = 0;
 
 static void IRAM_ATTR on_data_ready()
 {
@@ -140,6 +156,7 @@ static void send_info()
     info.firmware[1] = 0;
     info.firmware[2] = 0;
     info.name = "esp32-mpu6050";
+    info.protocol_minor = TS_PROTOCOL_MINOR;  // 1.1: this board sends MARK
     send(ts_build_info(frame, &info));
 }
 
@@ -162,10 +179,49 @@ static void flush_batch()
     batch_len = 0;
 }
 
+// The marker button: called every loop. A change of the pin's level must hold for
+// MARK_DEBOUNCE_US; the press time is the first edge after a stable stretch, not the end
+// of the debounce. A press shorter than the debounce time is ignored.
+static void poll_mark_button()
+{
+    bool raw = digitalRead(PIN_MARK) == LOW;
+    uint32_t now = micros();
+    if (raw != mark_raw) {
+        if (mark_raw == mark_down && now - mark_raw_us >= MARK_DEBOUNCE_US)
+            mark_edge_us = now;  // leaving a stable level: the first edge of a press (or release)
+        mark_raw = raw;
+        mark_raw_us = now;
+    }
+    if (raw != mark_down && now - mark_raw_us >= MARK_DEBOUNCE_US) {
+        mark_down = raw;
+        if (mark_down && streaming && mark_count < sizeof mark_queue / sizeof mark_queue[0]) {
+            mark_queue[(mark_head + mark_count) % (sizeof mark_queue / sizeof mark_queue[0])] = mark_edge_us;
+            mark_count++;
+        }
+    }
+}
+
+// MARK frames are never dropped: each waits until the TX buffer takes it whole (SAMPLES may
+// be dropped meanwhile, as always). Sending late does not move the mark: its time is in it.
+static void send_marks()
+{
+    while (mark_count) {
+        size_t n = ts_build_mark(frame, mark_queue[mark_head], mark_seq);
+        if ((size_t)Serial.availableForWrite() < n)
+            return;
+        Serial.write(frame, n);
+        mark_seq++;
+        mark_head = (uint8_t)((mark_head + 1) % (sizeof mark_queue / sizeof mark_queue[0]));
+        mark_count--;
+    }
+}
+
 static void start_streaming()
 {
     batch_len = 0;
     sample_index = 0;
+    mark_seq = 0;
+    mark_count = 0;
     noInterrupts();
     handled = drdy_count;
     interrupts();
@@ -204,6 +260,8 @@ static void on_command(uint8_t type, const uint8_t *payload, size_t len)
         break;
     }
     case TS_CMD_STOP:
+        for (send_marks(); mark_count; send_marks())
+            delay(1);  // presses made while streaming go out before the ACK
         streaming = false;
         batch_len = 0;
         send(ts_build_ack(frame, type, TS_ACK_OK));
@@ -236,6 +294,7 @@ void setup()
     if (sensor_ok)
         mpu_configure();
     pinMode(PIN_INT, INPUT);
+    pinMode(PIN_MARK, INPUT_PULLUP);
     attachInterrupt(digitalPinToInterrupt(PIN_INT), on_data_ready, RISING);
     send_info();  // unprompted after boot: the host learns the board restarted
     if (!sensor_ok)
@@ -253,7 +312,11 @@ void loop()
             on_command(type, payload, len);
     }
 
-    // 2. samples, one per data-ready interrupt
+    // 2. the marker button; marks go out before samples take the TX room
+    poll_mark_button();
+    send_marks();
+
+    // 3. samples, one per data-ready interrupt
     noInterrupts();
     uint32_t count = drdy_count, t_us = drdy_time_us;
     interrupts();
@@ -279,7 +342,7 @@ void loop()
         }
     }
 
-    // 3. STATUS about once a second
+    // 4. STATUS about once a second
     uint32_t now = millis();
     if (now - last_status_ms >= 1000) {
         last_status_ms = now;

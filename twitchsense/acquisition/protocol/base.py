@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ...types import LinkEvent, SampleBlock
+from ...types import LinkEvent, Marker, SampleBlock
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,13 @@ class BoardInfo:
     uid: str = ""
     firmware: str = ""
     name: str = ""
+    #: minor version of protocol 1 (INFO's optional last byte): 1 when the board may send MARK
+    protocol_minor: int = 0
+
+    @property
+    def protocol(self) -> str:
+        """The protocol version as people write it: ``1.1``."""
+        return f"{self.protocol_version}.{self.protocol_minor}"
 
     def sidecar(self) -> dict:
         """The fields of a recording's sidecar this board can fill."""
@@ -52,6 +59,7 @@ class DecodeResult:
     events: list[LinkEvent] = field(default_factory=list)
     info: BoardInfo | None = None
     replies: list[Reply] = field(default_factory=list)
+    markers: list[Marker] = field(default_factory=list)
 
 
 class Decoder(Protocol):

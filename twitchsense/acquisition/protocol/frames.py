@@ -1,4 +1,4 @@
-"""Wire protocol v1 framing: COBS, CRC-16/CCITT-FALSE, frame builders and parsers, a frame reader.
+"""Wire protocol v1.1 framing: COBS, CRC-16/CCITT-FALSE, frame builders and parsers, a frame reader.
 
 On the wire every frame is ``COBS(body) + 0x00`` with
 ``body = msg_type:u8 + payload + crc:u16le`` and the CRC over ``msg_type + payload``
@@ -25,6 +25,7 @@ MSG_INFO = 0x02
 MSG_ACK = 0x03
 MSG_STATUS = 0x04
 MSG_PONG = 0x05
+MSG_MARK = 0x06
 MSG_LOG = 0x7F
 CMD_GET_INFO = 0x80
 CMD_START = 0x81
@@ -32,18 +33,24 @@ CMD_STOP = 0x82
 CMD_PING = 0x83
 
 MESSAGE_NAMES = {MSG_SAMPLES: "SAMPLES", MSG_INFO: "INFO", MSG_ACK: "ACK", MSG_STATUS: "STATUS",
-                 MSG_PONG: "PONG", MSG_LOG: "LOG", CMD_GET_INFO: "GET_INFO", CMD_START: "START",
+                 MSG_PONG: "PONG", MSG_MARK: "MARK", MSG_LOG: "LOG", CMD_GET_INFO: "GET_INFO", CMD_START: "START",
                  CMD_STOP: "STOP", CMD_PING: "PING"}
 
 #: ACK status codes
 ACK_OK, ACK_BAD_ARGS, ACK_UNSUPPORTED, ACK_BUSY = 0, 1, 2, 3
 
 PROTOCOL_VERSION = 1
+#: minor version this host speaks: 1.1 added MARK and INFO's protocol_minor
+PROTOCOL_MINOR = 1
+#: the minor version that introduced a message type (types not listed are 1.0): a host of an older
+#: minor counts them as unknown types, as a host written before them does
+MESSAGE_MINOR = {MSG_MARK: 1}
 MAX_BODY = 254                  # bytes of msg_type + payload + crc
 MAX_WIRE = MAX_BODY + 1         # COBS bytes of one frame, delimiter excluded
 MAX_SAMPLES_PER_FRAME = 40
 SAMPLES_HEADER = 9              # first_sample_index:u32, t_first_us:u32, n:u8
 INFO_FIXED = 28
+MARK_PAYLOAD = 6                # t_us:u32, seq:u16
 MAX_NAME = 32
 
 #: sensor_type codes of INFO
@@ -219,6 +226,8 @@ def build_info(info: BoardInfo, sensor_type: int | None = None, uid: bytes | Non
                           int(info.samples_per_frame), int(round(info.sample_rate_hz * 1000)),
                           int(round(info.scale_g_per_lsb * 1e9)), int(info.tick_hz))
     payload += uid + bytes([major, minor, patch, len(name)]) + name
+    if info.protocol_minor:  # a 1.0 board's INFO ends after the name
+        payload += bytes([int(info.protocol_minor) & 0xFF])
     return encode_frame(MSG_INFO, payload)
 
 
@@ -236,6 +245,11 @@ def build_status(uptime_ms: int, tx_overflow_frames: int, flags: int = 0) -> byt
 def build_pong(token: int, device_time_us: int) -> bytes:
     """PONG frame answering PING ``token`` with the device clock."""
     return encode_frame(MSG_PONG, struct.pack("<II", token & 0xFFFFFFFF, device_time_us & 0xFFFFFFFF))
+
+
+def build_mark(t_us: int, seq: int) -> bytes:
+    """MARK frame (v1.1): the marker button pressed at device clock ``t_us``; ``seq`` counts marks since START."""
+    return encode_frame(MSG_MARK, struct.pack("<IH", t_us & 0xFFFFFFFF, seq & 0xFFFF))
 
 
 def build_log(text: str) -> bytes:
@@ -303,10 +317,11 @@ def parse_info(payload: bytes) -> BoardInfo:
     if len(payload) < INFO_FIXED + name_len:
         raise ValueError(f"INFO payload of {len(payload)} bytes is too short for a {name_len}-byte name")
     name = bytes(payload[INFO_FIXED:INFO_FIXED + name_len]).decode("utf-8", errors="replace")
+    tail = payload[INFO_FIXED + name_len:]
     return BoardInfo(protocol_version=version, sensor=SENSOR_TYPES.get(sensor, f"type {sensor}"),
                      range_g=float(rng), samples_per_frame=spf, sample_rate_hz=mhz / 1000.0,
                      scale_g_per_lsb=ng * 1e-9, tick_hz=tick, uid=bytes(uid).hex(),
-                     firmware=f"{major}.{minor}.{patch}", name=name)
+                     firmware=f"{major}.{minor}.{patch}", name=name, protocol_minor=tail[0] if tail else 0)
 
 
 class Ack(NamedTuple):
@@ -341,6 +356,18 @@ def parse_pong(payload: bytes) -> Pong:
     if len(payload) < 8:
         raise ValueError(f"PONG payload of {len(payload)} bytes: expected 8")
     return Pong(*struct.unpack_from("<II", payload))
+
+
+class Mark(NamedTuple):
+    t_us: int
+    seq: int
+
+
+def parse_mark(payload: bytes) -> Mark:
+    """Read a MARK payload (a longer tail is ignored)."""
+    if len(payload) < MARK_PAYLOAD:
+        raise ValueError(f"MARK payload of {len(payload)} bytes: expected {MARK_PAYLOAD}")
+    return Mark(*struct.unpack_from("<IH", payload))
 
 
 # --- frame reader --------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Host decoder for the project's own wire protocol v1 (see ``firmware_protocol/PROTOCOL.md``).
+"""Host decoder for the project's own wire protocol v1.1 (see ``firmware_protocol/PROTOCOL.md``).
 
 Time base of :class:`SampleBlock` ``t``: seconds of the device clock since the
 first sample after START (sample k of a frame at ``t_first + k / rate``),
@@ -7,26 +7,32 @@ running puts its first frame at ``first_sample_index / rate``. After a reboot,
 a new START or :meth:`TwitchsenseDecoder.reset`, ``t`` is re-anchored on the
 host arrival time so an outage shows as a gap of about its real length, and
 ``index`` continues from the last sample emitted.
+
+A MARK frame (v1.1: the board's marker button) becomes a :class:`~twitchsense.types.Marker`
+(``source="board"``) on the same time base: its device clock reading is placed as a
+sample's would be. A MARK that comes before the stream is anchored (before the first
+SAMPLES frame after START) is placed once that frame arrives.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ...types import LinkEvent, SampleBlock
+from ...types import LinkEvent, Marker, SampleBlock
 from .base import BoardInfo, DecodeResult, Reply
 from .clock import ClockEstimate
 from .frames import (ACK_OK, CMD_START, FRAME_BAD_LENGTH, FRAME_CRC_ERROR, FRAME_OK, FRAME_PROBLEMS,
-                     MAX_SAMPLES_PER_FRAME, MSG_ACK, MSG_INFO, MSG_LOG, MSG_PONG, MSG_SAMPLES, MSG_STATUS,
-                     PROTOCOL_VERSION, SAMPLES_HEADER, FrameBatch, FrameReader, parse_ack, parse_info, parse_pong,
-                     parse_status)
+                     MAX_SAMPLES_PER_FRAME, MESSAGE_MINOR, MSG_ACK, MSG_INFO, MSG_LOG, MSG_MARK, MSG_PONG, MSG_SAMPLES,
+                     MSG_STATUS, PROTOCOL_MINOR, PROTOCOL_VERSION, SAMPLES_HEADER, FrameBatch, FrameReader, Mark,
+                     parse_ack, parse_info, parse_mark, parse_pong, parse_status)
 
 _WRAP = 1 << 32
 _MASK = _WRAP - 1
 _HALF = 1 << 31
 
 STAT_KEYS = ("bytes", "frames", "samples", "crc_errors", "bad_frames", "resyncs", "lost_samples", "reboots",
-             "unknown_types", "overflow_frames", "samples_dropped")
+             "unknown_types", "overflow_frames", "samples_dropped", "markers", "markers_lost")
+_SEQ_MASK = 0xFFFF  # MARK seq is a u16
 
 
 def _gather_u32(data: np.ndarray, pos: np.ndarray) -> np.ndarray:
@@ -36,16 +42,21 @@ def _gather_u32(data: np.ndarray, pos: np.ndarray) -> np.ndarray:
 
 
 class TwitchsenseDecoder:
-    """Incremental decoder of protocol v1: bytes in, samples in g, board info, link events and replies out.
+    """Incremental decoder of protocol v1.1: bytes in, samples in g, board info, link events, replies
+    and the board's markers out.
 
     ``info`` gives the board's scale and rate before its INFO frame arrives
     (normally the handshake's GET_INFO provides it; SAMPLES seen before any INFO
-    are dropped and counted in ``stats["samples_dropped"]``). ``clock`` is the
-    running device-to-host clock estimate (offset, drift in ppm).
+    are dropped and counted in ``stats["samples_dropped"]``). ``minor`` is the
+    minor protocol version this host reads: message types added after it are
+    counted as unknown types and ignored, as by a host written before them
+    (``minor=0``: a v1.0 host, to which MARK is unknown). ``clock`` is the running
+    device-to-host clock estimate (offset, drift in ppm).
     """
 
-    def __init__(self, info: BoardInfo | None = None) -> None:
+    def __init__(self, info: BoardInfo | None = None, minor: int = PROTOCOL_MINOR) -> None:
         self.info = info
+        self.minor = minor
         self.stats = dict.fromkeys(STAT_KEYS, 0)
         self.clock = ClockEstimate()
         self._reader = FrameReader()
@@ -53,6 +64,7 @@ class TwitchsenseDecoder:
         self._out_index = -1               # index of the last sample emitted
         self._last_host_ns = -1
         self._last_frame_t = 0.0           # t of the first sample of the last SAMPLES frame
+        self._pending_marks: list[int] = []  # raw device times of MARKs that came before the anchor
         self._reset_stream()
 
     # -- state ------------------------------------------------------------------------------
@@ -69,6 +81,7 @@ class TwitchsenseDecoder:
         self._uptime_ms: int | None = None
         self._overflow: int | None = None
         self._warned_no_info = False
+        self._mark_seq: int | None = None  # seq of the last MARK since START
 
     def reset(self) -> None:
         """Forget partial input and the device's stream state (after a reconnect).
@@ -108,6 +121,7 @@ class TwitchsenseDecoder:
             result.events.append(LinkEvent("resync", "skipped undecodable bytes up to the next frame delimiter",
                                            count=int(resyncs.size), t=self._out_t))
         result.samples = SampleBlock.concat(blocks)
+        self._place_marks(result)
         if len(result.samples) and host_ns >= 0:
             self.clock.add(float(result.samples.t[-1]), host_ns)
         return result
@@ -268,8 +282,10 @@ class TwitchsenseDecoder:
             elif mtype == MSG_ACK:
                 ack = parse_ack(payload)
                 result.replies.append(Reply("ack", {"cmd_type": ack.cmd_type, "status": ack.status}, host_ns))
-                if ack.cmd_type == CMD_START and ack.status == ACK_OK and self._anchored:
-                    self._restart = "start"
+                if ack.cmd_type == CMD_START and ack.status == ACK_OK:
+                    self._mark_seq = _SEQ_MASK  # MARK seq restarts: the next one is 0
+                    if self._anchored:
+                        self._restart = "start"
             elif mtype == MSG_PONG:
                 pong = parse_pong(payload)
                 t = self._device_time(pong.device_time_us)
@@ -279,6 +295,8 @@ class TwitchsenseDecoder:
                     self.clock.add(t, host_ns)
             elif mtype == MSG_STATUS:
                 self._on_status(parse_status(payload), result)
+            elif mtype == MSG_MARK and self.minor >= MESSAGE_MINOR[MSG_MARK]:
+                self._on_mark(parse_mark(payload), result)
             elif mtype == MSG_LOG:
                 text = payload.decode("utf-8", errors="replace")
                 result.events.append(LinkEvent("log", text, t=self._out_t, data={"text": text}))
@@ -301,7 +319,7 @@ class TwitchsenseDecoder:
         self._warned_no_info = False
         result.events.append(LinkEvent("info", f"{info.name or 'board'}: {info.sensor}, {info.sample_rate_hz:g} Hz, "
                                        f"+/-{info.range_g:g} g, firmware {info.firmware}, protocol "
-                                       f"v{info.protocol_version}", t=self._out_t))
+                                       f"v{info.protocol}", t=self._out_t))
         if info.protocol_version != PROTOCOL_VERSION:
             result.events.append(LinkEvent("warning", f"board speaks protocol v{info.protocol_version}, this host "
                                            f"v{PROTOCOL_VERSION}: decoding the fields it knows", t=self._out_t))
@@ -326,6 +344,28 @@ class TwitchsenseDecoder:
                                            count=grown, t=self._out_t,
                                            data={"tx_overflow_frames": st.tx_overflow_frames}))
         self._overflow = st.tx_overflow_frames
+
+    def _on_mark(self, mark: Mark, result: DecodeResult) -> None:
+        if self._mark_seq is not None:
+            gap = (mark.seq - self._mark_seq - 1) & _SEQ_MASK
+            if 0 < gap <= _SEQ_MASK // 2:  # (a step back: the board restarted counting)
+                self.stats["markers_lost"] += gap
+                result.events.append(LinkEvent(
+                    "warning", f"{gap} marker press{'es' if gap > 1 else ''} of the board lost on the link "
+                    f"(MARK seq {self._mark_seq} then {mark.seq})", count=gap, t=self._out_t,
+                    data={"markers_lost": gap}))
+        self._mark_seq = mark.seq
+        self._pending_marks.append(mark.t_us)
+        self._place_marks(result)
+
+    def _place_marks(self, result: DecodeResult) -> None:
+        """Put the MARKs received so far on the time line, once it is anchored on this stretch's clock."""
+        if not self._pending_marks or not self._anchored or self._restart is not None:
+            return
+        for raw in self._pending_marks:
+            result.markers.append(Marker(self._device_time(raw), "board"))
+        self.stats["markers"] += len(self._pending_marks)
+        self._pending_marks = []
 
     def _device_time(self, raw_us: int) -> float | None:
         """Stream time of a raw device clock reading near the last SAMPLES frame."""

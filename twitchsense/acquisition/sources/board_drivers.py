@@ -55,9 +55,11 @@ class BoardDriver(Protocol):
 
 
 def _handed_on(results: Pending) -> Pending:
-    """What a handshake hands on: the samples and link events it saw, minus the INFO it consumed."""
-    return [(c, DecodeResult(r.samples, [e for e in r.events if e.kind not in ("info", "status")], None))
-            for c, r in results if len(r.samples) or any(e.kind not in ("info", "status") for e in r.events)]
+    """What a handshake hands on: the samples, link events and markers it saw, minus the INFO it consumed."""
+    return [(c, DecodeResult(r.samples, [e for e in r.events if e.kind not in ("info", "status")], None,
+                             markers=r.markers))
+            for c, r in results
+            if len(r.samples) or r.markers or any(e.kind not in ("info", "status") for e in r.events)]
 
 
 class TwitchsenseDriver:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import threading
-import time
 from typing import Iterator
 
 import numpy as np
 
+from ...clock import WALL_CLOCK, Clock
 from ...errors import TwitchsenseError
 from ...io.recording import Recording
 from ...stages import SourceItem
@@ -34,11 +34,12 @@ class ReplaySource:
     at full speed they cover ``max_block_s`` of stream time. A gap in the recording
     is reported as a ``lost_samples`` link event just before the first sample after
     it, exactly as the serial source reports a gap on the wire. ``host_ns`` of a
-    block is the monotonic time it was released.
+    block is the monotonic time it was released, on ``clock`` (the real one by default).
     """
 
     def __init__(self, recording: Recording, speed: float | None = None, *,
-                 block_s: float = 0.01, max_block_s: float = 1.0, loop: bool = False) -> None:
+                 block_s: float = 0.01, max_block_s: float = 1.0, loop: bool = False,
+                 clock: Clock = WALL_CLOCK) -> None:
         if recording.n_samples == 0:
             raise TwitchsenseError(f"{recording.name}: the recording has no samples to replay")
         self.recording = recording
@@ -46,6 +47,7 @@ class ReplaySource:
         self.block_s = block_s
         self.max_block_s = max_block_s
         self.loop = loop
+        self.clock = clock
         self.meta = dict(recording.meta)
         self._rate = recording.sample_rate_hz  # inferred from all of t when the sidecar has none: once
         self.meta.setdefault("sample_rate_hz", round(self._rate, 6))
@@ -81,7 +83,8 @@ class ReplaySource:
         rec = self.recording
         bounds = self._boundaries()
         span = float(rec.t[-1] - rec.t[0]) + 1.0 / max(self._rate, 1e-9)
-        start_wall = time.monotonic()
+        clock = self.clock
+        start_wall = clock.monotonic()
         offset = 0.0
         index0 = 0
         while True:
@@ -90,13 +93,13 @@ class ReplaySource:
                     return
                 if self.speed is not None:
                     due = start_wall + (float(rec.t[hi - 1]) + offset - float(rec.t[0])) / self.speed
-                    delay = due - time.monotonic()
-                    if delay > 0 and self._stop.wait(delay):
+                    delay = due - clock.monotonic()
+                    if delay > 0 and clock.wait(self._stop, delay):
                         return
                 t = rec.t[lo:hi] + offset
                 n = hi - lo
                 block = SampleBlock(t, rec.acc[lo:hi], np.arange(index0 + lo, index0 + hi, dtype=np.int64),
-                                    np.full(n, time.monotonic_ns(), dtype=np.int64))
+                                    np.full(n, int(clock.monotonic() * 1e9), dtype=np.int64))
                 yield SourceItem(samples=block, events=self._gap_events(lo, hi, offset))
             if not self.loop:
                 return

@@ -20,6 +20,7 @@ import os
 import queue
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Iterator
 
@@ -29,9 +30,9 @@ from ...errors import TwitchsenseError
 from ...stages import SourceItem
 from ...types import LinkEvent, SampleBlock
 from ..ports import PortTarget, auto_candidates, is_port_path, match_ports, target_for
-from ..protocol.base import BoardInfo, Decoder
+from ..protocol.base import BoardInfo, Decoder, DecodeResult
 from .board_drivers import HandshakeError, Pending, TwitchsenseDriver, make_driver
-from .serial_reader import SerialReaderThread
+from .serial_reader import MAX_QUEUED_BYTES, Chunk, SerialReaderThread
 from .stream_clock import StreamClock
 
 
@@ -40,9 +41,17 @@ class LinkLost(Exception):
 
 
 class BoardLink:
-    """One open connection: the port, its reader thread and the board's decoder."""
+    """One open connection: the port, its reader thread and the board's decoder.
 
-    def __init__(self, device: str, baudrate: int, decoder: Decoder) -> None:
+    Where the reader had to drop bytes (the pipeline fell behind and its queue was full),
+    :meth:`poll` forgets the decoder's partial input and hands on an ``overflow`` link event
+    in front of what follows, so no sample is ever spliced together from both sides of the
+    hole; the supervisor then measures the hole on the host clock and counts its samples as
+    lost.
+    """
+
+    def __init__(self, device: str, baudrate: int, decoder: Decoder,
+                 max_queued_bytes: int = MAX_QUEUED_BYTES) -> None:
         self.device = device
         try:
             # DTR stays asserted (pyserial's default): native-USB boards wait for it. Exclusive:
@@ -56,8 +65,9 @@ class BoardLink:
             raise LinkLost(f"cannot open {device}: {exc}") from None
         self.decoder = decoder
         self.decoder.reset()
-        self.reader = SerialReaderThread(self.port)
+        self.reader = SerialReaderThread(self.port, max_queued_bytes)
         self.reader.start()
+        self._held: Chunk | None = None
 
     def write(self, data: bytes) -> None:
         try:
@@ -67,17 +77,26 @@ class BoardLink:
 
     def poll(self, timeout: float) -> Pending:
         """Decode what arrived: wait up to ``timeout`` for the first chunk, then take all that is queued."""
-        out = []
+        out: Pending = []
         try:
-            chunk = self.reader.chunks.get(timeout=timeout)
+            chunk, self._held = self._held or self.reader.get(timeout), None
         except queue.Empty:
             return out
         while True:
             if chunk.error is not None:
                 raise LinkLost(chunk.error)
-            out.append((chunk, self.decoder.feed(chunk.data, chunk.host_ns)))
+            if chunk.dropped:
+                if out:  # what came before the hole goes on first, on its own
+                    self._held = chunk
+                    return out
+                self.decoder.reset()
+                out.append((chunk, DecodeResult(events=[LinkEvent(
+                    "overflow", f"the host fell behind the board: {chunk.dropped} bytes dropped "
+                                "(the reader's queue was full)", data={"host_bytes": chunk.dropped})])))
+            else:
+                out.append((chunk, self.decoder.feed(chunk.data, chunk.host_ns)))
             try:
-                chunk = self.reader.chunks.get_nowait()
+                chunk = self.reader.get(0)
             except queue.Empty:
                 return out
 
@@ -117,13 +136,16 @@ class SerialSource:
     rate_hz, range_g : rate and full scale to ask for (twitchsense) or to assume (text boards).
     no_data_s : seconds without samples that make a ``no_data`` FAULT.
     backoff_s : (first, longest) wait between reconnect attempts; it doubles each time.
+    max_queued_bytes : bytes read from the board that may wait for a stalled pipeline; beyond,
+        they are dropped (an ``overflow`` link event and the samples lost, counted as such).
     driver_options : passed to the board driver (e.g. ``units`` of a text board).
     """
 
     def __init__(self, port: str, *, protocol: str = "twitchsense", baudrate: int = 115200,
                  rate_hz: float | None = None, range_g: int = 0, no_data_s: float = 5.0,
                  backoff_s: tuple[float, float] = (0.1, 0.5), poll_s: float = 0.1,
-                 ping_s: float = 1.0, **driver_options: object) -> None:
+                 ping_s: float = 1.0, max_queued_bytes: int = MAX_QUEUED_BYTES,
+                 **driver_options: object) -> None:
         if baudrate == 1200:
             raise TwitchsenseError("--baud 1200 would put Arduino-class boards into their bootloader; "
                                    "use the board's streaming rate (e.g. 115200)")
@@ -136,6 +158,7 @@ class SerialSource:
         self.backoff_s = backoff_s
         self.poll_s = poll_s
         self.ping_s = ping_s
+        self.max_queued_bytes = max_queued_bytes
         self.meta: dict = {}
         self.info: BoardInfo | None = None
         self.target: PortTarget | None = None
@@ -193,7 +216,7 @@ class SerialSource:
         raise TwitchsenseError("--port auto: no board answered: " + "; ".join(tried))
 
     def _connect(self, device: str) -> tuple[BoardLink, BoardInfo]:
-        link = BoardLink(device, self.baudrate, self.decoder)
+        link = BoardLink(device, self.baudrate, self.decoder, self.max_queued_bytes)
         try:
             info, pending = self.driver.handshake(link)
         except BaseException:
@@ -282,10 +305,12 @@ class SerialSource:
             results += link.poll(self.poll_s)
         except LinkLost as exc:
             self._failure = exc
-        blocks, events, info = [], [], None
+        blocks, events, info, markers = [], [], None, []
         rehandshake = None
         for _chunk, res in results:
             for ev in res.events:
+                if ev.kind == "overflow" and "host_bytes" in ev.data:
+                    self.clock.new_segment()  # the hole is measured on the host clock, its samples lost
                 if ev.kind == "info" and self.driver.streams_after_handshake:
                     rehandshake = "the board sent INFO unprompted: it restarted"
                 elif ev.kind == "reboot":
@@ -295,6 +320,7 @@ class SerialSource:
                 events.append(ev)
             if res.info is not None:
                 info = res.info
+            markers += res.markers
             if len(res.samples):
                 blocks.append(res.samples)
         block = SampleBlock.concat(blocks)
@@ -319,6 +345,8 @@ class SerialSource:
             events.append(LinkEvent("no_data", f"no samples for {self.no_data_s:g} s; redoing the handshake",
                                     t=self.clock.last_t))
             rehandshake = rehandshake or "no data"
+        # the board's markers move with its samples onto the stream's time base
+        markers = [replace(m, t=m.t + self.clock.offset) for m in markers]
         if self._failure is None:
             try:
                 if rehandshake is not None:
@@ -332,7 +360,7 @@ class SerialSource:
                     self.driver.keepalive(link)
             except LinkLost as exc:
                 self._failure = exc
-        return SourceItem(samples=block, events=events, info=info)
+        return SourceItem(samples=block, events=events, info=info, markers=markers)
 
     def _rehandshake(self) -> list[LinkEvent]:
         link = self._link

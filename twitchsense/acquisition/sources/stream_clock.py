@@ -7,7 +7,7 @@ for every decoder: where a decoder's time fails to increase (a board that
 restarted its clock), or where after a reconnect it advanced less than the host
 clock did (untimed text or Cyton boards just count on), the new stretch is
 anchored on the host's monotonic clock, so the outage shows as a gap of its real
-length. After a reconnect it reports the samples lost while the link was down.
+length. After a reconnect (or a hole the serial reader had to drop) it reports the samples lost.
 """
 
 from __future__ import annotations
@@ -64,8 +64,8 @@ class StreamClock:
                 gap = float(t_dec[lo] + self.offset - self.last_t)
                 lost = max(int(round(gap * self.rate_hz)) - 1, 0) if self.rate_hz > 0 else 0
                 if lost:
-                    events.append(LinkEvent("lost_samples", f"about {lost} samples lost while the link was "
-                                            f"down ({gap:.3f} s)", count=lost, t=self.last_t,
+                    events.append(LinkEvent("lost_samples", f"about {lost} samples lost ({gap:.3f} s without "
+                                            "samples)", count=lost, t=self.last_t,
                                             data={"gap_s": gap, "estimated": True}))
             self._new_segment = False
             t_out[lo:hi] = t_dec[lo:hi] + self.offset

@@ -68,3 +68,11 @@ def describe_alert(a: Alert) -> str:
             "cleared": f"cleared {a.level}"}.get(change, a.level)
     fault = "FAULT " if getattr(a, "fault", False) and change != "cleared" else ""
     return f"{fault}{what}: {a.detail}; rule: {a.rule}"
+
+
+class SinkError(Exception):
+    """A sink's failure, already in words that name the sink (e.g. ``--record out.csv: cannot write ...``).
+
+    The pipeline reports it as it is, where it reports any other exception of a sink with the
+    sink's label and the exception's type.
+    """

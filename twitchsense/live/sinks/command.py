@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from typing import Sequence
 
 from ...errors import TwitchsenseError
@@ -28,8 +29,10 @@ class CommandSink(SinkBase):
     """Starts ``argv`` (with placeholders filled in) for every alert change that is announced.
 
     Announced means ``notify`` is true: a raise not held back by the cool-down.
-    Commands run in the background; a failing command is reported on stderr and
-    never stops the pipeline. ``close`` waits up to ``timeout_s`` for them.
+    Commands run in the background, their output discarded (it would land in the
+    middle of the terminal's live view; their error output stays); a failing command
+    is reported on stderr and never stops the pipeline. ``close`` waits up to
+    ``timeout_s`` for all of them together, then ends those still running.
     """
 
     def __init__(self, argv: Sequence[str], clock: SessionClock | None = None, session: str = "",
@@ -39,6 +42,7 @@ class CommandSink(SinkBase):
         self.argv = list(argv)
         if shutil.which(self.argv[0]) is None:
             raise TwitchsenseError(f"--on-alert: command '{self.argv[0]}' not found or not executable")
+        self.label = f"--on-alert {self.argv[0]}"
         self.clock = clock
         self.session = session
         self.timeout_s = timeout_s
@@ -69,7 +73,8 @@ class CommandSink(SinkBase):
                 continue
             args, env = self.command_for(a)
             try:
-                proc = subprocess.Popen(args, env={**os.environ, **env}, stdin=subprocess.DEVNULL)
+                proc = subprocess.Popen(args, env={**os.environ, **env}, stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.DEVNULL)
             except OSError as exc:
                 self.failed += 1
                 print(f"twitchsense: --on-alert command could not start: {exc}", file=sys.stderr)
@@ -77,14 +82,22 @@ class CommandSink(SinkBase):
             self.started += 1
             self.running.append((proc, a.rule))
 
-    def _reap(self, wait: float = 0.0) -> None:
+    def _reap(self, deadline: float | None = None) -> None:
+        """Note the commands that ended; with a ``deadline`` (monotonic time), wait for all of them
+        until then and end the ones still running."""
         still = []
         for proc, rule in self.running:
-            try:
-                code = proc.wait(timeout=wait) if wait else proc.poll()
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                code = proc.wait()
+            code = proc.poll()
+            if code is None and deadline is not None:
+                try:
+                    code = proc.wait(timeout=max(deadline - time.monotonic(), 0.0))
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    code = proc.wait()
+                    self.failed += 1
+                    print(f"twitchsense: --on-alert command for alert '{rule}' did not finish within "
+                          f"{self.timeout_s:g} s and was ended", file=sys.stderr)
+                    continue
             if code is None:
                 still.append((proc, rule))
             elif code != 0:
@@ -94,4 +107,4 @@ class CommandSink(SinkBase):
         self.running = still
 
     def close(self) -> None:
-        self._reap(wait=self.timeout_s)
+        self._reap(deadline=time.monotonic() + self.timeout_s)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
-from typing import IO
 
 from ...errors import TwitchsenseError
 from ...io.sessionclock import SessionClock
@@ -17,22 +17,23 @@ class JsonLinesSink(SinkBase):
     """Writes ``{"type": "event"|"alert"|"link", ...}`` lines; ``target`` is ``-`` (stdout) or a path.
 
     A file is appended to, so a restarted session adds to the same log. Every
-    batch is flushed at once, so a reader (``tail -f``, a script) sees it live.
+    batch is written at once, so a reader (``tail -f``, a script) sees it live. A batch
+    that cannot be written whole (a full disk) is cut back off the file, so the file
+    holds whole lines only, and raised for the pipeline to report.
     """
 
     def __init__(self, target: str | os.PathLike = "-", clock: SessionClock | None = None,
                  session: str = "") -> None:
         self.clock = clock
         self.session = session
-        if str(target) == "-":
-            self._f: IO[str] = sys.stdout
-            self._own = False
-        else:
+        self.label = f"--jsonl {target}"
+        self._stdout = str(target) == "-"
+        self._fd: int | None = None
+        if not self._stdout:
             try:
-                self._f = open(target, "a", encoding="utf-8")
+                self._fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
             except OSError as exc:
                 raise TwitchsenseError(f"{target}: cannot open the JSON lines file ({exc.strerror})") from None
-            self._own = True
 
     def _write(self, records: list[dict]) -> None:
         if not records:
@@ -40,8 +41,22 @@ class JsonLinesSink(SinkBase):
         for r in records:
             if self.session:
                 r["session"] = self.session
-            self._f.write(json.dumps(r, ensure_ascii=False) + "\n")
-        self._f.flush()
+        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+        if self._stdout:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            return
+        if self._fd is None:
+            raise ValueError(f"{self.label}: the sink is closed")
+        size = os.lseek(self._fd, 0, os.SEEK_END)
+        view = memoryview(text.encode("utf-8"))
+        try:
+            while view:
+                view = view[os.write(self._fd, view):]
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, size)  # whole lines only
+            raise
 
     def on_events(self, events: list[TwitchEvent]) -> None:
         self._write([event_record(e, self.clock) for e in events])
@@ -54,7 +69,8 @@ class JsonLinesSink(SinkBase):
             self._write([link_record(event, self.clock)])
 
     def close(self) -> None:
-        if self._own and not self._f.closed:
-            self._f.close()
-        elif not self._own:
-            self._f.flush()
+        if self._stdout:
+            sys.stdout.flush()
+        elif self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)

@@ -11,12 +11,22 @@ Topics under ``PREFIX/SESSION`` (PREFIX defaults to ``twitchsense``):
 | ``.../status`` | ``online``; ``offline`` on close or as the last will | 1 | yes |
 
 A subscriber that connects later reads each rule's state from the retained topics.
+
+The client id is unique per run (two ``stream`` runs of one session on one broker
+would otherwise throw each other off). Connecting waits for the broker's answer, at
+most ``timeout_s``. After that the client reconnects by itself whenever the link
+drops (paho's reconnect, with a growing delay); on every reconnect it says ``online``
+again and republishes the retained states (a restarted broker may have lost them,
+and a dropped link left the last will ``offline``). Messages published while the
+broker is away wait in paho's queue (at most 10 000).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import secrets
+import threading
 import time
 
 from ...dependencies import missing_extra
@@ -54,27 +64,76 @@ class MqttSink(SinkBase):
         self.qos = qos
         self.timeout_s = timeout_s
         self.base = "/".join(topic_part(p) for p in prefix.strip("/").split("/")) + "/" + topic_part(session)
+        self.label = f"--mqtt {host}:{port}"
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
-                                  client_id=f"twitchsense-{topic_part(session)}"[:64])
+                                  client_id=f"twitchsense-{topic_part(session)[:40]}-{secrets.token_hex(4)}")
         if username:
             self.client.username_pw_set(username, password)
         self.client.will_set(f"{self.base}/status", "offline", qos=1, retain=True)
         self.client.reconnect_delay_set(1, 30)
         self.client.max_queued_messages_set(10_000)  # a long broker outage must not grow memory forever
+        self.client.connect_timeout = timeout_s
+        #: the retained topics' current payloads, republished on every (re)connect
+        self._retained: dict[str, str] = {"status": "online"}
+        self._lock = threading.Condition()
+        self._unacked: set[int] = set()  # message ids the broker has not confirmed yet
+        self._early: set[int] = set()    # confirmed before publish() returned their id
+        answered = threading.Event()
+        refused: list[str] = []
+
+        def on_connect(client, userdata, flags, reason, properties) -> None:
+            if reason.is_failure:
+                refused.append(str(reason))
+            else:
+                with self._lock:
+                    retained = list(self._retained.items())
+                for sub, payload in retained:
+                    self._publish(sub, payload, retain=True)
+            answered.set()
+
+        self.client.on_connect = on_connect
+        self.client.on_publish = self._on_publish
+        where = f"{host}:{port}"
         try:
             self.client.connect(host, port, keepalive)
         except (OSError, ValueError) as exc:
-            raise TwitchsenseError(f"--mqtt: cannot reach the MQTT broker at {host}:{port} ({exc})") from None
+            raise TwitchsenseError(f"--mqtt: cannot reach the MQTT broker at {where} ({exc})") from None
         self.client.loop_start()
-        self._pending: list = []
-        self._publish("status", "online", retain=True)
+        if not answered.wait(timeout_s) or refused:
+            self.client.loop_stop()
+            self.client.disconnect()
+            why = f"refused the connection ({refused[0]})" if refused else \
+                f"did not answer within {timeout_s:g} s"
+            raise TwitchsenseError(f"--mqtt: the broker at {where} {why}")
+
+    def _on_publish(self, client, userdata, mid, reason, properties) -> None:
+        with self._lock:
+            if mid in self._unacked:
+                self._unacked.discard(mid)
+            else:
+                self._early.add(mid)
+            self._lock.notify_all()
 
     def _publish(self, sub: str, payload: dict | str, retain: bool = False) -> None:
+        import paho.mqtt.client as mqtt
+
         data = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
+        if retain:
+            with self._lock:
+                self._retained[sub] = data
+        # never under our lock: paho calls on_publish holding its own
         info = self.client.publish(f"{self.base}/{sub}", data, qos=self.qos, retain=retain)
-        self._pending.append(info)
-        if len(self._pending) > 1000:
-            self._pending = [i for i in self._pending if not i.is_published()]
+        if info.rc in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):  # sent, or queued until reconnected
+            with self._lock:
+                if info.mid in self._early:
+                    self._early.discard(info.mid)
+                else:
+                    self._unacked.add(info.mid)
+
+    def wait_published(self, timeout_s: float) -> bool:
+        """Wait until the broker has confirmed every message so far (True), at most ``timeout_s``."""
+        with self._lock:
+            return self._lock.wait_for(lambda: not self._unacked, timeout_s)
 
     def on_events(self, events: list[TwitchEvent]) -> None:
         for e in events:
@@ -95,14 +154,6 @@ class MqttSink(SinkBase):
 
     def close(self) -> None:
         self._publish("status", "offline", retain=True)
-        deadline = time.monotonic() + self.timeout_s
-        for info in self._pending:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            try:
-                info.wait_for_publish(timeout=left)
-            except (RuntimeError, ValueError):
-                break  # not connected: the broker sets the retained last will instead
+        self.wait_published(self.timeout_s)  # else the broker sets the retained last will instead
         self.client.disconnect()
         self.client.loop_stop()

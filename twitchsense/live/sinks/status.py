@@ -12,7 +12,8 @@ from ...types import LinkEvent, SampleBlock
 FAULT_KINDS = {"disconnected": "DISCONNECTED", "no_data": "FAULT: no data"}
 #: Link events printed as they happen; the others (CRC errors, resyncs, small losses...) are
 #: counted and shown in the next status line.
-LOUD_KINDS = {"disconnected", "reconnected", "no_data", "reboot", "overflow", "warning", "log", "info"}
+LOUD_KINDS = {"disconnected", "reconnected", "no_data", "reboot", "overflow", "warning", "log", "info",
+              "sink_error"}
 
 
 class StatusLineSink:

@@ -75,6 +75,8 @@ class TerminalSink(SinkBase):
         self.link_counts: Counter[str] = Counter()
         self.last_link: LinkEvent | None = None
         self.rate_hz = 0.0
+        self.n_markers = 0
+        self.mark_key = False  # the m key records a "felt one" marker (shown in the view)
         self._sample_wall: deque[tuple[float, int]] = deque(maxlen=50)
         self._last_sample_wall: float | None = None
         self._last_draw = 0.0
@@ -159,6 +161,15 @@ class TerminalSink(SinkBase):
         self._maybe_draw()
 
     @_locked
+    def on_marker(self, marker) -> None:
+        """A "felt one" marker (:class:`twitchsense.types.Marker`) was recorded."""
+        self.n_markers += 1
+        if not self.tty:
+            self.stream.write(f"{self.when(marker.t)}  marker: felt one ({marker.source})\n")
+            self.stream.flush()
+        self._maybe_draw(force=True)
+
+    @_locked
     def close(self) -> None:
         self._closed.set()
         if self.tty:
@@ -198,6 +209,10 @@ class TerminalSink(SinkBase):
             lines.append("last alert changes:")
             lines += [f"  {_clock_text(a.end)}  {a.rule}: " + describe_alert(a).rsplit("; rule: ", 1)[0]
                       for a in reversed(self.last_changes)]
+        if self.mark_key or self.n_markers:
+            lines.append("")
+            hint = "   (press m when you feel a twitch)" if self.mark_key else ""
+            lines.append(f"felt markers: {self.n_markers}{hint}")
         lines.append("")
         lines.append("Measurements, not a diagnosis.  Ctrl-C stops.")
         return lines
