@@ -364,8 +364,16 @@ def render_card(card: dict, model_name: str) -> str:
     """The model card as Markdown."""
     lines = [f"# Model card: {model_name}", ""]
     lines += [card.get("summary", "A twitchsense twitch detector."), ""]
+    if card.get("training_command") or card.get("cross_validation"):
+        lines += ["## How it was trained", ""]
     if card.get("training_command"):
-        lines += ["## How it was trained", "", "```", card["training_command"], "```", ""]
+        lines += ["```", card["training_command"], "```", ""]
+    if card.get("cross_validation"):
+        lines += [f"Cross-validation: {card['cross_validation']}."]
+        if card.get("fold_thresholds"):
+            lines += [f"Threshold {card['threshold']:g}: {card.get('threshold_rule', '')}; the outer folds' own: "
+                      f"{', '.join(f'{t:g}' for t in card['fold_thresholds'])}."]
+        lines.append("")
     if card.get("training_data"):
         lines += ["## Training data", ""]
         lines += [f"- {item}" for item in card["training_data"]]
