@@ -8,16 +8,20 @@ overlaps a true twitch, else ``not-twitch``; the true labels are then dropped, a
 has none. ``train --base default``'s procedure (:func:`twitchsense.detection.personal.train_personal`)
 retrains the recipe's simulated part (``--simulate``/``--sim-minutes``, scaled down) with them and
 reports the held-out comparison by session; then both models are measured with the true labels on
-``--fresh`` new sessions of the same wearer (the future; seeds of their own).
+``--fresh`` new sessions of the same wearer (the future; seeds of their own, the same boards), of the
+wearer's profile and of ``--fresh-profiles``.
 
     python -m benchmarks.personal_model [--profile desk-work] [--sessions 6] [--minutes 10]
                                         [--simulate 2] [--sim-minutes 4] [--fresh 6] [--weight W]
+    python -m benchmarks.personal_model --write DIR      # the reviewed sessions, for train --base default DIR
+    python -m benchmarks.personal_model --model PATH     # measure PATH on the fresh sessions (no training)
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -27,7 +31,7 @@ from twitchsense.detection.model import TwitchModel, default_model_path, load_mo
 from twitchsense.detection.personal import REVIEWED_WEIGHT, reviewed_recording, train_personal
 from twitchsense.detection.scoring import COLLAR_S, Tally, _overlaps, format_table, score_events
 from twitchsense.detection.training import simulated_sessions
-from twitchsense.io.recording import Recording
+from twitchsense.io.recording import Recording, write_recording
 from twitchsense.simulate import simulate_session
 from twitchsense.simulate.seeds import DEVELOPMENT_SEED0
 
@@ -75,25 +79,39 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fresh", type=int, default=6)
     ap.add_argument("--weight", type=float, default=REVIEWED_WEIGHT)
     ap.add_argument("--trees", type=int, default=200)
+    ap.add_argument("--fresh-profiles", default="rest,frequent-twitching",
+                    help="other profiles of the same wearer measured fresh (comma-separated)")
+    ap.add_argument("--write", type=Path, metavar="DIR", help="write the reviewed sessions to DIR and stop")
+    ap.add_argument("--model", type=Path, help="measure this personal model on the fresh sessions (no training)")
     args = ap.parse_args(argv)
     base = load_model(default_model_path())
     t0 = time.perf_counter()
-    reviewed = [reviewed_recording(oracle_review(r, base)) for r in wearer(args.profile, args.sessions, args.minutes)]
-    reviewed = [r for r in reviewed if r is not None]
-    recipe = simulated_sessions(args.simulate, args.sim_minutes, [50.0, 100.0, 200.0], 0)
-    model, report = train_personal(recipe, reviewed, base, trees=args.trees, weight=args.weight, progress=False)
-    print(f"wearer: {args.profile}, {len(reviewed)} sessions x {args.minutes:g} min; recipe: simulated part, "
-          f"{args.simulate} x {args.sim_minutes:g} min per profile; reviewed windows weigh {args.weight:g}; "
-          f"{time.perf_counter() - t0:.0f} s")
-    print(report.table())
-    fresh = wearer(args.profile, args.fresh, args.minutes, WEARER_SEED0 + 10_000)
-    rows = {}
-    for name, m in (("shipped", base), ("personal", model)):
-        tally = Tally()
-        for rec in fresh:
-            tally = tally + score_events(rec.labels, detect_recording(rec, m).events, rec.duration_s)
-        rows[f"{name} on {args.fresh} fresh sessions"] = tally.figures()
-    print(format_table(rows))
+    reviewed = [oracle_review(r, base) for r in wearer(args.profile, args.sessions, args.minutes)]
+    if args.write:
+        args.write.mkdir(parents=True, exist_ok=True)
+        for r in reviewed:
+            write_recording(args.write / f"{r.meta['session']}.csv", r)
+        print(f"{len(reviewed)} reviewed sessions ({sum(len(r.labels) for r in reviewed)} reviews) in {args.write}")
+        return 0
+    if args.model:
+        model = load_model(args.model)
+    else:
+        recipe = simulated_sessions(args.simulate, args.sim_minutes, [50.0, 100.0, 200.0], 0)
+        model, report = train_personal(recipe, [r for r in map(reviewed_recording, reviewed) if r is not None], base,
+                                       trees=args.trees, weight=args.weight, progress=False)
+        print(f"wearer: {args.profile}, {len(reviewed)} sessions x {args.minutes:g} min; recipe: simulated part, "
+              f"{args.simulate} x {args.sim_minutes:g} min per profile; reviewed windows weigh {args.weight:g}; "
+              f"{time.perf_counter() - t0:.0f} s")
+        print(report.table())
+    for profile in dict.fromkeys([args.profile] + [p for p in args.fresh_profiles.split(",") if p]):
+        fresh = wearer(profile, args.fresh, args.minutes, WEARER_SEED0 + 10_000)
+        rows = {}
+        for name, m in (("shipped", base), ("personal", model)):
+            tally = Tally()
+            for rec in fresh:
+                tally = tally + score_events(rec.labels, detect_recording(rec, m).events, rec.duration_s)
+            rows[f"{name}: {args.fresh} fresh {profile}"] = tally.figures()
+        print(format_table(rows).split("\nsensitivity by class")[0])
     return 0
 
 

@@ -13,13 +13,13 @@ from twitchsense.detection.model import default_model_path, load_model
 from twitchsense.detection.personal import (MIN_REVIEWED_SESSIONS, MIN_REVIEWS, REVIEWED_WEIGHT, check_reviews,
                                             reviewed_labels, reviewed_recording, reviewed_tally, train_personal)
 from twitchsense.detection.training import simulated_sessions
-from twitchsense.errors import TwitchsenseError
+from twitchsense.errors import TwitchsenseError, TwitchsenseWarning
+from twitchsense.simulate import PROFILES
 from twitchsense.io.recording import Recording, find_recordings, read_recording, write_recording
 from twitchsense.types import TwitchEvent
 
 from benchmarks.personal_model import oracle_review, wearer
 
-pytestmark = pytest.mark.filterwarnings("ignore::twitchsense.errors.TwitchsenseWarning")
 #: the recipe's simulated part, scaled down to seconds of work
 QUICK = ["--base-simulated-only", "--simulate", "1", "--sim-minutes", "1", "--folds", "3", "--no-progress"]
 
@@ -77,6 +77,7 @@ def test_too_few_reviews_is_one_line_saying_how_many(reviewed_folder):
     assert msg.startswith(f"{sum(len(r.labels) for r in recs)} reviewed candidates in 2 sessions")
 
 
+@pytest.mark.slow
 def test_a_personal_model_learns_the_wearers_rejections(reviewed_folder, shipped, tmp_path):
     from twitchsense.detection.model import save_model
 
@@ -99,6 +100,7 @@ def test_a_personal_model_learns_the_wearers_rejections(reviewed_folder, shipped
     assert load_model(tmp_path / "mine.skops").card["held_out_reviewed"]["reviews"] == report.n_reviews
 
 
+@pytest.mark.slow
 def test_train_base_refuses_a_worse_model_unless_forced(reviewed_folder, run_main, tmp_path):
     out = tmp_path / "mine.skops"
     # one boosting round: the personal model cannot reach the threshold, finds nothing: worse
@@ -120,19 +122,32 @@ def test_train_base_refuses_a_worse_model_unless_forced(reviewed_folder, run_mai
     assert card["recipe_command"].startswith("twitchsense train recordings/demo")
 
 
-def test_train_base_with_too_few_reviews_and_missing_recipe_folders(reviewed_folder, run_main, tmp_path, monkeypatch):
+def test_train_base_with_too_few_reviews_says_how_many_in_one_line(reviewed_folder, run_main, tmp_path):
     few = tmp_path / "few"
     few.mkdir()
     for p in find_recordings([reviewed_folder])[:2]:
         write_recording(few / p.name, read_recording(p))
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("twitchsense.cli.personal._find", lambda folder: None)  # a machine without the folders
-    rc, _, err = run_main("train", "--base", "default", few, "-o", tmp_path / "m.skops", "--simulate", "1",
-                          "--sim-minutes", "1", "--no-progress")
+    rc, _, err = run_main("train", "--base", "default", few, "-o", tmp_path / "m.skops", *QUICK)
     lines = err.strip().splitlines()
-    assert rc == 1 and len(lines) == 2
-    assert lines[0].startswith("twitchsense train: warning: the recipe's folders recordings/demo, ") and \
-        lines[0].endswith("are not on this machine: training on the rest of it, the simulator (1 sessions of 1 min "
-                          "of every profile, seed 0)")
-    assert lines[1].startswith("twitchsense train: error: ") and "reviewed candidates in 2 sessions: a personal " \
-        f"model needs at least {MIN_REVIEWS} reviews in at least {MIN_REVIEWED_SESSIONS} sessions" in lines[1]
+    assert rc == 1 and len(lines) == 1 and not (tmp_path / "m.skops").exists()
+    assert lines[0].startswith("twitchsense train: error: ") and "reviewed candidates in 2 sessions: a personal " \
+        f"model needs at least {MIN_REVIEWS} reviews in at least {MIN_REVIEWED_SESSIONS} sessions" in lines[0]
+
+
+def test_recipe_folders_missing_on_this_machine_are_one_line_and_the_simulator_is_used(shipped, monkeypatch):
+    from types import SimpleNamespace
+
+    from twitchsense.cli import personal
+
+    recipe = personal.recipe_of(shipped.card, "default.skops")
+    assert recipe.simulate == 12 and recipe.seed == 0 and recipe.inject  # the card's own command, parsed
+    monkeypatch.setattr(personal, "_find", lambda folder: None)  # a machine without the folders
+    args = SimpleNamespace(simulate=1, sim_minutes=0.5, base_simulated_only=False)
+    with pytest.warns(TwitchsenseWarning) as w:
+        recs, notes = personal.recipe_recordings(recipe, args)
+    assert len(w) == 1 and str(w[0].message).startswith("the recipe's folders recordings/demo, ") and \
+        str(w[0].message).endswith("are not on this machine: training on the rest of it, the simulator (1 sessions "
+                                   "of 0.5 min of every profile, seed 0)")
+    assert {c for _, c in recs} == {f"sim:{p}" for p in PROFILES} and "left out" in notes[-1]
+    with pytest.raises(TwitchsenseError, match="records no training command"):
+        personal.recipe_of({"training_command": "twitchsense simulate out/"}, "x.skops")

@@ -35,7 +35,7 @@ def _find(folder: Path) -> Path | None:
     if folder.is_absolute():
         return folder if folder.is_dir() else None
     root = Path(__file__).resolve().parents[2]
-    return next((p for p in (Path.cwd() / folder, root / folder) if p.is_dir()), None)
+    return next((p.resolve() for p in (Path.cwd() / folder, root / folder) if p.is_dir()), None)
 
 
 def recipe_recordings(recipe: argparse.Namespace, args: argparse.Namespace) -> tuple[list, list[str]]:
@@ -74,20 +74,18 @@ def recipe_recordings(recipe: argparse.Namespace, args: argparse.Namespace) -> t
 
 def run_personal(args: argparse.Namespace) -> int:
     from ..detection.model import default_model_path, load_model, save_model
-    from ..detection.personal import reviewed_recording, train_personal
+    from ..detection.personal import check_reviews, reviewed_recording, train_personal
     from ..io.recording import find_recordings
     from .detection import readable
 
     base_path = default_model_path() if args.base == "default" else Path(args.base)
     base = load_model(base_path)
     recipe = recipe_of(base.card, str(base_path))
-    reviewed = []
-    for p in find_recordings(args.paths):
-        r = reviewed_recording(readable(p))
-        if r is not None:
-            reviewed.append(r)
-    if not reviewed and not find_recordings(args.paths):
+    paths = find_recordings(args.paths)
+    if not paths:
         raise TwitchsenseError(f"no recordings found in {', '.join(map(str, args.paths))}")
+    reviewed = [r for r in (reviewed_recording(readable(p)) for p in paths) if r is not None]
+    check_reviews(reviewed)  # before the recipe's minutes of work
     recs, notes = recipe_recordings(recipe, args)
     if not args.no_progress:
         print(f"training on {len(recs)} recordings of the recipe and {len(reviewed)} reviewed ...", file=sys.stderr)

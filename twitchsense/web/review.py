@@ -114,7 +114,6 @@ class Analyses:
         return Analysis(rec, res.events, res.context, "the shipped model" if self.model_path is None
                         else f"model {self.model_path.name}")
 
-
     def _detect(self, path: Path, model: str) -> Analysis:
         from ..detection.engine import detect_recording
         rec = read_recording(path, labels=False)
