@@ -50,8 +50,6 @@ def test_only_reviewed_rows_are_labels_and_markers_are_not(reviewed_folder):
     lab = reviewed_labels(rec.labels)
     assert len(lab) == len(rec.labels) - 2 and "felt" not in set(lab["label"])
     assert not ((lab["onset"] == 9.0) & (lab["label"] == "twitch")).any()
-    r = reviewed_recording(rec)
-    assert r.meta["subject"] is None and r.meta["session"] == rec.meta["session"]  # grouped by session
     assert reviewed_recording(Recording(t=rec.t, acc=rec.acc, meta=rec.meta,
                                         labels=rec.labels[rec.labels["label"] == "felt"])) is None
 
@@ -151,3 +149,21 @@ def test_recipe_folders_missing_on_this_machine_are_one_line_and_the_simulator_i
     assert {c for _, c in recs} == {f"sim:{p}" for p in PROFILES} and "left out" in notes[-1]
     with pytest.raises(TwitchsenseError, match="records no training command"):
         personal.recipe_of({"training_command": "twitchsense simulate out/"}, "x.skops")
+
+
+def test_review_window_labels(shipped):
+    from twitchsense.detection.personal import review_window_labels
+    from twitchsense.detection.training import LabelledWindows
+
+    t = np.round(np.arange(0, 40, 0.08), 2)
+    lab = pd.DataFrame({"onset": [10.0, 20.0, 30.0], "duration": [0.1, 0.1, 0.1],
+                        "label": ["twitch", "twitch", "not-twitch"], "kind": ["", "tic", ""]})
+    rec = Recording(t=np.arange(4000) / 100.0, acc=np.zeros((4000, 3)), meta={}, labels=lab)
+    X = np.zeros((t.size, len(shipped.features._names())))
+    y = review_window_labels(LabelledWindows(rec, "s", "reviewed", t, X, np.zeros(0, int)), shipped, shipped.classes)
+    at = lambda a, b: y[(t >= a) & (t <= b)]  # noqa: E731
+    assert set(at(29.95, 30.15)) == {0}  # a rejected detection: a hard negative
+    assert set(at(19.95, 20.15)) == {shipped.classes.index("tic")}
+    assert set(at(9.95, 10.15)) <= set(range(1, len(shipped.classes)))  # no class given: the shipped model's
+    assert set(at(9.76, 9.9)) == {-1} and set(at(10.2, 10.34)) == {-1}  # a twitch's edges: left out
+    assert set(at(0, 9.7)) == {-1} and set(at(31, 40)) == {-1}  # nobody reviewed it: left out

@@ -64,13 +64,11 @@ def reviewed_labels(labels: pd.DataFrame | None) -> pd.DataFrame:
 
 
 def reviewed_recording(rec: Recording) -> Recording | None:
-    """``rec`` with its reviewed rows as its only labels, grouped by its session; None without reviews."""
+    """``rec`` with its reviewed rows as its only labels; None without reviews."""
     lab = reviewed_labels(rec.labels)
     if not len(lab):
         return None
-    # one group per session, even when every session names the same subject (the wearer)
-    meta = {**rec.meta, "session": session_of(rec)[len("session:"):], "subject": None}
-    return Recording(t=rec.t, acc=rec.acc, meta=meta, labels=lab, gap_s=rec.gap_s, path=rec.path)
+    return Recording(t=rec.t, acc=rec.acc, meta=dict(rec.meta), labels=lab, gap_s=rec.gap_s, path=rec.path)
 
 
 def check_reviews(recs: list[Recording]) -> None:
@@ -85,8 +83,8 @@ def check_reviews(recs: list[Recording]) -> None:
 
 
 def review_window_labels(lw: LabelledWindows, base: TwitchModel, classes: tuple[str, ...]) -> np.ndarray:
-    """Class index per window of a reviewed recording (0 a rejected candidate, -1 left out: unreviewed
-    time and the edges of reviewed twitches)."""
+    """Class index (into ``classes``, the base model's) per window of a reviewed recording (0 a rejected
+    candidate, -1 left out: unreviewed time and the edges of reviewed twitches)."""
     t, lab = lw.t, lw.rec.labels
     y = np.full(t.size, -1)
     is_tw = (lab["label"] == "twitch").to_numpy()
@@ -100,14 +98,10 @@ def review_window_labels(lw: LabelledWindows, base: TwitchModel, classes: tuple[
         inside = (t >= a - POS_PAD_S) & (t <= b + POS_PAD_S)
         if kind in classes[1:]:
             y[inside] = classes.index(kind)
-        elif tuple(classes[1:]) == ("twitch",):
-            y[inside] = 1
         else:
             guessed |= inside
     if guessed.any():  # a twitch without a class: the class the base model gives the window
-        cp = kind_probabilities(base.kind_classifier, lw.X[guessed], len(base.classes) - 1)
-        y[guessed] = [classes.index(base.classes[1 + int(i)]) if base.classes[1 + int(i)] in classes else 1
-                      for i in cp.argmax(axis=1)]
+        y[guessed] = 1 + kind_probabilities(base.kind_classifier, lw.X[guessed], len(classes) - 1).argmax(axis=1)
     return y
 
 
