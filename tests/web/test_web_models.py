@@ -94,3 +94,14 @@ def test_switching_needs_the_recording(folders, serve):
     html = request(s, "GET", "/session/1")[2]
     assert "Switching the model needs the session's recording" in html and 'id="model-form"' not in html
     assert request(s, "GET", "/session/1?model=shipped")[0] == 404
+
+
+def test_the_switch_is_a_get_behind_the_token(folders, serve):
+    from twitchsense.web.security import Guard
+
+    session_db, demo_folder, models = folders
+    s = serve(WebConfig(db=session_db, recordings=[demo_folder], models=models, guard=Guard(token="models-secret")))
+    assert request(s, "GET", "/session/1?model=mine.skops")[0] == 401
+    assert request(s, "GET", "/session/1?model=mine.skops", headers={"authorization": "Bearer models-secret"})[0] == 200
+    assert request(s, "POST", "/session/1?model=mine.skops",
+                   headers={"authorization": "Bearer models-secret"})[0] == 403  # no CSRF token: nothing changes
