@@ -135,9 +135,9 @@ def test_train_base_with_too_few_reviews_says_how_many_in_one_line(reviewed_fold
 def test_recipe_folders_missing_on_this_machine_are_one_line_and_the_simulator_is_used(shipped, monkeypatch):
     from types import SimpleNamespace
 
-    from twitchsense.cli import personal
+    from twitchsense.cli import detection, personal
 
-    recipe = personal.recipe_of(shipped.card, "default.skops")
+    recipe = personal.recipe_of(shipped.card, "default.skops", detection.register)
     assert recipe.simulate == 12 and recipe.seed == 0 and recipe.inject  # the card's own command, parsed
     monkeypatch.setattr(personal, "_find", lambda folder: None)  # a machine without the folders
     args = SimpleNamespace(simulate=1, sim_minutes=0.5, base_simulated_only=False)
@@ -148,7 +148,7 @@ def test_recipe_folders_missing_on_this_machine_are_one_line_and_the_simulator_i
                                    "of 0.5 min of every profile, seed 0)")
     assert {c for _, c in recs} == {f"sim:{p}" for p in PROFILES} and "left out" in notes[-1]
     with pytest.raises(TwitchsenseError, match="records no training command"):
-        personal.recipe_of({"training_command": "twitchsense simulate out/"}, "x.skops")
+        personal.recipe_of({"training_command": "twitchsense simulate out/"}, "x.skops", detection.register)
 
 
 def test_review_window_labels(shipped):

@@ -172,6 +172,7 @@ def test_the_session_page_switches_the_model_and_shows_both_side_by_side(browser
     models.mkdir()
     save_model(tiny_model()[0], models / "mine.skops")
     s = serve(WebConfig(db=db, recordings=[demo_folder], models=models))
+    browser.get_log("browser")  # what earlier tests' pages logged
     browser.get(s.url + "/session/1")
     recorded = int(browser.find_element("id", "n-events").text)
     assert browser.find_elements("id", "side") == []

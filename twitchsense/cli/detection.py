@@ -178,7 +178,7 @@ def run_train(args: argparse.Namespace) -> int:
         raise TwitchsenseError(f"{args.output}: the model file name must end in .skops")
     if args.base:
         from .personal import run_personal
-        return run_personal(args)
+        return run_personal(args, register)
     recs = []
     for p in find_recordings(args.paths):
         recs.append((read_recording(p), p.parent.name))

@@ -13,13 +13,12 @@ from pathlib import Path
 from ..errors import TwitchsenseError, TwitchsenseWarning
 
 
-def recipe_of(card: dict, where: str) -> argparse.Namespace:
-    """The base model's training command (from its card), parsed by ``train``'s own parser."""
-    from . import detection
-
+def recipe_of(card: dict, where: str, register) -> argparse.Namespace:
+    """The base model's training command (from its card), parsed by ``train``'s own parser (``register``:
+    the function adding ``train`` to a parser's sub-commands)."""
     cmd = card.get("recipe_command") or card.get("training_command") or ""  # a personal base: its own base's
     parser = argparse.ArgumentParser(add_help=False)
-    detection.register(parser.add_subparsers(dest="command"))
+    register(parser.add_subparsers(dest="command"))
     try:
         with contextlib.redirect_stderr(io.StringIO()):
             ns = parser.parse_args(shlex.split(cmd)[1:])
@@ -72,19 +71,25 @@ def recipe_recordings(recipe: argparse.Namespace, args: argparse.Namespace) -> t
     return recs, notes
 
 
-def run_personal(args: argparse.Namespace) -> int:
+def run_personal(args: argparse.Namespace, register) -> int:
+    """``train --base``; ``register`` adds ``train`` to a parser (to read the base model's recipe)."""
     from ..detection.model import default_model_path, load_model, save_model
     from ..detection.personal import check_reviews, reviewed_recording, train_personal
-    from ..io.recording import find_recordings
-    from .detection import readable
+    from ..detection.preprocess import check_rate
+    from ..io.recording import find_recordings, read_recording
 
     base_path = default_model_path() if args.base == "default" else Path(args.base)
     base = load_model(base_path)
-    recipe = recipe_of(base.card, str(base_path))
+    recipe = recipe_of(base.card, str(base_path), register)
     paths = find_recordings(args.paths)
     if not paths:
         raise TwitchsenseError(f"no recordings found in {', '.join(map(str, args.paths))}")
-    reviewed = [r for r in (reviewed_recording(readable(p)) for p in paths) if r is not None]
+    reviewed = []
+    for p in paths:
+        rec = read_recording(p)
+        check_rate(rec.sample_rate_hz, where=str(p))
+        if (r := reviewed_recording(rec)) is not None:
+            reviewed.append(r)
     check_reviews(reviewed)  # before the recipe's minutes of work
     recs, notes = recipe_recordings(recipe, args)
     if not args.no_progress:
