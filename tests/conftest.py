@@ -17,6 +17,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
+#: 40 s of a real wrist recording of a person with Parkinson's disease (tremor, 100 Hz; Apache-2.0, see its README)
+PARKINSON = ROOT / "tests" / "data" / "real-parkinson-wrist" / "ppp_verily_X_week104_0-40s.csv"
 
 
 @pytest.fixture(autouse=True, scope="session")

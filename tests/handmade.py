@@ -54,12 +54,12 @@ _MODEL = {}
 
 
 def tiny_model():
-    """A small model trained (2-fold grouped CV) on hand-made recordings, cached per test session."""
+    """A small model trained (3-fold nested grouped CV) on hand-made recordings, cached per test session."""
     if "m" not in _MODEL:
         from twitchsense.detection.training import train
 
         recs = [(handmade(s, tremor=(s % 2 == 0)), "hand") for s in range(4)]
-        _MODEL["m"] = train(recs, n_splits=2, progress=False, trees=60)
+        _MODEL["m"] = train(recs, n_splits=3, progress=False, trees=60)
     return _MODEL["m"]
 
 

@@ -37,20 +37,6 @@ def test_version_and_usage_errors(cli):
     assert res.returncode == 2
 
 
-def test_planned_commands_say_so(capsys):
-    import argparse
-
-    from twitchsense.cli.common import add_planned
-
-    parser = argparse.ArgumentParser(prog="twitchsense")
-    add_planned(parser.add_subparsers(dest="command"), "later", "a later command", "twitchsense later",
-                99, "the later part")
-    args = parser.parse_args(["later", "some", "args"])
-    assert args.func(args) == 1
-    err = capsys.readouterr().err
-    assert "not built yet" in err and "issue #99" in err
-
-
 def test_replay_runs_on_a_bundled_recording(cli):
     res = cli("replay", "recordings/real-wrist/s01_01_sw.csv")
     assert res.returncode == 0, res.stderr

@@ -58,13 +58,20 @@ def test_evaluate_prints_model_and_baseline_figures(cli, model_path, data):
     assert row.split()[-3:] == ["0", "0", "0"]
 
 
-def test_bad_model_and_bad_input_give_one_line_errors(cli, data, tmp_path):
+def test_bad_model_and_bad_input_give_one_line_errors(cli, data, model_path, tmp_path):
     bogus = tmp_path / "bogus.skops"
     bogus.write_text("not a model")
     res = cli("detect", data, "-o", tmp_path / "o", "--model", bogus)
     assert res.returncode == 1 and "not a skops model file" in res.stderr and "Traceback" not in res.stderr
-    res = cli("detect", tmp_path / "nope.csv", "-o", tmp_path / "o", "--model", bogus)
-    assert res.returncode == 1 and len(res.stderr.strip().splitlines()) == 1
+    # with a good model, so that the recordings are read: a bad cell, and a file that is not there
+    bad = tmp_path / "bad.csv"
+    bad.write_text("t,ax,ay,az\n0.00,0,0,1\n0.01,0,abc,1\n0.02,0,0,1\n")
+    res = cli("detect", bad, "-o", tmp_path / "o", "--model", model_path)
+    assert res.returncode == 1 and res.stderr.strip().splitlines() == [
+        f"twitchsense detect: error: {bad}, line 3 (data row 2): column 'ay' is 'abc', not a number"]
+    assert not (tmp_path / "o" / "bad.detected.csv").exists()
+    res = cli("detect", tmp_path / "nope.csv", "-o", tmp_path / "o", "--model", model_path)
+    assert res.returncode == 1 and len(res.stderr.strip().splitlines()) == 1 and "nope.csv" in res.stderr
 
 
 def test_train_writes_a_model_and_card(cli, tmp_path):

@@ -9,9 +9,12 @@ import pytest
 
 from twitchsense.detection.config import DetectorConfig
 from twitchsense.detection.engine import DetectionEngine, StreamingDetector, detect_recording
+from twitchsense.detection.model import default_model_path, load_model
 from twitchsense.detection.scoring import score_events
 from twitchsense.detection.training import candidate_windows
+from twitchsense.io.recording import read_recording
 
+from conftest import PARKINSON
 from handmade import damped, handmade, tiny_model
 
 
@@ -45,6 +48,7 @@ def test_finds_hand_made_twitches_with_their_timing_and_strength(model):
 def test_streaming_gives_exactly_the_batch_events(model, chunks):
     rec = handmade(102, minutes=1.5)
     rec.t[4000:] += 0.8  # a gap splits the stream
+    rec.t += 1.001  # and the stream's clock does not start at 0 (span ends, a float sum, are the batch's too)
     batch = detect_recording(rec, model)
     det = StreamingDetector(model, rec.sample_rate_hz)
     rng = np.random.default_rng(5)
@@ -270,3 +274,42 @@ def test_cascade_bound_never_undercuts_and_changes_no_event(model):
 
     full = run(None)
     assert len(full) > 3 and run(model.twitch_upper_bound) == full
+
+
+def test_a_window_on_the_tail_of_a_larger_peak_raises_that_peaks_event_on_real_tremor():
+    """Real tremor (issue 15's crash): the window centred at 32.96 s holds only the tail of a 0.34 g
+    peak at 32.64 s, under 3 x the tremor's noise floor. Measured again at that peak, the run
+    shrank to 32.63-32.67 s, before the window, and no window joined the event (argmax of an
+    empty sequence). The event now keeps the run that holds the window's peak: it overlaps the
+    window, and the window's score is its confidence."""
+    rec = read_recording(PARKINSON, labels=False)
+    shipped = load_model(default_model_path())
+    centres = candidate_windows(rec, shipped.features, shipped.config).arrays()[0]
+    flagged = np.isclose(centres, 32.96)
+    assert flagged.sum() == 1
+    seen = 0
+
+    def only_that_window(F):
+        nonlocal seen
+        p = flagged[seen:seen + len(F)].astype(float)
+        seen += len(F)
+        return p, np.ones((len(F), 1))
+
+    eng = DetectionEngine(shipped.features, shipped.config, rec.sample_rate_hz, scorer=only_that_window)
+    events = eng.push(rec.t, rec.acc) + eng.flush()
+    assert len(events) == 1
+    e, half = events[0], shipped.features.window_s / 2
+    assert e.onset < 32.96 + half and e.onset + e.duration > 32.96 - half  # not before its window
+    assert e.onset == pytest.approx(32.62, abs=0.02) and e.peak_g == pytest.approx(0.342, abs=0.01)
+    assert e.confidence == 1.0
+
+
+@pytest.mark.parametrize("threshold", [0.3, 0.5, 0.9])
+def test_the_shipped_model_on_real_tremor_at_any_threshold_streams_the_batch_events(threshold):
+    """The shipped model at 0.5 crashed on this excerpt (issue 15); every threshold gives events,
+    the same in 1 s chunks as in one piece."""
+    rec = read_recording(PARKINSON, labels=False)
+    shipped = load_model(default_model_path())
+    shipped.config = dataclasses.replace(shipped.config, threshold=threshold)
+    batch = detect_recording(rec, shipped).events
+    assert batch == detect_recording(rec, shipped, chunk=100).events

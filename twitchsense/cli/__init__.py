@@ -2,7 +2,8 @@
 
 Each module in this package registers its commands; errors a user can act on
 (:class:`~twitchsense.errors.TwitchsenseError`) print one line to stderr and exit 1,
-usage errors exit 2, and a bug prints one line too (``--debug`` shows the traceback).
+usage errors exit 2, and a bug prints one line too (``--debug`` shows the traceback). A
+:class:`~twitchsense.errors.TwitchsenseWarning` prints one line to stderr and the command goes on.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("always", TwitchsenseWarning)
             warnings.showwarning = one_line
             check_scikit_learn()
             return int(args.func(args) or 0)

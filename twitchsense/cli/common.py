@@ -1,10 +1,9 @@
-"""Pieces every command module uses: parser construction with examples, planned commands, and the
-memory setting of batch commands."""
+"""Pieces every command module uses: parser construction with examples, and the memory setting of
+batch commands."""
 
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def add_command(sub: argparse._SubParsersAction, name: str, help: str, example: str,
@@ -15,22 +14,6 @@ def add_command(sub: argparse._SubParsersAction, name: str, help: str, example: 
         epilog="example:\n" + "\n".join("  " + line for line in example.strip().splitlines()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-
-
-def add_planned(sub: argparse._SubParsersAction, name: str, help: str, example: str,
-                issue: int, what: str) -> argparse.ArgumentParser:
-    """A command whose work arrives with a later issue: it says so instead of pretending."""
-    p = add_command(sub, name, help + f" [not built yet: issue #{issue}]", example,
-                    description=f"{help}\n\nNot built yet: {what} arrives with issue #{issue}.")
-    p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-
-    def run(args: argparse.Namespace) -> int:
-        print(f"twitchsense {name}: not built yet: {what} arrives with issue #{issue}.",
-              file=sys.stderr)
-        return 1
-
-    p.set_defaults(func=run)
-    return p
 
 
 def reuse_freed_memory() -> None:

@@ -44,8 +44,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--simulate 3 --inject ../shared/data/real-wrist --inject ../shared/data/real-pocket "
         "-o models/mine.skops",
         description="Train a detector (window features + gradient-boosted trees) from labelled recordings, "
-                    "with cross-validation grouped by subject (or session), the threshold chosen on "
-                    "out-of-fold predictions, and a model card beside the skops file.")
+                    "with nested cross-validation grouped by subject (by session for one person's recordings; "
+                    "a single session split in time), the threshold chosen inside each fold on out-of-fold "
+                    "predictions, and a model card of held-out figures beside the skops file.")
     p.add_argument("paths", nargs="+", type=Path, help="labelled recordings or folders (label 'twitch' = positive)")
     p.add_argument("-o", "--output", type=Path, required=True, help="model file to write (NAME.skops)")
     p.add_argument("--simulate", type=int, default=0, metavar="N",
@@ -58,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--inject-rate", type=float, default=20.0, help="injected twitches per still minute (default 20)")
     p.add_argument("--inject-copies", type=int, default=1,
                    help="injected copies of each real recording, each with its own seed (default 1)")
-    p.add_argument("--folds", type=int, default=5, help="cross-validation folds (grouped; default 5)")
+    p.add_argument("--folds", type=int, default=5, help="cross-validation folds (grouped, nested: at least 3; default 5)")
     p.add_argument("--fa-budget", type=float, default=3.0,
                    help="max detections per hour on recordings without twitches when choosing the threshold")
     p.add_argument("--seed", type=int, default=0, help="seed for simulation, injection and the model")

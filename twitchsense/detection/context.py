@@ -148,15 +148,17 @@ def states_of(level_g: np.ndarray, cfg: ContextConfig = ContextConfig()) -> np.n
     return np.digitize(level_g, [cfg.light_g, cfg.active_g]).astype(np.int8)
 
 
-def spans_of(t0: float, block_s: float, state_idx: np.ndarray, level_g: np.ndarray) -> list[ContextSpan]:
-    """Merge consecutive blocks of one state into spans (block ``i`` covers ``t0 + i*block_s``...)."""
+def spans_of(t0: float, block_s: float, state_idx: np.ndarray, level_g: np.ndarray,
+             first: int = 0) -> list[ContextSpan]:
+    """Merge consecutive blocks of one state into spans (``state_idx[i]`` is block ``first + i``, which
+    covers ``t0 + (first + i) * block_s``...: the same float for a block however the blocks came in)."""
     if state_idx.size == 0:
         return []
     change = np.flatnonzero(np.diff(state_idx)) + 1
     starts = np.concatenate([[0], change])
     ends = np.concatenate([change, [state_idx.size]])
-    return [ContextSpan(float(t0 + s * block_s), float(t0 + e * block_s), STATES[int(state_idx[s])],
-                        float(np.max(level_g[s:e]))) for s, e in zip(starts, ends)]
+    return [ContextSpan(float(t0 + (first + s) * block_s), float(t0 + (first + e) * block_s),
+                        STATES[int(state_idx[s])], float(np.max(level_g[s:e]))) for s, e in zip(starts, ends)]
 
 
 def merge_spans(spans: list[ContextSpan]) -> list[ContextSpan]:

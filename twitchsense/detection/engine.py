@@ -161,8 +161,7 @@ class _Segment:
         first = self.span_next  # segment block index of new[0]
         new = self.smooth[first - self.b0:]
         self.span_next = self.b0 + self.smooth.size
-        spans = spans_of(self.t0 + first * eng.context.block_s, eng.context.block_s,
-                         states_of(new, eng.context), new)
+        spans = spans_of(self.t0, eng.context.block_s, states_of(new, eng.context), new, first)
         self._trim()
         return events, spans
 
@@ -249,8 +248,11 @@ class _Segment:
                 self.last_end = i1  # the limb settling after the latest event (or the filter's ringing): part of it
                 i += 1
                 continue
-            # the windows seen by then whose peak lies in the event: the confidence and the class
-            join = np.flatnonzero((j[i:] * eng.step <= seen) & (peak[i:] <= i1 + eng.merge_samples)) + i
+            # the windows seen by then whose peak lies in the event, the one that raised it always
+            # among them: the confidence and the class
+            on = (j[i:] * eng.step <= seen) & (peak[i:] <= i1 + eng.merge_samples)
+            on[0] = True
+            join = np.flatnonzero(on) + i
             best = join[int(np.argmax(p[join]))]
             kind = eng.kinds[int(np.argmax(cp[best]))] if eng.kinds else ""
             state = STATES[int(self._state_of(np.array([int(j[i]) * eng.step]))[0])]
@@ -297,8 +299,14 @@ class _Segment:
             ipk = max(r0, left) + int(np.argmax(mag[max(r0, left):r1]))
             cluster = partial(_cluster, noise=noise, left=left, bridge=eng.bridge, share=eng.cfg.extent_share,
                               noise_ratio=eng.cfg.extent_noise)
+            own = ipk
             i0, i1, ipk = cluster(mag, ipk)
-            i0, i1, ipk = cluster(mag, ipk)  # again, at the cluster's own peak
+            # again, at the cluster's own peak (its share then measures the twitch, not the window's part
+            # of it), unless that run loses the window's peak: a tail under the noise criterion after a
+            # larger peak; the event then is the first run, which holds both (never one before its window)
+            r = cluster(mag, ipk)
+            if r[0] <= own <= r[1]:
+                i0, i1, ipk = r
             seen = max(hi - A, k)  # at the stream's end every window is in, its own included
             if lo + i1 > cap:  # still going: movement, not a twitch
                 return lo + i0, lo + i1, -1.0, seen

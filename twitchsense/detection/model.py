@@ -179,16 +179,28 @@ def default_model_path() -> Path:
     (``twitchsense/data``, read through :mod:`importlib.resources`, so any kind of install finds it).
     Never a file of the working directory: running in a downloaded folder loads no model lying there."""
     import os
-    from importlib import resources
 
     env = os.environ.get("TWITCHSENSE_MODEL")
     if env:
         return Path(env)
-    p = Path(str(resources.files("twitchsense") / "data" / "default.skops"))
+    p = _shipped_path()
     if p.is_file():
         return p
     raise ModelError(f"no model given and the shipped model was not found at {p} "
                      "(a broken install? reinstall twitchsense, set TWITCHSENSE_MODEL or pass --model)")
+
+
+def _shipped_path() -> Path:
+    from importlib import resources
+
+    return Path(str(resources.files("twitchsense") / "data" / "default.skops"))
+
+
+def _is_shipped(path: Path) -> bool:
+    try:
+        return Path(path).resolve() == _shipped_path().resolve()
+    except OSError:
+        return False
 
 
 def _versions() -> dict:
@@ -287,7 +299,10 @@ def load_model(path: str | Path) -> TwitchModel:
     card = json.loads(obj.get("card_json") or "{}")
     trained = card.get("versions", {}).get("scikit-learn", "")
     import sklearn
-    if trained and trained.split(".")[:2] != sklearn.__version__.split(".")[:2]:
+    # The shipped model is run under every declared scikit-learn version by CI (.ci/oldest.txt), so
+    # only a user's own model trained under another minor version gets the warning.
+    if (trained and trained.split(".")[:2] != sklearn.__version__.split(".")[:2]
+            and not _is_shipped(path)):
         print(f"twitchsense: warning: {path.name} was trained with scikit-learn {trained}, this is "
               f"{sklearn.__version__}; retrain if detections look wrong", file=sys.stderr)
     kind_clf = obj.get("kind_classifier")
@@ -349,8 +364,16 @@ def render_card(card: dict, model_name: str) -> str:
     """The model card as Markdown."""
     lines = [f"# Model card: {model_name}", ""]
     lines += [card.get("summary", "A twitchsense twitch detector."), ""]
+    if card.get("training_command") or card.get("cross_validation"):
+        lines += ["## How it was trained", ""]
     if card.get("training_command"):
-        lines += ["## How it was trained", "", "```", card["training_command"], "```", ""]
+        lines += ["```", card["training_command"], "```", ""]
+    if card.get("cross_validation"):
+        lines += [f"Cross-validation: {card['cross_validation']}."]
+        if card.get("fold_thresholds"):
+            lines += [f"Threshold {card['threshold']:g}: {card.get('threshold_rule', '')}; the outer folds' own: "
+                      f"{', '.join(f'{t:g}' for t in card['fold_thresholds'])}."]
+        lines.append("")
     if card.get("training_data"):
         lines += ["## Training data", ""]
         lines += [f"- {item}" for item in card["training_data"]]

@@ -1,30 +1,41 @@
-"""Training: candidate windows of labelled recordings -> grouped cross-validation -> threshold -> model.
+"""Training: candidate windows of labelled recordings -> nested grouped cross-validation -> model.
 
 - Windows are labelled from the recordings' label tables: a candidate window
   whose centre lies inside a twitch (+-``POS_PAD_S``) is a positive of the
   twitch's class; windows close to a twitch but not on it are left out
   (ambiguous); everything else is a negative (real movement is the hard part).
-- Cross-validation is grouped by subject where the sidecar names one, else by
-  session (recording), never by window (:class:`sklearn.model_selection.GroupKFold`).
-- The operating threshold is chosen on the out-of-fold predictions: the best
-  event-level F1 whose false alarms stay within a budget on the recordings
-  without twitches (real movement) and at rest.
-- The out-of-fold detections are replayed through the real engine, so the
-  figures in the card are the detector's, on held-out groups only.
+- Cross-validation is grouped, never by window (:class:`sklearn.model_selection.GroupKFold`):
+  by subject where there are at least :data:`MIN_GROUPS` (a recording whose sidecar names
+  none is its own), else by session (one person's own recordings), else each recording is
+  split in time into parts with :data:`SPLIT_GAP_S` left out between them (:func:`split_in_time`).
+- Nested: the operating threshold of each outer fold is chosen on the other folds alone (their
+  inner out-of-fold predictions: the best event-level F1 whose false alarms stay within a
+  budget on the recordings without twitches and at rest); the fold's held-out figures are then
+  measured with it, on data that chose nothing. The shipped threshold is chosen the same way on
+  the outer out-of-fold predictions of all the data.
+- The held-out detections are replayed through the real engine, so the figures in the card are
+  the detector's.
+
+A problem with the data that the user can act on is a one-line error (TwitchsenseError); what
+training works around is a one-line warning (:class:`~twitchsense.errors.TwitchsenseWarning`).
 """
 
 from __future__ import annotations
 
+import math
 import time
+import warnings
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
+import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import GroupKFold
 
-from ..errors import TwitchsenseError
+from ..errors import TwitchsenseError, TwitchsenseWarning
 from ..io.recording import Recording, find_recordings, read_recording
 from ..types import TwitchEvent
 from .baseline import BandEnergyDetector
@@ -37,6 +48,15 @@ from .scoring import EXPERIMENTAL_KINDS, Tally, score_events
 POS_PAD_S = 0.05
 AMBIGUOUS_S = 0.25
 MIN_POSITIVE_G = 0.01
+#: nested cross-validation needs groups to test on, to choose the threshold on and to train on
+MIN_GROUPS = 3
+#: left out between the parts of a recording split in time: more than a window's row (2.9 s) and the
+#: context's median (2.25 s), so nothing of one part is seen from the next
+SPLIT_GAP_S = 10.0
+#: the shortest part of a recording split in time
+MIN_PART_S = 30.0
+#: fewer twitch labels than this: a warning (none at all: an error)
+FEW_TWITCHES = 30
 
 
 @dataclass
@@ -63,11 +83,78 @@ def candidate_windows(rec: Recording, features: WindowFeatures, config: Detector
 
 
 def group_of(rec: Recording) -> str:
-    """Cross-validation group: the subject when known, else the session/recording."""
+    """Cross-validation group by subject: the subject when known, else the session/recording."""
     subj = rec.meta.get("subject")
     if subj:
         return f"subject:{subj}"
+    return session_of(rec)
+
+
+def session_of(rec: Recording) -> str:
+    """Cross-validation group by session: the sidecar's session, else the recording."""
     return f"session:{rec.meta.get('session') or rec.name}"
+
+
+def split_in_time(rec: Recording, parts: int, gap_s: float = SPLIT_GAP_S) -> list[Recording]:
+    """``parts`` recordings of equal length cut from ``rec``, ``gap_s`` of it left out between each two.
+    Labels are cut with them (a label across a cut keeps its part inside the part)."""
+    t0, t1 = float(rec.t[0]), float(rec.t[-1])
+    length = (t1 - t0 - (parts - 1) * gap_s) / parts
+    out = []
+    for i in range(parts):
+        a = t0 + i * (length + gap_s)
+        b = t1 + 1e-9 if i == parts - 1 else a + length
+        keep = (rec.t >= a) & (rec.t < b)
+        lab = rec.labels
+        if lab is not None and len(lab):
+            end = lab["onset"] + lab["duration"]
+            lab = lab[(end > a) & (lab["onset"] < b)].copy()
+            on = lab["onset"].clip(lower=a)
+            lab["duration"] = (lab["onset"] + lab["duration"]).clip(upper=b) - on
+            lab["onset"] = on
+            lab = lab.reset_index(drop=True)
+        meta = {**rec.meta, "session": f"{session_of(rec)[len('session:'):]} part {i + 1} of {parts}"}
+        out.append(Recording(t=rec.t[keep], acc=rec.acc[keep], meta=meta, labels=lab, gap_s=rec.gap_s,
+                             path=rec.path.with_name(f"{rec.name}.part{i + 1}.csv") if rec.path else None))
+    return out
+
+
+def cross_validation_groups(recs: list[tuple[Recording, str]], n_splits: int) -> tuple[list, str]:
+    """``(recording, category, group)`` triples for nested cross-validation, and how they are grouped.
+
+    By subject when there are at least :data:`MIN_GROUPS` (a recording without one is its own);
+    else by session (one person training on their own recordings); else every recording is split in
+    time into parts (:func:`split_in_time`), one group each.
+    """
+    by_subject = [group_of(r) for r, _ in recs]
+    n = len(set(by_subject))
+    if n >= MIN_GROUPS:
+        n_subjects = len({g for g in by_subject if g.startswith("subject:")})
+        what = (f"{n} subjects" if n_subjects == n else
+                f"{n} groups (the subject where the sidecar names one, else the session)")
+        return [(r, c, g) for (r, c), g in zip(recs, by_subject)], what
+    by_session = [session_of(r) for r, _ in recs]
+    n = len(set(by_session))
+    who = "one subject" if len(set(by_subject)) == 1 else f"{len(set(by_subject))} subjects"
+    if n >= MIN_GROUPS:
+        return [(r, c, g) for (r, c), g in zip(recs, by_session)], f"{n} sessions ({who})"
+    # too few sessions to hold one out: split each recording in time
+    parts = max(2, math.ceil(max(n_splits, MIN_GROUPS) / len(recs)))
+    out = []
+    for r, c in recs:
+        fit = int((r.duration_s + SPLIT_GAP_S) // (MIN_PART_S + SPLIT_GAP_S))
+        for i, part in enumerate(split_in_time(r, min(parts, fit)) if fit >= 2 else [r]):
+            out.append((part, c, f"{session_of(r)}:part{i + 1}"))
+    if len(out) < MIN_GROUPS:
+        total = sum(r.duration_s for r, _ in recs) / 60
+        raise TwitchsenseError(
+            f"{len(recs)} recording{'s' if len(recs) > 1 else ''} of {total:.1f} min in all: too little to hold "
+            f"some out; training needs {MIN_GROUPS} sessions, or recordings long enough to split in "
+            f"{MIN_GROUPS} parts of {MIN_PART_S:g} s with {SPLIT_GAP_S:g} s between them (record longer, or add "
+            "recordings or --simulate N)")
+    n_recs = f"{len(recs)} session{'s' if len(recs) > 1 else ''}"
+    return out, (f"{len(out)} parts of {n_recs} ({who}) split in time, {SPLIT_GAP_S:g} s left out between "
+                 f"parts (fewer than {MIN_GROUPS} sessions)")
 
 
 def window_labels(t: np.ndarray, rec: Recording, classes: tuple[str, ...]) -> np.ndarray:
@@ -84,44 +171,89 @@ def window_labels(t: np.ndarray, rec: Recording, classes: tuple[str, ...]) -> np
         inside = (t >= on - POS_PAD_S) & (t <= end + POS_PAD_S)
         y[near & (y == 0)] = -1
         if pk >= MIN_POSITIVE_G:
-            kind = str(row["kind"]) if "kind" in tw and str(row.get("kind", "")) in classes else "twitch"
-            ci = classes.index(kind) if kind in classes else (classes.index("twitch") if "twitch" in classes else 1)
-            y[inside] = ci
+            kind = str(row["kind"]).strip() if "kind" in tw else "twitch"
+            y[inside] = classes.index(kind if kind in classes else "twitch")
     return y
 
 
+def _twitch_labels(rec: Recording) -> pd.DataFrame:
+    lab = rec.labels
+    if lab is None or not len(lab):
+        return pd.DataFrame(columns=["onset", "duration", "label"])
+    return lab[lab["label"] == "twitch"]
+
+
 def classes_for(recs: Iterable[Recording]) -> tuple[str, ...]:
-    """``("none", kinds...)`` when the twitch labels carry classes, else ``("none", "twitch")``."""
+    """``("none", kinds...)`` when every twitch label carries a class, else ``("none", "twitch")``
+    (with a warning when only some do: the classes collapse to ``twitch``)."""
     kinds: set[str] = set()
-    all_have = True
+    with_kind = without_kind = 0
     for r in recs:
-        lab = r.labels
-        if lab is None or not len(lab):
-            continue
-        tw = lab[lab["label"] == "twitch"]
+        tw = _twitch_labels(r)
         if not len(tw):
             continue
-        if "kind" not in tw or (tw["kind"].astype(str).str.len() == 0).any():
-            all_have = False
+        if "kind" not in tw or (tw["kind"].astype(str).str.strip().str.len() == 0).any():
+            without_kind += 1
         else:
-            kinds |= set(tw["kind"].astype(str))
-    if all_have and kinds:
+            with_kind += 1
+            kinds |= set(tw["kind"].astype(str).str.strip())
+    if without_kind and with_kind:
+        warnings.warn(f"{without_kind} of {with_kind + without_kind} recordings with twitches have twitch labels "
+                      "without a 'kind': the classes collapse to 'twitch' (give every twitch label a kind to "
+                      "train classes)", TwitchsenseWarning, stacklevel=2)
+    if not without_kind and kinds:
         return ("none", *sorted(kinds))
     return ("none", "twitch")
 
 
-def extract(recs: list[tuple[Recording, str]], features: WindowFeatures, config: DetectorConfig,
+def check_training_data(recs: list[tuple[Recording, str]], model_rate_hz: float) -> None:
+    """Refuse data without twitch labels or at a rate the detector does not take, and warn about what
+    training works around: labels that look meant as twitches but are not ``twitch`` (they count as
+    negatives), few twitches, mixed sample rates. Each message one line."""
+    from .preprocess import check_rate
+
+    near: Counter = Counter()
+    n_twitches = 0
+    rates = set()
+    for r, _ in recs:
+        check_rate(r.sample_rate_hz, where=str(r.path or r.name))
+        rates.add(round(r.sample_rate_hz))
+        tw = _twitch_labels(r)
+        peak = tw["peak_g"].to_numpy(float) if "peak_g" in tw else np.full(len(tw), np.nan)
+        n_twitches += int((np.isnan(peak) | (peak >= MIN_POSITIVE_G)).sum())
+        lab = r.labels
+        if lab is not None and len(lab):
+            other = lab["label"].astype(str)
+            other = other[(other != "twitch") & other.str.strip().str.lower().str.startswith("twitch")]
+            near.update(other)
+    if near:
+        listed = ", ".join(f"'{k}' ({n})" for k, n in near.most_common())
+        warnings.warn(f"labels {listed} are not 'twitch' and count as negatives, like any other label; "
+                      "rename them 'twitch' if they mark twitches", TwitchsenseWarning, stacklevel=2)
+    if n_twitches == 0:
+        raise TwitchsenseError(f"no twitch labels (of at least {MIN_POSITIVE_G:g} g) in {len(recs)} recording"
+                               f"{'s' if len(recs) > 1 else ''}: training needs twitches labelled 'twitch' in "
+                               "NAME.events.csv (or add --simulate N)")
+    if n_twitches < FEW_TWITCHES:
+        warnings.warn(f"only {n_twitches} twitch label{'s' if n_twitches > 1 else ''}: the model will be weak and "
+                      "its held-out figures rough (label more, or add --simulate N)", TwitchsenseWarning, stacklevel=2)
+    if len(rates) > 1:
+        warnings.warn(f"recordings at {len(rates)} sample rates ({', '.join(f'{x:g}' for x in sorted(rates))} Hz): "
+                      f"each is resampled to the model's {model_rate_hz:g} Hz", TwitchsenseWarning, stacklevel=2)
+
+
+def extract(recs: list[tuple[Recording, str, str]], features: WindowFeatures, config: DetectorConfig,
             classes: tuple[str, ...], progress: bool = True) -> list[LabelledWindows]:
-    """Candidate-window features and labels of every recording (with a progress bar)."""
+    """Candidate-window features and labels of every ``(recording, category, group)`` (with a progress bar)."""
     from tqdm import tqdm
 
     out = []
-    for rec, category in tqdm(recs, desc="features", unit="rec", disable=not progress, leave=False):
+    for rec, category, group in tqdm(recs, desc="features", unit="rec", disable=not progress, leave=False):
         t0 = time.perf_counter()
         t, X, _, _ = candidate_windows(rec, features, config).arrays()
         if X.size == 0:
             X = np.zeros((0, len(features._names())))
-        out.append(LabelledWindows(rec, group_of(rec), category, t, X, window_labels(t, rec, classes),
+        out.append(LabelledWindows(rec, group, category, t, X, window_labels(t, rec, classes),
                                    time.perf_counter() - t0))
     return out
 
@@ -145,7 +277,10 @@ def _fit(X: np.ndarray, y: np.ndarray, seed: int, trees: int = 200) -> HistGradi
 
 
 def _fit_pair(X: np.ndarray, y: np.ndarray, n_kinds: int, seed: int, trees: int):
-    """The twitch/no-twitch model and, with several classes, the class model on twitch windows."""
+    """The twitch/no-twitch model and, with several classes, the class model on twitch windows
+    (``None`` without a twitch window or without another window to learn from: it finds nothing)."""
+    if not (y > 0).any() or (y > 0).all():
+        return None
     clf = _fit(X, (y > 0).astype(int), seed, trees)
     kind = None
     pos = y > 0
@@ -160,8 +295,11 @@ def _proba_full(pair, X: np.ndarray, n_classes: int) -> np.ndarray:
 
     from .model import kind_probabilities
 
-    clf, kind = pair
     P = np.zeros((X.shape[0], n_classes))
+    if pair is None:
+        P[:, 0] = 1.0
+        return P
+    clf, kind = pair
     if X.shape[0]:
         with threadpool_limits(1):
             p = clf.predict_proba(X)[:, 1]
@@ -217,7 +355,9 @@ class TrainingReport:
     core_by_category: dict = field(default_factory=dict)  # the same with EXPERIMENTAL_KINDS optional
     baseline_by_category: dict = field(default_factory=dict)
     baseline_core_by_category: dict = field(default_factory=dict)
-    threshold_search: list = field(default_factory=list)
+    threshold_search: list = field(default_factory=list)  # the shipped threshold's search
+    fold_thresholds: list = field(default_factory=list)   # each outer fold's, chosen without it
+    grouping: str = ""
     n_windows: int = 0
     n_positive_windows: int = 0
     n_groups: int = 0
@@ -253,57 +393,96 @@ def train(recs: list[tuple[Recording, str]], features: WindowFeatures | None = N
           config: DetectorConfig | None = None, n_splits: int = 5, seed: int = 0,
           fa_budget_real: float = 3.0, fa_budget_rest: float = 1.5, progress: bool = True,
           evaluate_baseline: bool = True, trees: int = 200) -> tuple[TwitchModel, TrainingReport]:
-    """Train a detector on ``(recording, category)`` pairs; returns the model and its OOF report."""
+    """Train a detector on ``(recording, category)`` pairs; returns the model and its held-out report
+    (nested cross-validation: see the module's docstring)."""
     from tqdm import tqdm
 
     features = features or WindowFeatures()
     config = config or DetectorConfig()
     if not recs:
         raise TwitchsenseError("no recordings to train on")
+    if n_splits < MIN_GROUPS:
+        raise TwitchsenseError(f"cross-validation needs at least {MIN_GROUPS} folds (one to test on, one to choose "
+                               f"the threshold on, one to train on), not {n_splits}")
+    check_training_data(recs, features.rate_hz)
     features.fit(np.zeros((1, 3 * features.row_samples)))
     classes = classes_for(r for r, _ in recs)
+    grouped, grouping = cross_validation_groups(recs, n_splits)
     times = {}
     t0 = time.perf_counter()
-    data = extract(recs, features, config, classes, progress)
+    data = extract(grouped, features, config, classes, progress)
     times["features_s"] = round(time.perf_counter() - t0, 1)
     use = [(lw.y >= 0) for lw in data]
     X = np.vstack([lw.X[u] for lw, u in zip(data, use)])
     y = np.concatenate([lw.y[u] for lw, u in zip(data, use)])
-    groups = np.concatenate([np.full(int(u.sum()), lw.group) for lw, u in zip(data, use)])
-    if (y > 0).sum() < 5 or (y == 0).sum() < 5:
-        raise TwitchsenseError(f"too few labelled windows to train on ({int((y > 0).sum())} twitch, "
-                               f"{int((y == 0).sum())} other): the data needs 'twitch' labels and background")
-    n_groups = len(set(groups))
-    k = min(n_splits, n_groups)
-    if k < 2:
-        raise TwitchsenseError("cross-validation needs recordings from at least 2 subjects/sessions")
-    # out-of-fold probabilities for every candidate window (ambiguous ones included)
-    rec_groups = np.array([lw.group for lw in data])
-    uniq = np.unique(rec_groups)
+    if not (y > 0).any():
+        raise TwitchsenseError("no candidate window lies on a labelled twitch: check that the labels' onsets "
+                               "are seconds on the recordings' own time base")
+    if (y > 0).all():
+        raise TwitchsenseError("every labelled window is a twitch: training needs background too (label only "
+                               "the twitches, and record time without them)")
+    groups = np.array([lw.group for lw in data])
+    uniq = np.unique(groups)
+    k = min(n_splits, uniq.size)
     fold_of_group = {}
     for fold, (_, test) in enumerate(GroupKFold(n_splits=k).split(uniq, groups=uniq)):
         for g in uniq[test]:
             fold_of_group[g] = fold
-    oof = [np.zeros((lw.X.shape[0], len(classes))) for lw in data]
+    rec_fold = np.array([fold_of_group[g] for g in groups])
+    win_fold = np.concatenate([np.full(int(u.sum()), f) for f, u in zip(rec_fold, use)])
+    twitch_folds = set(win_fold[y > 0].tolist())
+    if len(twitch_folds) < k:
+        warnings.warn(f"twitches in only {len(twitch_folds)} of {k} cross-validation folds: a fold whose training "
+                      "part has none finds nothing, and its held-out figures say so (label twitches in more "
+                      "recordings)", TwitchsenseWarning, stacklevel=2)
+    n_classes = len(classes)
+    models: dict[frozenset, object] = {}  # the folds left out -> the model trained without them
+    P: list = [None] * len(data)  # per recording: the probabilities of its candidate windows
+
+    def probabilities(without: frozenset, fold: int) -> None:
+        """Fill ``P[fold]`` for the recordings of ``fold`` from the model trained without ``without``."""
+        if without not in models:
+            keep = ~np.isin(win_fold, list(without))
+            models[without] = _fit_pair(X[keep], y[keep], n_classes - 1, seed, trees)
+        for i in np.flatnonzero(rec_fold == fold):
+            P[i] = _proba_full(models[without], data[i].X, n_classes)
+
     t0 = time.perf_counter()
-    for fold in tqdm(range(k), desc="cross-validation", unit="fold", disable=not progress, leave=False):
-        train_mask = np.array([fold_of_group[g] != fold for g in groups])
-        pair = _fit_pair(X[train_mask], y[train_mask], len(classes) - 1, seed, trees)
-        for lw, P in zip(data, oof):
-            if fold_of_group[lw.group] == fold and lw.X.shape[0]:
-                P[:] = _proba_full(pair, lw.X, len(classes))
+    # the outer folds' held-out probabilities, and each outer fold's threshold chosen on the other folds
+    # alone: their inner out-of-fold probabilities, from models trained without that fold either
+    bar = tqdm(total=k * (k + 1) // 2, desc="nested cross-validation", unit="fit", disable=not progress, leave=False)
+    for f in range(k):
+        probabilities(frozenset([f]), f)
+        bar.update()
+    outer = list(P)
+    fold_thr = []
+    for f in range(k):
+        for g in range(k):
+            if g != f:
+                new = frozenset([f, g]) not in models
+                probabilities(frozenset([f, g]), g)
+                bar.update(int(new))
+        inner = [i for i in range(len(data)) if rec_fold[i] != f]
+        thr, _ = choose_threshold([data[i] for i in inner], [P[i] for i in inner], config, features.window_s,
+                                  fa_budget_real, fa_budget_rest)
+        fold_thr.append(thr)
+    bar.close()
     times["cv_s"] = round(time.perf_counter() - t0, 1)
-    thr, search = choose_threshold(data, oof, config, features.window_s, fa_budget_real, fa_budget_rest)
+    # the shipped threshold: chosen the same way, on the outer out-of-fold probabilities of all the data
+    thr, search = choose_threshold(data, outer, config, features.window_s, fa_budget_real, fa_budget_rest)
     config = DetectorConfig(**{**config.to_dict(), "threshold": thr})
-    # exact out-of-fold detections through the real engine, and the baseline on the same recordings
+    # exact held-out detections through the real engine (each fold at its own threshold), and the
+    # baseline on the same recordings
     t0 = time.perf_counter()
-    report = TrainingReport(threshold=thr, threshold_search=search, n_windows=int(y.size),
-                            n_positive_windows=int((y > 0).sum()), n_groups=n_groups)
+    report = TrainingReport(threshold=thr, threshold_search=search, fold_thresholds=fold_thr, grouping=grouping,
+                            n_windows=int(y.size), n_positive_windows=int((y > 0).sum()), n_groups=int(uniq.size))
     # (model or baseline, every class or EXPERIMENTAL_KINDS optional) -> category -> tally
     tallies: dict[tuple[str, bool], dict[str, Tally]] = {}
     base = BandEnergyDetector()
-    for lw, P in tqdm(list(zip(data, oof)), desc="held-out scoring", unit="rec", disable=not progress, leave=False):
-        found = {"model": replay_events(lw, P, features, config, classes)}
+    fold_config = [DetectorConfig(**{**config.to_dict(), "threshold": t}) for t in fold_thr]
+    for lw, Pi, f in tqdm(list(zip(data, outer, rec_fold)), desc="held-out scoring", unit="rec",
+                          disable=not progress, leave=False):
+        found = {"model": replay_events(lw, Pi, features, fold_config[f], classes)}
         if evaluate_baseline:
             found["baseline"] = base.detect(lw.rec)
         for who, ev in found.items():
@@ -318,16 +497,19 @@ def train(recs: list[tuple[Recording, str]], features: WindowFeatures | None = N
     report.baseline_by_category, report.baseline_core_by_category = figures("baseline", False), figures("baseline", True)
     times["scoring_s"] = round(time.perf_counter() - t0, 1)
     t0 = time.perf_counter()
-    clf, kind_clf = _fit_pair(X, y, len(classes) - 1, seed, trees)
+    clf, kind_clf = _fit_pair(X, y, n_classes - 1, seed, trees)
     times["final_fit_s"] = round(time.perf_counter() - t0, 1)
     report.seconds = times
     model = TwitchModel(features, clf, classes, config, card={
         "classifier": "twitch/no-twitch and class models: " + f"HistGradientBoostingClassifier({', '.join(f'{k}={v}' for k, v in sorted(clf.get_params().items()) if k in ('max_iter', 'learning_rate', 'max_leaf_nodes', 'min_samples_leaf', 'l2_regularization'))}), class-balanced weights",
-        "cross_validation": f"GroupKFold({k}) over {n_groups} groups (subject where known, else session)",
+        "cross_validation": f"nested GroupKFold({k}) over {grouping}: each outer fold's threshold chosen on "
+                            "the other folds alone, the held-out figures measured with it",
         "windows": {"total": int(y.size), "twitch": int((y > 0).sum())},
         "threshold": thr,
+        "fold_thresholds": fold_thr,
         "threshold_rule": f"best out-of-fold F1 with <= {fa_budget_real:g} detections/h on recordings without "
-                          f"twitches and <= {fa_budget_rest:g} false alarms/h at rest",
+                          f"twitches and <= {fa_budget_rest:g} false alarms/h at rest; in each outer fold on the "
+                          "other folds' inner out-of-fold predictions, for the model on the outer ones of all the data",
         "held_out_figures": report.by_category,
         "held_out_figures_fasciculations_optional": report.core_by_category,
         "baseline_held_out_figures": report.baseline_by_category,
@@ -355,11 +537,12 @@ def simulated_sessions(n: int, minutes: float, rates: list[float], seed: int) ->
     """``n`` simulated sessions of every profile, cycling through ``rates`` (seeded), as
     ``(recording, "sim:PROFILE")`` pairs."""
     from ..simulate import PROFILES, simulate_session
+    from ..simulate.seeds import training_seed
 
     out = []
     for pi, prof in enumerate(PROFILES):
         for i in range(n):
-            s = seed * 100_000 + pi * 1000 + i
+            s = training_seed(seed, pi, i)
             rec = simulate_session(prof, minutes, s, rate_hz=rates[(pi + i) % len(rates)])
             rec.meta.setdefault("session", f"sim-{prof}-{s}")
             rec.meta["subject"] = f"sim-{prof}-{s}"

@@ -1,0 +1,197 @@
+"""Training on anyone's labelled data: one subject, one session, odd labels, mixed rates, nested
+cross-validation (each outer fold's threshold chosen without it), the held-out simulator seeds."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from twitchsense.detection import training
+from twitchsense.detection.training import SPLIT_GAP_S, split_in_time, train
+from twitchsense.errors import TwitchsenseError, TwitchsenseWarning
+from twitchsense.io.recording import write_recording
+from twitchsense.simulate.seeds import HELD_OUT_SEED0, is_held_out, training_seed
+
+from handmade import handmade
+
+pytestmark = pytest.mark.filterwarnings("ignore::twitchsense.errors.TwitchsenseWarning")
+FAST = {"n_splits": 3, "trees": 20, "progress": False, "evaluate_baseline": False}
+
+
+def mine(seed: int, minutes: float = 2.0, session: str | None = None, **kw):
+    """A hand-made labelled recording of one person, "me"."""
+    rec = handmade(seed, minutes=minutes, **kw)
+    rec.meta["subject"] = "me"
+    if session:
+        rec.meta["session"] = session
+    return rec
+
+
+def test_one_person_with_three_sessions_is_held_out_by_session():
+    model, report = train([(mine(700 + i, session=f"night{i}"), "mine") for i in range(3)], **FAST)
+    assert report.grouping == "3 sessions (one subject)" and report.n_groups == 3
+    assert "over 3 sessions (one subject)" in model.card["cross_validation"]
+    assert report.by_category["mine"]["true_twitches"] > 20
+
+
+def test_one_person_with_two_sessions_trains_on_them_split_in_time():
+    """Issue 15: two sessions of subject "me" were refused ("cross-validation needs recordings from at
+    least 2 subjects/sessions"), and --folds 1 did not help."""
+    _, report = train([(mine(710 + i, session=f"night{i}"), "mine") for i in range(2)], **FAST)
+    assert report.grouping.startswith("4 parts of 2 sessions (one subject) split in time")
+
+
+def test_a_single_session_is_split_in_time_with_a_gap_and_the_card_says_so(tmp_path):
+    from twitchsense.detection.model import load_model, save_model
+
+    rec = mine(720, minutes=4.0)
+    model, report = train([(rec, "mine")], **FAST)
+    assert report.n_groups == 3 and f"{SPLIT_GAP_S:g} s left out between parts" in report.grouping
+    save_model(model, tmp_path / "m.skops")
+    assert "3 parts of 1 session (one subject) split in time" in (tmp_path / "m.card.md").read_text()
+    assert "split in time" in load_model(tmp_path / "m.skops").card["cross_validation"]
+    # the held-out figures count the twitches of the parts, not of the gaps left out
+    parts = split_in_time(rec, 3)
+    held = sum(int((p.labels.label == "twitch").sum()) for p in parts)
+    assert report.by_category["mine"]["true_twitches"] + report.by_category["mine"]["optional_twitches"] == held
+
+
+def test_split_in_time_leaves_the_gap_out_and_cuts_the_labels():
+    rec = mine(721, minutes=3.0)
+    parts = split_in_time(rec, 3, gap_s=10.0)
+    assert len(parts) == 3
+    for a, b in zip(parts, parts[1:]):
+        assert b.t[0] - a.t[-1] >= 10.0
+    for p in parts:
+        lab = p.labels
+        assert (lab.onset >= p.t[0] - 0.011).all() and (lab.onset + lab.duration <= p.t[-1] + 0.011).all()
+    assert sum(p.n_samples for p in parts) == pytest.approx(rec.n_samples - 2 * 10.0 * 100, abs=3)
+    assert len({p.meta["session"] for p in parts}) == 3
+
+
+def test_too_little_data_to_hold_any_out_is_one_actionable_error():
+    with pytest.raises(TwitchsenseError, match=r"too little to hold some out.*record longer"):
+        train([(mine(730, minutes=1.0), "mine")], **FAST)
+
+
+def test_fewer_than_three_folds_is_one_actionable_error():
+    with pytest.raises(TwitchsenseError, match="at least 3 folds"):
+        train([(mine(731 + i, session=str(i)), "mine") for i in range(3)], **{**FAST, "n_splits": 2})
+
+
+def test_only_negatives_is_one_clear_error():
+    with pytest.raises(TwitchsenseError, match="no twitch labels .* in 3 recordings"):
+        train([(handmade(740 + i, minutes=1.0, n_twitch=0), "neg") for i in range(3)], **FAST)
+
+
+def test_few_twitches_train_with_a_warning():
+    recs = [(handmade(750 + i, minutes=1.5, n_twitch=1), "few") for i in range(3)]
+    with pytest.warns(TwitchsenseWarning, match="only 3 twitch labels"):
+        model, _ = train(recs, **FAST)
+    assert model.config.threshold > 0
+
+
+def test_twitch_labels_with_and_without_kind_collapse_to_twitch_with_a_warning():
+    recs = [(handmade(760 + i, minutes=1.5), "k") for i in range(3)]
+    recs[0][0].labels = recs[0][0].labels.drop(columns=["kind"])
+    with pytest.warns(TwitchsenseWarning, match="1 of 3 recordings with twitches .* collapse to 'twitch'"):
+        model, _ = train(recs, **FAST)
+    assert model.classes == ("none", "twitch")
+
+
+def test_labels_that_look_meant_as_twitches_are_named_in_a_warning():
+    recs = [(handmade(770 + i, minutes=1.5), "u") for i in range(3)]
+    lab = recs[0][0].labels
+    lab.loc[lab.label == "twitch", "label"] = "Twitch"
+    recs[1][0].labels.loc[0, "label"] = "twitches"
+    with pytest.warns(TwitchsenseWarning, match=r"labels 'Twitch' \(12\), 'twitches' \(1\) are not 'twitch'"):
+        train(recs, **FAST)
+
+
+def test_mixed_sample_rates_train_with_a_warning():
+    recs = [(handmade(780 + i, minutes=1.5, rate=r), "r") for i, r in enumerate((25.0, 64.0, 400.0))]
+    with pytest.warns(TwitchsenseWarning, match=r"3 sample rates \(25, 64, 400 Hz\)"):
+        _, report = train(recs, **FAST)
+    assert report.by_category["r"]["found"] > 10
+
+
+def test_a_rate_the_detector_does_not_take_is_an_error_naming_the_recording(tmp_path):
+    rec = handmade(790, minutes=1.5, rate=100.0)
+    rec.t = rec.t * 10  # 10 Hz
+    rec.meta["sample_rate_hz"] = 10.0
+    write_recording(tmp_path / "slow.csv", rec)
+    from twitchsense.io.recording import read_recording
+
+    recs = [(read_recording(tmp_path / "slow.csv"), "s")] + [(handmade(791 + i), "h") for i in range(2)]
+    with pytest.raises(TwitchsenseError, match=r"slow.csv: sample rate 10 Hz is outside"):
+        train(recs, **FAST)
+
+
+def test_each_outer_folds_threshold_is_chosen_without_that_fold(monkeypatch):
+    """Nested: the figures of a fold are measured with a threshold chosen on the other folds' data and
+    on predictions of models that never saw the fold; only the shipped threshold sees every fold."""
+    seen = []
+    choose = training.choose_threshold
+
+    def spy(data, oof, *args, **kw):
+        seen.append({lw.group for lw in data})
+        return choose(data, oof, *args, **kw)
+    monkeypatch.setattr(training, "choose_threshold", spy)
+    fits = []
+    fit = training._fit_pair
+
+    def count(X, *args, **kw):
+        fits.append(X.shape[0])
+        return fit(X, *args, **kw)
+    monkeypatch.setattr(training, "_fit_pair", count)
+    recs = [(handmade(800 + i, minutes=1.0), "h") for i in range(4)]
+    _, report = train(recs, **FAST)
+    groups = {f"subject:h{800 + i}" for i in range(4)}
+    assert len(seen) == 3 + 1 and seen[-1] == groups  # 3 outer folds, then the shipped threshold
+    held_out = [groups - s for s in seen[:-1]]
+    assert all(held_out) and set().union(*held_out) == groups  # each fold's own groups left out
+    assert len(report.fold_thresholds) == 3
+    assert len(fits) == 3 + 3 + 1  # the outer folds' models, one per pair of folds, the final one
+
+
+def test_train_cli_prints_warnings_and_errors_as_one_line(cli, tmp_path):
+    d = tmp_path / "only-negatives"
+    d.mkdir()
+    for i in range(3):
+        write_recording(d / f"n{i}.csv", handmade(810 + i, minutes=0.5, n_twitch=0))
+    res = cli("train", d, "-o", tmp_path / "m.skops", "--no-progress")
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert res.stderr.strip().splitlines() == [
+        "twitchsense train: error: no twitch labels (of at least 0.01 g) in 3 recordings: training needs twitches "
+        "labelled 'twitch' in NAME.events.csv (or add --simulate N)"]
+    d = tmp_path / "me"
+    d.mkdir()
+    write_recording(d / "night.csv", mine(811, minutes=3.0, n_twitch=8, tremor=False))
+    res = cli("train", d, "-o", tmp_path / "m.skops", "--no-progress", "--folds", "3", "--trees", "20", timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.strip().splitlines() == [
+        "twitchsense train: warning: only 8 twitch labels: the model will be weak and its held-out figures rough "
+        "(label more, or add --simulate N)"]
+    card = json.loads((tmp_path / "m.card.json").read_text())
+    assert "split in time" in card["cross_validation"] and len(card["fold_thresholds"]) == 3
+
+
+def test_training_never_simulates_the_held_out_sessions():
+    assert not any(is_held_out(training_seed(s, p, i)) for s in (0, 1, 9, 123) for p in range(8) for i in range(50))
+    clash = next(s for s in range(HELD_OUT_SEED0 // 100_000 - 2, HELD_OUT_SEED0 // 100_000 + 2)
+                 if is_held_out(s * 100_000))
+    with pytest.raises(TwitchsenseError, match="held-out sessions"):
+        training_seed(clash, 0, 0)
+    assert is_held_out(HELD_OUT_SEED0) and not is_held_out(HELD_OUT_SEED0 - 1)
+    assert is_held_out(HELD_OUT_SEED0 + 2 ** 32)  # the simulator reads a seed's low 32 bits
+
+
+def test_the_quality_benchmark_measures_on_held_out_seeds_only():
+    from benchmarks.quality import session_seeds
+
+    seeds = session_seeds(sessions=4, development=False)
+    assert len(seeds) == 32 and all(is_held_out(s) for _, s, _ in seeds)
+    assert not any(is_held_out(s) for _, s, _ in session_seeds(sessions=4, development=True))
+    assert np.unique([s for _, s, _ in seeds]).size == 32
