@@ -5,9 +5,9 @@
 """
 
 from ..io.sessionclock import parse_start_time
-from .engine import AlertChange, AlertEngine, JudgedAlerts, alerts_for_events, judge_events, recording_alerts
+from .engine import AlertChange, AlertEngine, alerts_for_events, recording_alerts
 from .rulefile import RuleError, RuleSet, default_rules_path, load_rules, parse_rules
 from .rules import GUIDANCE, RULE_KINDS, Finding
 
-__all__ = ["AlertChange", "AlertEngine", "JudgedAlerts", "alerts_for_events", "judge_events", "recording_alerts", "parse_start_time", "RuleError",
+__all__ = ["AlertChange", "AlertEngine", "alerts_for_events", "recording_alerts", "parse_start_time", "RuleError",
            "RuleSet", "default_rules_path", "load_rules", "parse_rules", "GUIDANCE", "RULE_KINDS", "Finding"]

@@ -14,20 +14,6 @@ continues where it stopped.
 Times are stream seconds; the session's ``start_time`` (ISO 8601 with offset)
 maps them to absolute time and calendar days (the days rules). Without it, day
 boundaries fall every 86 400 s of stream time.
-
-Twitch rules are judged on the data's time, not on the time an event is reported: a new
-event at the moment it ends, and a change due without new events (a window sliding past
-an event, a hold running out) exactly when it is due. Live, the detector reports an event
-a little after it ends (its latency); the due changes are therefore judged
-``event_lag_s`` behind the newest sample, so that every event reported within that lag is
-judged in its place. Live and batch (:func:`alerts_for_events`) then give the same alerts
-at the same times; only an event reported later than the lag (the last twitch before a
-gap in the data, released when data flows again) is judged when it arrives.
-
-A day counts for the days rules when the rule it names had a level (was raised) at some
-moment of that local calendar day: the same definition the history uses
-(:func:`twitchsense.history.days_met`), so an engine started with the history's days
-(``known_days``) and the ``history`` command agree.
 """
 
 from __future__ import annotations
@@ -120,10 +106,9 @@ class AlertEngine:
     keep_episodes : collect closed level stretches in :attr:`episodes` (for batch alerts).
     save_interval_s : longest wall-clock time new events wait before the state is saved
         (level changes are saved at once).
-    event_lag_s : how far behind the newest sample the twitch rules' due changes are judged
-        (the detector's longest latency, set by the live pipeline; 0 in batch).
-    known_days : per rule name, calendar day ordinals on which it was raised before this
-        session (from the history), added to the days rules' memory.
+    known_days : per rule name, the calendar day ordinals on which the history saw it raised
+        (:func:`twitchsense.history.known_days`), added to the days rules' memory: a session
+        that keeps no state still counts the days before it.
 
     Example
     -------
@@ -134,7 +119,7 @@ class AlertEngine:
     def __init__(self, rules: RuleSet | None = None, state_path: str | os.PathLike | None = None,
                  start_time: str | datetime | None = None, range_g: float | None = None, *,
                  meta: dict | None = None, clock: SessionClock | None = None,
-                 keep_episodes: bool = False, save_interval_s: float = 5.0, event_lag_s: float = 0.0,
+                 keep_episodes: bool = False, save_interval_s: float = 5.0,
                  known_days: dict[str, set[int]] | None = None) -> None:
         self.rules = rules if rules is not None else load_rules()
         self.state_path = Path(state_path) if state_path is not None else None
@@ -149,6 +134,7 @@ class AlertEngine:
         self._peaks = np.empty(0)
         self.state: dict[str, RuleState] = {r.name: RuleState() for r in self.rules.rules}
         self.days_met: dict[str, set[int]] = {r.rule: set() for r in self.days_rules}
+        self._known_days = known_days or {}
         self.clock = clock if clock is not None else SessionClock(start_time, meta)
         self.clock.set_start(start_time)
         self._meta = meta
@@ -169,10 +155,7 @@ class AlertEngine:
         self._now = -math.inf
         #: the earliest stream time a twitch or days rule can change without a new event
         self.next_due = math.inf
-        self.event_lag_s = float(event_lag_s)
-        self._known_days = known_days or {}
-        self._twitch_t = -math.inf  # the latest time the twitch and days rules were judged
-        self._events_changed = True  # judge everything at the first input
+        self._events_changed = True  # evaluate everything at the first input
         self._dirty = False
         self._save_failed = False
         self._last_save = time.monotonic()
@@ -198,34 +181,21 @@ class AlertEngine:
             self._restored = True
             self._apply_state(self._saved)  # type: ignore[arg-type]
             self._saved = None
-        if self._known_days:
-            for name, days in self._known_days.items():
-                if name in self.days_met and not set(days) <= self.days_met[name]:
+            for name, days in self._known_days.items():  # the history's days, with the saved state's
+                if name in self.days_met:
                     self.days_met[name] |= set(days)
-                    self._events_changed = True
-            self._known_days = {}
 
     # ---- inputs -------------------------------------------------------------------------
     def on_events(self, events: Sequence[TwitchEvent], now: float) -> list[AlertChange]:
-        """New twitch events (any order), known at stream time ``now``: each is judged at its end
-        (the changes due before it first), then every rule at ``now``."""
+        """New twitch events (any order); evaluate every rule at stream time ``now``."""
         self._begin()
-        changes: list[AlertChange] = []
-        evs = sorted(events, key=lambda e: e.onset + e.duration)
-        i = 0
-        while i < len(evs):
-            end = evs[i].onset + evs[i].duration
-            j = i + 1
-            while j < len(evs) and evs[j].onset + evs[j].duration == end:
-                j += 1
-            at = min(max(end, self._twitch_t), max(now, self._twitch_t))  # never before what was judged
-            changes += self._advance(at, inclusive=False)
-            self._add(np.array([e.onset for e in evs[i:j]], dtype=float),
-                      np.array([e.peak_g for e in evs[i:j]], dtype=float))
+        if len(events):
+            on = np.array([e.onset for e in events], dtype=float)
+            pk = np.array([e.peak_g for e in events], dtype=float)
+            self._add(on, pk)
+            end = max(e.onset + e.duration for e in events)
             self._last_movement_t = max(self._last_movement_t or -math.inf, end)
-            changes += self._judge_twitch(max(at, self._twitch_t))
-            i = j
-        return changes + self._evaluate(now)
+        return self._evaluate(now)
 
     def on_samples(self, t: np.ndarray, acc: np.ndarray) -> list[AlertChange]:
         """New samples: feed the faults (gaps, movement, saturation); evaluate at the last sample."""
@@ -262,10 +232,8 @@ class AlertEngine:
         return self._evaluate(now)
 
     def close(self, now: float | None = None) -> list[AlertChange]:
-        """End of the session: the twitch rules' changes due up to ``now`` (every event is in: no lag),
-        open level stretches closed into :attr:`episodes`, the state saved. Returns the changes."""
+        """End of the session: close open level stretches into :attr:`episodes`, save the state."""
         when = now if now is not None else self._now
-        changes = self._advance(when, inclusive=True) if math.isfinite(when) and self._restored else []
         if self.keep_episodes and math.isfinite(when):
             for rule in self.rules.rules:
                 st = self.state[rule.name]
@@ -273,7 +241,7 @@ class AlertEngine:
                     self.episodes.append(Alert(st.since, when, st.level, rule.name, st.entry_detail))
         if self._restored:
             self.save()
-        return changes
+        return []
 
     # ---- read-outs ----------------------------------------------------------------------
     def active(self) -> dict[str, tuple[str, float, str]]:
@@ -342,30 +310,16 @@ class AlertEngine:
             return False
         return now < self._fault_due
 
-    def _judge_twitch(self, t: float) -> list[AlertChange]:
-        """Judge the twitch and days rules at stream time ``t`` (not before the last time judged)."""
-        self._twitch_t = t
-        self._events_changed = False
-        if self._onsets.size and self._onsets[0] <= t - self.horizon_s:
-            k = int(np.searchsorted(self._onsets, t - self.horizon_s, "right"))
-            self._onsets, self._peaks = self._onsets[k:], self._peaks[k:]
-        return self._evaluate_twitch_rules(t)
-
-    def _advance(self, limit: float, inclusive: bool) -> list[AlertChange]:
-        """The twitch rules' changes due before ``limit`` (or at it, ``inclusive``), each at its exact time:
-        twitch and days rules change only with new events or at :attr:`next_due`."""
-        changes: list[AlertChange] = []
-        while self.next_due < limit or (inclusive and self.next_due == limit):
-            changes += self._judge_twitch(max(self.next_due, self._twitch_t + 1e-6))
-        return changes
-
     def _evaluate(self, now: float) -> list[AlertChange]:
         self._now = max(self._now, now)
+        if self._onsets.size and self._onsets[0] <= now - self.horizon_s:
+            k = int(np.searchsorted(self._onsets, now - self.horizon_s, "right"))
+            self._onsets, self._peaks = self._onsets[k:], self._peaks[k:]
         changes: list[AlertChange] = []
-        judged_to = now - self.event_lag_s
-        if self._events_changed:  # the first input, or days learnt from a saved state or the history
-            changes += self._judge_twitch(max(judged_to, self._twitch_t))
-        changes += self._advance(judged_to, inclusive=True)
+        # twitch and days rules can only change with new events or at next_due (exact): skip otherwise
+        if self._events_changed or now >= self.next_due:
+            self._events_changed = False
+            changes += self._evaluate_twitch_rules(now)
         if self.fault_rules and not self._faults_idle(now):
             status = FaultStatus(self._last_sample_t, self._link_down_since, self._last_movement_t,
                                  self._first_sample_t, self._saturated_t, self.range_g)
@@ -383,12 +337,10 @@ class AlertEngine:
         for rule in self.twitch_rules:
             f = rule.evaluate(self._onsets, self._peaks, now)  # type: ignore[attr-defined]
             due = min(due, f.next_change)
-            changes += self._step(rule, f, now)
-            # a day counts when the rule had a level on it (as in the history: raised until cleared)
-            if self.state[rule.name].level is not None and rule.name in self.days_met \
-                    and today not in self.days_met[rule.name]:
+            if f.met and rule.name in self.days_met and today not in self.days_met[rule.name]:
                 self.days_met[rule.name].add(today)
                 self._dirty = True
+            changes += self._step(rule, f, now)
         for rule in self.days_rules:
             changes += self._step(rule, rule.evaluate_days(self.days_met[rule.rule], today), now)
         if any(self.days_met.values()):
@@ -518,57 +470,53 @@ class AlertEngine:
         self._events_changed = True
 
 
-@dataclass
-class JudgedAlerts:
-    """What the alert engine made of a finished recording's events.
+def alerts_for_events(events: Iterable[TwitchEvent], start: float, end: float,
+                      rules: RuleSet | None = None, start_time: str | datetime | None = None, *,
+                      known_days: dict[str, set[int]] | None = None,
+                      changes: list[AlertChange] | None = None) -> list[Alert]:
+    """The alerts of a finished recording: the live engine run over its events.
 
-    episodes : the level stretches (``start``, ``end``, ``level``, ``rule``, ``detail``) sorted by start,
-        for ``NAME.alerts.csv``.
-    changes : every level change, as the live engine reports them (for the history).
-    """
-
-    episodes: list[Alert]
-    changes: list[AlertChange]
-
-
-def judge_events(events: Iterable[TwitchEvent], start: float, end: float, rules: RuleSet | None = None,
-                 start_time: str | datetime | None = None,
-                 known_days: dict[str, set[int]] | None = None) -> JudgedAlerts:
-    """The live engine run over a finished recording's events, from ``start`` to ``end`` (stream seconds).
-
-    Each event is judged when it ends, and between events the engine judges exactly at the times
-    a rule can change (:attr:`AlertEngine.next_due`), as it does live: the times are exact and a
-    day of events takes well under a second. Faults are not judged (they need the samples).
-    ``known_days``: as for :class:`AlertEngine` (the days on which rules were raised before).
+    Each event is fed when it ends; between events the engine is ticked exactly
+    at the times a rule can change (:attr:`AlertEngine.next_due`), so the times
+    are exact and a day of events takes well under a second. Returns the level
+    stretches (``start``, ``end``, ``level``, ``rule``, ``detail``) sorted by
+    start, for ``NAME.alerts.csv``. Faults are not judged (they need the samples).
+    ``known_days``: as for :class:`AlertEngine`; ``changes``, when given, receives every level
+    change as the live engine reports it (for the history).
     """
     start, end = float(start), float(end)
     evs = sorted(events, key=lambda e: e.onset + e.duration)
     eng = AlertEngine(rules, start_time=start_time, keep_episodes=True, known_days=known_days)
+    out = changes if changes is not None else []
     eng.fault_rules = []
-    changes = eng.tick(start)
     ends = [max(e.onset + e.duration, start) for e in evs]
+    now = start
+
+    def run_until(limit: float) -> None:
+        nonlocal now
+        while eng.next_due < limit and eng.next_due <= end:
+            now = max(eng.next_due, now + 1e-6)
+            out.extend(eng.tick(now))
+
     i = 0
     while i < len(evs) and ends[i] <= end:
         j = i + 1
         while j < len(evs) and ends[j] == ends[i]:
             j += 1
-        changes += eng.on_events(evs[i:j], ends[i])
+        run_until(ends[i])
+        now = ends[i]
+        out.extend(eng.on_events(evs[i:j], now))
         i = j
-    changes += eng.close(end)
-    return JudgedAlerts(sorted(eng.episodes, key=lambda a: (a.start, a.rule)), changes)
-
-
-def alerts_for_events(events: Iterable[TwitchEvent], start: float, end: float,
-                      rules: RuleSet | None = None, start_time: str | datetime | None = None) -> list[Alert]:
-    """The alerts of a finished recording (:func:`judge_events`): its level stretches, sorted by start."""
-    return judge_events(events, start, end, rules, start_time).episodes
+    run_until(math.inf)
+    out.extend(eng.close(end))
+    return sorted(eng.episodes, key=lambda a: (a.start, a.rule))
 
 
 def recording_alerts(events: Iterable[TwitchEvent], rec: "Recording", rules: RuleSet | None = None,
-                     known_days: dict[str, set[int]] | None = None) -> JudgedAlerts:
-    """The alerts of a recording's events (:func:`judge_events` over the recording's time span, dated by its
-    ``start_time``): ``.episodes`` for ``NAME.alerts.csv``, ``.changes`` for the history."""
+                     **history) -> list[Alert]:
+    """The alerts of a recording's events, for ``NAME.alerts.csv`` (:func:`alerts_for_events` over the
+    recording's time span, dated by its ``start_time``; ``known_days``/``changes`` passed on)."""
     if rec.n_samples == 0:
-        return JudgedAlerts([], [])
-    return judge_events(events, float(rec.t[0]), float(rec.t[-1]), rules=rules,
-                        start_time=rec.meta.get("start_time") or None, known_days=known_days)
+        return []
+    return alerts_for_events(events, float(rec.t[0]), float(rec.t[-1]), rules=rules,
+                             start_time=rec.meta.get("start_time") or None, **history)
