@@ -164,6 +164,12 @@ class AlertEngine:
         self._saved = (self._read_state() if self.state_path is not None and self.state_path.exists()
                        else None)
         self._restored = self._saved is None
+        self._add_known_days()
+
+    def _add_known_days(self) -> None:
+        for name, days in self._known_days.items():
+            if name in self.days_met:
+                self.days_met[name] |= set(days)
 
     @property
     def epoch_offset(self) -> float:
@@ -181,9 +187,7 @@ class AlertEngine:
             self._restored = True
             self._apply_state(self._saved)  # type: ignore[arg-type]
             self._saved = None
-            for name, days in self._known_days.items():  # the history's days, with the saved state's
-                if name in self.days_met:
-                    self.days_met[name] |= set(days)
+            self._add_known_days()  # the saved state's days and the history's
 
     # ---- inputs -------------------------------------------------------------------------
     def on_events(self, events: Sequence[TwitchEvent], now: float) -> list[AlertChange]:
