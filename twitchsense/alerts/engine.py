@@ -146,6 +146,7 @@ class AlertEngine:
         self._first_sample_t: float | None = None
         self._last_sample_t: float | None = None
         self._link_down_since: float | None = None
+        self._resumed_after_s: float | None = None
         self._last_movement_t: float | None = None
         self._activity: ActivityMeter | None = None  # the movement of the current stretch without gaps
         self._activity_t: float | None = None  # its last sample
@@ -213,6 +214,9 @@ class AlertEngine:
             changes += self._evaluate(float(t[0]))  # a gap in the stream shows as no data until t[0]
         if self._first_sample_t is None:
             self._first_sample_t = float(t[0])
+        if self._last_sample_t is not None and (t[0] - self._last_sample_t >= self._gap_s
+                                                or self._link_down_since is not None):
+            self._resumed_after_s = float(t[0] - self._last_sample_t)  # said when the no-data fault clears
         self._last_sample_t = float(t[-1])
         self._link_down_since = None
         self._note_movement(t, acc)
@@ -326,7 +330,7 @@ class AlertEngine:
             changes += self._evaluate_twitch_rules(now)
         if self.fault_rules and not self._faults_idle(now):
             status = FaultStatus(self._last_sample_t, self._link_down_since, self._last_movement_t,
-                                 self._first_sample_t, self._saturated_t, self.range_g)
+                                 self._first_sample_t, self._saturated_t, self.range_g, self._resumed_after_s)
             for rule in self.fault_rules:
                 changes += self._step(rule, rule.evaluate_status(status, now), now)  # type: ignore
             self._fault_due = self._next_fault_due()
