@@ -102,7 +102,8 @@ def test_detect_db_feeds_the_history_with_judged_time(tmp_path, run_main):
     # the export: one row per day, rates per judged hour
     rc, out, err = run_main("history", "--db", db, "--days", "3", "--until", "2026-03-02",
                             "--export", tmp_path / "history.csv")
-    assert rc == 0, err and "3 days written" in out
+    assert rc == 0, err
+    assert "history: 3 days written to" in out
     table = list(csv.DictReader(open(tmp_path / "history.csv")))
     assert [r["day"] for r in table] == ["2026-02-28", "2026-03-01", "2026-03-02"]
     day1 = table[1]
