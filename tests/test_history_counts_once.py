@@ -176,3 +176,42 @@ def test_replay_db_and_history_agree_on_the_multi_day_rules(tmp_path, run_main):
     alerts = (tmp_path / "out" / "n2.alerts.csv").read_text()
     assert "busy-days" in alerts and ",alert," in alerts
     assert np.array_equal(np.unique([r[1] for r in sessions(db)]), ["n1", "n2"])
+
+
+def store_session(db, start_time: str, onsets, seconds: float, judged_s: float, raised: str | None = None):
+    """A session as the history sink stores it (judged time from the detector, alert changes)."""
+    from twitchsense.alerts.engine import AlertChange
+    from twitchsense.live.sinks.history import HistorySink
+    from twitchsense.types import TwitchEvent
+    sink = HistorySink(db, {"start_time": start_time}, name=start_time[:10], judged=lambda: judged_s)
+    sink.note_span(0.0, seconds)
+    sink.on_events([TwitchEvent(float(o), 0.1, 0.2, 0.9) for o in onsets])
+    if raised:
+        sink.on_alerts([AlertChange(60.0, 60.0, "warning", raised, "measured", change="raised")])
+    sink.flush()
+    sink.close()
+
+
+def test_report_over_many_days_rate_per_judged_hour_trend_and_since_when(tmp_path, run_main):
+    db = tmp_path / "h.sqlite"
+    # four nights of 2 h, 1 h of it judged, 10, 20, 30, 40 twitches; 'frequent' raised from the second night
+    for i, n in enumerate((10, 20, 30, 40)):
+        store_session(db, f"2026-03-0{i + 2}T21:00:00+01:00", np.linspace(10, 3500, n), 7200, 3600,
+                      "frequent" if i else None)
+    rc, out, err = run_main("report", "--days", "7", "--db", db, "--until", "2026-03-06", "-o", tmp_path / "month.html")
+    assert rc == 0, err
+    assert "month.html: report of the last 7 days" in out
+    page = (tmp_path / "month.html").read_text()
+    assert "Twitch report: 7 days, 2026-02-28 to 2026-03-06" in page
+    days = page.split("<h2>Every day</h2>")[1]
+    assert "<tr><td>2026-03-03</td><td>1</td><td>2.0</td><td>1.0</td><td>20</td><td>20.0</td>" in days
+    assert "<tr><td>2026-03-01</td><td>0</td><td>-</td><td>-</td><td>0</td><td>-</td>" in days
+    assert "rising: +70.0 per judged hour each week over 4 days with data (first half 15.0/h, second half 35.0/h)" \
+        in page
+    since = page.split("<h2>Since when</h2>")[1].split("<h2>")[0]
+    assert "<tr><td>frequent</td><td>2026-03-03</td><td>2026-03-05</td><td>3</td><td>3</td></tr>" in since
+    assert "data:image/png;base64," in page.split("<h2>Rate per day</h2>")[1]
+    rc, _, err = run_main("report", "--days", "7", "--db", tmp_path / "none.sqlite")
+    assert rc == 1 and "no history yet" in err
+    rc, _, err = run_main("report", DEMO, "--days", "7", "--db", db)
+    assert rc == 1 and "give no recordings" in err
