@@ -41,14 +41,19 @@ def _g(x: float | None) -> str:
     return "-" if x is None else f"{x:.2f} g"
 
 
-def run_history(args: argparse.Namespace) -> int:
-    if args.days < 1:
-        raise TwitchsenseError(f"--days must be 1 or more, got {args.days}")
-    if args.until is not None:
+def check_days(days: int, until: str | None) -> None:
+    """``--days`` and ``--until`` of the commands that read days from the history, or one clear error."""
+    if days < 1:
+        raise TwitchsenseError(f"--days must be 1 or more, got {days}")
+    if until is not None:
         try:
-            date.fromisoformat(args.until)
+            date.fromisoformat(until)
         except ValueError:
-            raise TwitchsenseError(f"--until must be a date like 2026-03-01, got '{args.until}'") from None
+            raise TwitchsenseError(f"--until must be a date like 2026-03-01, got '{until}'") from None
+
+
+def run_history(args: argparse.Namespace) -> int:
+    check_days(args.days, args.until)
     rules = load_rules(args.rules)
     db = args.db or default_db_path()
     con = connect(db, create=False)

@@ -98,20 +98,13 @@ def output_path(out: Path | None, name: str, several: bool) -> Path:
 
 def run_days_report(args: argparse.Namespace) -> int:
     """``report --days N``: the report over many days, from the history."""
-    from datetime import date
-
     from ..history import connect
     from ..history_report import write_days_report
+    from .history import check_days
     if args.recordings:
         raise TwitchsenseError("--days reports from the history: give no recordings (store them with "
                                "'detect --db' or 'replay --db' first)")
-    if args.days < 1:
-        raise TwitchsenseError(f"--days must be 1 or more, got {args.days}")
-    if args.until is not None:
-        try:
-            date.fromisoformat(args.until)
-        except ValueError:
-            raise TwitchsenseError(f"--until must be a date like 2026-03-01, got '{args.until}'") from None
+    check_days(args.days, args.until)
     db = args.db or default_db_path()
     out = args.output or Path.cwd() / "history.report.html"
     if out.is_dir():
