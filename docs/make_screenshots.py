@@ -1,12 +1,12 @@
 """Screenshots of every page of the web app, for docs/ and the README: rerun after a change to the pages.
 
-    python docs/make_screenshots.py [--out docs/screenshots]
+    python docs/make_screenshots.py [--out docs/screenshots] [--only session-models.png ...]
 
 Needs the extras 'web' and 'test' and Debian's chromium + chromium-driver. It builds a
 history (120 days of synthetic daily use from benchmarks/web_app.py, then a real
-`replay` of the demo frequent-twitching recording), serves it, replays the same
-recording with `--web` for the live page, and drives each page in headless Chromium
-at desktop and phone width.
+`replay` of the demo frequent-twitching recording) and a small personal model, serves them,
+replays the same recording with `--web` for the live page, and drives each page in headless
+Chromium at desktop and phone width. ``--only`` takes just the screenshots named.
 """
 
 from __future__ import annotations
@@ -47,7 +47,27 @@ def wait(driver, script: str, timeout: float = 60.0) -> None:
         time.sleep(0.1)
 
 
+ONLY: set[str] = set()  # --only: just these screenshots (by file name)
+
+
+def personal_model(folder: Path) -> None:
+    """``folder/mine.skops``: a personal model of a simulated desk-work wearer whose every detection was
+    reviewed (benchmarks/personal_model.py), on a small simulated recipe: for the session page's switch."""
+    from benchmarks.personal_model import oracle_review, wearer
+    from twitchsense.detection.model import default_model_path, load_model, save_model
+    from twitchsense.detection.personal import reviewed_recording, train_personal
+    from twitchsense.detection.training import simulated_sessions
+
+    base = load_model(default_model_path())
+    reviewed = [reviewed_recording(oracle_review(r, base)) for r in wearer("desk-work", 4, 5.0)]
+    model, _ = train_personal(simulated_sessions(1, 2.0, [100.0], 0), reviewed, base, n_splits=3, trees=100,
+                              progress=False)
+    save_model(model, folder / "mine.skops")
+
+
 def shoot(driver, url: str, out: Path, size: tuple[int, int], ready: str = "return true", keys: str = "") -> None:
+    if ONLY and out.name not in ONLY:
+        return
     driver.set_window_size(*size)
     driver.get(url)
     wait(driver, ready)
@@ -62,7 +82,9 @@ def shoot(driver, url: str, out: Path, size: tuple[int, int], ready: str = "retu
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    ap.add_argument("--only", nargs="+", default=[], metavar="NAME", help="just these screenshots, e.g. session-models.png")
     args = ap.parse_args()
+    ONLY.update(args.only)
     why = missing_reason()
     if why:
         print(f"make_screenshots: {why}", file=sys.stderr)
@@ -80,7 +102,11 @@ def main() -> int:
         env = {**os.environ, "XDG_DATA_HOME": str(tmp)}
         twitchsense("replay", str(recs / "frequent-twitching.csv"), "--db", str(db), "--quiet",
                     stdout=subprocess.DEVNULL, env=env).wait()
-        server = WebServer(WebConfig(db=db, recordings=[recs]), "127.0.0.1", 0).start()
+        models = tmp / "models"
+        models.mkdir()
+        if not ONLY or "session-models.png" in ONLY:
+            personal_model(models)
+        server = WebServer(WebConfig(db=db, recordings=[recs], models=models), "127.0.0.1", 0).start()
         driver = chromium(1200, 900)
         try:
             last = server.url + "/session/121"
@@ -90,9 +116,13 @@ def main() -> int:
                   "return document.querySelector('#trend canvas')")
             shoot(driver, last, args.out / "session.png", (1200, 1700),
                   "return document.querySelector('#events-chart canvas')")
+            shoot(driver, last + "?model=mine.skops&compare=shipped", args.out / "session-models.png", (1200, 1250),
+                  "return document.querySelector('#side-chart canvas')")
             review = server.url + "/review/0/frequent-twitching.csv"
             shoot(driver, review, args.out / "review.png", (1200, 900), "return document.body.dataset.shown", "yn")
             shoot(driver, review, args.out / "review-phone.png", PHONE, "return document.body.dataset.shown")
+            if ONLY and not ONLY & {"live.png", "live-phone.png"}:
+                return 0
             # live: the demo from minute 0:40 replayed in real time, the page open while it runs
             rec = read_recording(recs / "frequent-twitching.csv")
             keep = (rec.t >= 44.0) & (rec.t < 100.0)

@@ -159,3 +159,33 @@ def test_live_page_confirms_and_retracts_provisional_twitches(browser, serve):
     wait_for(browser, statuses.replace("return ", "return (") + ") === 'retracted,confirmed'")
     assert hub.status()["twitches"] == 1  # only the confirmed one counts
     assert wait_for(browser, "return document.getElementById('status').textContent.endsWith('· 1 twitch')")
+
+
+def test_the_session_page_switches_the_model_and_shows_both_side_by_side(browser, demo_folder, serve, tmp_path, cli):
+    from selenium.webdriver.support.ui import Select
+
+    from twitchsense.detection.model import save_model
+    from handmade import tiny_model
+
+    db, models = tmp_path / "x.sqlite", tmp_path / "models"
+    assert cli("replay", demo_folder / "frequent-twitching.csv", "--db", db, "--quiet").returncode == 0
+    models.mkdir()
+    save_model(tiny_model()[0], models / "mine.skops")
+    s = serve(WebConfig(db=db, recordings=[demo_folder], models=models))
+    browser.get_log("browser")  # what earlier tests' pages logged
+    browser.get(s.url + "/session/1")
+    recorded = int(browser.find_element("id", "n-events").text)
+    assert browser.find_elements("id", "side") == []
+    Select(browser.find_element("id", "model")).select_by_value("mine.skops")  # the page reloads with it
+    wait_for(browser, "return location.search === '?model=mine.skops&compare='")
+    mine = int(browser.find_element("id", "n-events").text)
+    Select(browser.find_element("id", "compare")).select_by_value("shipped")
+    wait_for(browser, "return document.querySelector('#side-chart canvas') !== null")
+    assert browser.execute_script("return location.search") == "?model=mine.skops&compare=shipped"
+    assert int(browser.find_element("id", "n-a").text) == mine == int(browser.find_element("id", "n-events").text)
+    assert int(browser.find_element("id", "n-b").text) == recorded  # the shipped model ran live: same events
+    side = browser.execute_script("return JSON.parse(document.getElementById('session-data').textContent).side")
+    assert side["both"] + side["only_a"] == mine and side["both"] + side["only_b"] <= recorded
+    assert browser.find_element("id", "agreement").text.endswith("%")
+    assert mine != recorded or side["only_a"] + side["only_b"] > 0  # two different models: they differ somewhere
+    assert browser.get_log("browser") == []

@@ -48,16 +48,29 @@ def register(sub: argparse._SubParsersAction) -> None:
         "twitchsense train recordings/demo ../shared/data/real-wrist -o models/mine.skops\n"
         "twitchsense train recordings/demo ../shared/data/real-wrist ../shared/data/real-pocket "
         "--simulate 3 --inject ../shared/data/real-wrist --inject ../shared/data/real-pocket "
-        "-o models/mine.skops",
+        "-o models/mine.skops\n"
+        "twitchsense train --base default my-recordings/ -o models/mine.skops   # a personal model from your reviews",
         description="Train a detector (window features + gradient-boosted trees) from labelled recordings, "
                     "with nested cross-validation grouped by subject (by session for one person's recordings; "
                     "a single session split in time), the threshold chosen inside each fold on out-of-fold "
-                    "predictions, and a model card of held-out figures beside the skops file.")
-    p.add_argument("paths", nargs="+", type=Path, help="labelled recordings or folders (label 'twitch' = positive)")
+                    "predictions, and a model card of held-out figures beside the skops file. With --base, a "
+                    "personal model: the base model's recipe (from its card) retrained with the reviews of "
+                    "the recordings given (the review page's rows of NAME.events.csv), compared with the base "
+                    "model on your held-out reviewed sessions, and written only when not worse there.")
+    p.add_argument("paths", nargs="+", type=Path,
+                   help="labelled recordings or folders (label 'twitch' = positive); with --base, your reviewed ones")
     p.add_argument("-o", "--output", type=Path, required=True, help="model file to write (NAME.skops)")
-    p.add_argument("--simulate", type=int, default=0, metavar="N",
-                   help="add N simulated sessions of every simulator profile (seeded)")
-    p.add_argument("--sim-minutes", type=float, default=6.0, help="minutes per simulated session (default 6)")
+    p.add_argument("--base", metavar="MODEL",
+                   help="'default' (the shipped model) or a model file: retrain its recipe with your reviews")
+    p.add_argument("--force", action="store_true",
+                   help="with --base: write the personal model even when it is worse on your held-out sessions")
+    p.add_argument("--base-simulated-only", action="store_true",
+                   help="with --base: only the recipe's simulated part (quicker; the recipe's folders are left out)")
+    p.add_argument("--simulate", type=int, default=None, metavar="N",
+                   help="add N simulated sessions of every simulator profile (seeded; with --base: instead of "
+                        "the recipe's N)")
+    p.add_argument("--sim-minutes", type=float, default=None,
+                   help="minutes per simulated session (default 6; with --base: the recipe's)")
     p.add_argument("--rates", default="50,100,200", help="sample rates of simulated sessions, Hz (default 50,100,200)")
     p.add_argument("--inject", type=Path, action="append", default=[], metavar="DIR",
                    help="real recordings to add simulated twitches to where the wearer is still "
@@ -189,12 +202,15 @@ def run_train(args: argparse.Namespace) -> int:
 
     if not args.output.name.endswith(".skops"):
         raise TwitchsenseError(f"{args.output}: the model file name must end in .skops")
+    if args.base:
+        from .personal import run_personal
+        return run_personal(args, register)
     recs = []
     for p in find_recordings(args.paths):
         recs.append((read_recording(p), p.parent.name))
     rates = [float(r) for r in args.rates.split(",") if r.strip()]
     if args.simulate:
-        recs += simulated_sessions(args.simulate, args.sim_minutes, rates, args.seed)
+        recs += simulated_sessions(args.simulate, args.sim_minutes or 6.0, rates, args.seed)
     for d in args.inject:
         recs += injected_recordings(d, args.inject_rate, args.seed, args.inject_copies)
     if not args.no_progress:

@@ -18,6 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         sub, "serve", "a local web app: history calendar, sessions, review of detections",
         "twitchsense replay recordings/demo/frequent-twitching.csv --db my.sqlite\n"
         "twitchsense serve --db my.sqlite --recordings recordings/demo\n"
+        "twitchsense serve --db my.sqlite --recordings recordings/demo --models models   # switch to your own model\n"
         "twitchsense serve --host 0.0.0.0 --token my-long-secret   # reachable from the phone, token needed",
         description="Serve the history (a calendar of days coloured by twitch rate, the trend over weeks, "
                     "every session with its twitches and alerts) and the review of recordings' detections "
@@ -30,6 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks a free one)")
     p.add_argument("--token", default=None, help="access token (required off loopback; default: a random one)")
     p.add_argument("--model", type=Path, help="model for recordings without NAME.detected.csv (default: the shipped one)")
+    p.add_argument("--models", type=Path, metavar="DIR",
+                   help="folder of your own models (NAME.skops, e.g. from 'train --base default'): the session page "
+                        "can switch a session's detections to one of them and show it beside another")
     p.set_defaults(func=run_serve)
 
 
@@ -44,7 +48,7 @@ def add_web_options(p: argparse.ArgumentParser) -> None:
 
 
 def _config(db: Path | None, recordings: list[Path], host: str, token: str | None, model: Path | None = None,
-            hub=None):
+            hub=None, models: Path | None = None):
     from ..web import require_web
     require_web()
     from ..web.app import WebConfig
@@ -52,7 +56,10 @@ def _config(db: Path | None, recordings: list[Path], host: str, token: str | Non
     for d in recordings:
         if not d.is_dir():
             raise TwitchsenseError(f"--recordings {d}: not a folder")
-    return WebConfig(db=db, recordings=list(recordings), hub=hub, guard=Guard.for_host(host, token), model=model)
+    if models is not None and not models.is_dir():
+        raise TwitchsenseError(f"--models {models}: not a folder")
+    return WebConfig(db=db, recordings=list(recordings), hub=hub, guard=Guard.for_host(host, token), model=model,
+                     models=models)
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -60,7 +67,8 @@ def run_serve(args: argparse.Namespace) -> int:
     db = args.db or default_db_path()
     if args.db is not None and not db.exists():
         raise TwitchsenseError(f"{db}: no history there (run 'twitchsense replay REC.csv --db {db}' first)")
-    config = _config(db if db.exists() else None, args.recordings, args.host, args.token, args.model)
+    config = _config(db if db.exists() else None, args.recordings, args.host, args.token, args.model,
+                     models=args.models)
     server = WebServer(config, args.host, args.port)
     print(f"serve: history {db if config.db else '(none yet)'}"
           + (f", recordings {', '.join(map(str, args.recordings))}" if args.recordings else ""), flush=True)

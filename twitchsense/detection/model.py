@@ -378,6 +378,9 @@ def render_card(card: dict, model_name: str) -> str:
         lines += ["## Training data", ""]
         lines += [f"- {item}" for item in card["training_data"]]
         lines.append("")
+    if card.get("reviewed_md"):
+        lines += ["## Against the shipped model, on the wearer's held-out reviewed sessions", "",
+                  "```", card["reviewed_md"], "```", ""]
     if card.get("figures_md"):
         lines += ["## Figures (held-out data only)", "", card["figures_md"], ""]
     if card.get("figures_core_md"):

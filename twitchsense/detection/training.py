@@ -265,27 +265,33 @@ def make_classifier(seed: int = 0, trees: int = 200) -> HistGradientBoostingClas
                                           early_stopping=False, random_state=seed)
 
 
-def _fit(X: np.ndarray, y: np.ndarray, seed: int, trees: int = 200) -> HistGradientBoostingClassifier:
-    """Fit with class-balanced weights (rare twitch windows count as much as the many others)."""
+def _fit(X: np.ndarray, y: np.ndarray, seed: int, trees: int = 200,
+         weight: np.ndarray | None = None) -> HistGradientBoostingClassifier:
+    """Fit with class-balanced weights (rare twitch windows count as much as the many others), times
+    ``weight`` per window when given (a personal model's reviewed windows)."""
     from threadpoolctl import threadpool_limits
 
     clf = make_classifier(seed, trees)
     counts = np.bincount(y, minlength=y.max() + 1).astype(float)
     w = (len(y) / (np.count_nonzero(counts) * np.maximum(counts, 1)))[y]
+    if weight is not None:
+        w = w * weight
     with threadpool_limits(1):  # one core: predictable on a shared machine, no thread oversubscription
         return clf.fit(X, y, sample_weight=w)
 
 
-def _fit_pair(X: np.ndarray, y: np.ndarray, n_kinds: int, seed: int, trees: int):
+def _fit_pair(X: np.ndarray, y: np.ndarray, n_kinds: int, seed: int, trees: int,
+              weight: np.ndarray | None = None):
     """The twitch/no-twitch model and, with several classes, the class model on twitch windows
-    (``None`` without a twitch window or without another window to learn from: it finds nothing)."""
+    (``None`` without a twitch window or without another window to learn from: it finds nothing);
+    ``weight``: a multiplier per window of the class-balanced weights."""
     if not (y > 0).any() or (y > 0).all():
         return None
-    clf = _fit(X, (y > 0).astype(int), seed, trees)
+    clf = _fit(X, (y > 0).astype(int), seed, trees, weight)
     kind = None
     pos = y > 0
     if n_kinds > 1 and len(np.unique(y[pos])) > 1:
-        kind = _fit(X[pos], y[pos] - 1, seed, max(20, trees // 4))
+        kind = _fit(X[pos], y[pos] - 1, seed, max(20, trees // 4), None if weight is None else weight[pos])
     return clf, kind
 
 

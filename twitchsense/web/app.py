@@ -27,6 +27,7 @@ from .. import __version__
 from ..errors import TwitchsenseError
 from ..io.recording import labels_path
 from .live import LiveHub
+from .models import RECORDED, SHIPPED, ModelShelf, agreement
 from .queries import home_data, session_data
 from .review import Analyses, Catalogue, candidates, decide, waveform
 from .security import Guard, GuardMiddleware
@@ -47,6 +48,8 @@ class WebConfig:
     hub: LiveHub | None = None
     guard: Guard = field(default_factory=Guard)
     model: Path | None = None
+    #: folder of personal models (``NAME.skops``) the Session page can switch to, besides the shipped one
+    models: Path | None = None
     #: set when the server shuts down: open live streams end so it need not cancel them
     closing: threading.Event = field(default_factory=threading.Event)
 
@@ -55,7 +58,8 @@ def create_app(config: WebConfig) -> Starlette:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters["hours"] = hours_text
     catalogue = Catalogue(config.recordings)
-    analyses = Analyses(config.model)
+    shelf = ModelShelf(config.models)
+    analyses = Analyses(config.model, shelf=shelf)
 
     def page(request: Request, template: str, **context) -> HTMLResponse:
         nav = [("Home", "/", config.db is not None), ("Live", "/live", config.hub is not None),
@@ -88,6 +92,13 @@ def create_app(config: WebConfig) -> Starlette:
         if s is None:
             raise HTTPException(404, f"no session {sid} in the history")
         rec = catalogue.find(s["source"]) or catalogue.find(s["name"])
+        model = request.query_params.get("model") or RECORDED
+        compare = request.query_params.get("compare") or ""
+        for name in (model, compare):
+            if name and name != RECORDED and shelf.path(name) is None:
+                raise HTTPException(404, f"no model called {name!r}: the shipped one or a .skops file of --models")
+        if rec is None and {model, compare} - {RECORDED, ""}:
+            raise HTTPException(404, "switching the model needs the session's recording in the --recordings folders")
         context = None
         if rec is not None:
             try:
@@ -95,7 +106,28 @@ def create_app(config: WebConfig) -> Starlette:
                 context = [{"start": c.start, "end": c.end, "state": c.state} for c in a.context]
             except TwitchsenseError:
                 context = None
-        return page(request, "session.html", s=s, has_recording=rec is not None, context=context,
+
+        async def events_of(name: str) -> list[dict]:
+            if name == RECORDED:
+                return s["events"]
+            try:
+                a = await run_in_threadpool(analyses.get, rec, name)
+            except TwitchsenseError as exc:
+                raise HTTPException(422, str(exc)) from None
+            return [{"onset": e.onset, "duration": e.duration, "peak_g": e.peak_g, "confidence": e.confidence,
+                     "kind": e.kind, "context": e.context} for e in a.events]
+
+        title = {RECORDED: "as recorded live", SHIPPED: "the shipped model"}
+        side = None
+        events = await events_of(model)
+        if compare and compare != model:
+            other = await events_of(compare)
+            side = {"a": {"name": title.get(model, model), "events": events},
+                    "b": {"name": title.get(compare, compare), "events": other}, **agreement(events, other)}
+        s = {**s, "events": events}
+        choices = [(RECORDED, title[RECORDED])] + [(n, title.get(n, n)) for n in shelf.names()]
+        return page(request, "session.html", s=s, has_recording=rec is not None, context=context, model=model,
+                    model_title=title.get(model, model), compare=compare, choices=choices, side=side,
                     title=f"Session {s['name']}")
 
     async def session_report(request: Request) -> Response:

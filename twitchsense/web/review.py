@@ -79,20 +79,22 @@ class Analysis:
 class Analyses:
     """Recordings and their detections, kept for the few recordings being looked at (LRU, by mtime)."""
 
-    def __init__(self, model_path: Path | None = None, size: int = 3) -> None:
+    def __init__(self, model_path: Path | None = None, size: int = 3, shelf=None) -> None:
         self.model_path = model_path
         self.size = size
+        self.shelf = shelf  # a web.models.ModelShelf: the models get(path, model=NAME) may name
         self._cache: OrderedDict[tuple, Analysis] = OrderedDict()
         self._lock = threading.Lock()
         self._model = None
 
-    def get(self, path: Path) -> Analysis:
-        key = (str(path), path.stat().st_mtime_ns)
+    def get(self, path: Path, model: str | None = None) -> Analysis:
+        """``path``'s detections: by the model of the shelf called ``model``, else as the Review page takes them."""
+        key = (str(path), path.stat().st_mtime_ns, model)
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-            a = self._analyse(path)
+            a = self._analyse(path) if model is None else self._detect(path, model)
             self._cache[key] = a
             while len(self._cache) > self.size:
                 self._cache.popitem(last=False)
@@ -111,6 +113,12 @@ class Analyses:
         res = detect_recording(rec, self._model)
         return Analysis(rec, res.events, res.context, "the shipped model" if self.model_path is None
                         else f"model {self.model_path.name}")
+
+    def _detect(self, path: Path, model: str) -> Analysis:
+        from ..detection.engine import detect_recording
+        rec = read_recording(path, labels=False)
+        res = detect_recording(rec, self.shelf.load(model))
+        return Analysis(rec, res.events, res.context, f"model {model}")
 
 
 def read_context(path: Path) -> list[ContextSpan]:

@@ -52,3 +52,37 @@
   }, [hx, counts], hel);
   TS.fit(hplot, hel, 200);
 })();
+// Side by side: the twitches of two models on the same time axis, one lane each; a twitch the other
+// model also has is filled, one it alone has is hollow.
+(function () {
+  const d = JSON.parse(document.getElementById("session-data").textContent);
+  const form = document.getElementById("model-form");
+  if (form) form.querySelectorAll("select").forEach(s => s.addEventListener("change", () => form.submit()));
+  const side = d.side, el = document.getElementById("side-chart");
+  if (!side || !el) return;
+  const when = t => TS.localTime(d.epoch, d.offset_s, t);
+  const span = d.last_t - d.first_t;
+  const lanes = [[side.a, side.matched_a, 1], [side.b, side.matched_b, 0]];
+  const x = [...new Set(side.a.events.concat(side.b.events).map(e => e.onset))].sort((p, q) => p - q);
+  const at = new Map(x.map((v, i) => [v, i]));
+  const series = [], data = [x];
+  for (const [lane, matched, y] of lanes) {
+    for (const both of [true, false]) {
+      const ys = x.map(() => null);
+      lane.events.forEach((e, i) => { if (matched[i] === both) ys[at.get(e.onset)] = y; });
+      data.push(ys);
+      const colour = y ? "#2563eb" : "#d97706";
+      series.push({ label: lane.name + (both ? " (both)" : " (only)"), stroke: colour, paths: () => null,
+                    points: { show: true, size: 9, width: 2, stroke: colour, fill: both ? colour : "#fff" },
+                    value: (u, v) => v == null ? "-" : "twitch" });
+    }
+  }
+  const plot = new uPlot({
+    width: TS.width(el), height: 170,
+    scales: { x: { time: false, range: () => [d.first_t, Math.max(d.last_t, d.first_t + 1)] }, y: { range: [-0.6, 1.6] } },
+    axes: [{ values: (u, vals) => vals.map(v => when(v).slice(11, span < 3600 ? 19 : 16)), label: "local time (" + TS.offsetText(d.offset_s) + ")" },
+           { values: (u, vals) => vals.map(v => v === 1 ? "A" : v === 0 ? "B" : ""), size: 40, splits: () => [0, 1] }],
+    series: [{ label: "time", value: (u, v) => v == null ? "-" : when(v) }].concat(series),
+  }, data, el);
+  TS.fit(plot, el, 170);
+})();
