@@ -45,3 +45,65 @@ def seconds_in_bins(spans: np.ndarray, start: float, width: float, n: int) -> np
     i = np.maximum(np.searchsorted(a, edges, side="right") - 1, 0)  # the last span starting at or before each edge
     covered = before[i] + np.clip(edges - a[i], 0.0, length[i])
     return np.diff(covered)
+
+
+class JudgedClock:
+    """Judged seconds up to any time: a clock that runs only while the detector can judge.
+
+    Spans come in time order, all at once (batch: a recording's context) or as they are decided
+    (live); a span that overlaps what is known only adds its new part, so a stretch handed in again,
+    or grown, counts once. Alert rules count rates in this clock's time (per judged minute), so time
+    in which the detector cannot tell is not taken for time without twitches.
+    """
+
+    def __init__(self) -> None:
+        self._a = np.empty(0)  # judged span starts, sorted, not overlapping
+        self._b = np.empty(0)
+        self._before = np.zeros(1)  # judged seconds before each span (and in all, last)
+        self.known_until = -np.inf  # the end of the newest span handed in (judged or not)
+
+    @property
+    def seen(self) -> bool:
+        """True once any context was handed in (without it, rates are per hour of stream time)."""
+        return bool(np.isfinite(self.known_until))
+
+    def add(self, context: Iterable[ContextSpan]) -> None:
+        """New context spans (any state; only ``rest``/``light`` are judged)."""
+        new_a, new_b = [], []
+        end = float(self._b[-1]) if self._b.size else -np.inf
+        for s in context:
+            self.known_until = max(self.known_until, s.end)
+            if s.state not in JUDGED_STATES:
+                continue
+            a = max(s.start, end)
+            if s.end > a:
+                if new_b and abs(new_b[-1] - a) < 1e-9:
+                    new_b[-1] = s.end
+                else:
+                    new_a.append(a)
+                    new_b.append(s.end)
+                end = s.end
+        if not new_a:
+            return
+        a, b = np.asarray(new_a), np.asarray(new_b)
+        if self._b.size and abs(self._b[-1] - a[0]) < 1e-9:  # the newest span grew
+            self._b[-1] = b[0]
+            a, b = a[1:], b[1:]
+            self._before[-1] = self._before[-2] + self._b[-1] - self._a[-1]
+        self._a = np.concatenate([self._a, a])
+        self._b = np.concatenate([self._b, b])
+        self._before = np.concatenate([self._before[:-1], self._before[-1] + np.concatenate([[0.0], np.cumsum(b - a)])])
+
+    def at(self, t: np.ndarray | float) -> np.ndarray:
+        """Judged seconds from the first span up to each time ``t`` (vectorised)."""
+        t = np.asarray(t, dtype=float)
+        if not self._a.size:
+            return np.zeros_like(t)
+        i = np.maximum(np.searchsorted(self._a, t, side="right") - 1, 0)
+        return self._before[i] + np.clip(t - self._a[i], 0.0, self._b[i] - self._a[i])
+
+    def forget_before(self, t: float) -> None:
+        """Drop spans that end before ``t`` (their judged seconds stay counted)."""
+        k = int(np.searchsorted(self._b, t, side="left"))
+        if k > 0:
+            self._a, self._b, self._before = self._a[k:], self._b[k:], self._before[k:]
