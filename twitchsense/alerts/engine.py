@@ -31,13 +31,15 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 import numpy as np
 
 from ..detection.context import ActivityMeter, ContextConfig, is_still
+from ..detection.judged import JudgedClock
 from ..errors import TwitchsenseError, TwitchsenseWarning
 from ..io.recording import DEFAULT_GAP_S
 from ..io.atomic import write_atomic
 from ..io.sessionclock import SessionClock
-from ..types import LEVELS, Alert, LinkEvent, TwitchEvent
+from ..types import LEVELS, Alert, ContextSpan, LinkEvent, TwitchEvent
 from .rulefile import RuleSet, load_rules
-from .rules import DaysRule, FaultStatus, Finding, NoDataRule, NotWornRule, RuleBase, SaturationRule, level_rank
+from .rules import (DaysRule, FaultStatus, Finding, FrequencyRule, NoDataRule, NotWornRule, RateBasis, RuleBase,
+                    SaturationRule, level_rank)
 
 if TYPE_CHECKING:
     from ..io.recording import Recording
@@ -106,6 +108,12 @@ class AlertEngine:
     keep_episodes : collect closed level stretches in :attr:`episodes` (for batch alerts).
     save_interval_s : longest wall-clock time new events wait before the state is saved
         (level changes are saved at once).
+    placement : where the sensor is worn (else the ``meta``'s ``placement``), for rules that compare
+        with the healthy reference range (``above = "reference:p95"``).
+
+    Frequency and persistence rules count in judged time once the detector's context is handed in
+    (:meth:`on_context`): a window of 10 minutes is the last 10 minutes the detector could judge.
+    Without any context they count in stream time, and their details say "/min", not "/judged min".
 
     Example
     -------
@@ -116,8 +124,10 @@ class AlertEngine:
     def __init__(self, rules: RuleSet | None = None, state_path: str | os.PathLike | None = None,
                  start_time: str | datetime | None = None, range_g: float | None = None, *,
                  meta: dict | None = None, clock: SessionClock | None = None,
-                 keep_episodes: bool = False, save_interval_s: float = 5.0) -> None:
+                 keep_episodes: bool = False, save_interval_s: float = 5.0, placement: str | None = None) -> None:
         self.rules = rules if rules is not None else load_rules()
+        self.judged = JudgedClock()
+        self._placement = placement
         self.state_path = Path(state_path) if state_path is not None else None
         self.keep_episodes = keep_episodes
         self.save_interval_s = save_interval_s
@@ -188,6 +198,20 @@ class AlertEngine:
             end = max(e.onset + e.duration for e in events)
             self._last_movement_t = max(self._last_movement_t or -math.inf, end)
         return self._evaluate(now)
+
+    def on_context(self, spans: Sequence[ContextSpan]) -> None:
+        """The detector's context as it is decided (any overlap with earlier spans counts once): frequency
+        and persistence rules then count judged time. Evaluated with the next input or tick."""
+        before = self.judged.at(math.inf) if self.judged.seen else -1.0
+        self.judged.add(spans)
+        if float(self.judged.at(math.inf)) != before:
+            self._events_changed = True
+
+    @property
+    def basis(self) -> RateBasis:
+        """What rates are per now (judged time once context came), and the placement."""
+        placement = self._placement or (self._meta or {}).get("placement") or None
+        return RateBasis(self.judged.seen, str(placement) if placement else None)
 
     def on_samples(self, t: np.ndarray, acc: np.ndarray) -> list[AlertChange]:
         """New samples: feed the faults (gaps, movement, saturation); evaluate at the last sample."""
@@ -306,7 +330,12 @@ class AlertEngine:
         self._now = max(self._now, now)
         if self._onsets.size and self._onsets[0] <= now - self.horizon_s:
             k = int(np.searchsorted(self._onsets, now - self.horizon_s, "right"))
+            if self.judged.seen:  # judged windows may reach further back than stream time
+                j = self.judged.at(self._onsets[:k + 1])
+                k = min(k, int(np.searchsorted(j, float(self.judged.at(now)) - self.horizon_s, "right")))
             self._onsets, self._peaks = self._onsets[k:], self._peaks[k:]
+        if self.judged.seen:
+            self.judged.forget_before(float(self._onsets[0]) if self._onsets.size else now)
         changes: list[AlertChange] = []
         # twitch and days rules can only change with new events or at next_due (exact): skip otherwise
         if self._events_changed or now >= self.next_due:
@@ -326,8 +355,16 @@ class AlertEngine:
         changes: list[AlertChange] = []
         today = self.day_of(now)
         due = math.inf
+        basis = self.basis
+        j_onsets = self.judged.at(self._onsets) if basis.judged else self._onsets
+        j_now = float(self.judged.at(now)) if basis.judged else now
         for rule in self.twitch_rules:
-            f = rule.evaluate(self._onsets, self._peaks, now)  # type: ignore[attr-defined]
+            if isinstance(rule, FrequencyRule):  # rates per judged minute: on the judged clock
+                f = rule.evaluate(j_onsets, self._peaks, j_now, basis)
+                # the judged clock runs at most as fast as stream time: the change comes no earlier
+                f = Finding(f.met, f.detail, now + (f.next_change - j_now))
+            else:
+                f = rule.evaluate(self._onsets, self._peaks, now)  # type: ignore[attr-defined]
             due = min(due, f.next_change)
             if f.met and rule.name in self.days_met and today not in self.days_met[rule.name]:
                 self.days_met[rule.name].add(today)
@@ -463,19 +500,24 @@ class AlertEngine:
 
 
 def alerts_for_events(events: Iterable[TwitchEvent], start: float, end: float,
-                      rules: RuleSet | None = None, start_time: str | datetime | None = None) -> list[Alert]:
+                      rules: RuleSet | None = None, start_time: str | datetime | None = None, *,
+                      context: Sequence[ContextSpan] | None = None, placement: str | None = None) -> list[Alert]:
     """The alerts of a finished recording: the live engine run over its events.
 
     Each event is fed when it ends; between events the engine is ticked exactly
     at the times a rule can change (:attr:`AlertEngine.next_due`), so the times
     are exact and a day of events takes well under a second. Returns the level
     stretches (``start``, ``end``, ``level``, ``rule``, ``detail``) sorted by
-    start, for ``NAME.alerts.csv``. Faults are not judged (they need the samples).
+    start, for ``NAME.alerts.csv``. Faults are not judged (they need the samples). With ``context``
+    (the detector's, ``NAME.context.csv``) rates are per judged minute; ``placement`` picks the healthy
+    reference range of rules with ``above = "reference:..."``.
     """
     start, end = float(start), float(end)
     evs = sorted(events, key=lambda e: e.onset + e.duration)
-    eng = AlertEngine(rules, start_time=start_time, keep_episodes=True)
+    eng = AlertEngine(rules, start_time=start_time, keep_episodes=True, placement=placement)
     eng.fault_rules = []
+    if context is not None:
+        eng.on_context(context)
     ends = [max(e.onset + e.duration, start) for e in evs]
     now = start
 
@@ -499,10 +541,13 @@ def alerts_for_events(events: Iterable[TwitchEvent], start: float, end: float,
     return sorted(eng.episodes, key=lambda a: (a.start, a.rule))
 
 
-def recording_alerts(events: Iterable[TwitchEvent], rec: "Recording", rules: RuleSet | None = None) -> list[Alert]:
+def recording_alerts(events: Iterable[TwitchEvent], rec: "Recording", rules: RuleSet | None = None,
+                     context: Sequence[ContextSpan] | None = None) -> list[Alert]:
     """The alerts of a recording's events, for ``NAME.alerts.csv`` (:func:`alerts_for_events` over the
-    recording's time span, dated by its ``start_time``)."""
+    recording's time span, dated by its ``start_time``, rates per judged minute of ``context``, the
+    placement from its sidecar)."""
     if rec.n_samples == 0:
         return []
     return alerts_for_events(events, float(rec.t[0]), float(rec.t[-1]), rules=rules,
-                             start_time=rec.meta.get("start_time") or None)
+                             start_time=rec.meta.get("start_time") or None, context=context,
+                             placement=rec.meta.get("placement") or None)

@@ -133,7 +133,7 @@ def run_detect(args: argparse.Namespace) -> int:
         res = detect_recording(rec, model)
         clock = SessionClock(rec.meta.get("start_time"))
         write_detections(companion_path(args.output, rec.name, DETECTED_SUFFIX), res.events, clock)
-        write_alerts(companion_path(args.output, rec.name, ALERTS_SUFFIX), recording_alerts(res.events, rec, rules),
+        write_alerts(companion_path(args.output, rec.name, ALERTS_SUFFIX), recording_alerts(res.events, rec, rules, res.context),
                      clock)
         write_context(companion_path(args.output, rec.name, CONTEXT_SUFFIX), res.context)
         if not args.quiet:
