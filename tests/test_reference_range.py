@@ -54,7 +54,7 @@ def test_the_shipped_range_names_its_placements_and_invents_none():
     assert placement_key("trouser pocket (smartphone)") == "pocket"
     assert reference_range("left ankle") is None and reference_range(None) is None
     assert "no healthy range" in compare(10.0, "left ankle")
-    assert f"p95 ({waist.p95:.0f})" in compare(waist.p95 + 5, "waist")
+    assert f"above the healthy waist p95 ({waist.p95:.0f}; p50 {waist.p50:.0f})" in compare(waist.p95 + 5, "waist")
 
 
 def waist():
@@ -140,3 +140,31 @@ def test_above_must_name_a_percentile_of_the_range_in_one_line(value):
     with pytest.raises(RuleError) as err:
         parse_rules(rule_file(frequency_rule("warning", 2, 10, above=value)), "r.toml")
     assert "\n" not in str(err.value) and "r.toml: rule 'busy': above must be one of 'reference:p50'" in str(err.value)
+
+
+def test_a_live_replay_counts_the_judged_time_batch_detect_counts_and_shows_the_rate_against_the_range():
+    """The pipeline hands the detector's context to the alert engine as it is decided (the live detector
+    keeps none itself): the engine's judged time is batch detect's, and the terminal shows one line of
+    the rate against the healthy range of the placement."""
+    import io
+
+    from twitchsense.acquisition.sources.replay import ReplaySource
+    from twitchsense.detection.engine import StreamingDetector, detect_recording
+    from twitchsense.detection.model import default_model_path, load_model
+    from twitchsense.live.pipeline import Pipeline
+    from twitchsense.live.sinks.terminal import TerminalSink
+
+    from handmade import handmade
+
+    rec = handmade(5, minutes=3.0)
+    rec.meta["placement"] = "waist"
+    model = load_model(default_model_path())
+    engine = AlertEngine(meta=rec.meta)
+    view = TerminalSink(io.StringIO(), tty=False)
+    view.rate = engine.rate_against_range
+    Pipeline(ReplaySource(rec, speed=None, max_block_s=0.05), detector=StreamingDetector(model, rec.sample_rate_hz,
+             keep_context=False), alerts=engine, sinks=[view]).run()
+    batch = judged_seconds(detect_recording(rec, model).context)
+    assert batch > 60 and float(engine.judged.at(np.inf)) == pytest.approx(batch, abs=1e-6)
+    line = next(x for x in view.screen() if x.startswith("against healthy people: "))
+    assert "/judged h" in line and "healthy waist p" in line and "p50" in line and "judged min" in line

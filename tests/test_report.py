@@ -183,7 +183,7 @@ def test_the_rate_is_shown_against_the_healthy_range_of_the_placement_and_what_c
     r = reference_range("waist")
     page = render_report(rec, events, [], context)
     f = session_figures(rec, events, context)
-    assert f"{f.rate_per_min * 60:.0f}/judged h: above the healthy waist p95 ({r.p95:.0f})" in page  # 18 in 5.5 min
+    assert f"{f.rate_per_min * 60:.0f}/judged h: above the healthy waist p95 ({r.p95:.0f}; p50 {r.p50:.0f})" in page  # 18 in 5.5 min
     assert "the rate per judged hour against the healthy range" in page
     assert "What the detector can and cannot tell" in page and "detections per still hour" in page
     rec.meta["placement"] = "left ankle"

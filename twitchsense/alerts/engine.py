@@ -266,6 +266,32 @@ class AlertEngine:
         return {n: (s.level, s.since, s.detail) for n, s in self.state.items()
                 if s.level is not None and s.since is not None}
 
+    def rate_against_range(self, window_s: float = 600.0) -> dict:
+        """The wearer's rate now, per judged hour over the last ``window_s`` judged seconds (stream seconds
+        without context), against the healthy range of the placement: figures and one line of words
+        (the live views show it)."""
+        from .reference import compare, reference_range
+
+        basis = self.basis
+        now = self._now
+        if not math.isfinite(now):
+            return {"text": "against healthy people: no data yet", "per_hour": None}
+        if basis.judged:
+            j_now = float(self.judged.at(now))
+            span = min(window_s, j_now)
+            n = int(np.count_nonzero(self.judged.at(self._onsets) > j_now - window_s))
+        else:
+            span = min(window_s, now - (self._first_sample_t if self._first_sample_t is not None else now))
+            n = int(np.count_nonzero(self._onsets > now - window_s))
+        per = "judged " if basis.judged else ""
+        if span < 60.0:
+            return {"text": f"against healthy people: not yet (under 1 {per}minute so far)", "per_hour": None, "judged": basis.judged}
+        rate = n / (span / 3600.0)
+        r = reference_range(basis.placement)
+        words = compare(rate, basis.placement) if basis.judged else f"{rate:.0f}/h (judged time not known)"
+        return {"text": f"against healthy people: {words}, over the last {span / 60:.0f} {per}min", "per_hour": rate, "judged": basis.judged,
+                "p50": r.p50 if r else None, "p95": r.p95 if r else None, "placement": r.placement if r else None}
+
     def day_of(self, now: float) -> int:
         """Calendar day ordinal of stream time ``now`` (the session's local date)."""
         return self.clock.day(now)

@@ -110,7 +110,7 @@ def compare(rate_per_h: float, placement: str | None, kind: str = "judged") -> s
     if r is None:
         return f"{head} ({no_range_reason(placement)})"
     if rate_per_h > r.p95:
-        where = f"above the healthy {r.placement} p95 ({r.p95:.0f})"
+        where = f"above the healthy {r.placement} p95 ({r.p95:.0f}; p50 {r.p50:.0f})"
     elif rate_per_h > r.p50:
         where = f"between the healthy {r.placement} p50 ({r.p50:.0f}) and p95 ({r.p95:.0f})"
     else:

@@ -57,9 +57,9 @@ class JudgedClock:
     """
 
     def __init__(self) -> None:
-        self._a = np.empty(0)  # judged span starts, sorted, not overlapping
-        self._b = np.empty(0)
-        self._before = np.zeros(1)  # judged seconds before each span (and in all, last)
+        # judged span starts and ends (sorted, not overlapping) and the judged seconds before each span
+        # (and in all, last): one tuple, replaced whole, so a reader on another thread sees a consistent state
+        self._spans: tuple[np.ndarray, np.ndarray, np.ndarray] = (np.empty(0), np.empty(0), np.zeros(1))
         self.known_until = -np.inf  # the end of the newest span handed in (judged or not)
 
     @property
@@ -70,7 +70,7 @@ class JudgedClock:
     def add(self, context: Iterable[ContextSpan]) -> None:
         """New context spans (any state; only ``rest``/``light`` are judged)."""
         new_a, new_b = [], []
-        end = float(self._b[-1]) if self._b.size else -np.inf
+        end = float(self._spans[1][-1]) if self._spans[1].size else -np.inf
         for s in context:
             self.known_until = max(self.known_until, s.end)
             if s.state not in JUDGED_STATES:
@@ -85,25 +85,27 @@ class JudgedClock:
                 end = s.end
         if not new_a:
             return
+        old_a, old_b, before = self._spans
         a, b = np.asarray(new_a), np.asarray(new_b)
-        if self._b.size and abs(self._b[-1] - a[0]) < 1e-9:  # the newest span grew
-            self._b[-1] = b[0]
+        if old_b.size and abs(old_b[-1] - a[0]) < 1e-9:  # the newest span grew
+            old_b = np.concatenate([old_b[:-1], b[:1]])
+            before = np.concatenate([before[:-1], [before[-2] + old_b[-1] - old_a[-1]]])
             a, b = a[1:], b[1:]
-            self._before[-1] = self._before[-2] + self._b[-1] - self._a[-1]
-        self._a = np.concatenate([self._a, a])
-        self._b = np.concatenate([self._b, b])
-        self._before = np.concatenate([self._before[:-1], self._before[-1] + np.concatenate([[0.0], np.cumsum(b - a)])])
+        self._spans = (np.concatenate([old_a, a]), np.concatenate([old_b, b]),
+                       np.concatenate([before[:-1], before[-1] + np.concatenate([[0.0], np.cumsum(b - a)])]))
 
     def at(self, t: np.ndarray | float) -> np.ndarray:
         """Judged seconds from the first span up to each time ``t`` (vectorised)."""
         t = np.asarray(t, dtype=float)
-        if not self._a.size:
+        a, b, before = self._spans
+        if not a.size:
             return np.zeros_like(t)
-        i = np.maximum(np.searchsorted(self._a, t, side="right") - 1, 0)
-        return self._before[i] + np.clip(t - self._a[i], 0.0, self._b[i] - self._a[i])
+        i = np.maximum(np.searchsorted(a, t, side="right") - 1, 0)
+        return before[i] + np.clip(t - a[i], 0.0, b[i] - a[i])
 
     def forget_before(self, t: float) -> None:
         """Drop spans that end before ``t`` (their judged seconds stay counted)."""
-        k = int(np.searchsorted(self._b, t, side="left"))
+        a, b, before = self._spans
+        k = int(np.searchsorted(b, t, side="left"))
         if k > 0:
-            self._a, self._b, self._before = self._a[k:], self._b[k:], self._before[k:]
+            self._spans = (a[k:], b[k:], before[k:])
