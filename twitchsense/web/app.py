@@ -28,6 +28,18 @@ from ..errors import TwitchsenseError
 from ..io.recording import labels_path
 from .live import LiveHub
 from .queries import home_data, session_data
+
+
+def healthy_words(s: dict) -> str:
+    """The session's rate against the healthy range of its placement, in words (the report's wording)."""
+    from ..alerts.reference import compare, no_range_reason, reference_range
+
+    placement = (s.get("meta") or {}).get("placement")
+    if reference_range(placement) is None:
+        return no_range_reason(placement)
+    if not s.get("judged") or not s.get("hours"):
+        return "needs the judged time, which this history does not record"
+    return compare(len(s["events"]) / s["hours"], placement)
 from .review import Analyses, Catalogue, candidates, decide, waveform
 from .security import Guard, GuardMiddleware
 
@@ -96,7 +108,7 @@ def create_app(config: WebConfig) -> Starlette:
             except TwitchsenseError:
                 context = None
         return page(request, "session.html", s=s, has_recording=rec is not None, context=context,
-                    title=f"Session {s['name']}")
+                    healthy=healthy_words(s), title=f"Session {s['name']}")
 
     async def session_report(request: Request) -> Response:
         sid = request.path_params["sid"]
