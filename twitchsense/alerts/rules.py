@@ -307,10 +307,13 @@ class PersistenceRule(FrequencyRule):
         n = window_count(onsets, now, self.window_s)
         th = self.threshold(basis)
         head = self.head(n, basis, th)
-        for_ = f"for {_judged(_minutes(self.sustained_s), basis)}"
-        need = f"({th.words}, {for_})" if th.reference else f"({th.words} {for_})"
+        held_for = _judged(_minutes(self.sustained_s), basis)
         if th.per_minute is None:
             return Finding(False, f"{head} ({th.words})")
+        if th.reference:  # "52/judged h, healthy wrist p95 70/judged h, sustained 4 judged min so far (needs 10...)"
+            head, need = f"{head}, {th.words}", f"(needs {held_for})"
+        else:
+            need = f"({th.words} for {held_for})"
         per_minute = self._needed(th)
         r = self.run(onsets, now, per_minute)
         if r is None:
