@@ -171,3 +171,43 @@ def test_a_live_replay_counts_the_judged_time_batch_detect_counts_and_shows_the_
     assert batch > 60 and float(engine.judged.at(np.inf)) == pytest.approx(batch, abs=1e-6)
     line = next(x for x in view.screen() if x.startswith("against healthy people: "))
     assert "/judged h" in line and "healthy waist p" in line and "p50" in line and "judged min" in line
+
+
+def test_still_time_and_detections_in_still_time_leave_the_events_own_blocks_out():
+    from benchmarks.reference_range import still_measures
+
+    levels = np.full(80, 0.005)  # 20 s of 0.25 s blocks, still
+    levels[40] = 0.2             # a detection's own block: it moves, its surroundings do not
+    levels[70] = 0.1             # movement near the end
+    ev = [TwitchEvent(10.0, 0.1, 0.2, 0.9), TwitchEvent(16.5, 0.1, 0.2, 0.9)]
+    still_s, n = still_measures([(0.0, 0.25, levels)], ev)
+    assert n == 1  # the second is within 2 s of the movement at 17.5 s
+    # still blocks: +-8 blocks all quiet, inside the stretch: 8..31 and 49..61
+    assert still_s == pytest.approx((24 + 13) * 0.25)
+
+
+def test_the_measurement_runs_on_any_folder_of_healthy_recordings_and_says_when_there_is_too_little(tmp_path):
+    import json
+
+    from benchmarks.reference_range import main
+    from twitchsense.io.recording import write_recording
+
+    from handmade import handmade
+
+    folder = tmp_path / "real-test"
+    folder.mkdir()
+    for i in range(2):
+        rec = handmade(20 + i, minutes=2.5, n_twitch=4)
+        rec.meta.update({"placement": "waist (belt)", "subject": f"s{i}"})
+        write_recording(folder / f"rec{i}.csv", rec)
+    (tmp_path / "real-parkinson-wrist").mkdir()  # never part of a healthy range
+    import contextlib
+    import io
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert main(["--data", str(tmp_path), "--json"]) == 0
+    doc = json.loads(buf.getvalue())
+    assert [f["folder"] for f in doc["folders"]] == ["real-test"] and doc["model_sha256"]
+    waist = doc["ranges"]["waist"]
+    assert waist["units"] == 2 and not waist["published"] and "needs 5" in waist["why_not"]
+    assert waist["pooled"]["judged"]["detections"] >= 1 and waist["judged"]["n_units"] == 2
