@@ -285,12 +285,14 @@ class AlertEngine:
             n = int(np.count_nonzero(self._onsets > now - window_s))
         per = "judged " if basis.judged else ""
         if span < 60.0:
-            return {"text": f"against healthy people: not yet (under 1 {per}minute so far)", "per_hour": None, "judged": basis.judged}
+            return {"text": f"against healthy people: not yet (under 1 {per}minute so far)", "per_hour": None,
+                    "judged": basis.judged}
         rate = n / (span / 3600.0)
         r = reference_range(basis.placement)
         words = compare(rate, basis.placement) if basis.judged else f"{rate:.0f}/h (judged time not known)"
-        return {"text": f"against healthy people: {words}, over the last {span / 60:.0f} {per}min", "per_hour": rate, "judged": basis.judged,
-                "p50": r.p50 if r else None, "p95": r.p95 if r else None, "placement": r.placement if r else None}
+        return {"text": f"against healthy people: {words}, over the last {span / 60:.0f} {per}min",
+                "per_hour": rate, "judged": basis.judged, "p50": r.p50 if r else None, "p95": r.p95 if r else None,
+                "placement": r.placement if r else None}
 
     def day_of(self, now: float) -> int:
         """Calendar day ordinal of stream time ``now`` (the session's local date)."""
@@ -360,8 +362,8 @@ class AlertEngine:
                 j = self.judged.at(self._onsets[:k + 1])
                 k = min(k, int(np.searchsorted(j, float(self.judged.at(now)) - self.horizon_s, "right")))
             self._onsets, self._peaks = self._onsets[k:], self._peaks[k:]
-        if self.judged.seen:
-            self.judged.forget_before(float(self._onsets[0]) if self._onsets.size else now)
+        if self.judged.seen:  # spans an event still to come (its onset a little before now) may still need
+            self.judged.forget_before(min(float(self._onsets[0]) if self._onsets.size else now, now - self.horizon_s))
         changes: list[AlertChange] = []
         # twitch and days rules can only change with new events or at next_due (exact): skip otherwise
         if self._events_changed or now >= self.next_due:

@@ -216,7 +216,7 @@ class FrequencyRule(RuleBase):
             return math.inf
         return float(onsets[hi - required]) + self.window_s
 
-    def head(self, n: int, basis: RateBasis, th: Threshold) -> str:
+    def head(self, n: int, basis: RateBasis) -> str:
         """The measured rate in words: per hour against a healthy range, else per minute."""
         rate = n / (self.window_s / 60.0)
         where = f"{_twitches(n)} in the last {_judged(_minutes(self.window_s), basis)}"
@@ -229,12 +229,12 @@ class FrequencyRule(RuleBase):
         """``onsets`` and ``now`` on the basis' clock (judged seconds when ``basis.judged``)."""
         n = window_count(onsets, now, self.window_s)
         th = self.threshold(basis)
-        head = self.head(n, basis, th)
+        head = self.head(n, basis)
         if th.per_minute is None:
             return Finding(False, f"{head} ({th.words})")
         per_minute = self._needed(th)
-        return Finding(n >= _required(per_minute, self.window_s), f"{head}, {th.words}" if th.reference else f"{head} ({th.words})",
-                       self.until_unmet(onsets, now, per_minute))
+        detail = f"{head}, {th.words}" if th.reference else f"{head} ({th.words})"
+        return Finding(n >= _required(per_minute, self.window_s), detail, self.until_unmet(onsets, now, per_minute))
 
     @staticmethod
     def _needed(th: Threshold) -> float:
@@ -306,7 +306,7 @@ class PersistenceRule(FrequencyRule):
                  basis: RateBasis = RateBasis()) -> Finding:
         n = window_count(onsets, now, self.window_s)
         th = self.threshold(basis)
-        head = self.head(n, basis, th)
+        head = self.head(n, basis)
         held_for = _judged(_minutes(self.sustained_s), basis)
         if th.per_minute is None:
             return Finding(False, f"{head} ({th.words})")
