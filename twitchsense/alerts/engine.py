@@ -211,7 +211,7 @@ class AlertEngine:
     def basis(self) -> RateBasis:
         """What rates are per now (judged time once context came), and the placement."""
         placement = self._placement or (self._meta or {}).get("placement") or None
-        return RateBasis(self.judged.seen, str(placement) if placement else None)
+        return RateBasis(self.judged.seen, str(placement) if placement else None, 0.0 if self.judged.seen else -math.inf)
 
     def on_samples(self, t: np.ndarray, acc: np.ndarray) -> list[AlertChange]:
         """New samples: feed the faults (gaps, movement, saturation); evaluate at the last sample."""

@@ -149,6 +149,8 @@ class RateBasis:
 
     judged: bool = False
     placement: str | None = None
+    #: when the clock started (judged: 0); a rate compared with the healthy range needs a full window since
+    start: float = -math.inf
 
     @property
     def per(self) -> str:
@@ -234,7 +236,15 @@ class FrequencyRule(RuleBase):
             return Finding(False, f"{head} ({th.words})")
         per_minute = self._needed(th)
         detail = f"{head}, {th.words}" if th.reference else f"{head} ({th.words})"
+        full_at = self.full_window_at(basis, th)
+        if now < full_at:  # a rate compared with the healthy range is measured over the whole window
+            return Finding(False, f"{detail}; not yet {_judged(_minutes(self.window_s), basis)} measured", full_at)
         return Finding(n >= _required(per_minute, self.window_s), detail, self.until_unmet(onsets, now, per_minute))
+
+    def full_window_at(self, basis: RateBasis, th: Threshold) -> float:
+        """When the window first holds ``window_s`` of the basis' time (only for a healthy-range threshold:
+        healthy people's rates are rates over whole stretches, not over the first minutes of one)."""
+        return basis.start + self.window_s if th.reference else -math.inf
 
     @staticmethod
     def _needed(th: Threshold) -> float:
@@ -281,13 +291,16 @@ class PersistenceRule(FrequencyRule):
         # Enough history to measure runs up to an hour longer than required.
         return self.window_s + self.sustained_s + 3600.0 + self.tolerance_s
 
-    def run(self, onsets: np.ndarray, now: float, per_minute: float | None = None) -> tuple[float, float] | None:
+    def run(self, onsets: np.ndarray, now: float, per_minute: float | None = None,
+            not_before: float = -math.inf) -> tuple[float, float] | None:
         """(start, end of the last true stretch) of the run going on at ``now``, or None.
 
         The run starts where the condition became true after the last dip longer
         than the tolerance; ``end == now`` while the condition holds.
         """
-        t0 = now - (self.horizon_s - self.window_s)
+        t0 = max(now - (self.horizon_s - self.window_s), not_before)
+        if t0 > now:
+            return None
         required = self.required if per_minute is None else _required(per_minute, self.window_s)
         iv = condition_intervals(onsets, self.window_s, required, t0, now)
         if iv.shape[0] == 0 or now - iv[-1, 1] > self.tolerance_s:
@@ -315,7 +328,7 @@ class PersistenceRule(FrequencyRule):
         else:
             need = f"({th.words} for {held_for})"
         per_minute = self._needed(th)
-        r = self.run(onsets, now, per_minute)
+        r = self.run(onsets, now, per_minute, self.full_window_at(basis, th))
         if r is None:
             return Finding(False, f"{head}, not sustained {need}")
         start, last_true = r
