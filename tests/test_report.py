@@ -173,3 +173,19 @@ def test_report_without_o_writes_to_the_current_folder_and_says_where(tmp_path, 
     written = Path.cwd() / "night.report.html"
     assert written.exists() and out.startswith(f"{written}: report of night: 18 twitches")
     assert not (folder / "night.report.html").exists()
+
+
+def test_the_rate_is_shown_against_the_healthy_range_of_the_placement_and_what_cannot_be_told():
+    from twitchsense.alerts.reference import reference_range
+
+    rec, context, events = walking_then_resting()
+    rec.meta["placement"] = "waist"
+    r = reference_range("waist")
+    page = render_report(rec, events, [], context)
+    f = session_figures(rec, events, context)
+    assert f"{f.rate_per_min * 60:.0f}/judged h: above the healthy waist p95 ({r.p95:.0f}; p50 {r.p50:.0f})" in page  # 18 in 5.5 min
+    assert "the rate per judged hour against the healthy range" in page
+    assert "What the detector can and cannot tell" in page and "detections per still hour" in page
+    rec.meta["placement"] = "left ankle"
+    page = render_report(rec, events, [], context)
+    assert "no healthy range for the ankle" in page and "against the healthy range" not in page

@@ -20,6 +20,7 @@ from .detection.context import ContextConfig, Movement
 from .detection.judged import judged_spans, seconds_in_bins
 from .detection.preprocess import QualityFlag, quality_flags
 from .detection.scoring import STRENGTH_BANDS, band_name
+from .alerts.reference import compare, no_range_reason, reference_data, reference_range
 from .dependencies import pyplot
 from .io.recording import Recording
 from .io.sessionclock import SessionClock
@@ -266,6 +267,51 @@ def draw_figures(rec: Recording, events: Sequence[TwitchEvent], alerts: Sequence
     return out
 
 
+def range_figure(f: SessionFigures, placement: str | None):
+    """The wearer's rate per judged hour (the session's, and its busiest 10 minutes) on the healthy range
+    of the placement (p50 to p95 shaded), or None when the placement has no range."""
+    r = reference_range(placement, "judged")
+    if r is None or f.judged_s is None or not np.isfinite(f.rate_per_min):
+        return None
+    plt = pyplot("the report")
+    rate = f.rate_per_min * 60
+    busiest = f.peak_count_10min / (f.peak_basis_s / 3600) if f.peak_basis_s >= 60 else None
+    top = max(r.p95, rate, busiest or 0.0) * 1.25
+    fig, ax = plt.subplots(figsize=(8, 1.9), layout="constrained")
+    ax.axvspan(0, r.p50, color="#c7e9c0", label=f"healthy, up to p50 ({r.p50:.0f})")
+    ax.axvspan(r.p50, r.p95, color="#fdd0a2", label=f"healthy p50 to p95 ({r.p95:.0f})")
+    ax.axvspan(r.p95, top, color="#fcbba1", label="above 95 % of healthy people")
+    ax.plot([rate], [0.6], "v", ms=12, color="black", label=f"this session: {rate:.0f}")
+    if busiest is not None:
+        ax.plot([busiest], [0.3], "v", ms=10, color="#d62728", label=f"busiest 10 minutes: {busiest:.0f}")
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, 1)
+    ax.set_yticks([])
+    ax.set_xlabel("detections per judged hour")
+    ax.set_title(f"Against healthy people wearing it on the {r.placement}"
+                 + (" (thin data: one person)" if r.thin else ""), fontsize=10)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.05), fontsize=7, frameon=False)
+    return fig
+
+
+def honesty_html() -> str:
+    """What the detector can and cannot tell, with the healthy figures of the shipped range."""
+    ranges = reference_data().get("ranges") or {}
+    still = [f"{name}: {e['still']['p50']:.0f} (p50) to {e['still']['p95']:.0f} (p95)"
+             for name, e in sorted(ranges.items()) if e.get("published") and (e.get("still") or {}).get("n_units")]
+    per_still = ("; ".join(still) + " detections per still hour") if still else "not measured"
+    items = [
+        "A wrist-worn sensor sees few fasciculations: they are too small to move the wrist.",
+        "Counts during the day, in free living, are estimates: movement hides twitches, and short sharp "
+        "movements of healthy people look like twitches to an accelerometer.",
+        "Counts at rest and in bed are the ones to show a doctor.",
+        f"Healthy people get detections too, even when still: {per_still} "
+        "(docs/reference-range.md). A count is worth attention when it stays above the healthy 95th percentile.",
+    ]
+    return ("<h2>What the detector can and cannot tell</h2><ul>"
+            + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>")
+
+
 def _table(rows: Sequence[Sequence[object]], header: Sequence[str] | None = None) -> str:
     head = "<tr>" + "".join(f"<th>{html.escape(str(h))}</th>" for h in header) + "</tr>" if header else ""
     body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
@@ -300,6 +346,11 @@ def render_report(rec: Recording, events: Sequence[TwitchEvent], alerts: Sequenc
     clock = SessionClock(rec.meta.get("start_time"))
     f = session_figures(rec, events, context)
     pics = draw_figures(rec, events, alerts, clock, context)
+    placement = rec.meta.get("placement") or None
+    fig = range_figure(f, placement)
+    if fig is not None:
+        pics["range"] = _png(fig)
+        pyplot("the report").close(fig)
     t0 = float(rec.t[0])
     multi_day = clock.known and clock.date(t0) != clock.date(float(rec.t[-1]))
     when = clock.iso(t0) if clock.known else "start time not recorded"
@@ -321,6 +372,9 @@ def render_report(rec: Recording, events: Sequence[TwitchEvent], alerts: Sequenc
                                f"{_minutes(f.peak_basis_s)} of it {'judged' if f.judged_s is not None else 'with data'}"
                                + (f": {f.peak_count_10min / (f.peak_basis_s / 60):.1f} per {f.per}"
                                   if f.peak_basis_s >= 60 else "") if f.n_events else "none"),
+        ("against healthy people", compare(f.rate_per_min * 60, placement) if f.judged_s is not None
+         and np.isfinite(f.rate_per_min) else "needs the judged time (NAME.context.csv)"
+         if reference_range(placement) else no_range_reason(placement)),
         ("strength", f"median {f.median_peak_g:.3f} g, 90 % below {f.p90_peak_g:.3f} g, "
                      f"strongest {f.max_peak_g:.3f} g" if f.n_events else "none"),
         ("data quality", ", ".join(
@@ -346,10 +400,12 @@ def render_report(rec: Recording, events: Sequence[TwitchEvent], alerts: Sequenc
         f"<h1>Twitch report: {html.escape(rec.name)}</h1>",
         f"<p class='note'>{html.escape(GUIDANCE)}</p>",
         "<h2>How often, how strong</h2>", _table(summary),
+        img("range", "the rate per judged hour against the healthy range of the placement"),
         img("timeline", "movement and twitches per minute over the session"),
         "<p><small>Judged time is the time the detector could tell whether a twitch happened: the wearer at "
         "rest or in light activity. During vigorous movement it says 'cannot tell' and counts nothing; those "
         "minutes, and minutes without data, are hatched in the chart and left out of every rate.</small></p>",
+        honesty_html(),
         "<h2>Strength</h2>", _table(f.by_band, ("band", "twitches")), img("strength", "strength histogram"),
         "<h2>Under what conditions</h2>",
         _table(sorted(f.by_context.items()), ("activity around the twitch", "twitches")) if f.by_context else

@@ -60,7 +60,9 @@ class AlertStage(Protocol):
 
     An alert stage may also have ``on_samples(t, acc) -> alerts``: the pipeline then
     feeds it every sample block, for faults judged from the samples (gaps, a
-    sensor not worn, saturation); see :class:`twitchsense.alerts.AlertEngine`.
+    sensor not worn, saturation); see :class:`twitchsense.alerts.AlertEngine`. And
+    ``on_context(spans)``: the pipeline then hands it the detector's context as it is decided
+    (a detector's ``take_context()``), so rates count judged time.
     """
 
     def on_events(self, events: list[TwitchEvent], now: float) -> list[Alert]:

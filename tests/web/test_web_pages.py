@@ -69,6 +69,8 @@ def test_session_page_and_report(tmp_path, demo_folder, serve, cli):
     s = serve(WebConfig(db=db))
     page = request(s, "GET", "/session/1")[2]
     assert "Context spans are not in the history" in page and "/session/1/report" not in page
+    healthy = re.search(r'id="vs-healthy">([^<]+)<', page).group(1)  # the rate against the healthy range, or why not
+    assert "healthy" in healthy
     assert request(s, "GET", "/session/1/report")[0] == 404
     s2 = serve(WebConfig(db=db, recordings=[demo_folder]))
     page = request(s2, "GET", "/session/1")[2]

@@ -31,13 +31,15 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 import numpy as np
 
 from ..detection.context import ActivityMeter, ContextConfig, is_still
+from ..detection.judged import JudgedClock
 from ..errors import TwitchsenseError, TwitchsenseWarning
 from ..io.recording import DEFAULT_GAP_S
 from ..io.atomic import write_atomic
 from ..io.sessionclock import SessionClock
-from ..types import LEVELS, Alert, LinkEvent, TwitchEvent
+from ..types import LEVELS, Alert, ContextSpan, LinkEvent, TwitchEvent
 from .rulefile import RuleSet, load_rules
-from .rules import DaysRule, FaultStatus, Finding, NoDataRule, NotWornRule, RuleBase, SaturationRule, level_rank
+from .rules import (DaysRule, FaultStatus, Finding, FrequencyRule, NoDataRule, NotWornRule, RateBasis, RuleBase,
+                    SaturationRule, level_rank)
 
 if TYPE_CHECKING:
     from ..io.recording import Recording
@@ -106,6 +108,12 @@ class AlertEngine:
     keep_episodes : collect closed level stretches in :attr:`episodes` (for batch alerts).
     save_interval_s : longest wall-clock time new events wait before the state is saved
         (level changes are saved at once).
+    placement : where the sensor is worn (else the ``meta``'s ``placement``), for rules that compare
+        with the healthy reference range (``above = "reference:p95"``).
+
+    Frequency and persistence rules count in judged time once the detector's context is handed in
+    (:meth:`on_context`): a window of 10 minutes is the last 10 minutes the detector could judge.
+    Without any context they count in stream time, and their details say "/min", not "/judged min".
     known_days : per rule name, the calendar day ordinals on which the history saw it raised
         (:func:`twitchsense.history.known_days`), added to the days rules' memory: a session
         that keeps no state still counts the days before it.
@@ -120,8 +128,10 @@ class AlertEngine:
                  start_time: str | datetime | None = None, range_g: float | None = None, *,
                  meta: dict | None = None, clock: SessionClock | None = None,
                  keep_episodes: bool = False, save_interval_s: float = 5.0,
-                 known_days: dict[str, set[int]] | None = None) -> None:
+                 known_days: dict[str, set[int]] | None = None, placement: str | None = None) -> None:
         self.rules = rules if rules is not None else load_rules()
+        self.judged = JudgedClock()
+        self._placement = placement
         self.state_path = Path(state_path) if state_path is not None else None
         self.keep_episodes = keep_episodes
         self.save_interval_s = save_interval_s
@@ -202,6 +212,20 @@ class AlertEngine:
             self._last_movement_t = max(self._last_movement_t or -math.inf, end)
         return self._evaluate(now)
 
+    def on_context(self, spans: Sequence[ContextSpan]) -> None:
+        """The detector's context as it is decided (any overlap with earlier spans counts once): frequency
+        and persistence rules then count judged time. Evaluated with the next input or tick."""
+        before = self.judged.at(math.inf) if self.judged.seen else -1.0
+        self.judged.add(spans)
+        if float(self.judged.at(math.inf)) != before:
+            self._events_changed = True
+
+    @property
+    def basis(self) -> RateBasis:
+        """What rates are per now (judged time once context came), and the placement."""
+        placement = self._placement or (self._meta or {}).get("placement") or None
+        return RateBasis(self.judged.seen, str(placement) if placement else None, 0.0 if self.judged.seen else -math.inf)
+
     def on_samples(self, t: np.ndarray, acc: np.ndarray) -> list[AlertChange]:
         """New samples: feed the faults (gaps, movement, saturation); evaluate at the last sample."""
         t = np.asarray(t, dtype=float).reshape(-1)
@@ -257,6 +281,34 @@ class AlertEngine:
         self._begin()
         return {n: (s.level, s.since, s.detail) for n, s in self.state.items()
                 if s.level is not None and s.since is not None}
+
+    def rate_against_range(self, window_s: float = 600.0) -> dict:
+        """The wearer's rate now, per judged hour over the last ``window_s`` judged seconds (stream seconds
+        without context), against the healthy range of the placement: figures and one line of words
+        (the live views show it)."""
+        from .reference import compare, reference_range
+
+        basis = self.basis
+        now = self._now
+        if not math.isfinite(now):
+            return {"text": "against healthy people: no data yet", "per_hour": None}
+        if basis.judged:
+            j_now = float(self.judged.at(now))
+            span = min(window_s, j_now)
+            n = int(np.count_nonzero(self.judged.at(self._onsets) > j_now - window_s))
+        else:
+            span = min(window_s, now - (self._first_sample_t if self._first_sample_t is not None else now))
+            n = int(np.count_nonzero(self._onsets > now - window_s))
+        per = "judged " if basis.judged else ""
+        if span < 60.0:
+            return {"text": f"against healthy people: not yet (under 1 {per}minute so far)", "per_hour": None,
+                    "judged": basis.judged}
+        rate = n / (span / 3600.0)
+        r = reference_range(basis.placement)
+        words = compare(rate, basis.placement) if basis.judged else f"{rate:.0f}/h (judged time not known)"
+        return {"text": f"against healthy people: {words}, over the last {span / 60:.0f} {per}min",
+                "per_hour": rate, "judged": basis.judged, "p50": r.p50 if r else None, "p95": r.p95 if r else None,
+                "placement": r.placement if r else None}
 
     def day_of(self, now: float) -> int:
         """Calendar day ordinal of stream time ``now`` (the session's local date)."""
@@ -322,7 +374,12 @@ class AlertEngine:
         self._now = max(self._now, now)
         if self._onsets.size and self._onsets[0] <= now - self.horizon_s:
             k = int(np.searchsorted(self._onsets, now - self.horizon_s, "right"))
+            if self.judged.seen:  # judged windows may reach further back than stream time
+                j = self.judged.at(self._onsets[:k + 1])
+                k = min(k, int(np.searchsorted(j, float(self.judged.at(now)) - self.horizon_s, "right")))
             self._onsets, self._peaks = self._onsets[k:], self._peaks[k:]
+        if self.judged.seen:  # spans an event still to come (its onset a little before now) may still need
+            self.judged.forget_before(min(float(self._onsets[0]) if self._onsets.size else now, now - self.horizon_s))
         changes: list[AlertChange] = []
         # twitch and days rules can only change with new events or at next_due (exact): skip otherwise
         if self._events_changed or now >= self.next_due:
@@ -342,8 +399,16 @@ class AlertEngine:
         changes: list[AlertChange] = []
         today = self.day_of(now)
         due = math.inf
+        basis = self.basis
+        j_onsets = self.judged.at(self._onsets) if basis.judged else self._onsets
+        j_now = float(self.judged.at(now)) if basis.judged else now
         for rule in self.twitch_rules:
-            f = rule.evaluate(self._onsets, self._peaks, now)  # type: ignore[attr-defined]
+            if isinstance(rule, FrequencyRule):  # rates per judged minute: on the judged clock
+                f = rule.evaluate(j_onsets, self._peaks, j_now, basis)
+                # the judged clock runs at most as fast as stream time: the change comes no earlier
+                f = Finding(f.met, f.detail, now + (f.next_change - j_now))
+            else:
+                f = rule.evaluate(self._onsets, self._peaks, now)  # type: ignore[attr-defined]
             due = min(due, f.next_change)
             if f.met and rule.name in self.days_met and today not in self.days_met[rule.name]:
                 self.days_met[rule.name].add(today)
@@ -481,7 +546,8 @@ class AlertEngine:
 def alerts_for_events(events: Iterable[TwitchEvent], start: float, end: float,
                       rules: RuleSet | None = None, start_time: str | datetime | None = None, *,
                       known_days: dict[str, set[int]] | None = None,
-                      changes: list[AlertChange] | None = None) -> list[Alert]:
+                      changes: list[AlertChange] | None = None,
+                      context: Sequence[ContextSpan] | None = None, placement: str | None = None) -> list[Alert]:
     """The alerts of a finished recording: the live engine run over its events.
 
     Each event is fed when it ends; between events the engine is ticked exactly
@@ -490,13 +556,17 @@ def alerts_for_events(events: Iterable[TwitchEvent], start: float, end: float,
     stretches (``start``, ``end``, ``level``, ``rule``, ``detail``) sorted by
     start, for ``NAME.alerts.csv``. Faults are not judged (they need the samples).
     ``known_days``: as for :class:`AlertEngine`; ``changes``, when given, receives every level
-    change as the live engine reports it (for the history).
+    change as the live engine reports it (for the history). With ``context`` (the detector's,
+    ``NAME.context.csv``) rates are per judged minute; ``placement`` picks the healthy reference range
+    of rules with ``above = "reference:..."``.
     """
     start, end = float(start), float(end)
     evs = sorted(events, key=lambda e: e.onset + e.duration)
-    eng = AlertEngine(rules, start_time=start_time, keep_episodes=True, known_days=known_days)
+    eng = AlertEngine(rules, start_time=start_time, keep_episodes=True, known_days=known_days, placement=placement)
     out = changes if changes is not None else []
     eng.fault_rules = []
+    if context is not None:
+        eng.on_context(context)
     ends = [max(e.onset + e.duration, start) for e in evs]
     now = start
 
@@ -521,10 +591,12 @@ def alerts_for_events(events: Iterable[TwitchEvent], start: float, end: float,
 
 
 def recording_alerts(events: Iterable[TwitchEvent], rec: "Recording", rules: RuleSet | None = None,
-                     **history) -> list[Alert]:
+                     context: Sequence[ContextSpan] | None = None, **history) -> list[Alert]:
     """The alerts of a recording's events, for ``NAME.alerts.csv`` (:func:`alerts_for_events` over the
-    recording's time span, dated by its ``start_time``; ``known_days``/``changes`` passed on)."""
+    recording's time span, dated by its ``start_time``, rates per judged minute of ``context``, the
+    placement from its sidecar; ``known_days``/``changes`` passed on)."""
     if rec.n_samples == 0:
         return []
     return alerts_for_events(events, float(rec.t[0]), float(rec.t[-1]), rules=rules,
-                             start_time=rec.meta.get("start_time") or None, **history)
+                             start_time=rec.meta.get("start_time") or None, context=context,
+                             placement=rec.meta.get("placement") or None, **history)

@@ -4,7 +4,10 @@ The default set ships as ``twitchsense/alerts/default_rules.toml``; ``--rules FI
 replaces it. A file has an optional ``[settings]`` table (``hold_minutes``,
 ``cooldown_minutes``) and one ``[[rule]]`` table per rule with ``name``, ``kind``,
 ``level`` (``info``, ``warning``, ``alert``), optional ``guidance``, and the kind's
-own keys (see :data:`KIND_KEYS`).
+own keys (see :data:`KIND_KEYS`). Frequency and persistence rules count per judged minute (time the
+detector can judge); ``above = "reference:p95"`` sets their threshold to the healthy reference range
+of the sensor's placement (:mod:`twitchsense.alerts.reference`), ``per_minute`` then being the
+threshold only where the placement has no range.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any, Callable
 
 from ..errors import TwitchsenseError
 from ..types import LEVELS
-from .rules import RULE_KINDS, DaysRule, RuleBase
+from .rules import REFERENCE_PERCENTILES, RULE_KINDS, DaysRule, RuleBase
 
 
 class RuleError(TwitchsenseError):
@@ -77,6 +80,14 @@ def _text(v: Any) -> str:
     return v.strip()
 
 
+def _reference(v: Any) -> str:
+    """``above``: a percentile of the healthy reference range, ``reference:p95``."""
+    known = ", ".join(f"'reference:{p}'" for p in REFERENCE_PERCENTILES)
+    if not isinstance(v, str) or not v.startswith("reference:") or v.split(":", 1)[1] not in REFERENCE_PERCENTILES:
+        raise ValueError(f"must be one of {known}, got {v!r}")
+    return v
+
+
 def _minutes(v: Any) -> float:
     return 60.0 * _positive(v)
 
@@ -87,8 +98,10 @@ def _minutes0(v: Any) -> float:
 
 #: Per kind: file key -> (field of the rule class, converter). Units are in the key's name.
 KIND_KEYS: dict[str, dict[str, tuple[str, Callable[[Any], Any]]]] = {
-    "frequency": {"per_minute": ("per_minute", _positive), "window_minutes": ("window_s", _minutes)},
+    "frequency": {"per_minute": ("per_minute", _positive), "window_minutes": ("window_s", _minutes),
+                  "above": ("above", _reference)},
     "persistence": {"per_minute": ("per_minute", _positive), "window_minutes": ("window_s", _minutes),
+                    "above": ("above", _reference),
                     "minutes": ("sustained_s", _minutes), "tolerance_minutes": ("tolerance_s", _minutes0)},
     "strength": {"min_g": ("min_g", _positive), "count": ("count", _count(1)),
                  "window_minutes": ("window_s", _minutes)},
@@ -203,6 +216,8 @@ def _parse_rule(raw: Any, i: int, source: str) -> RuleBase:
             kwargs[field_name] = conv(value)
         except ValueError as exc:
             raise RuleError(f"{where}: {key} {exc}") from None
+    if "above" in raw and "per_minute" not in raw:
+        kwargs["per_minute"] = 0.0  # no fallback: where the placement has no range the rule does not judge
     if kind == "days" and "rule" not in raw:
         raise RuleError(f"{where}: a days rule needs rule = 'NAME' (the rule to count days of)")
     return RULE_KINDS[kind](**kwargs)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..types import LEVELS
+from .reference import no_range_reason, reference_range
 
 #: The seed's guidance, in plain words, per level (a rule may carry its own).
 GUIDANCE = {
@@ -136,12 +137,59 @@ def _required(per_minute: float, window_s: float) -> int:
     return max(1, int(np.ceil(per_minute * window_s / 60.0 - 1e-9)))
 
 
+#: ``above`` values of a rule file: the healthy range's percentile (:mod:`twitchsense.alerts.reference`).
+REFERENCE_PERCENTILES = ("p50", "p90", "p95")
+
+
+@dataclass(frozen=True)
+class RateBasis:
+    """What the rates of frequency and persistence rules are per, and whose healthy range they meet.
+
+    judged : the window counts judged time (the engine knows the context: rest or light activity);
+        False: stream time (no context known, e.g. events without ``NAME.context.csv``).
+    placement : where the sensor is worn (a sidecar's ``placement``), for ``above = "reference:p95"``.
+    """
+
+    judged: bool = False
+    placement: str | None = None
+    #: when the clock started (judged: 0); a rate compared with the healthy range needs a full window since
+    start: float = -math.inf
+
+    @property
+    def per(self) -> str:
+        return "judged " if self.judged else ""
+
+
+def _judged(duration: str, basis: RateBasis) -> str:
+    """"10 min" -> "10 judged min" when the basis is judged time."""
+    if not basis.judged:
+        return duration
+    value, unit = duration.rsplit(" ", 1)
+    return f"{value} judged {unit}"
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A rate threshold in events per minute (None: cannot be judged) and how it is said in a detail."""
+
+    per_minute: float | None
+    words: str
+    reference: bool = False
+
+
 @dataclass(frozen=True)
 class FrequencyRule(RuleBase):
-    """At least ``per_minute`` events per minute over the last ``window_s`` seconds."""
+    """At least ``per_minute`` events per minute over the last ``window_s`` seconds of judged time
+    (stream time when the context is not known).
+
+    ``above = "reference:p95"``: the threshold is the healthy range's p95 for the sensor's placement
+    (:mod:`twitchsense.alerts.reference`); ``per_minute`` (0: none) is then used only where the placement
+    has no range, and the detail says so.
+    """
 
     per_minute: float = 1.0
     window_s: float = 600.0
+    above: str = ""
     kind = "frequency"
 
     @property
@@ -152,19 +200,59 @@ class FrequencyRule(RuleBase):
     def required(self) -> int:
         return _required(self.per_minute, self.window_s)
 
-    def until_unmet(self, onsets: np.ndarray, now: float) -> float:
-        """When the count falls below the threshold if no event arrives (inf when below already)."""
-        hi = int(np.searchsorted(onsets, now, "right"))
-        if window_count(onsets, now, self.window_s) < self.required:
-            return math.inf
-        return float(onsets[hi - self.required]) + self.window_s
+    def threshold(self, basis: RateBasis = RateBasis()) -> Threshold:
+        """The rate to beat for this basis (placement), in events per minute, and its words."""
+        if not self.above:
+            return Threshold(self.per_minute, f"threshold {_num(self.per_minute)}/{basis.per}min")
+        pct = self.above.split(":", 1)[1]
+        r = reference_range(basis.placement, "judged")
+        if r is not None:
+            return Threshold(r.value(pct) / 60.0, r.describe(pct), True)
+        why = no_range_reason(basis.placement)
+        if self.per_minute > 0:
+            return Threshold(self.per_minute, f"threshold {_num(self.per_minute * 60)}/{basis.per}h of the rule file: {why}")
+        return Threshold(None, f"not judged: {why}")
 
-    def evaluate(self, onsets: np.ndarray, peaks: np.ndarray, now: float) -> Finding:
-        n = window_count(onsets, now, self.window_s)
+    def until_unmet(self, onsets: np.ndarray, now: float, per_minute: float | None = None) -> float:
+        """When the count falls below the threshold if no event arrives (inf when below already)."""
+        required = _required(self.per_minute if per_minute is None else per_minute, self.window_s)
+        hi = int(np.searchsorted(onsets, now, "right"))
+        if window_count(onsets, now, self.window_s) < required:
+            return math.inf
+        return float(onsets[hi - required]) + self.window_s
+
+    def head(self, n: int, basis: RateBasis) -> str:
+        """The measured rate in words: per hour against a healthy range, else per minute."""
         rate = n / (self.window_s / 60.0)
-        return Finding(n >= self.required,
-                       f"{_twitches(n)} in the last {_minutes(self.window_s)}, {_num(rate)}/min "
-                       f"(threshold {_num(self.per_minute)}/min)", self.until_unmet(onsets, now))
+        where = f"{_twitches(n)} in the last {_judged(_minutes(self.window_s), basis)}"
+        if self.above:
+            return f"{where}: {_num(rate * 60)}/{basis.per}h"
+        return f"{where}, {_num(rate)}/{basis.per}min"
+
+    def evaluate(self, onsets: np.ndarray, peaks: np.ndarray, now: float,
+                 basis: RateBasis = RateBasis()) -> Finding:
+        """``onsets`` and ``now`` on the basis' clock (judged seconds when ``basis.judged``)."""
+        n = window_count(onsets, now, self.window_s)
+        th = self.threshold(basis)
+        head = self.head(n, basis)
+        if th.per_minute is None:
+            return Finding(False, f"{head} ({th.words})")
+        per_minute = self._needed(th)
+        detail = f"{head}, {th.words}" if th.reference else f"{head} ({th.words})"
+        full_at = self.full_window_at(basis, th)
+        if now < full_at:  # a rate compared with the healthy range is measured over the whole window
+            return Finding(False, f"{detail}; not yet {_judged(_minutes(self.window_s), basis)} measured", full_at)
+        return Finding(n >= _required(per_minute, self.window_s), detail, self.until_unmet(onsets, now, per_minute))
+
+    def full_window_at(self, basis: RateBasis, th: Threshold) -> float:
+        """When the window first holds ``window_s`` of the basis' time (only for a healthy-range threshold:
+        healthy people's rates are rates over whole stretches, not over the first minutes of one)."""
+        return basis.start + self.window_s if th.reference else -math.inf
+
+    @staticmethod
+    def _needed(th: Threshold) -> float:
+        """The per-minute rate a count must reach (a range's percentile must be exceeded, not met)."""
+        return th.per_minute + (1e-9 if th.reference else 0.0)  # type: ignore[operator]
 
 
 def condition_intervals(onsets: np.ndarray, window_s: float, required: int,
@@ -206,14 +294,18 @@ class PersistenceRule(FrequencyRule):
         # Enough history to measure runs up to an hour longer than required.
         return self.window_s + self.sustained_s + 3600.0 + self.tolerance_s
 
-    def run(self, onsets: np.ndarray, now: float) -> tuple[float, float] | None:
+    def run(self, onsets: np.ndarray, now: float, per_minute: float | None = None,
+            not_before: float = -math.inf) -> tuple[float, float] | None:
         """(start, end of the last true stretch) of the run going on at ``now``, or None.
 
         The run starts where the condition became true after the last dip longer
         than the tolerance; ``end == now`` while the condition holds.
         """
-        t0 = now - (self.horizon_s - self.window_s)
-        iv = condition_intervals(onsets, self.window_s, self.required, t0, now)
+        t0 = max(now - (self.horizon_s - self.window_s), not_before)
+        if t0 > now:
+            return None
+        required = self.required if per_minute is None else _required(per_minute, self.window_s)
+        iv = condition_intervals(onsets, self.window_s, required, t0, now)
         if iv.shape[0] == 0 or now - iv[-1, 1] > self.tolerance_s:
             return None
         gaps = iv[1:, 0] - iv[:-1, 1]
@@ -226,23 +318,32 @@ class PersistenceRule(FrequencyRule):
         r = self.run(onsets, now)
         return None if r is None else r[0]
 
-    def evaluate(self, onsets: np.ndarray, peaks: np.ndarray, now: float) -> Finding:
+    def evaluate(self, onsets: np.ndarray, peaks: np.ndarray, now: float,
+                 basis: RateBasis = RateBasis()) -> Finding:
         n = window_count(onsets, now, self.window_s)
-        rate = n / (self.window_s / 60.0)
-        head = f"{_twitches(n)} in the last {_minutes(self.window_s)}, {_num(rate)}/min"
-        r = self.run(onsets, now)
-        need = f"(threshold {_num(self.per_minute)}/min for {_minutes(self.sustained_s)})"
+        th = self.threshold(basis)
+        head = self.head(n, basis)
+        held_for = _judged(_minutes(self.sustained_s), basis)
+        if th.per_minute is None:
+            return Finding(False, f"{head} ({th.words})")
+        if th.reference:  # "52/judged h, healthy wrist p95 70/judged h, sustained 4 judged min so far (needs 10...)"
+            head, need = f"{head}, {th.words}", f"(needs {held_for})"
+        else:
+            need = f"({th.words} for {held_for})"
+        per_minute = self._needed(th)
+        r = self.run(onsets, now, per_minute, self.full_window_at(basis, th))
         if r is None:
             return Finding(False, f"{head}, not sustained {need}")
         start, last_true = r
+        required = _required(per_minute, self.window_s)
         # the run breaks once the condition has been false for longer than the tolerance
-        false_from = self.until_unmet(onsets, now) if n >= self.required else last_true
+        false_from = self.until_unmet(onsets, now, per_minute) if n >= required else last_true
         nxt = false_from + self.tolerance_s + 1e-6
         if start + self.sustained_s > now:
             nxt = min(nxt, start + self.sustained_s)
         held = now - start
         longest = self.horizon_s - self.window_s
-        held_txt = ("at least " if held >= longest - 1e-6 else "") + _minutes(held, floor=True)
+        held_txt = ("at least " if held >= longest - 1e-6 else "") + _judged(_minutes(held, floor=True), basis)
         if held >= self.sustained_s:
             return Finding(True, f"{head}, sustained {held_txt} {need}", nxt)
         return Finding(False, f"{head}, sustained {held_txt} so far {need}", nxt)

@@ -101,6 +101,7 @@ def alerting_for(args: argparse.Namespace, source, name: str, live: bool, sinks:
     sinks = [] if sinks is None else sinks
     sinks.append(TerminalSink(out, tty=view, clock=clock, session=session, show_events=not args.quiet,
                               show_link=False))
+    sinks[-1].rate = engine.rate_against_range
     if args.jsonl:
         from ..live.sinks.jsonl import JsonLinesSink
         sinks.append(JsonLinesSink(args.jsonl, clock, session=session))

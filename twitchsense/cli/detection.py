@@ -171,7 +171,8 @@ def run_detect(args: argparse.Namespace) -> int:
         changes: list = []
         known = history_days(args.db, rules) if args.db is not None else None
         write_alerts(companion_path(args.output, rec.name, ALERTS_SUFFIX),
-                     recording_alerts(res.events, rec, rules, known_days=known, changes=changes), clock)
+                     recording_alerts(res.events, rec, rules, res.context, known_days=known,
+                                      changes=changes), clock)
         write_context(companion_path(args.output, rec.name, CONTEXT_SUFFIX), res.context)
         if args.db is not None and rec.n_samples:
             store_in_history(args.db, p, rec, res.events, changes, judged_seconds(res.context))

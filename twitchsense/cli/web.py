@@ -123,6 +123,7 @@ def live_web(args: argparse.Namespace, source, session: str, sinks: list, termin
         from ..web.server import WebServer
         hub = LiveHub(clock, session=session, meta=source.meta)
         hub.marker = marker
+        hub.rate = getattr(view, "rate", None)  # the alert engine's rate against the healthy range
         if marker is not None:
             marker.listeners.append(hub.on_marker)
         server = WebServer(_config(None, [], args.web_host, args.web_token, hub=hub), args.web_host, args.web)

@@ -388,6 +388,7 @@ class DetectionEngine:
         self.seg: _Segment | None = None
         self.keep_context = keep_context
         self.spans: list[ContextSpan] = []
+        self.tap: list[ContextSpan] | None = None  # new spans for a reader (StreamingDetector.take_context)
 
     def push(self, t: np.ndarray, acc: np.ndarray) -> list[TwitchEvent]:
         """Feed samples (any chunk size); returns the events finished so far."""
@@ -416,6 +417,8 @@ class DetectionEngine:
 
     def _keep(self, spans: list[ContextSpan]) -> None:
         """Add new context spans, joined to the last one where they continue it."""
+        if spans and self.tap is not None:
+            self.tap += spans
         if spans and self.keep_context:
             self.spans[-1:] = merge_spans(self.spans[-1:] + spans)
 
@@ -451,6 +454,15 @@ class StreamingDetector:
 
     def context_spans(self) -> list[ContextSpan]:
         return self.engine.context_spans()
+
+    def take_context(self) -> list[ContextSpan]:
+        """Context spans decided since the last call (the first call: those kept so far), also with
+        ``keep_context=False``: the live alert engine's judged time."""
+        if self.engine.tap is None:
+            self.engine.tap = []
+            return self.engine.context_spans()
+        out, self.engine.tap = self.engine.tap, []
+        return out
 
 
 @dataclass

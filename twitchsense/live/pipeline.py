@@ -128,6 +128,15 @@ class Pipeline:
         if self.alerts is not None:
             self._emit_alerts(self.alerts.on_events(events, now))
 
+    def _context(self) -> None:
+        """The detector's newly decided context to the alert engine (its judged time), where both can."""
+        take = getattr(self.detector, "take_context", None)
+        feed = getattr(self.alerts, "on_context", None)
+        if take is not None and feed is not None:
+            spans = take()
+            if spans:
+                feed(spans)
+
     def _emit_alerts(self, alerts: list[Alert]) -> None:
         if alerts:
             self.summary.alerts += len(alerts)
@@ -182,7 +191,9 @@ class Pipeline:
                     if feed is not None:
                         self._emit_alerts(feed(block.t, block.acc))
                     if self.detector is not None:
-                        self._emit_events(self.detector.push(block.t, block.acc), now)
+                        events = self.detector.push(block.t, block.acc)
+                        self._context()
+                        self._emit_events(events, now)
                 if item.markers:  # the board's button: the same path as the web button and the m key
                     s.markers += len(item.markers)
                     self._call("on_markers", item.markers)
@@ -205,7 +216,9 @@ class Pipeline:
         """End of the stream: the detector's last events, the alert engine's last changes, then every
         sink flushes what it holds, while the other sinks can still hear of a failure."""
         if self.detector is not None:
-            self._emit_events(self.detector.flush(), now)
+            events = self.detector.flush()
+            self._context()
+            self._emit_events(events, now)
         finish = getattr(self.alerts, "close", None)
         if finish is not None:
             self._emit_alerts(finish(now) or [])

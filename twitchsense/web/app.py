@@ -32,6 +32,19 @@ from .queries import home_data, session_data
 from .review import Analyses, Catalogue, candidates, decide, waveform
 from .security import Guard, GuardMiddleware
 
+
+def healthy_words(s: dict) -> str:
+    """The session's rate against the healthy range of its placement, in words (the report's wording)."""
+    from ..alerts.reference import compare, no_range_reason, reference_range
+
+    placement = (s.get("meta") or {}).get("placement")
+    if reference_range(placement) is None:
+        return no_range_reason(placement)
+    if not s.get("judged") or not s.get("hours"):
+        return "needs the judged time, which this history does not record"
+    return compare(len(s["events"]) / s["hours"], placement)
+
+
 HERE = Path(__file__).parent
 #: Seconds between two pushes of the live stream to one page (at most 5 a second).
 PUSH_S = 0.2
@@ -128,7 +141,7 @@ def create_app(config: WebConfig) -> Starlette:
         choices = [(RECORDED, title[RECORDED])] + [(n, title.get(n, n)) for n in shelf.names()]
         return page(request, "session.html", s=s, has_recording=rec is not None, context=context, model=model,
                     model_title=title.get(model, model), compare=compare, choices=choices, side=side,
-                    title=f"Session {s['name']}")
+                    healthy=healthy_words(s), title=f"Session {s['name']}")
 
     async def session_report(request: Request) -> Response:
         sid = request.path_params["sid"]

@@ -58,6 +58,7 @@ class LiveHub:
         self.first: tuple[float, float] | None = None  # (stream t, wall time) of the first sample
         self.last_sample_wall: float | None = None
         self.closed = False
+        self.rate = None  # a callable: the alert engine's rate against the healthy range (dict with "text")
         self._rate_window: deque[tuple[float, int]] = deque(maxlen=50)
         self._raw: list[tuple[np.ndarray, np.ndarray]] = []
         self._raw_seq = 0
@@ -175,7 +176,7 @@ class LiveHub:
                     "first": self.first, "closed": self.closed, "session": self.session,
                     "start_epoch": self.clock.epoch_offset if self.clock.known else None,
                     "utc_offset_s": self.clock.utc_offset_s if self.clock.known else None,
-                    "markers": self.marker is not None}
+                    "markers": self.marker is not None, "rate": self.rate() if self.rate is not None else None}
 
     def since(self, seq: int) -> tuple[int, dict | None, list[dict]]:
         """What came after ``seq``: ``(new seq, trace as columns or None, messages)``."""

@@ -84,6 +84,8 @@ class TerminalSink(SinkBase):
         self.rate_hz = 0.0
         self.n_markers = 0
         self.mark_key = False  # the m key records a "felt one" marker (shown in the view)
+        #: the alert engine's rate against the healthy range (AlertEngine.rate_against_range), one line
+        self.rate: Callable[[], dict] | None = None
         self._sample_wall: deque[tuple[float, int]] = deque(maxlen=50)
         self._last_sample_wall: float | None = None
         self._last_draw = 0.0
@@ -211,6 +213,8 @@ class TerminalSink(SinkBase):
         lines = [f"twitchsense live{' - ' + self.session if self.session else ''}   "
                  f"stream time {self.when(self.now)}",
                  f"rate: {self._rate_text(1)}   {self._rate_text(10)}   twitches: {self.n_events}"]
+        if self.rate is not None:
+            lines.append(self.rate()["text"])
         ago = time.monotonic() - self._last_sample_wall if self._last_sample_wall else None
         problems = ", ".join(f"{k} {v}" for k, v in sorted(self.link_counts.items())
                              if k not in QUIET_LINK_KINDS) or "none"

@@ -63,6 +63,7 @@
     box.className = "status" + (stale && !s.closed ? " stale" : "");
     box.textContent = (s.closed ? "stream ended · " : "") + (s.now == null ? "waiting for data" : when(s.now))
       + " · " + (s.rate_hz == null ? "-" : s.rate_hz.toFixed(0)) + " samples/s · " + s.twitches + (s.twitches === 1 ? " twitch" : " twitches");
+    document.getElementById("rate").textContent = s.rate ? s.rate.text : "";
     const probs = Object.entries(s.problems).map(([k, v]) => k.replace("_", " ") + " " + v).join(", ") || "none";
     document.getElementById("link").textContent = (ago == null ? "no samples yet" : "last sample " + ago.toFixed(1) + " s ago")
       + " · link problems: " + probs;
