@@ -242,3 +242,24 @@ def test_the_outer_folds_models_hold_out_their_groups_and_thresholds():
     held = [set(m.card["held_out_groups"]) for m in report.fold_models]
     assert set().union(*held) == {f"subject:h{800 + i}" for i in range(4)} and sum(map(len, held)) == 4
     assert [m.config.threshold for m in report.fold_models] == report.fold_thresholds
+
+
+def test_the_threshold_budget_leaves_out_what_training_left_out():
+    """A detection on a twitch-shaped transient the simulator left unlabelled spends no false-alarm
+    budget (else the threshold would reject a twitch's shape), but one on plain background does."""
+    from twitchsense.detection.config import DetectorConfig
+
+    rec = handmade(750, minutes=1.0, n_twitch=0, tremor=False)
+    rec.labels = rec.labels.iloc[0:0]
+    t = np.arange(1.0, 59.0, 0.08)
+    p = np.zeros(t.size)
+    p[np.abs(t - 20.0) < 0.1] = 0.97  # one confident detection at 20 s
+    lw = training.LabelledWindows(rec, "g", "c", t, np.zeros((t.size, 1)), np.zeros(t.size, int))
+    P = np.column_stack([1 - p, p])
+
+    def real_rate_at_096(shaped):
+        rec.meta["simulation"] = {"twitch_shaped_unlabelled": shaped}
+        _, rows = training.choose_threshold([lw], [P], DetectorConfig(), 0.4, 3.0, 1.5)
+        return next(r for r in rows if r["threshold"] == 0.96)["real_detections_per_h"]
+    assert real_rate_at_096([]) == pytest.approx(60.0, rel=0.01)
+    assert real_rate_at_096([[19.95, 0.1, "jolt"]]) == 0.0
