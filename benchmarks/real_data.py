@@ -60,6 +60,7 @@ INJECT_GAP_S = 4.5
 STILL_AROUND_S = 2.0
 STILL_G = 0.03
 WARNING_LEVELS = ("warning", "alert")
+HELD_BY_SUBJECT = "by subject (outer-fold models)"
 
 
 def _sha(path: Path) -> str:
@@ -150,6 +151,8 @@ def _rate(n: float, hours: float) -> float | None:
 
 def summarise(folder: str, per_rec: list[tuple[str, dict]], held: set[str]) -> dict:
     """A folder's figures from its recordings' (subject, measures)."""
+    from twitchsense.detection.scoring import Tally
+
     hours = sum(m["hours"] for _, m in per_rec)
     judged = sum(m["judged_hours"] for _, m in per_rec)
     out = {"folder": folder, "role": FOLDERS[folder], "held_out": ", ".join(sorted(held)),
@@ -167,8 +170,6 @@ def summarise(folder: str, per_rec: list[tuple[str, dict]], held: set[str]) -> d
         for _, m in per_rec:
             for r in m[who]["warnings"]:
                 rules[r] += 1
-        from twitchsense.detection.scoring import Tally
-
         tally = sum((m[who]["all"] for _, m in per_rec), Tally())
         core = sum((m[who]["core"] for _, m in per_rec), Tally())
         fasc = tally.by_class.get("fasciculation", [0, 0])
@@ -204,7 +205,7 @@ def run(model_path: Path, folds: Path | None, folders: list[str], seeds: int, pr
             warnings.simplefilter("ignore", RecordingWarning)
             rec = read_recording(p)
         model, how = models.for_recording(rec, folder)
-        held[folder].add("by subject (outer-fold models)" if how.startswith("fold") else how)
+        held[folder].add(HELD_BY_SUBJECT if how.startswith("fold") else how)
         per_folder[folder].append((group_of(rec).split(":", 1)[1], measure_recording(rec, model, seeds)))
     rows = [summarise(f, per_folder[f], held[f]) for f in folders if per_folder[f]]
     missing = [f for f in folders if not per_folder[f]]
@@ -245,8 +246,8 @@ def short_table(doc: dict) -> str:
     rows = []
     for r in doc["folders"]:
         m, b = r["model"], r["baseline"]
-        held = "training folder, held out by subject" if r["role"] == "training" and "subject" in r["held_out"] \
-            else ("training folder, **not held out**" if r["role"] == "training" else "never trained on")
+        held = "never trained on" if r["role"] != "training" else \
+            "training folder, held out by subject" if r["held_out"] == HELD_BY_SUBJECT else "training folder, **not held out**"
         rows.append({
             "folder": f"{r['folder']} ({held})", "h": f"{r['hours']:.2f} ({r['judged_hours']:.2f})",
             "det": f"{_f(m['per_h'], 1)} ({_f(m['per_judged_h'], 1)}) vs {_f(b['per_h'], 0)} ({_f(b['per_judged_h'], 0)})",
