@@ -47,7 +47,7 @@ def test_two_terminals_emulate_board_then_stream_with_record(tmp_path, env):
         assert "virtual twitchsense board, 100 Hz" in first and str(link) in first
         assert "connect with: twitchsense stream --port" in emu.stdout.readline()
         out = tmp_path / "s.csv"
-        r = cli_in(env, "stream", "--port", link, "--duration", "2.5", "--record", out)
+        r = cli_in(env, "stream", "--port", link, "--duration", "2.5", "--record", out, "--status-every", "0.5")
         assert r.returncode == 0, r.stderr
         assert "samples/s  link ok" in r.stdout and "link: info" in r.stdout
         assert "stream: " in r.stdout and "lost samples 0" in r.stdout and "reconnects 0" in r.stdout
@@ -197,3 +197,16 @@ def test_a_stream_that_fails_to_start_leaves_no_history_and_nothing_open(tmp_pat
                         if os.path.exists(f"/proc/{os.getpid()}/fd/{fd}")], args
     code, err = run_main(capsys, "history")
     assert code == 1 and "no history yet" in err
+
+
+def test_piped_stream_prints_twitches_alerts_and_link_events_only(run_main):
+    rc, out, err = run_main("stream", "--simulate", "--profile", "frequent-twitching", "--duration", "2.5",
+                            "--no-history")
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert lines[-1].startswith("stream: ") and "samples/s" not in out  # no status line each second
+    for line in lines[:-1]:  # HH:MM:SS.s twitch/alert lines, their guidance, link events
+        assert line[:2].isdigit() or line.startswith(("    ", "link: ")), line
+    rc, out, err = run_main("stream", "--simulate", "--duration", "2.5", "--no-history", "--status-every", "0.5")
+    assert rc == 0, err
+    assert out.count("samples/s  link ok") >= 3

@@ -42,7 +42,7 @@ def test_replay_alerts_reach_terminal_jsonl_history_and_command(tmp_path):
     # judged per replayed block (1 s of stream at full speed)
     assert "00:01:05.9 (22:01:05)  FAULT WARNING: 6 samples at the sensor's full scale (2 g) in the last " \
            "10 s (threshold 5); rule: saturation" in out
-    assert "00:01:00.9 (22:01:00)  cleared warning: no data from the sensor for 0 s (threshold 30 s); " \
+    assert "00:01:00.9 (22:01:00)  cleared warning: data flowing again after 40 s without data; " \
            "rule: no-data" in out
     assert ", 4 alert changes" in out
     alerts = [json.loads(x) for x in (tmp_path / "out.jsonl").read_text().splitlines()

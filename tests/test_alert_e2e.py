@@ -43,7 +43,7 @@ SESSION_S = 45.0
 RUN_S = 26.0  # stream seconds each `stream` runs before it is stopped
 #: wall-clock bound on every wait: only reached when something is broken (then the test fails)
 DEADLINE_S = 300.0
-#: the status line `stream` prints about once a second: "t=    12.34 s  ..."
+#: the status line `stream --status-every 1` prints about once a second: "t=    12.34 s  ..."
 STATUS_T = re.compile(r"^t=\s*([0-9.]+) s\b")
 
 
@@ -150,7 +150,8 @@ def run_streams(tmp_path, folder, rules_file, names, extra, alert_seen) -> tuple
             wait_until(link.exists, f"the {name} board's link", [procs[name, "board"]])
             procs[name, "stream"] = Cli(["stream", "--port", link, "--rules", rules_file,
                                          "--jsonl", tmp_path / f"{name}.jsonl", "--db", tmp_path / "h.sqlite",
-                                         "--session", name, *extra], tmp_path / f"{name}-stream.err")
+                                         "--session", name, "--status-every", "1", *extra],
+                                        tmp_path / f"{name}-stream.err")
         running = set(names)
         watched = list(procs.values())  # each must run until the test stops it
 
@@ -260,3 +261,22 @@ def test_emulated_board_alerts_over_mqtt_live_and_retained(tmp_path, sessions, b
     late.close()
     assert state and state[0][2] and json.loads(state[0][1])["level"] == "alert"  # retained
     assert status and status[0][1] == "offline"
+
+
+def test_replay_and_detect_raise_the_same_alerts_replay_up_to_a_block_and_the_latency_later(tmp_path, run_main):
+    """Documented (docs/formats.md): live, a twitch is judged when the detector reports it (the end of the
+    block of samples it came out in: 1 s of stream at replay's full speed, plus the detector's latency);
+    ``detect`` judges it at its end. The same rules rise to the same levels in the same order."""
+    demo = ROOT / "recordings" / "demo" / "frequent-twitching.csv"
+    rc, _, err = run_main("replay", demo, "--jsonl", tmp_path / "r.jsonl", "--quiet")
+    assert rc == 0, err
+    rc, _, err = run_main("detect", demo, "-o", tmp_path / "out", "-q")
+    assert rc == 0, err
+    live = [a for a in map(json.loads, (tmp_path / "r.jsonl").read_text().splitlines())
+            if a["type"] == "alert" and a["change"] in ("raised", "lowered")]
+    lines = (tmp_path / "out" / "frequent-twitching.alerts.csv").read_text().splitlines()[1:]
+    batch = sorted((float(x.split(",")[0]), x.split(",")[3], x.split(",")[2]) for x in lines)
+    assert len(batch) >= 3
+    assert [(a["rule"], a["level"]) for a in live] == [(rule, level) for _, rule, level in batch]
+    for a, (start, _, _) in zip(live, batch):
+        assert 0.0 <= a["end"] - start <= 2.0  # 1 s block + the detector's latency (about 0.5 s)

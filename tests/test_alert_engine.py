@@ -159,9 +159,12 @@ def test_no_data_from_a_gap_and_from_the_link():
     assert summary(out) == [(50.0, "no-data", "raised", "warning", True),
                             (50.98, "no-data", "cleared", "warning", False)]
     assert out[0].fault and "no data from the sensor for 40 s (threshold 30 s)" in out[0].detail
+    assert out[1].detail == "data flowing again after 40 s without data"  # not "no data ... for 0 s"
     out = eng.on_link(LinkEvent("no_data", "no samples for 30 s"), 52.0)
     assert summary(out)[0][1:4] == ("no-data", "raised", "warning")
-    assert summary(eng.on_samples(*block(60, 1)))[-1][1:3] == ("no-data", "cleared")
+    out = eng.on_samples(*block(60, 1))
+    assert summary(out)[-1][1:3] == ("no-data", "cleared")
+    assert out[-1].detail == "data flowing again after 9.02 s without data"  # last sample 50.98, back at 60
     assert eng.on_link(LinkEvent("crc_error", "bad frame"), 61.0) == []
 
 

@@ -108,9 +108,10 @@ def test_history_command_prints_days_and_the_multi_day_rules(tmp_path):
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     row = next(x for x in lines if x.startswith("2026-03-01"))
-    assert row.split()[:7] == ["2026-03-01", "1", "0.5", "h", "75", "150.0", "2.50"]
+    # stored without judged time (the sink was given none): its time with data counts as judged
+    assert row.split()[:9] == ["2026-03-01", "1", "0.5", "h", "0.5", "h", "75", "150.0", "2.50"]
     assert "0.40 g" in row and "1 warning" in row
-    assert next(x for x in lines if x.startswith("2026-03-02")).split()[1:4] == ["0", "-", "0"]
+    assert next(x for x in lines if x.startswith("2026-03-02")).split()[1:5] == ["0", "-", "-", "0"]
     assert "busy-days: 'busy' on 2 of the last 7 days to 2026-03-03 (threshold 2): MET [alert]" in out.stdout
     assert "not a diagnosis" in out.stdout
 

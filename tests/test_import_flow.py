@@ -1,9 +1,18 @@
-"""The documented flow on a phone export, as a fresh clone runs it: import -> detect -> report, no hand
-editing (issue 18). Real subprocesses, the shipped model."""
+"""The documented flow on a phone export, as a fresh clone runs it: import -> detect -> report -> history
+(issue 18). The commands are read from the README's block and run word for word, by real processes on
+the files a clone holds (the tracked files, copied), in an empty folder, with the shipped model and
+real SQLite files. No hand editing."""
 
 from __future__ import annotations
 
+import csv
 import json
+import os
+import shlex
+import shutil
+import sqlite3
+import subprocess
+import sys
 
 import pytest
 
@@ -15,29 +24,76 @@ from twitchsense.io.recording import read_recording
 
 pytest.importorskip("matplotlib")
 
+SECTION = "### From a phone export to a report and a history"
 
-def test_a_phone_export_goes_through_import_detect_and_report(tmp_path, cli):
-    source = ROOT / "recordings" / "demo" / "frequent-twitching.csv"
+
+def readme_flow() -> list[list[str]]:
+    """The commands of the README's phone-export block (comments dropped)."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text.split(SECTION, 1)[1].split("```", 2)[1]
+    return [shlex.split(line, comments=True) for line in block.strip().splitlines() if line.strip()]
+
+
+def fresh_clone(dest):
+    """The repository's tracked files, as a clone has them (nothing generated, nothing untracked)."""
+    files = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z"], capture_output=True, check=True).stdout
+    for name in filter(None, files.decode().split("\0")):
+        src = ROOT / name
+        if src.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def test_the_readme_flow_on_a_phone_export(tmp_path, run_main):
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("needs the git checkout")
+    clone = fresh_clone(tmp_path / "clone")
+    work = tmp_path / "work"
+    work.mkdir()
+    source = clone / "recordings" / "demo" / "frequent-twitching.csv"
     rec = read_recording(source)
-    phone = tmp_path / "phone.csv"  # ms epoch stamps from 2026-01-05 21:00 UTC, m/s^2, repeated stamps
-    repeats = write_phone_export(phone, rec.t, rec.acc, repeat_every=40, seed=1)
+    # a phone app's export: ms epoch stamps from 2026-01-05 21:00 UTC, m/s^2, repeated stamps
+    repeats = write_phone_export(work / "phone.csv", rec.t, rec.acc, repeat_every=40, seed=1)
     assert repeats > 100
-    # the flow of the README's tour, word for word but for the folders
-    res = cli("import", phone, "--time-col", "timestamp", "--axes", "x,y,z", "--on-duplicate", "mean",
-              "--timezone", "UTC", "-o", tmp_path / "phone-rec.csv", cwd=tmp_path)
-    assert res.returncode == 0, res.stderr
-    assert "inferred: time in ms" in res.stdout and "axes in m/s^2" in res.stdout
-    assert "rows share" in res.stdout and f"({repeats} rows fewer)" in res.stdout
-    assert json.loads((tmp_path / "phone-rec.json").read_text())["start_time"] == "2026-01-05T21:00:00.000+00:00"
-    res = cli("detect", tmp_path / "phone-rec.csv", source, "-o", tmp_path / "out", cwd=tmp_path)
-    assert res.returncode == 0, res.stderr
-    assert "phone-rec: " in res.stdout and "judged" in res.stdout
-    imported = read_detections(tmp_path / "out" / "phone-rec.detected.csv")
-    original = read_detections(tmp_path / "out" / "frequent-twitching.detected.csv")
-    assert len(original) >= 10 and abs(len(imported) - len(original)) <= 1  # the same twitches found
-    assert (tmp_path / "out" / "phone-rec.detected.csv").read_text().splitlines()[1].endswith("+00:00")
-    res = cli("report", tmp_path / "phone-rec.csv", "--detections", tmp_path / "out", cwd=tmp_path)
-    assert res.returncode == 0, res.stderr
-    page = (tmp_path / "phone-rec.report.html").read_text()
-    assert "2026-01-05T21:00:00.000+00:00" in page and "per judged minute" in page
-    assert page.split("<h2>Every twitch</h2>")[1].count("<tr><td>") == len(imported)
+    env = {**os.environ, "PYTHONPATH": str(clone), "TZ": "Europe/Berlin"}  # the wearer's local time
+    flow = readme_flow()
+    assert [c[:2] for c in flow] == [["twitchsense", "import"], ["twitchsense", "detect"],
+                                     ["twitchsense", "report"], ["twitchsense", "history"],
+                                     ["twitchsense", "report"]]
+    outs = []
+    for command in flow:
+        r = subprocess.run([sys.executable, "-m", *command], capture_output=True, text=True, cwd=work, env=env,
+                           timeout=300)
+        assert r.returncode == 0, f"{shlex.join(command)}: {r.stderr}"
+        outs.append(r.stdout)
+    imported, detected, reported, history, month = outs
+    # import: nothing guessed silently, nothing lost
+    assert "inferred: time in ms" in imported and "axes in m/s^2" in imported
+    assert "rows share" in imported and f"({repeats} rows fewer)" in imported
+    assert json.loads((work / "night.json").read_text())["start_time"] == "2026-01-05T22:00:00.000+01:00"
+    # detect: the same twitches as in the original recording
+    assert "night: " in detected and "judged" in detected
+    events = read_detections(work / "out" / "night.detected.csv")
+    rc, _, err = run_main("detect", source, "-o", tmp_path / "original", "-q")
+    assert rc == 0, err
+    original = read_detections(tmp_path / "original" / "frequent-twitching.detected.csv")
+    assert len(original) >= 10 and abs(len(events) - len(original)) <= 1
+    assert (work / "out" / "night.detected.csv").read_text().splitlines()[1].endswith("+01:00")
+    # report: in the current folder, dated, per judged minute, every twitch
+    page = (work / "night.report.html").read_text()
+    assert "2026-01-05T22:00:00.000+01:00" in page and "per judged minute" in page
+    assert page.split("<h2>Every twitch</h2>")[1].count("<tr><td>") == len(events)
+    # history: the night on its local day, counted once, rates per judged hour
+    con = sqlite3.connect(work / "history.sqlite")
+    (n_sessions, judged_s), = con.execute("SELECT COUNT(*), MAX(judged_s) FROM sessions").fetchall()
+    con.close()
+    assert n_sessions == 1 and judged_s > 0
+    day = next(line for line in history.splitlines() if line.startswith("2026-01-05"))
+    assert day.split()[1] == "1" and day.split()[6] == str(len(events))
+    rows = {r["day"]: r for r in csv.DictReader(open(work / "history.csv"))}
+    assert int(rows["2026-01-05"]["twitches"]) == len(events)
+    assert float(rows["2026-01-05"]["rate_per_judged_h"]) == pytest.approx(len(events) / (judged_s / 3600), abs=0.01)
+    # the month: one page over 30 days
+    assert "month.html: report of the last 30 days" in month
+    assert "Twitch report: 30 days, 2025-12-07 to 2026-01-05" in (work / "month.html").read_text()

@@ -185,12 +185,12 @@ def test_text_and_cyton_boards_stream_through_the_same_path(tmp_path, runtime_di
 
 
 def test_record_keeps_trying_until_its_duration_when_the_board_stays_away(tmp_path, runtime_dir):
-    with start_emulator(tmp_path, 100.0, FaultPlan(unplug=[(0.8, 30.0)])) as emu:
+    with start_emulator(tmp_path, 100.0, FaultPlan(unplug=[(0.8, 120.0)])) as emu:
         start = time.monotonic()
         r, rec = record(tmp_path, 2.5)
         took = time.monotonic() - start
         assert emu.unplugged.is_set()
-    assert took < 2.5 + 8  # start-up and handshake, not the 30 s outage
+    assert took < 2.5 + 30  # start-up and handshake (slow on a loaded machine), never the 120 s outage
     got, sent = positions(rec, emu.scale_g), sent_positions(emu)
     assert 0 < got.size and np.array_equal(got, sent[:got.size])  # what came before the board went away
     assert f"record {tmp_path / 'session.csv'}: {got.size} samples" in r.stdout and "reconnects 0" in r.stdout

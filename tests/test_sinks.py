@@ -135,6 +135,17 @@ def read_pty(fd: int, seconds: float = 1.0) -> str:
     return out.decode(errors="replace")
 
 
+def test_live_view_rates_divide_by_the_time_elapsed_at_first_and_say_so():
+    sink = TerminalSink(io.StringIO(), tty=False, show_events=False)
+    sink.on_samples(block(0.0))
+    sink.on_events([TwitchEvent(10.0 + 14.0 * i, 0.1, 0.2, 0.9) for i in range(12)])  # 12 by 164 s
+    sink.on_samples(block(180.0, 1))
+    # 3 minutes with 12 twitches: 4/min, not 1.2/min (12 / 10 min)
+    assert sink.screen()[1] == "rate: 4.0/min (last min)   4.0/min (3.0 min so far)   twitches: 12"
+    sink.on_samples(block(660.0, 1))
+    assert sink.screen()[1] == "rate: 0.0/min (last min)   0.8/min (last 10 min)   twitches: 12"  # 8 since 60 s
+
+
 def test_terminal_live_view_on_a_real_pty():
     master, slave = pty.openpty()
     stream = os.fdopen(slave, "w")
@@ -149,7 +160,7 @@ def test_terminal_live_view_on_a_real_pty():
         sink.on_alerts(raised)
         screen = read_pty(master).rsplit("\x1b[H\x1b[2J", 1)[-1]  # the last full redraw
         assert "twitchsense live - night1" in screen
-        assert "rate: 2.0/min (last min)   0.2/min (last 10 min)   twitches: 2" in screen
+        assert "rate: 5.9/min (20 s so far)   5.9/min (20 s so far)   twitches: 2" in screen  # 2 in 20.2 s
         assert "problems: crc_error 2" in screen
         assert "WARNING" in screen and "busy: 2 twitches in the last 1 min" in screen
         assert "Regular twitching is worth having checked by a doctor." in screen

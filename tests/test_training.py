@@ -194,9 +194,10 @@ def test_the_quality_benchmark_measures_on_held_out_seeds_only():
     from twitchsense.simulate import PROFILES
 
     seeds = session_seeds(sessions=4, development=False)
-    assert len(seeds) == 4 * len(PROFILES) and all(is_held_out(s) for _, s, _ in seeds)
+    n = 4 * len(PROFILES)  # every profile, four sessions each
+    assert len(seeds) == n and all(is_held_out(s) for _, s, _ in seeds)
     assert not any(is_held_out(s) for _, s, _ in session_seeds(sessions=4, development=True))
-    assert np.unique([s for _, s, _ in seeds]).size == len(seeds)
+    assert np.unique([s for _, s, _ in seeds]).size == n
 
 
 def test_twitch_shaped_transients_the_simulator_leaves_unlabelled_are_left_out_not_negatives():

@@ -10,6 +10,8 @@ answers the per-day queries. SQL is always parameterised.
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import os
 import sqlite3
 from dataclasses import dataclass
@@ -52,6 +54,12 @@ CREATE INDEX IF NOT EXISTS events_day ON events(day);
 CREATE INDEX IF NOT EXISTS alerts_day ON alerts(day);
 """
 
+#: Columns added to ``sessions`` since the first schema (a history written by an older version
+#: gains them when opened): the recording's content fingerprint (None for a live board), so a
+#: second import of the same file replaces the first instead of counting it twice, and the seconds
+#: the detector could judge (None when not known), so rates are per judged hour.
+ADDED_SESSION_COLUMNS = {"fingerprint": "TEXT", "judged_s": "REAL"}
+
 
 def data_dir() -> Path:
     """The user's data directory for twitchsense (``$XDG_DATA_HOME/twitchsense``)."""
@@ -80,6 +88,11 @@ def connect(path: str | os.PathLike, create: bool = True, timeout_s: float = 10.
         con.execute("PRAGMA journal_mode=WAL")
         con.execute("PRAGMA synchronous=NORMAL")
         con.executescript(SCHEMA)
+        have = {row[1] for row in con.execute("PRAGMA table_info(sessions)")}
+        for column, kind in ADDED_SESSION_COLUMNS.items():  # names from the constant, never user input
+            if column not in have:
+                con.execute(f"ALTER TABLE sessions ADD COLUMN {column} {kind}")
+        con.execute("CREATE INDEX IF NOT EXISTS sessions_fingerprint ON sessions(fingerprint)")
         con.commit()
     except (sqlite3.Error, OSError) as exc:
         raise TwitchsenseError(f"{p}: cannot open the history database ({exc})") from None
@@ -97,10 +110,14 @@ class DayRow:
     mean_peak_g: float | None = None
     max_peak_g: float | None = None
     alerts: dict | None = None  # level -> number of raises
+    #: seconds the detector could judge (a session's judged time shared over its days in proportion;
+    #: a session stored without judged time counts its monitored time)
+    judged_s: float = 0.0
 
     @property
     def rate_per_hour(self) -> float | None:
-        return self.twitches / (self.monitored_s / 3600.0) if self.monitored_s > 0 else None
+        """Twitches per judged hour."""
+        return self.twitches / (self.judged_s / 3600.0) if self.judged_s > 0 else None
 
 
 def _split_by_day(start_epoch: float, offset_s: float, t0: float, t1: float) -> dict[str, float]:
@@ -128,7 +145,8 @@ def latest_day(con: sqlite3.Connection) -> date:
 
 
 def daily_summary(con: sqlite3.Connection, days: int = 14, until: str | None = None) -> list[DayRow]:
-    """Per-day counts, monitored time, rates, strengths and alert raises for the last ``days`` days.
+    """Per-day counts, monitored and judged time, rates per judged hour, strengths and alert raises for the
+    last ``days`` days.
 
     The range ends at ``until`` (ISO date), by default the latest day with data
     (or today when the history is empty).
@@ -138,11 +156,14 @@ def daily_summary(con: sqlite3.Connection, days: int = 14, until: str | None = N
     rows = {(first + timedelta(days=i)).isoformat(): DayRow((first + timedelta(days=i)).isoformat(),
                                                               alerts={})
             for i in range(days)}
-    for start_epoch, off, t0, t1 in con.execute(
-            "SELECT start_epoch, utc_offset_s, first_t, last_t FROM sessions WHERE last_t IS NOT NULL"):
-        for d, secs in _split_by_day(start_epoch, off, t0 if t0 is not None else t1, t1).items():
+    for start_epoch, off, t0, t1, judged in con.execute(
+            "SELECT start_epoch, utc_offset_s, first_t, last_t, judged_s FROM sessions WHERE last_t IS NOT NULL"):
+        t0 = t0 if t0 is not None else t1
+        share = 1.0 if judged is None else (judged / (t1 - t0) if t1 > t0 else 0.0)
+        for d, secs in _split_by_day(start_epoch, off, t0, t1).items():
             if d in rows:
                 rows[d].monitored_s += secs
+                rows[d].judged_s += secs * share
                 rows[d].sessions += 1
     lo, hi = first.isoformat(), end.isoformat()
     for d, n, mean, mx in con.execute(
@@ -175,3 +196,74 @@ def days_met(con: sqlite3.Connection, rule: str) -> set[str]:
         ep, off, last = sessions[sid]
         out |= set(_split_by_day(ep, off, t0, max(last or t0, t0) + 1e-3))
     return out
+
+
+def fingerprint(path: str | os.PathLike) -> str:
+    """The content fingerprint of a recording file (SHA-256 of its bytes, read in 1 MiB chunks): the same
+    samples under another name or path are the same recording."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return "sha256:" + h.hexdigest()
+
+
+@dataclass
+class Replaced:
+    """An earlier session of the same recording, removed from the history for the new one."""
+
+    session_id: int
+    name: str
+    opened_at: str
+    twitches: int
+
+    def describe(self, path: str | os.PathLike) -> str:
+        return (f"history {path}: this recording was already there (session {self.session_id} '{self.name}', "
+                f"stored {self.opened_at}, {self.twitches} twitches): replaced, not counted twice")
+
+
+def replace_earlier(con: sqlite3.Connection, fp: str, new_id: int) -> list[Replaced]:
+    """Remove the earlier sessions with fingerprint ``fp`` (their events and alert changes) for session
+    ``new_id``; the wearer's markers on them move to the new session (nothing a user recorded is lost).
+    The caller commits."""
+    old = con.execute("SELECT id, name, opened_at FROM sessions WHERE fingerprint = ? AND id != ? ORDER BY id",
+                      (fp, new_id)).fetchall()
+    has_markers = con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'markers'").fetchone()
+    out = []
+    for sid, name, opened in old:
+        (n,) = con.execute("SELECT COUNT(*) FROM events WHERE session_id = ?", (sid,)).fetchone()
+        out.append(Replaced(sid, name, opened, n))
+        con.execute("DELETE FROM events WHERE session_id = ?", (sid,))
+        con.execute("DELETE FROM alerts WHERE session_id = ?", (sid,))
+        if has_markers:
+            con.execute("UPDATE markers SET session_id = ? WHERE session_id = ?", (new_id, sid))
+        con.execute("DELETE FROM sessions WHERE id = ?", (sid,))
+    return out
+
+
+def known_days(con: sqlite3.Connection, rule_names: list[str]) -> dict[str, set[int]]:
+    """Per rule name, the calendar day ordinals on which it was raised (:func:`days_met`): what an
+    :class:`~twitchsense.alerts.AlertEngine` counts for its days rules (``known_days``)."""
+    return {r: {date.fromisoformat(d).toordinal() for d in days_met(con, r)} for r in rule_names}
+
+
+EXPORT_COLUMNS = ("day", "sessions", "monitored_h", "judged_h", "twitches", "rate_per_judged_h",
+                  "mean_peak_g", "max_peak_g", "alerts_raised")
+
+
+def export_days(con: sqlite3.Connection, path: str | os.PathLike, days: int, until: str | None = None) -> int:
+    """Write the per-day summary (:func:`daily_summary`) to a CSV file; returns the rows written.
+    Rates are per judged hour (``judged_h``; per monitored hour for sessions stored without judged time)."""
+    rows = daily_summary(con, days, until)
+
+    def num(x: float | None, digits: int) -> str:
+        return "" if x is None else f"{x:.{digits}f}"
+
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(EXPORT_COLUMNS)
+        for r in rows:
+            w.writerow([r.day, r.sessions, num(r.monitored_s / 3600, 3), num(r.judged_s / 3600, 3), r.twitches,
+                        num(r.rate_per_hour, 2), num(r.mean_peak_g, 3), num(r.max_peak_g, 3),
+                        " ".join(f"{lvl}:{n}" for lvl, n in sorted((r.alerts or {}).items()))])
+    return len(rows)

@@ -31,6 +31,11 @@ GUIDANCE = ("Occasional twitching is normal. Regular twitching is worth checking
             "should be examined soon, and at once if it comes with pain, weakness or fever. "
             "This report measures movement; it is not a diagnosis.")
 
+STYLE = ("<style>body{font-family:sans-serif;max-width:1150px;margin:2em auto;color:#222}"
+         "table{border-collapse:collapse;margin:0.5em 0 1.5em}td,th{border:1px solid #ccc;padding:4px 10px;"
+         "text-align:left}th{background:#f3f3f3}.note{background:#fff8e6;padding:0.8em;border-left:4px solid"
+         " #fdae6b}img{max-width:100%}</style>")
+
 
 @dataclass
 class SessionFigures:
@@ -337,10 +342,7 @@ def render_report(rec: Recording, events: Sequence[TwitchEvent], alerts: Sequenc
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>twitchsense report: {html.escape(rec.name)}</title>",
-        "<style>body{font-family:sans-serif;max-width:1150px;margin:2em auto;color:#222}"
-        "table{border-collapse:collapse;margin:0.5em 0 1.5em}td,th{border:1px solid #ccc;padding:4px 10px;"
-        "text-align:left}th{background:#f3f3f3}.note{background:#fff8e6;padding:0.8em;border-left:4px solid"
-        " #fdae6b}img{max-width:100%}</style></head><body>",
+        STYLE + "</head><body>",
         f"<h1>Twitch report: {html.escape(rec.name)}</h1>",
         f"<p class='note'>{html.escape(GUIDANCE)}</p>",
         "<h2>How often, how strong</h2>", _table(summary),

@@ -40,7 +40,6 @@ def test_home_counts_every_session_and_says_which_hours(history, serve):
 
 def test_home_uses_judged_time_when_the_history_has_it(history, serve):
     con = sqlite3.connect(history)
-    con.execute("ALTER TABLE sessions ADD COLUMN judged_s REAL")
     con.execute("UPDATE sessions SET judged_s = 900 WHERE name = 'night-1'")  # 15 judged minutes of 60
     con.execute("UPDATE sessions SET judged_s = last_t - first_t WHERE name != 'night-1'")
     con.commit()

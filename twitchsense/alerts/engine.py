@@ -106,6 +106,9 @@ class AlertEngine:
     keep_episodes : collect closed level stretches in :attr:`episodes` (for batch alerts).
     save_interval_s : longest wall-clock time new events wait before the state is saved
         (level changes are saved at once).
+    known_days : per rule name, the calendar day ordinals on which the history saw it raised
+        (:func:`twitchsense.history.known_days`), added to the days rules' memory: a session
+        that keeps no state still counts the days before it.
 
     Example
     -------
@@ -116,7 +119,8 @@ class AlertEngine:
     def __init__(self, rules: RuleSet | None = None, state_path: str | os.PathLike | None = None,
                  start_time: str | datetime | None = None, range_g: float | None = None, *,
                  meta: dict | None = None, clock: SessionClock | None = None,
-                 keep_episodes: bool = False, save_interval_s: float = 5.0) -> None:
+                 keep_episodes: bool = False, save_interval_s: float = 5.0,
+                 known_days: dict[str, set[int]] | None = None) -> None:
         self.rules = rules if rules is not None else load_rules()
         self.state_path = Path(state_path) if state_path is not None else None
         self.keep_episodes = keep_episodes
@@ -130,6 +134,7 @@ class AlertEngine:
         self._peaks = np.empty(0)
         self.state: dict[str, RuleState] = {r.name: RuleState() for r in self.rules.rules}
         self.days_met: dict[str, set[int]] = {r.rule: set() for r in self.days_rules}
+        self._known_days = known_days or {}
         self.clock = clock if clock is not None else SessionClock(start_time, meta)
         self.clock.set_start(start_time)
         self._meta = meta
@@ -141,6 +146,7 @@ class AlertEngine:
         self._first_sample_t: float | None = None
         self._last_sample_t: float | None = None
         self._link_down_since: float | None = None
+        self._resumed_after_s: float | None = None
         self._last_movement_t: float | None = None
         self._activity: ActivityMeter | None = None  # the movement of the current stretch without gaps
         self._activity_t: float | None = None  # its last sample
@@ -159,6 +165,12 @@ class AlertEngine:
         self._saved = (self._read_state() if self.state_path is not None and self.state_path.exists()
                        else None)
         self._restored = self._saved is None
+        self._add_known_days()
+
+    def _add_known_days(self) -> None:
+        for name, days in self._known_days.items():
+            if name in self.days_met:
+                self.days_met[name] |= set(days)
 
     @property
     def epoch_offset(self) -> float:
@@ -176,6 +188,7 @@ class AlertEngine:
             self._restored = True
             self._apply_state(self._saved)  # type: ignore[arg-type]
             self._saved = None
+            self._add_known_days()  # the saved state's days and the history's
 
     # ---- inputs -------------------------------------------------------------------------
     def on_events(self, events: Sequence[TwitchEvent], now: float) -> list[AlertChange]:
@@ -201,6 +214,9 @@ class AlertEngine:
             changes += self._evaluate(float(t[0]))  # a gap in the stream shows as no data until t[0]
         if self._first_sample_t is None:
             self._first_sample_t = float(t[0])
+        if self._last_sample_t is not None and (t[0] - self._last_sample_t >= self._gap_s
+                                                or self._link_down_since is not None):
+            self._resumed_after_s = float(t[0] - self._last_sample_t)  # said when the no-data fault clears
         self._last_sample_t = float(t[-1])
         self._link_down_since = None
         self._note_movement(t, acc)
@@ -314,7 +330,7 @@ class AlertEngine:
             changes += self._evaluate_twitch_rules(now)
         if self.fault_rules and not self._faults_idle(now):
             status = FaultStatus(self._last_sample_t, self._link_down_since, self._last_movement_t,
-                                 self._first_sample_t, self._saturated_t, self.range_g)
+                                 self._first_sample_t, self._saturated_t, self.range_g, self._resumed_after_s)
             for rule in self.fault_rules:
                 changes += self._step(rule, rule.evaluate_status(status, now), now)  # type: ignore
             self._fault_due = self._next_fault_due()
@@ -463,7 +479,9 @@ class AlertEngine:
 
 
 def alerts_for_events(events: Iterable[TwitchEvent], start: float, end: float,
-                      rules: RuleSet | None = None, start_time: str | datetime | None = None) -> list[Alert]:
+                      rules: RuleSet | None = None, start_time: str | datetime | None = None, *,
+                      known_days: dict[str, set[int]] | None = None,
+                      changes: list[AlertChange] | None = None) -> list[Alert]:
     """The alerts of a finished recording: the live engine run over its events.
 
     Each event is fed when it ends; between events the engine is ticked exactly
@@ -471,10 +489,13 @@ def alerts_for_events(events: Iterable[TwitchEvent], start: float, end: float,
     are exact and a day of events takes well under a second. Returns the level
     stretches (``start``, ``end``, ``level``, ``rule``, ``detail``) sorted by
     start, for ``NAME.alerts.csv``. Faults are not judged (they need the samples).
+    ``known_days``: as for :class:`AlertEngine`; ``changes``, when given, receives every level
+    change as the live engine reports it (for the history).
     """
     start, end = float(start), float(end)
     evs = sorted(events, key=lambda e: e.onset + e.duration)
-    eng = AlertEngine(rules, start_time=start_time, keep_episodes=True)
+    eng = AlertEngine(rules, start_time=start_time, keep_episodes=True, known_days=known_days)
+    out = changes if changes is not None else []
     eng.fault_rules = []
     ends = [max(e.onset + e.duration, start) for e in evs]
     now = start
@@ -483,7 +504,7 @@ def alerts_for_events(events: Iterable[TwitchEvent], start: float, end: float,
         nonlocal now
         while eng.next_due < limit and eng.next_due <= end:
             now = max(eng.next_due, now + 1e-6)
-            eng.tick(now)
+            out.extend(eng.tick(now))
 
     i = 0
     while i < len(evs) and ends[i] <= end:
@@ -492,17 +513,18 @@ def alerts_for_events(events: Iterable[TwitchEvent], start: float, end: float,
             j += 1
         run_until(ends[i])
         now = ends[i]
-        eng.on_events(evs[i:j], now)
+        out.extend(eng.on_events(evs[i:j], now))
         i = j
     run_until(math.inf)
-    eng.close(end)
+    out.extend(eng.close(end))
     return sorted(eng.episodes, key=lambda a: (a.start, a.rule))
 
 
-def recording_alerts(events: Iterable[TwitchEvent], rec: "Recording", rules: RuleSet | None = None) -> list[Alert]:
+def recording_alerts(events: Iterable[TwitchEvent], rec: "Recording", rules: RuleSet | None = None,
+                     **history) -> list[Alert]:
     """The alerts of a recording's events, for ``NAME.alerts.csv`` (:func:`alerts_for_events` over the
-    recording's time span, dated by its ``start_time``)."""
+    recording's time span, dated by its ``start_time``; ``known_days``/``changes`` passed on)."""
     if rec.n_samples == 0:
         return []
     return alerts_for_events(events, float(rec.t[0]), float(rec.t[-1]), rules=rules,
-                             start_time=rec.meta.get("start_time") or None)
+                             start_time=rec.meta.get("start_time") or None, **history)

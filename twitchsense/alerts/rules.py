@@ -89,6 +89,7 @@ class FaultStatus:
     first_sample_t : time of the first sample of the session, or None.
     saturated_t : times of recent samples at the sensor's full scale.
     range_g : the sensor's full scale, 0 when unknown.
+    resumed_after_s : how long the last gap that samples ended lasted (its clearing says so).
     """
 
     last_sample_t: float | None = None
@@ -97,6 +98,8 @@ class FaultStatus:
     first_sample_t: float | None = None
     saturated_t: tuple[float, ...] = ()
     range_g: float = 0.0
+    #: length of the last gap in the data that samples ended (seconds), or None before any
+    resumed_after_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -364,6 +367,8 @@ class NoDataRule(RuleBase):
         if s.last_sample_t is None:
             return Finding(False, "no data yet")
         quiet = now - s.last_sample_t
+        if quiet < self.seconds and s.resumed_after_s is not None:
+            return Finding(False, f"data flowing again after {_num(s.resumed_after_s)} s without data")
         return Finding(quiet >= self.seconds,
                        f"no data from the sensor for {_num(quiet)} s (threshold {_num(self.seconds)} s)")
 

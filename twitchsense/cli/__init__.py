@@ -16,10 +16,10 @@ from typing import Sequence
 from .. import __version__
 from ..dependencies import check_scikit_learn
 from ..errors import TwitchsenseError, TwitchsenseWarning
-from . import acquire, detection, files, history, report, simulation, web
+from . import acquire, detection, files, history, report, rules, simulation, web
 
 #: Command modules, in the order their commands appear in ``--help``.
-MODULES = (files, simulation, detection, acquire, history, report, web)
+MODULES = (files, simulation, detection, acquire, history, report, rules, web)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import signal
 import sys
@@ -21,7 +22,8 @@ from ..live.pipeline import Pipeline, PipelineSummary
 from ..live.sinks.record import RecordSink
 from ..live.sinks.status import StatusLineSink
 from ..units import ACC_UNITS
-from .alerting import add_alert_options, alerting_for, terminal_view
+from .alerting import (add_alert_options, alerting_for, history_sink, say_replaced, store_judged_time,
+                       terminal_view)
 from .common import add_command
 from .web import add_web_options, live_web
 
@@ -123,6 +125,10 @@ def _add_board_options(p: argparse.ArgumentParser) -> None:
 def _add_pipeline_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--record", type=Path, metavar="OUT.csv", help="also save every sample to this recording")
     p.add_argument("--quiet", action="store_true", help="print only link events and the summary")
+    p.add_argument("--status-every", type=float, metavar="S",
+                   help="without the live view (output piped or redirected): also print a status line "
+                        "(samples/s, link health) every S seconds; by default only twitches, alert changes "
+                        "and link events are printed")
     p.add_argument("--model", type=Path, metavar="PATH",
                    help="detector model (default: the model shipped in the package; without one, twitches "
                         "are not detected and the alerts judge faults only)")
@@ -142,14 +148,18 @@ def _model(args: argparse.Namespace):
     return load_model(path)
 
 
-def _detector(model, rate_hz: float | None):
-    """The streaming detector for ``model`` at the source's rate (None without a model)."""
+def _detector(model, rate_hz: float | None, sinks: list = ()):
+    """The streaming detector for ``model`` at the source's rate (None without a model); with a history
+    sink among ``sinks`` it keeps its context spans, and the history stores the judged time."""
     if model is None:
         return None
     from ..detection.engine import StreamingDetector
     if not rate_hz:
         raise TwitchsenseError("the sample rate is unknown: pass --rate")
-    return StreamingDetector(model, float(rate_hz), keep_context=False)
+    history = history_sink(list(sinks)) is not None
+    detector = StreamingDetector(model, float(rate_hz), keep_context=history)
+    store_judged_time(list(sinks), detector)
+    return detector
 
 
 def check_output(path: Path, option: str) -> None:
@@ -168,7 +178,9 @@ def _output_sinks(args: argparse.Namespace, source) -> list:
     sinks: list = []
     if not terminal_view(args):  # the live view shows link health itself
         out = sys.stderr if getattr(args, "jsonl", None) == "-" else sys.stdout
-        sinks.append(StatusLineSink(out=out, interval_s=1e9 if args.quiet else 1.0))
+        # piped: twitches, alerts and link events only; a status line only when asked for
+        every = args.status_every if args.status_every and not args.quiet else math.inf
+        sinks.append(StatusLineSink(out=out, interval_s=every))
     if args.record is not None:
         sinks.append(RecordSink(args.record, source))
     return sinks
@@ -203,8 +215,9 @@ def run_replay(args: argparse.Namespace) -> int:
     rec = read_recording(args.recording)
     source = ReplaySource(rec, speed=speed)
     with Pipeline(source) as pipeline:  # closes every sink opened so far, whatever fails
-        pipeline.alerts, _ = alerting_for(args, source, rec.name, live=False, sinks=pipeline.sinks)
-        pipeline.detector = _detector(_model(args), rec.sample_rate_hz)
+        pipeline.alerts, _ = alerting_for(args, source, rec.name, live=False, sinks=pipeline.sinks,
+                                          recording=args.recording)
+        pipeline.detector = _detector(_model(args), rec.sample_rate_hz, pipeline.sinks)
         web = live_web(args, source, args.session or str(source.meta.get("session") or rec.name), pipeline.sinks,
                        terminal_view(args))
         try:
@@ -214,6 +227,7 @@ def run_replay(args: argparse.Namespace) -> int:
             web.close()
     print_summary(f"replay {args.recording}", summary, _alert_summary(summary), out=_summary_out(args),
                   sinks=pipeline.sinks)
+    say_replaced(pipeline.sinks, _summary_out(args))
     if web.server is not None:  # the page stays up to be looked at
         print(f"replay: done; the live page stays at {web.server.url}/live until Ctrl-C", file=sys.stderr, flush=True)
         stop = threading.Event()
@@ -271,7 +285,7 @@ def run_stream(args: argparse.Namespace) -> int:
         model = _model(args)  # slow to load: before the board starts streaming
         if not args.simulate:
             source.open()
-        pipeline.detector = _detector(model, source.meta.get("sample_rate_hz") or args.rate)
+        pipeline.detector = _detector(model, source.meta.get("sample_rate_hz") or args.rate, pipeline.sinks)
         web = live_web(args, source, args.session or str(source.meta.get("session") or "live"), pipeline.sinks,
                        terminal_view(args))
         try:

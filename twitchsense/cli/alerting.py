@@ -19,9 +19,11 @@ def add_alert_options(p: argparse.ArgumentParser, live: bool) -> None:
                    "lines to FILE (appended), or '-' for stdout (the terminal output then goes to stderr)")
     g.add_argument("--db", type=Path, metavar="FILE",
                    help=f"history database (default for stream: {default_db_path()}; replay stores "
-                        "history only when --db is given)")
+                        "history only when --db is given, and a recording replayed again replaces its "
+                        "earlier session). The days rules count the days the history holds")
     if live:
-        g.add_argument("--no-history", action="store_true", help="do not store this session in the history")
+        g.add_argument("--no-history", action="store_true",
+                       help="write nothing: no history and no alert state (unless --state names a file)")
     g.add_argument("--state", type=Path, metavar="FILE",
                    help="alert state file, so a restart continues where it stopped (default for stream: "
                         "beside the history database, one per --session; replay keeps no state unless given)")
@@ -43,8 +45,29 @@ def terminal_view(args: argparse.Namespace) -> bool:
     return sys.stdout.isatty() and not getattr(args, "quiet", False) and getattr(args, "jsonl", None) != "-"
 
 
-def alerting_for(args: argparse.Namespace, source, name: str, live: bool, sinks: list | None = None):
+def history_days(db: Path, rules) -> dict[str, set[int]] | None:
+    """The days on which the history saw each rule named by a days rule raised (for the engine's
+    ``known_days``), or None without a history yet."""
+    from ..alerts.rules import DaysRule
+    from ..history import connect, known_days
+    names = [r.rule for r in rules.rules if isinstance(r, DaysRule)]
+    if not names or not db.exists():
+        return None
+    con = connect(db)
+    try:
+        return known_days(con, names)
+    finally:
+        con.close()
+
+
+def alerting_for(args: argparse.Namespace, source, name: str, live: bool, sinks: list | None = None,
+                 recording: Path | None = None):
     """The alert engine and the sinks the options ask for: ``(engine, sinks)``.
+
+    With a history, the engine counts the days the history already holds for the days rules (so
+    ``replay --db`` and ``history`` agree without a state file), and a ``recording`` replayed into it
+    replaces an earlier session of the same content. ``--no-history`` writes no file at all: no
+    history, and no alert state unless ``--state`` names one.
 
     Sinks get the source's live ``meta`` so the session's start time, known only
     after a board's first samples, dates everything. Each sink is appended to ``sinks``
@@ -56,6 +79,7 @@ def alerting_for(args: argparse.Namespace, source, name: str, live: bool, sinks:
 
     from ..alerts import AlertEngine
     from ..errors import TwitchsenseError
+    from ..history import fingerprint
     from ..io.sessionclock import SessionClock
     from ..live.sinks.history import HistorySink
     from ..live.sinks.terminal import TerminalSink
@@ -67,10 +91,11 @@ def alerting_for(args: argparse.Namespace, source, name: str, live: bool, sinks:
     history = not getattr(args, "no_history", False) if live else args.db is not None
     db = args.db or default_db_path()
     state = args.state
-    if state is None and live:  # one per session: streams sharing a history keep their own alert state
+    if state is None and live and history:  # one per session: streams sharing a history keep their own state
         from ..live.sinks.mqtt import topic_part
         state = db.with_name(f"{db.stem}.alert-state.{topic_part(session)}.json")
-    engine = AlertEngine(rules, state_path=state, meta=meta, clock=clock)
+    engine = AlertEngine(rules, state_path=state, meta=meta, clock=clock,
+                         known_days=history_days(db, rules) if history else None)
     out = sys.stderr if args.jsonl == "-" else sys.stdout
     view = terminal_view(args)
     sinks = [] if sinks is None else sinks
@@ -80,7 +105,8 @@ def alerting_for(args: argparse.Namespace, source, name: str, live: bool, sinks:
         from ..live.sinks.jsonl import JsonLinesSink
         sinks.append(JsonLinesSink(args.jsonl, clock, session=session))
     if history:
-        sinks.append(HistorySink(db, meta, name=session, source=name))
+        sinks.append(HistorySink(db, meta, name=session, source=name,
+                                 fingerprint=fingerprint(recording) if recording is not None else None))
     if args.on_alert:
         from ..live.sinks.command import CommandSink
         try:
@@ -97,3 +123,24 @@ def alerting_for(args: argparse.Namespace, source, name: str, live: bool, sinks:
                               username=os.environ.get("TWITCHSENSE_MQTT_USER"),
                               password=os.environ.get("TWITCHSENSE_MQTT_PASSWORD")))
     return engine, sinks
+
+
+def history_sink(sinks: list):
+    """The :class:`~twitchsense.live.sinks.history.HistorySink` among ``sinks``, or None."""
+    from ..live.sinks.history import HistorySink
+    return next((s for s in sinks if isinstance(s, HistorySink)), None)
+
+
+def store_judged_time(sinks: list, detector) -> None:
+    """Let the history sink (if any) store the detector's judged time (its context spans) with the session."""
+    from ..detection.judged import judged_seconds
+    sink = history_sink(sinks)
+    if sink is not None and detector is not None:
+        sink.judged = lambda: judged_seconds(detector.context_spans())
+
+
+def say_replaced(sinks: list, out) -> None:
+    """One line per earlier session of the same recording that the history sink replaced."""
+    sink = history_sink(sinks)
+    for r in (sink.replaced if sink is not None else []):
+        print(r.describe(sink.path), file=out, flush=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import TwitchsenseError
+from .alerting import history_days, say_replaced
 from .batch import Batch, add_fail_fast
 from .common import add_command, reuse_freed_memory
 
@@ -29,7 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = add_command(
         sub, "detect", "find twitch events in recordings (writes NAME.detected.csv, NAME.alerts.csv)",
         "twitchsense detect recordings/demo -o out/\n"
-        "twitchsense detect session.csv -o out/ --model models/mine.skops",
+        "twitchsense detect session.csv -o out/ --model models/mine.skops\n"
+        "twitchsense detect nights/ -o out/ --db history.sqlite   # a folder of nights becomes a history",
         description="Find twitch events in recordings. Per recording writes OUTDIR/NAME.detected.csv "
                     "(onset,duration,label,peak_g,confidence,kind,context), NAME.alerts.csv "
                     "(start,end,level,rule,detail), both with a last column 'time' (clock time) when the "
@@ -41,6 +43,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", type=Path, required=True, help="output folder")
     p.add_argument("--model", type=Path, help="model file (default: the model shipped in the package)")
     p.add_argument("--rules", type=Path, help="alert rules TOML file (default: the shipped rules)")
+    p.add_argument("--db", type=Path, metavar="FILE",
+                   help="also store each recording (its events, alert changes and judged time) in this "
+                        "history database, as 'replay --db' does: a recording stored before (the same "
+                        "content) is replaced, and the days rules count the days the history holds")
     p.add_argument("-q", "--quiet", action="store_true", help="no per-recording summary lines")
     add_fail_fast(p)
     p.set_defaults(func=run_detect)
@@ -116,6 +122,22 @@ def readable(path: Path, labels: bool = True) -> "Recording":
     return rec
 
 
+def store_in_history(db: Path, path: Path, rec, events: list, changes: list, judged_s: float) -> None:
+    """A finished recording into the history, as a replay into it stores it (the one history sink)."""
+    from ..history import fingerprint
+    from ..live.sinks.history import HistorySink
+    sink = HistorySink(db, rec.meta, name=rec.name, source=str(path), fingerprint=fingerprint(path),
+                       judged=lambda: judged_s)
+    try:
+        sink.note_span(float(rec.t[0]), float(rec.t[-1]))
+        sink.on_events(list(events))
+        sink.on_alerts(changes)
+        sink.flush()
+    finally:
+        sink.close()
+    say_replaced([sink], sys.stdout)
+
+
 def run_detect(args: argparse.Namespace) -> int:
     from ..alerts import recording_alerts
     from ..alerts.rulefile import load_rules
@@ -146,9 +168,13 @@ def run_detect(args: argparse.Namespace) -> int:
         res = detect_recording(rec, model)
         clock = SessionClock(rec.meta.get("start_time"))
         write_detections(companion_path(args.output, rec.name, DETECTED_SUFFIX), res.events, clock)
-        write_alerts(companion_path(args.output, rec.name, ALERTS_SUFFIX), recording_alerts(res.events, rec, rules),
-                     clock)
+        changes: list = []
+        known = history_days(args.db, rules) if args.db is not None else None
+        write_alerts(companion_path(args.output, rec.name, ALERTS_SUFFIX),
+                     recording_alerts(res.events, rec, rules, known_days=known, changes=changes), clock)
         write_context(companion_path(args.output, rec.name, CONTEXT_SUFFIX), res.context)
+        if args.db is not None and rec.n_samples:
+            store_in_history(args.db, p, rec, res.events, changes, judged_seconds(res.context))
         if not args.quiet:
             flags: dict[str, int] = {}
             for f in res.quality:

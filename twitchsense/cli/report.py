@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import TwitchsenseError
+from ..history import default_db_path
 from ..io.outputs import read_alerts, read_context, read_detections
 from ..io.recording import (ALERTS_SUFFIX, CONTEXT_SUFFIX, DETECTED_SUFFIX, Recording, companion_path,
                             read_recording, recording_name)
@@ -24,13 +25,21 @@ def register(sub: argparse._SubParsersAction) -> None:
         sub, "report", "a picture-rich HTML report of a session for the wearer and a doctor",
         "twitchsense detect recordings/demo/frequent-twitching.csv -o out/\n"
         "twitchsense report recordings/demo/frequent-twitching.csv --detections out/ -o report.html\n"
-        "twitchsense report recordings/demo --detections out/ -o reports/",
+        "twitchsense report recordings/demo --detections out/ -o reports/\n"
+        "twitchsense report --days 30 --db history.sqlite -o month.html   # many days, from the history",
         description="A picture-rich HTML report of a session: how often (per judged minute: the time the "
                     "detector could judge), how strong, when, under what conditions, which rules fired, the "
                     "data quality and every twitch. Reads NAME.detected.csv, NAME.alerts.csv and "
-                    "NAME.context.csv as 'detect' wrote them.",
+                    "NAME.context.csv as 'detect' wrote them. With --days, one report over many days from "
+                    "the history instead: the rate per judged hour per day, the trend, and since when each "
+                    "rule was met.",
     )
-    p.add_argument("recordings", nargs="+", type=Path, help="the sessions' recordings (NAME.csv) or folders of them")
+    p.add_argument("recordings", nargs="*", type=Path, help="the sessions' recordings (NAME.csv) or folders of them")
+    p.add_argument("--days", type=int, metavar="N",
+                   help="instead of recordings: one report over the last N days of the history (--db)")
+    p.add_argument("--db", type=Path, metavar="FILE",
+                   help=f"--days: the history database (default: {default_db_path()})")
+    p.add_argument("--until", metavar="YYYY-MM-DD", help="--days: the last day (default: the latest day with data)")
     p.add_argument("--detections", type=Path,
                    help="NAME.detected.csv, or the folder 'detect' wrote to (default: beside each recording)")
     p.add_argument("-o", "--output", type=Path,
@@ -87,8 +96,35 @@ def output_path(out: Path | None, name: str, several: bool) -> Path:
     return out
 
 
+def run_days_report(args: argparse.Namespace) -> int:
+    """``report --days N``: the report over many days, from the history."""
+    from ..history import connect
+    from ..history_report import write_days_report
+    from .history import check_days
+    if args.recordings:
+        raise TwitchsenseError("--days reports from the history: give no recordings (store them with "
+                               "'detect --db' or 'replay --db' first)")
+    check_days(args.days, args.until)
+    db = args.db or default_db_path()
+    out = args.output or Path.cwd() / "history.report.html"
+    if out.is_dir():
+        out = out / "history.report.html"
+    con = connect(db, create=False)
+    try:
+        write_days_report(out, con, args.days, args.until, source=str(db))
+    finally:
+        con.close()
+    print(f"{out}: report of the last {args.days} days of {db}")
+    return 0
+
+
 def run_report(args: argparse.Namespace) -> int:
     from ..report import write_report
+
+    if args.days is not None:
+        return run_days_report(args)
+    if not args.recordings:
+        raise TwitchsenseError("give the recordings to report on, or --days N for a report from the history")
 
     batch = Batch("report", args.fail_fast)
     paths = batch.recordings(args.recordings)

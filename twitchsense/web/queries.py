@@ -32,9 +32,13 @@ def local_time(epoch: float, offset_s: float, t: float = 0.0, seconds: bool = Tr
 
 
 def judged_column(con: sqlite3.Connection) -> str | None:
-    """The sessions column holding judged seconds, when this history has one."""
+    """The sessions column holding judged seconds, when this history has one with any judged time in it
+    (every history has the column since judged time is stored; sessions stored without it hold NULL)."""
     cols = {row[1] for row in con.execute("PRAGMA table_info(sessions)")}
-    return next((c for c in JUDGED_COLUMNS if c in cols), None)
+    col = next((c for c in JUDGED_COLUMNS if c in cols), None)
+    if col is None or con.execute(f"SELECT 1 FROM sessions WHERE {col} IS NOT NULL LIMIT 1").fetchone() is None:
+        return None  # col: a name from JUDGED_COLUMNS, never user input
+    return col
 
 
 @dataclass

@@ -21,9 +21,10 @@ import threading
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Callable
 
 from ...errors import TwitchsenseError
-from ...history import connect, default_db_path
+from ...history import Replaced, connect, default_db_path, replace_earlier
 from ...io.sessionclock import SessionClock
 from ...types import Alert, SampleBlock, TwitchEvent
 from . import SinkBase
@@ -40,17 +41,27 @@ class HistorySink(SinkBase):
         that appears by then anchors the calendar; without one, the wall-clock
         time of that moment is used.
     name, source : how the session is listed (e.g. the recording or the port).
+    fingerprint : the recording's content fingerprint (:func:`twitchsense.history.fingerprint`; None for
+        a live board): an earlier session of the same recording is replaced, and listed in :attr:`replaced`.
+    judged : returns the seconds the detector has judged so far (e.g. from its context spans); stored
+        with the session so rates are per judged hour. Asked on the pipeline's thread only.
     commit_interval_s : longest time a row waits uncommitted.
     busy_timeout_s : how long a write waits for another program's lock on the file (the
         pipeline waits meanwhile, so it is short).
     """
 
     def __init__(self, path: str | os.PathLike | None = None, meta: dict | None = None, name: str = "",
-                 source: str = "", commit_interval_s: float = 0.5, busy_timeout_s: float = 2.0) -> None:
+                 source: str = "", commit_interval_s: float = 0.5, busy_timeout_s: float = 2.0,
+                 fingerprint: str | None = None, judged: Callable[[], float] | None = None) -> None:
         self.path = Path(path) if path is not None else default_db_path()
         self.label = f"history {self.path}"
         self.meta = meta if meta is not None else {}
         self.name, self.source = name, source
+        self.fingerprint = fingerprint
+        self.judged = judged
+        self._judged_s: float | None = None
+        self._judged_at = -math.inf
+        self.replaced: list[Replaced] = []
         self.clock = SessionClock()
         self.session_id: int | None = None
         self.busy_timeout_s = busy_timeout_s
@@ -78,12 +89,14 @@ class HistorySink(SinkBase):
             start = self.meta.get("start_time") or datetime.now().astimezone().isoformat(timespec="milliseconds")
             self.clock.set_start(start)
             cur = self.con.execute(
-                "INSERT INTO sessions (name, source, start_time, start_epoch, utc_offset_s, meta, opened_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO sessions (name, source, start_time, start_epoch, utc_offset_s, meta, opened_at,"
+                " fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (self.name or str(self.meta.get("session") or self.source or "session"), self.source, str(start),
                  self.clock.epoch_offset, self.clock.utc_offset_s, json.dumps(dict(self.meta), default=str),
-                 datetime.now().astimezone().isoformat(timespec="seconds")))
+                 datetime.now().astimezone().isoformat(timespec="seconds"), self.fingerprint))
             self.session_id = int(cur.lastrowid)  # type: ignore[arg-type]
+            if self.fingerprint:
+                self.replaced = replace_earlier(self.con, self.fingerprint, self.session_id)
             self.con.commit()
         return self.session_id
 
@@ -128,8 +141,8 @@ class HistorySink(SinkBase):
                 self._alerts.clear()
             if commit or now - self._last_commit >= self.commit_interval_s:
                 if self._last_t is not None:
-                    self.con.execute("UPDATE sessions SET first_t = ?, last_t = ? WHERE id = ?",  # type: ignore
-                                     (self._first_t, self._last_t, sid))
+                    self.con.execute("UPDATE sessions SET first_t = ?, last_t = ?, judged_s = ? "  # type: ignore
+                                     "WHERE id = ?", (self._first_t, self._last_t, self._judged_s, sid))
                 self.con.commit()  # type: ignore[union-attr]
                 self._dirty = False
                 self._last_commit = now
@@ -144,12 +157,30 @@ class HistorySink(SinkBase):
 
     def on_samples(self, block: SampleBlock) -> None:
         if len(block):
-            with self._lock:
-                if self._first_t is None:
-                    self._first_t = float(block.t[0])
-                self._note_t(float(block.t[-1]))
-                self._dirty = True
-                self._write(commit=False)
+            self.note_span(float(block.t[0]), float(block.t[-1]))
+
+    def note_span(self, first_t: float, last_t: float) -> None:
+        """Samples from ``first_t`` to ``last_t`` (stream seconds) were seen (a batch run gives the whole
+        recording's span at once)."""
+        with self._lock:
+            if self._first_t is None:
+                self._first_t = first_t
+            self._note_t(last_t)
+            self._ask_judged(force=False)
+            self._dirty = True
+            self._write(commit=False)
+
+    def _ask_judged(self, force: bool) -> None:
+        """Ask ``judged`` at most every 10 s (it sums the detector's context spans), and at the end."""
+        now = time.monotonic()
+        if self.judged is not None and (force or now - self._judged_at >= 10.0):
+            self._judged_s, self._judged_at = float(self.judged()), now
+
+    def flush(self) -> None:
+        """End of the stream (the pipeline's thread): the final judged time."""
+        with self._lock:
+            self._ask_judged(force=True)
+            self._dirty = True
 
     def on_events(self, events: list[TwitchEvent]) -> None:
         if not events:

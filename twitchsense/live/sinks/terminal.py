@@ -1,6 +1,7 @@
 """The terminal: a live one-screen view on a TTY, plain lines otherwise.
 
-The view shows the twitch rate per minute (last minute and last 10 minutes),
+The view shows the twitch rate per minute (last minute and last 10 minutes; in the first minutes,
+over the time since the first sample, and it says so),
 the last events, each rule's alert state with its figures and guidance, and
 link health (sample rate, time since the last sample, link problems counted).
 Piped or redirected, the same information comes as one line per event, alert
@@ -44,6 +45,11 @@ def _clock_text(t: float) -> str:
     return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}.{d}"
 
 
+def _num_min(minutes: float) -> str:
+    """``3.0 min``, or ``45 s`` under a minute."""
+    return f"{minutes:.1f} min" if minutes >= 1 else f"{minutes * 60:.0f} s"
+
+
 class TerminalSink(SinkBase):
     """Shows the live pipeline in a terminal.
 
@@ -66,6 +72,7 @@ class TerminalSink(SinkBase):
         self.show_events = show_events
         self.show_link = show_link
         self.now = 0.0
+        self.start_t: float | None = None  # the first sample's time: rates divide by the time since, at first
         self.n_events = 0
         self.n_samples = 0
         self.onsets: deque[float] = deque()
@@ -107,6 +114,8 @@ class TerminalSink(SinkBase):
         if not len(block):
             return
         self.now = max(self.now, float(block.t[-1]))
+        if self.start_t is None:
+            self.start_t = float(block.t[0])
         self.n_samples += len(block)
         wall = time.monotonic()
         self._sample_wall.append((wall, self.n_samples))
@@ -179,15 +188,29 @@ class TerminalSink(SinkBase):
 
     # ---- the live view ------------------------------------------------------------------
     def rate_per_minute(self, minutes: float) -> float:
+        """Twitches per minute over the last ``minutes``, or over the time since the first sample when
+        less has passed (:meth:`rate_span_min`): 12 twitches in the first 3 minutes are 4/min."""
         n = sum(1 for o in self.onsets if o > self.now - 60 * minutes)
-        return n / minutes
+        span = self.rate_span_min(minutes)
+        return n / span if span > 0 else 0.0
+
+    def rate_span_min(self, minutes: float) -> float:
+        """The minutes a rate over the last ``minutes`` divides by: fewer at the start of a session."""
+        if self.start_t is None:
+            return minutes
+        return min(minutes, max(self.now - self.start_t, 0.0) / 60.0)
+
+    def _rate_text(self, minutes: float) -> str:
+        span = self.rate_span_min(minutes)
+        what = "min" if minutes == 1 else f"{minutes:g} min"
+        label = f"last {what}" if span >= minutes else f"{_num_min(span)} so far"
+        return f"{self.rate_per_minute(minutes):.1f}/min ({label})"
 
     def screen(self) -> list[str]:
         """The lines of the live view."""
         lines = [f"twitchsense live{' - ' + self.session if self.session else ''}   "
                  f"stream time {self.when(self.now)}",
-                 f"rate: {self.rate_per_minute(1):.1f}/min (last min)   "
-                 f"{self.rate_per_minute(10):.1f}/min (last 10 min)   twitches: {self.n_events}"]
+                 f"rate: {self._rate_text(1)}   {self._rate_text(10)}   twitches: {self.n_events}"]
         ago = time.monotonic() - self._last_sample_wall if self._last_sample_wall else None
         problems = ", ".join(f"{k} {v}" for k, v in sorted(self.link_counts.items())
                              if k not in QUIET_LINK_KINDS) or "none"
