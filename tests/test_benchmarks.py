@@ -54,3 +54,31 @@ def test_quick_run_writes_every_section(tmp_path):
     peers = {r["method"]: r["status"] for r in doc["sections"]["peers"]["rows"]}
     assert peers["TSFEL (all default features)"] == "skipped (--without-peers)"
     assert (out.parent / "plots" / "throughput.png").stat().st_size > 1000
+
+
+def test_real_data_measures_model_and_baseline_with_twitches_added_where_still(tmp_path, monkeypatch):
+    """benchmarks.real_data on a tiny folder: figures for both detectors, twitches added only where
+    still, held out by construction outside the training folders; the same figures twice."""
+    from benchmarks import real_data
+    from twitchsense.detection.model import default_model_path
+    from twitchsense.io.recording import write_recording
+
+    from handmade import handmade
+
+    for i in range(2):
+        rec = handmade(900 + i, minutes=1.5, n_twitch=0, tremor=True)
+        rec.labels = rec.labels.iloc[0:0]
+        (tmp_path / "real-waist-hapt").mkdir(exist_ok=True)
+        write_recording(tmp_path / "real-waist-hapt" / f"r{i}.csv", rec)
+    monkeypatch.setattr(real_data, "SHARED_DATA", tmp_path)
+    doc = real_data.run(default_model_path(), None, ["real-waist-hapt", "real-wrist"], seeds=1, progress=False)
+    assert doc["missing"] == ["real-wrist"] and len(doc["folders"]) == 1
+    row = doc["folders"][0]
+    assert row["held_out"] == "by construction" and row["recordings"] == 2 and row["subjects"] == 2
+    assert 0.04 < row["hours"] < 0.06 and 0 < row["still_hours"] < row["hours"]
+    for who in ("model", "baseline"):
+        assert row[who]["injected"]["twitches"] > 5 and row[who]["subject_per_h"] is not None
+    assert row["model"]["injected"]["sensitivity"] > 0.5
+    assert real_data.run(default_model_path(), None, ["real-waist-hapt"], seeds=1, progress=False)["folders"] == \
+        doc["folders"]
+    assert "real-waist-hapt (never trained on)" in real_data.short_table(doc)

@@ -28,7 +28,18 @@ def results() -> dict:
 
 
 def test_readme_and_speed_figures_are_the_ones_results_json_gives():
-    assert figures.stale(results()) == [], "regenerate with: python -m benchmarks.figures"
+    assert figures.stale(results(), figures.real_results()) == [], "regenerate with: python -m benchmarks.figures"
+
+
+def test_the_real_folder_tables_follow_real_data_json():
+    real = figures.real_results()
+    assert real is not None, "run python -m benchmarks.real_data"
+    row = real["folders"][0]
+    for path in (figures.README, figures.CARD, figures.EXPERIMENTS):
+        assert row["folder"] in figures.block(path.read_text(encoding="utf-8"), "real-data")
+    changed = copy.deepcopy(real)
+    changed["folders"][0]["model"]["per_h"] = 987.6
+    assert figures.stale(results(), changed) == [figures.README, figures.CARD, figures.EXPERIMENTS]
 
 
 def test_the_figures_table_follows_the_results():

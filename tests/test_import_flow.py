@@ -78,7 +78,11 @@ def test_the_readme_flow_on_a_phone_export(tmp_path, run_main):
     rc, _, err = run_main("detect", source, "-o", tmp_path / "original", "-q")
     assert rc == 0, err
     original = read_detections(tmp_path / "original" / "frequent-twitching.detected.csv")
-    assert len(original) >= 10 and abs(len(events) - len(original)) <= 1
+    # averaging the repeated stamps changes 1 sample in 40: events at the threshold may come and go (small
+    # fasciculations at confidence 0.88-0.91 with the model of 2026-12-03), the clear ones stay
+    assert len(original) >= 10 and abs(len(events) - len(original)) <= max(1, len(original) // 10)
+    clear = [e.onset for e in original if e.confidence >= 0.95]
+    assert all(min(abs(t - e.onset) for e in events) < 0.3 for t in clear)
     assert (work / "out" / "night.detected.csv").read_text().splitlines()[1].endswith("+01:00")
     # report: in the current folder, dated, per judged minute, every twitch
     page = (work / "night.report.html").read_text()

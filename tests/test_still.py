@@ -62,3 +62,29 @@ def test_activity_levels_are_the_same_however_the_samples_arrive():
     meter = ActivityMeter(rec.sample_rate_hz, rec.acc[0])
     pieces = [meter.push(rec.acc[i:i + n])[1] for i, n in ((0, 7), (7, 1000), (1007, 1), (1008, 10_000))]
     np.testing.assert_array_equal(np.concatenate(pieces), whole[:sum(p.size for p in pieces)])
+
+
+def test_still_around_needs_every_block_within_two_seconds_either_side_under_30_mg():
+    from twitchsense.simulate.inject import still_around
+
+    rec = moving_then_still()
+    rec.acc[(rec.t >= 15.0) & (rec.t < 25.0), 0] *= 3.0  # 0.09 g: clearly moving
+    mask = still_around(rec)
+    assert not mask[(rec.t >= 13.2) & (rec.t < 26.8)].any()  # within 2 s of the movement
+    assert mask[(rec.t >= 3.0) & (rec.t < 12.5)].all() and mask[(rec.t >= 28.0) & (rec.t < 42.0)].all()
+    assert not mask[rec.t < 2.0].any() and not mask[rec.t > rec.t[-1] - 2.0].any()  # no past or future to judge
+
+
+def test_twitches_injected_where_asked_keep_their_distance():
+    from twitchsense.simulate import inject_twitches
+    from twitchsense.simulate.inject import still_around
+
+    rec = handmade(121, minutes=3.0, n_twitch=0, tremor=False)
+    where = still_around(rec)
+    where[(rec.t >= 60.0) & (rec.t < 120.0)] = False
+    out = inject_twitches(rec, 3, rate_per_min=20.0, where=where, min_gap_s=4.5)
+    tw = out.labels[out.labels["label"] == "twitch"]
+    assert len(tw) >= 10
+    assert not ((tw["onset"] >= 59.0) & (tw["onset"] < 120.0)).any()
+    gaps = tw["onset"].to_numpy()[1:] - (tw["onset"] + tw["duration"]).to_numpy()[:-1]
+    assert gaps.min() >= 4.5

@@ -198,3 +198,69 @@ def test_the_quality_benchmark_measures_on_held_out_seeds_only():
     assert len(seeds) == n and all(is_held_out(s) for _, s, _ in seeds)
     assert not any(is_held_out(s) for _, s, _ in session_seeds(sessions=4, development=True))
     assert np.unique([s for _, s, _ in seeds]).size == n
+
+
+def test_twitch_shaped_transients_the_simulator_leaves_unlabelled_are_left_out_not_negatives():
+    """Still-limb jolts and onset flicks have a twitch's own shape: a window on them is neither a twitch
+    nor a negative (a detector must not learn to reject a twitch's shape), other background stays negative."""
+    from twitchsense.simulate import simulate_session
+
+    rec = simulate_session("rest", 8, 6, rate_hz=100.0)
+    spans = training.twitch_shaped_unlabelled(rec)
+    kinds = {w for _, _, w in rec.meta["simulation"]["twitch_shaped_unlabelled"]}
+    assert spans and kinds == {"jolt", "flick"}
+    t = np.arange(0.0, rec.duration_s, 0.08)
+    y = training.window_labels(t, rec, ("none", "fasciculation", "myoclonic", "tic"))
+    for on, dur in spans:
+        on_it = (t >= on) & (t <= on + dur)
+        assert on_it.any() and (y[on_it] <= 0).all() and (y[on_it] == -1).all()
+    twitch = rec.labels[rec.labels["label"] == "twitch"]
+    far = np.ones(t.size, bool)
+    for on, dur in [*spans, *zip(twitch["onset"], twitch["duration"])]:
+        far &= (t < on - 0.3) | (t > on + dur + 0.3)
+    assert (y[far] == 0).all()  # everything else keeps its label: background is a negative
+    # a recording that is not simulated: nothing left out
+    assert training.twitch_shaped_unlabelled(mine(730)) == []
+
+
+def test_injected_copies_are_held_out_with_their_background(tmp_path):
+    """A copy of a recording with twitches added is in its background's cross-validation group, also
+    when the sidecar names no subject (it once got a session of its own: a leak across folds)."""
+    rec = handmade(740, minutes=2.0, n_twitch=0, tremor=False)
+    rec.labels = rec.labels.iloc[0:0]
+    del rec.meta["subject"]
+    write_recording(tmp_path / "walk.csv", rec)
+    base = training.read_recording(tmp_path / "walk.csv")
+    copies = training.injected_recordings(tmp_path, 20.0, seed=0, copies=2)
+    assert len(copies) == 2
+    assert {training.group_of(c) for c, _ in copies} == {training.group_of(base)} == {"session:walk"}
+
+
+def test_the_outer_folds_models_hold_out_their_groups_and_thresholds():
+    recs = [(handmade(800 + i, minutes=1.0), "h") for i in range(4)]
+    _, report = train(recs, **FAST)
+    assert len(report.fold_models) == 3
+    held = [set(m.card["held_out_groups"]) for m in report.fold_models]
+    assert set().union(*held) == {f"subject:h{800 + i}" for i in range(4)} and sum(map(len, held)) == 4
+    assert [m.config.threshold for m in report.fold_models] == report.fold_thresholds
+
+
+def test_the_threshold_budget_leaves_out_what_training_left_out():
+    """A detection on a twitch-shaped transient the simulator left unlabelled spends no false-alarm
+    budget (else the threshold would reject a twitch's shape), but one on plain background does."""
+    from twitchsense.detection.config import DetectorConfig
+
+    rec = handmade(750, minutes=1.0, n_twitch=0, tremor=False)
+    rec.labels = rec.labels.iloc[0:0]
+    t = np.arange(1.0, 59.0, 0.08)
+    p = np.zeros(t.size)
+    p[np.abs(t - 20.0) < 0.1] = 0.97  # one confident detection at 20 s
+    lw = training.LabelledWindows(rec, "g", "c", t, np.zeros((t.size, 1)), np.zeros(t.size, int))
+    P = np.column_stack([1 - p, p])
+
+    def real_rate_at_096(shaped):
+        rec.meta["simulation"] = {"twitch_shaped_unlabelled": shaped}
+        _, rows = training.choose_threshold([lw], [P], DetectorConfig(), 0.4, 3.0, 1.5)
+        return next(r for r in rows if r["threshold"] == 0.96)["real_detections_per_h"]
+    assert real_rate_at_096([]) == pytest.approx(60.0, rel=0.01)
+    assert real_rate_at_096([[19.95, 0.1, "jolt"]]) == 0.0

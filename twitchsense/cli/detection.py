@@ -18,6 +18,14 @@ if TYPE_CHECKING:
     from ..io.recording import Recording
 
 
+#: the command that made the shipped model (also in its card and docs/data.md)
+SHIPPED_TRAINING_COMMAND = (
+    "twitchsense train recordings/demo ../shared/data/real-other ../shared/data/real-pocket "
+    "../shared/data/real-wrist --simulate 12 --sim-minutes 8 --inject ../shared/data/real-other "
+    "--inject ../shared/data/real-pocket --inject ../shared/data/real-wrist --inject-copies 6 --inject-rate 30 "
+    "--seed 0 -o twitchsense/data/default.skops --folds-out models/default.folds")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = add_command(
         sub, "detect", "find twitch events in recordings (writes NAME.detected.csv, NAME.alerts.csv)",
@@ -49,7 +57,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "twitchsense train recordings/demo ../shared/data/real-wrist ../shared/data/real-pocket "
         "--simulate 3 --inject ../shared/data/real-wrist --inject ../shared/data/real-pocket "
         "-o models/mine.skops\n"
-        "twitchsense train --base default my-recordings/ -o models/mine.skops   # a personal model from your reviews",
+        "twitchsense train --base default my-recordings/ -o models/mine.skops   # a personal model from your reviews"\n"
+        "# the shipped model (docs/data.md; the real folders are the developers', one --inject per folder):\n"
+        f"{SHIPPED_TRAINING_COMMAND}",
         description="Train a detector (window features + gradient-boosted trees) from labelled recordings, "
                     "with nested cross-validation grouped by subject (by session for one person's recordings; "
                     "a single session split in time), the threshold chosen inside each fold on out-of-fold "
@@ -83,6 +93,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="max detections per hour on recordings without twitches when choosing the threshold")
     p.add_argument("--seed", type=int, default=0, help="seed for simulation, injection and the model")
     p.add_argument("--trees", type=int, default=200, help="boosting iterations of the classifier (default 200)")
+    p.add_argument("--folds-out", type=Path, metavar="DIR",
+                   help="also write the outer folds' models (DIR/foldN.skops, each card naming the groups it "
+                        "held out): held-out-by-subject figures measured later (python -m benchmarks.real_data)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run_train)
 
@@ -224,6 +237,9 @@ def run_train(args: argparse.Namespace) -> int:
     model.card["figures_md"] = figures_markdown(report.by_category, report.baseline_by_category)
     model.card["figures_core_md"] = figures_markdown(report.core_by_category, report.baseline_core_by_category)
     save_model(model, args.output)
+    if args.folds_out:
+        for i, fold in enumerate(report.fold_models):
+            save_model(fold, args.folds_out / f"fold{i + 1}.skops")
     print(model.card["figures_md"])
     print(f"threshold {report.threshold:.2f}; model written to {args.output}")
     return 0

@@ -157,9 +157,26 @@ def cross_validation_groups(recs: list[tuple[Recording, str]], n_splits: int) ->
                  f"parts (fewer than {MIN_GROUPS} sessions)")
 
 
+def twitch_shaped_unlabelled(rec: Recording) -> list[tuple[float, float]]:
+    """``(onset, duration)`` of the unlabelled transients a simulated recording's sidecar says have a
+    twitch's own shape (``simulation.twitch_shaped_unlabelled``: still-limb jolts, onset flicks;
+    :func:`twitchsense.simulate.labels.twitch_shaped_spans`); none for other recordings."""
+    sim = rec.meta.get("simulation")
+    spans = sim.get("twitch_shaped_unlabelled") if isinstance(sim, dict) else None
+    return [(float(s[0]), float(s[1])) for s in spans or ()]
+
+
 def window_labels(t: np.ndarray, rec: Recording, classes: tuple[str, ...]) -> np.ndarray:
-    """Class index per window centre (0 none, -1 left out) from the recording's labels."""
+    """Class index per window centre (0 none, -1 left out) from the recording's labels.
+
+    Left out: windows near a twitch but not on it, and windows near a transient the simulator
+    made with a twitch's shape but did not label (:func:`twitch_shaped_unlabelled`): a detector
+    cannot, and must not, learn to reject a twitch's shape; what tells those apart is the context
+    after them (a movement that follows) or how often they come (the healthy reference range).
+    """
     y = np.zeros(t.size, dtype=int)
+    for on, dur in twitch_shaped_unlabelled(rec):
+        y[(t >= on - AMBIGUOUS_S) & (t <= on + dur + AMBIGUOUS_S)] = -1
     lab = rec.labels
     if lab is None or not len(lab):
         return y
@@ -364,6 +381,9 @@ class TrainingReport:
     threshold_search: list = field(default_factory=list)  # the shipped threshold's search
     fold_thresholds: list = field(default_factory=list)   # each outer fold's, chosen without it
     grouping: str = ""
+    #: the outer folds' models (each with its own threshold, chosen without it), and the groups each
+    #: held out: held-out figures of anything measured later on recordings of those groups
+    fold_models: list = field(default_factory=list)
     n_windows: int = 0
     n_positive_windows: int = 0
     n_groups: int = 0
@@ -372,15 +392,22 @@ class TrainingReport:
 
 def choose_threshold(data: list[LabelledWindows], oof: list[np.ndarray], config: DetectorConfig,
                      window_s: float, fa_budget_real: float, fa_budget_rest: float) -> tuple[float, list]:
-    """Best OOF F1 whose false alarms stay within the budgets (recordings without twitches; rest)."""
+    """Best OOF F1 whose false alarms stay within the budgets (recordings without twitches; rest).
+
+    Like their windows in training, the transients a simulated session has with a twitch's shape but
+    no label (:func:`twitch_shaped_unlabelled`) count neither way here: a budget spent on them would
+    make the threshold the rejector of a twitch's shape (an amplitude cut) that training refuses to be.
+    The held-out figures still count detections on them as false alarms."""
     grid = np.round(np.r_[np.arange(0.30, 0.981, 0.02), 0.985, 0.99, 0.995], 3)
     rows = []
+    left_out = [[(on - AMBIGUOUS_S, on + dur + AMBIGUOUS_S) for on, dur in twitch_shaped_unlabelled(lw.rec)]
+                for lw in data]
     for thr in grid:
         cfg = DetectorConfig(**{**config.to_dict(), "threshold": float(thr)})
         pos, neg = Tally(), Tally()
-        for lw, P in zip(data, oof):
+        for lw, P, out in zip(data, oof, left_out):
             ev = _quick_events(lw.t, 1.0 - P[:, 0], cfg, window_s) if P.size else []
-            tally = score_events(lw.rec.labels, ev, lw.rec.duration_s)
+            tally = score_events(lw.rec.labels, ev, lw.rec.duration_s, exclude=out)
             if tally.n_true + tally.n_optional:
                 pos = pos + tally
             else:
@@ -503,6 +530,14 @@ def train(recs: list[tuple[Recording, str]], features: WindowFeatures | None = N
     report.baseline_by_category, report.baseline_core_by_category = figures("baseline", False), figures("baseline", True)
     times["scoring_s"] = round(time.perf_counter() - t0, 1)
     t0 = time.perf_counter()
+    for f in range(k):
+        if models[frozenset([f])] is not None:
+            held = sorted(str(g) for g in uniq if fold_of_group[g] == f)
+            fclf, fkind = models[frozenset([f])]
+            report.fold_models.append(TwitchModel(features, fclf, classes, fold_config[f], kind_classifier=fkind, card={
+                "summary": f"outer fold {f + 1} of {k} of the nested cross-validation: trained without the "
+                           f"groups below, its threshold chosen without them",
+                "threshold": fold_thr[f], "held_out_groups": held}))
     clf, kind_clf = _fit_pair(X, y, n_classes - 1, seed, trees)
     times["final_fit_s"] = round(time.perf_counter() - t0, 1)
     report.seconds = times
@@ -514,8 +549,9 @@ def train(recs: list[tuple[Recording, str]], features: WindowFeatures | None = N
         "threshold": thr,
         "fold_thresholds": fold_thr,
         "threshold_rule": f"best out-of-fold F1 with <= {fa_budget_real:g} detections/h on recordings without "
-                          f"twitches and <= {fa_budget_rest:g} false alarms/h at rest; in each outer fold on the "
-                          "other folds' inner out-of-fold predictions, for the model on the outer ones of all the data",
+                          f"twitches and <= {fa_budget_rest:g} false alarms/h at rest (the simulator's unlabelled "
+                          "twitch-shaped transients, left out of training, count neither way); in each outer fold on "
+                          "the other folds' inner out-of-fold predictions, for the model on the outer ones of all the data",
         "held_out_figures": report.by_category,
         "held_out_figures_fasciculations_optional": report.core_by_category,
         "baseline_held_out_figures": report.baseline_by_category,
@@ -567,6 +603,7 @@ def injected_recordings(folder: Path, rate_per_min: float, seed: int, copies: in
         for c in range(copies):
             rec = inject_twitches(base, seed * 1_000_000 + c * 10_000 + i, rate_per_min=rate_per_min)
             if (rec.labels["label"] == "twitch").any():  # nothing still: nothing to add
-                rec.meta["session"] = f"{base.name}-injected{c}"
+                # the base's session, so a copy is always held out with its background (group_of)
+                rec.meta["session"] = session_of(base)[len("session:"):]
                 out.append((rec, f"injected:{p.parent.name}"))
     return out

@@ -74,6 +74,28 @@ def still_mask(rec: Recording, still_g: float = ContextConfig.light_g) -> np.nda
     return mask
 
 
+def still_around(rec: Recording, around_s: float = 2.0, still_g: float = 0.03) -> np.ndarray:
+    """Boolean per sample: every activity block (:func:`~twitchsense.detection.context.activity_levels`,
+    0.25 s) within ``around_s`` on either side is under ``still_g``: "still for 2 s on either side"
+    (issue 17's definition of where the detector must judge). Near a gap or an end: not still."""
+    cfg = ContextConfig()
+    rate = rec.sample_rate_hz
+    block = cfg.block_samples(rate)
+    reach = int(np.ceil(around_s / cfg.block_s))
+    mask = np.zeros(rec.n_samples, dtype=bool)
+    for seg in rec.segments():
+        level, _ = activity_levels(rec.acc[seg], rate, cfg)
+        if level.size <= 2 * reach:
+            continue
+        quiet = np.lib.stride_tricks.sliding_window_view(level < still_g, 2 * reach + 1).all(axis=1)
+        ok = np.zeros(level.size, dtype=bool)
+        ok[reach:level.size - reach] = quiet
+        part = np.zeros(rec.acc[seg].shape[0], dtype=bool)
+        part[:level.size * block] = np.repeat(ok, block)
+        mask[seg] = part
+    return mask
+
+
 def _runs(mask: np.ndarray) -> np.ndarray:
     """(k, 2) start, stop (exclusive) indices of runs of True."""
     d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
@@ -81,7 +103,8 @@ def _runs(mask: np.ndarray) -> np.ndarray:
 
 
 def inject_twitches(rec: Recording, seed: int, rate_per_min: float = 2.0,
-                    kinds: Sequence[str] | None = None, *, still_g: float = ContextConfig.light_g) -> Recording:
+                    kinds: Sequence[str] | None = None, *, still_g: float = ContextConfig.light_g,
+                    where: np.ndarray | None = None, min_gap_s: float = 0.5) -> Recording:
     """Add simulated twitches to ``rec`` where the wearer is still; a new Recording.
 
     The expected number of twitches is ``rate_per_min`` x minutes of still time
@@ -92,7 +115,9 @@ def inject_twitches(rec: Recording, seed: int, rate_per_min: float = 2.0,
     ``twitch`` label (``kind``, ``peak_g``, ``note = injected``, and ``still_before_s``:
     how long the still stretch had lasted at its onset) with the same definition
     as the simulator's (envelope >= 10 % span, peak of the norm).
-    ``still_g`` is the stillness threshold (:func:`still_mask`).
+    ``still_g`` is the stillness threshold (:func:`still_mask`); ``where`` (a boolean per sample,
+    e.g. :func:`still_around`) replaces that mask. Twitches (with their margins) are at least
+    ``min_gap_s`` apart.
     """
     kinds = tuple(kinds) if kinds is not None else ("myoclonic", "fasciculation", "tic")
     bad = [k for k in kinds if k not in W.TWITCH_KINDS]
@@ -101,7 +126,7 @@ def inject_twitches(rec: Recording, seed: int, rate_per_min: float = 2.0,
     if rate_per_min < 0:
         raise TwitchsenseError(f"rate_per_min must be >= 0, got {rate_per_min}")
     rng = np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, 0x1A7EC7]))
-    mask = still_mask(rec, still_g)
+    mask = still_mask(rec, still_g) if where is None else np.asarray(where, dtype=bool)
     runs = _runs(mask)
     t = rec.t
     acc = rec.acc.copy()
@@ -129,7 +154,7 @@ def inject_twitches(rec: Recording, seed: int, rate_per_min: float = 2.0,
         start, end = onset + lo - MARGIN_S, onset + max(hi, p.duration_s) + MARGIN_S
         if start < t[a] or end > t[b - 1]:
             continue
-        if any(s < end + 0.5 and start - 0.5 < e for s, e in taken):
+        if any(s < end + min_gap_s and start - min_gap_s < e for s, e in taken):
             continue
         i0, i1 = np.searchsorted(t, [onset + lo, onset + hi], side="left")
         wave, env = W.twitch(t[i0:i1] - onset, p, rec.sample_rate_hz)

@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import TwitchsenseError
 from ..io.recording import Recording
 from . import waveforms as W
-from .labels import RenderedEvent, label_peak, label_table
+from .labels import RenderedEvent, label_peak, label_table, twitch_shaped_spans
 from .plan import (PlannedEvent, Rotation, SessionPlan, bout_params, bout_parts, n_samples, plan_session,
                    point_event, rng_for)
 from .profiles import BOUT_ACTIVITIES, EVENT_CLASSES, PLACEMENTS, POINT_LOOKALIKES, PROFILES, TWITCH_KINDS, Profile
@@ -273,6 +273,7 @@ def render_session(plan: SessionPlan, keep_trace: bool = False) -> tuple[Recordi
                                       np.zeros((0, 3)), None, (f.i0, f.i1), abs(f.value_g)))
     labels = label_table(rendered, t_rec, keep)
     meta = session_meta(plan)
+    meta["simulation"]["twitch_shaped_unlabelled"] = twitch_shaped_spans(rendered, tt, t_rec, keep)
     if keep.all():
         rec = Recording(t=t_rec, acc=acc, meta=meta, labels=labels)
     else:
