@@ -57,7 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "twitchsense train recordings/demo ../shared/data/real-wrist ../shared/data/real-pocket "
         "--simulate 3 --inject ../shared/data/real-wrist --inject ../shared/data/real-pocket "
         "-o models/mine.skops\n"
-        "twitchsense train --base default my-recordings/ -o models/mine.skops   # a personal model from your reviews"\n"
+        "twitchsense train --base default my-recordings/ -o models/mine.skops   # a personal model from your reviews\n"
         "# the shipped model (docs/data.md; the real folders are the developers', one --inject per folder):\n"
         f"{SHIPPED_TRAINING_COMMAND}",
         description="Train a detector (window features + gradient-boosted trees) from labelled recordings, "
