@@ -142,14 +142,15 @@ def _model(args: argparse.Namespace):
     return load_model(path)
 
 
-def _detector(model, rate_hz: float | None):
-    """The streaming detector for ``model`` at the source's rate (None without a model)."""
+def _detector(model, rate_hz: float | None, meta: dict | None = None):
+    """The streaming detector for ``model`` at the source's rate, for its sidecar ``meta`` (placement,
+    sensor step); None without a model."""
     if model is None:
         return None
     from ..detection.engine import StreamingDetector
     if not rate_hz:
         raise TwitchsenseError("the sample rate is unknown: pass --rate")
-    return StreamingDetector(model, float(rate_hz), keep_context=False)
+    return StreamingDetector.for_meta(model, float(rate_hz), meta, keep_context=False)
 
 
 def check_output(path: Path, option: str) -> None:
@@ -204,7 +205,7 @@ def run_replay(args: argparse.Namespace) -> int:
     source = ReplaySource(rec, speed=speed)
     with Pipeline(source) as pipeline:  # closes every sink opened so far, whatever fails
         pipeline.alerts, _ = alerting_for(args, source, rec.name, live=False, sinks=pipeline.sinks)
-        pipeline.detector = _detector(_model(args), rec.sample_rate_hz)
+        pipeline.detector = _detector(_model(args), rec.sample_rate_hz, rec.meta)
         web = live_web(args, source, args.session or str(source.meta.get("session") or rec.name), pipeline.sinks,
                        terminal_view(args))
         try:
@@ -271,7 +272,7 @@ def run_stream(args: argparse.Namespace) -> int:
         model = _model(args)  # slow to load: before the board starts streaming
         if not args.simulate:
             source.open()
-        pipeline.detector = _detector(model, source.meta.get("sample_rate_hz") or args.rate)
+        pipeline.detector = _detector(model, source.meta.get("sample_rate_hz") or args.rate, source.meta)
         web = live_web(args, source, args.session or str(source.meta.get("session") or "live"), pipeline.sinks,
                        terminal_view(args))
         try:

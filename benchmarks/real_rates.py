@@ -1,0 +1,73 @@
+"""Detections per hour on every real folder of ``../shared/data`` (people without twitches).
+
+Every recording goes through ``detect_recording`` (what ``twitchsense detect`` runs) with the
+shipped model (or ``--model``); confirmed events are counted per hour of recording and per
+judged hour (``rest`` + ``light`` context), retracted ones by their reason. The folders
+``real-waist-hapt``, ``real-waist-sisfall`` and ``real-wrist-actigraph`` are for evaluation only:
+nothing derived from them beyond these aggregate figures may enter the repository.
+
+    python -m benchmarks.real_rates [--folders real-waist-hapt,...] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections import Counter
+
+from benchmarks.common import NO_MODEL, shipped_model
+from benchmarks.window_set import SHARED_DATA
+
+FOLDERS = ("real-waist-hapt", "real-waist-sisfall", "real-wrist-actigraph", "real-parkinson-wrist",
+           "real-wrist", "real-pocket", "real-other")
+
+
+def folder_rates(folder: str, model) -> dict:
+    """Hours, judged hours, confirmed detections (/h, /judged h) and retractions by reason of one folder."""
+    from twitchsense.detection.engine import detect_recording
+    from twitchsense.detection.judged import judged_seconds
+    from twitchsense.io.recording import find_recordings, read_recording
+
+    hours = judged = 0.0
+    n = 0
+    reasons: Counter = Counter()
+    t0 = time.perf_counter()
+    for path in find_recordings([SHARED_DATA / folder]):
+        rec = read_recording(path, labels=False)
+        res = detect_recording(rec, model)
+        hours += rec.duration_s / 3600
+        judged += judged_seconds(res.context) / 3600
+        n += len(res.events)
+        reasons.update(e.reason for e in getattr(res, "retracted", []))
+    return {"folder": folder, "hours": round(hours, 2), "judged_hours": round(judged, 2), "detections": n,
+            "per_hour": round(n / hours, 1) if hours else None,
+            "per_judged_hour": round(n / judged, 1) if judged else None,
+            "retracted": dict(sorted(reasons.items())), "wall_s": round(time.perf_counter() - t0, 1)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--folders", default=",".join(FOLDERS))
+    ap.add_argument("--model", help="detector model (default: the shipped one)")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    from twitchsense.detection.model import load_model
+
+    model = load_model(args.model) if args.model else shipped_model()
+    if model is None:
+        print(NO_MODEL)
+        return
+    rows = [folder_rates(f, model) for f in args.folders.split(",") if (SHARED_DATA / f).is_dir()]
+    if args.json:
+        print(json.dumps(rows))
+        return
+    print("| folder | h | judged h | detections | /h | /judged h | retracted |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['folder']} | {r['hours']} | {r['judged_hours']} | {r['detections']} | {r['per_hour']} | "
+              f"{r['per_judged_hour']} | {', '.join(f'{k} {v}' for k, v in r['retracted'].items()) or '-'} |")
+
+
+if __name__ == "__main__":
+    main()
