@@ -6,7 +6,11 @@ judged hour (``rest`` + ``light`` context), retracted ones by their reason. The 
 ``real-waist-hapt``, ``real-waist-sisfall`` and ``real-wrist-actigraph`` are for evaluation only:
 nothing derived from them beyond these aggregate figures may enter the repository.
 
-    python -m benchmarks.real_rates [--folders real-waist-hapt,...] [--json]
+    python -m benchmarks.real_rates [--folders real-waist-hapt,...] [--set confirm=false ...] [--json]
+
+``--set NAME=VALUE`` changes a setting of the model's ``DetectorConfig`` (to measure what a stage
+does: ``confirm=false``, ``start_unjudged_s=0``, ``impact_active_s=-1`` turn off the confirmation, the
+unjudged clip start and the impact's unjudged second).
 """
 
 from __future__ import annotations
@@ -46,10 +50,25 @@ def folder_rates(folder: str, model) -> dict:
             "retracted": dict(sorted(reasons.items())), "wall_s": round(time.perf_counter() - t0, 1)}
 
 
+def with_settings(config, settings: list[str]):
+    """``config`` with ``NAME=VALUE`` settings (the value parsed as the field's type)."""
+    import dataclasses
+
+    types = {f.name: type(getattr(config, f.name)) for f in dataclasses.fields(config)}
+    changes = {}
+    for item in settings:
+        name, _, value = item.partition("=")
+        kind = types[name]
+        changes[name] = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
+    return dataclasses.replace(config, **changes)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--folders", default=",".join(FOLDERS))
     ap.add_argument("--model", help="detector model (default: the shipped one)")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="change a detector setting (repeatable)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     from twitchsense.detection.model import load_model
@@ -58,6 +77,7 @@ def main() -> None:
     if model is None:
         print(NO_MODEL)
         return
+    model.config = with_settings(model.config, args.set)
     rows = [folder_rates(f, model) for f in args.folders.split(",") if (SHARED_DATA / f).is_dir()]
     if args.json:
         print(json.dumps(rows))
