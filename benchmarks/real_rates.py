@@ -6,7 +6,12 @@ judged hour (``rest`` + ``light`` context), retracted ones by their reason. The 
 ``real-waist-hapt``, ``real-waist-sisfall`` and ``real-wrist-actigraph`` are for evaluation only:
 nothing derived from them beyond these aggregate figures may enter the repository.
 
-    python -m benchmarks.real_rates [--folders real-waist-hapt,...] [--set confirm=false ...] [--json]
+    python -m benchmarks.real_rates [--folders real-waist-hapt,...] [--set confirm=false ...] [--inject 2] [--json]
+
+``--inject N``: also N seeded copies of every recording with simulated twitches added where the
+wearer is still (:func:`twitchsense.simulate.inject_twitches`, 6 per still minute, on the sensor's
+grid), scored with the contract's rule: sensitivity of every twitch >= 0.02 g, of the core classes
+(fasciculations optional) and precision against the recording's own false alarms.
 
 ``--set NAME=VALUE`` changes a setting of the model's ``DetectorConfig`` (to measure what a stage
 does: ``confirm=false``, ``start_unjudged_s=0``, ``impact_active_s=-1`` turn off the confirmation, the
@@ -27,15 +32,19 @@ FOLDERS = ("real-waist-hapt", "real-waist-sisfall", "real-wrist-actigraph", "rea
            "real-wrist", "real-pocket", "real-other")
 
 
-def folder_rates(folder: str, model) -> dict:
-    """Hours, judged hours, confirmed detections (/h, /judged h) and retractions by reason of one folder."""
+def folder_rates(folder: str, model, inject: int = 0) -> dict:
+    """Hours, judged hours, confirmed detections (/h, /judged h) and retractions by reason of one folder;
+    with ``inject``, the figures of twitches injected where still."""
     from twitchsense.detection.engine import detect_recording
     from twitchsense.detection.judged import judged_seconds
+    from twitchsense.detection.scoring import Tally, score_events
     from twitchsense.io.recording import find_recordings, read_recording
+    from twitchsense.simulate import inject_twitches
 
     hours = judged = 0.0
     n = 0
     reasons: Counter = Counter()
+    every, core = Tally(), Tally()
     t0 = time.perf_counter()
     for path in find_recordings([SHARED_DATA / folder]):
         rec = read_recording(path, labels=False)
@@ -44,10 +53,21 @@ def folder_rates(folder: str, model) -> dict:
         judged += judged_seconds(res.context) / 3600
         n += len(res.events)
         reasons.update(e.reason for e in getattr(res, "retracted", []))
-    return {"folder": folder, "hours": round(hours, 2), "judged_hours": round(judged, 2), "detections": n,
-            "per_hour": round(n / hours, 1) if hours else None,
-            "per_judged_hour": round(n / judged, 1) if judged else None,
-            "retracted": dict(sorted(reasons.items())), "wall_s": round(time.perf_counter() - t0, 1)}
+        for seed in range(inject):
+            with_tw = inject_twitches(rec, seed, rate_per_min=6.0)
+            if not (with_tw.labels["label"] == "twitch").any():
+                continue
+            found = detect_recording(with_tw, model).events
+            every = every + score_events(with_tw.labels, found, rec.duration_s)
+            core = core + score_events(with_tw.labels, found, rec.duration_s, optional_kinds=("fasciculation",))
+    out = {"folder": folder, "hours": round(hours, 2), "judged_hours": round(judged, 2), "detections": n,
+           "per_hour": round(n / hours, 1) if hours else None,
+           "per_judged_hour": round(n / judged, 1) if judged else None,
+           "retracted": dict(sorted(reasons.items()))}
+    if inject:
+        out |= {"injected": every.n_true, "sensitivity": round(every.sensitivity, 3),
+                "sensitivity_core": round(core.sensitivity, 3), "precision": round(every.precision, 3)}
+    return out | {"wall_s": round(time.perf_counter() - t0, 1)}
 
 
 def with_settings(config, settings: list[str]):
@@ -69,6 +89,8 @@ def main() -> None:
     ap.add_argument("--model", help="detector model (default: the shipped one)")
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                     help="change a detector setting (repeatable)")
+    ap.add_argument("--inject", type=int, default=0, metavar="N",
+                    help="also N seeded copies with twitches injected where still (sensitivity, precision)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     from twitchsense.detection.model import load_model
@@ -78,15 +100,18 @@ def main() -> None:
         print(NO_MODEL)
         return
     model.config = with_settings(model.config, args.set)
-    rows = [folder_rates(f, model) for f in args.folders.split(",") if (SHARED_DATA / f).is_dir()]
+    rows = [folder_rates(f, model, args.inject) for f in args.folders.split(",") if (SHARED_DATA / f).is_dir()]
     if args.json:
         print(json.dumps(rows))
         return
-    print("| folder | h | judged h | detections | /h | /judged h | retracted |")
-    print("|---|---|---|---|---|---|---|")
+    print("| folder | h | judged h | detections | /h | /judged h | retracted | injected | sensitivity | core | "
+          "precision |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['folder']} | {r['hours']} | {r['judged_hours']} | {r['detections']} | {r['per_hour']} | "
-              f"{r['per_judged_hour']} | {', '.join(f'{k} {v}' for k, v in r['retracted'].items()) or '-'} |")
+              f"{r['per_judged_hour']} | {', '.join(f'{k} {v}' for k, v in r['retracted'].items()) or '-'} | "
+              + " | ".join(str(r.get(k, "-")) for k in ("injected", "sensitivity", "sensitivity_core", "precision"))
+              + " |")
 
 
 if __name__ == "__main__":
