@@ -191,7 +191,10 @@ def test_training_never_simulates_the_held_out_sessions():
 def test_the_quality_benchmark_measures_on_held_out_seeds_only():
     from benchmarks.quality import session_seeds
 
+    from twitchsense.simulate import PROFILES
+
     seeds = session_seeds(sessions=4, development=False)
-    assert len(seeds) == 32 and all(is_held_out(s) for _, s, _ in seeds)
+    n = 4 * len(PROFILES)  # every profile, four sessions each
+    assert len(seeds) == n and all(is_held_out(s) for _, s, _ in seeds)
     assert not any(is_held_out(s) for _, s, _ in session_seeds(sessions=4, development=True))
-    assert np.unique([s for _, s, _ in seeds]).size == 32
+    assert np.unique([s for _, s, _ in seeds]).size == n
