@@ -31,6 +31,7 @@ import numpy as np
 
 from ..types import TwitchEvent
 from .config import DetectorConfig
+from .preprocess import moving_mean
 
 #: Seconds of signal before an event's onset the judgement reads (trains 1.5 s, the level 2.1 s).
 PAST_S = 3.0
@@ -57,16 +58,6 @@ class Judgement:
     reason: str           # "" (confirmed) or the first reason of REASONS that holds
 
 
-def _moving_mean(x: np.ndarray, w: int) -> np.ndarray:
-    """Centred moving mean along axis 0 over ``w`` samples, shrinking at the ends."""
-    n = x.shape[0]
-    c = np.concatenate([np.zeros((1,) + x.shape[1:]), np.cumsum(x, axis=0)])
-    i = np.arange(n)
-    lo = np.clip(i - w // 2, 0, n)
-    hi = np.clip(i + w - w // 2, 0, n)
-    return (c[hi] - c[lo]) / (hi - lo).reshape((-1,) + (1,) * (x.ndim - 1))
-
-
 class Confirmer:
     """Judges events on the engine's resampled signal (``rate_hz``) with a configuration's thresholds.
 
@@ -91,7 +82,7 @@ class Confirmer:
         around it (at most :data:`PAST_S` before, ``confirm_after_s`` after; less at a segment's ends)."""
         cfg, S = self.cfg, self.samples
         end = i1 + 1
-        grav = _moving_mean(x, max(3, S(GRAVITY_S)))
+        grav = moving_mean(x, max(3, S(GRAVITY_S)))
         dyn = np.linalg.norm(x - grav, axis=1)
         blk = max(1, S(BLOCK_S))
 
@@ -133,7 +124,7 @@ class Confirmer:
         at least 0.1 s apart (the highest first), above 0.3 x the event's peak, 3 x the stretch's median
         and 2 sensor steps."""
         S = self.samples
-        sm = _moving_mean(dyn, max(1, S(SMOOTH_S)))
+        sm = moving_mean(dyn, max(1, S(SMOOTH_S)))
         if sm.size < 3:
             return 0
         thr = max(TRANSIENT_SHARE * peak_g, TRANSIENT_LEVEL * float(np.median(sm)), TRANSIENT_STEPS * self.step_g)

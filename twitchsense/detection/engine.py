@@ -26,7 +26,8 @@ Per segment of the stream (gaps split segments, never bridged):
    from the median of the last seconds of blocks, or the highest block of the
    last ``context_release_s`` when lower (:mod:`twitchsense.detection.context`);
    in ``active`` stretches the answer is "cannot tell", windows there are not
-   classified;
+   classified; so are a segment's first ``start_unjudged_s`` (no past to judge from) and an
+   impact's block with the ``impact_active_s`` after it;
 4. features of each candidate window and its surroundings
    (:class:`~twitchsense.detection.features.WindowFeatures`), model probability; with a
    ``bound`` (the model's :meth:`~twitchsense.detection.model.TwitchModel.twitch_upper_bound`)
@@ -39,7 +40,10 @@ Per segment of the stream (gaps split segments, never bridged):
    ``kind`` the model's class when it knows classes. Later windows whose peak
    lies within ``merge_s`` of an event's end belong to it, and so does a peak
    under ``aftermath_share`` of its ``peak_g`` within ``aftermath_s`` after its
-   end (the limb settling).
+   end (the limb settling). The event comes out ``provisional``;
+6. confirmation (:mod:`twitchsense.detection.confirmation`): once ``confirm_after_s`` of signal
+   after the event is in (or its segment has ended), the same event again, ``confirmed`` or
+   ``retracted`` with a reason. Counts, alerts and ``detected.csv`` take the confirmed ones.
 
 Every setting that decides events is a field of
 :class:`~twitchsense.detection.config.DetectorConfig`, saved whole in the model file.
@@ -55,7 +59,7 @@ import numpy as np
 from scipy import signal
 
 from ..io.recording import Recording
-from ..types import STATES, ContextSpan, TwitchEvent
+from ..types import STATES, ContextSpan, TwitchEvent, confirmed_only
 from .config import DetectorConfig
 from .confirmation import Confirmer
 from .context import ActivityMeter, merge_spans, smoothed_levels, spans_of, states_of
@@ -554,6 +558,6 @@ def detect_recording(rec: Recording, model: "TwitchModel", chunk: int = BATCH_CH
     for i in range(0, rec.n_samples, chunk):
         events += det.push(rec.t[i:i + chunk], rec.acc[i:i + chunk])
     events += det.flush()
-    return DetectionResult([e for e in events if e.status == "confirmed"], det.context_spans(),
+    return DetectionResult(confirmed_only(events), det.context_spans(),
                            quality_flags(rec.t, rec.acc, rec.meta.get("range_g"), sensor_step_g(rec.meta)),
                            rec.duration_s, [e for e in events if e.status == "retracted"])

@@ -39,6 +39,16 @@ def lowpass_sos(rate_hz: float, cutoff_hz: float, order: int = 2) -> np.ndarray:
     return signal.butter(order, cutoff_hz, btype="lowpass", fs=rate_hz, output="sos")
 
 
+def moving_mean(x: np.ndarray, w: int) -> np.ndarray:
+    """Centred moving mean along axis 0 over ``w`` samples, shrinking at the ends."""
+    n = x.shape[0]
+    c = np.concatenate([np.zeros((1,) + x.shape[1:]), np.cumsum(x, axis=0)])
+    i = np.arange(n)
+    lo = np.clip(i - w // 2, 0, n)
+    hi = np.clip(i + w - w // 2, 0, n)
+    return (c[hi] - c[lo]) / (hi - lo).reshape((-1,) + (1,) * (x.ndim - 1))
+
+
 def check_rate(rate_hz: float, where: str = "input") -> float:
     """Refuse sample rates outside 25..1000 Hz with a clear message."""
     from ..errors import TwitchsenseError
