@@ -209,8 +209,8 @@ def test_emulated_board_alerts_in_the_terminal_json_lines_and_history(tmp_path, 
     raised = [a for a in alerts if a["rule"] == "frequent-e2e" and a["change"] == "raised"]
     assert raised, alerts
     assert at_expected(raised[0]["end"]), (raised[0], expected)
-    # it counts every twitch reported before it in its 30-s window (however large the steps were)
-    before = [r["onset"] for r in records[:records.index(raised[0])] if r["type"] == "event"]
+    # it counts every twitch confirmed before it in its 30-s window (however large the steps were)
+    before = [r["onset"] for r in records[:records.index(raised[0])] if r["type"] == "event" and r["status"] == "confirmed"]
     n = sum(raised[0]["end"] - 30.0 < onset <= raised[0]["end"] for onset in before)
     assert raised[0]["detail"].startswith(f"{n} twitches in the last 30 s, ") and \
         raised[0]["detail"].endswith("/min (threshold 8/min)"), (raised[0]["detail"], before)
