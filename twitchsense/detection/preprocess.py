@@ -206,10 +206,14 @@ def sensor_step_g(meta: dict | None) -> float:
 
 def axis_steps(acc: np.ndarray) -> np.ndarray:
     """Each axis's smallest non-zero change between samples (its step when the sensor's is unknown)."""
-    d = np.abs(np.diff(acc, axis=0))
-    d[d <= 1e-9] = np.inf
-    steps = d.min(axis=0) if d.size else np.full(acc.shape[1], np.inf)
-    return np.where(np.isfinite(steps), steps, 0.0)
+    steps = np.zeros(acc.shape[1])
+    for i in range(acc.shape[1]):  # an axis at a time, in place: a day's differences are large
+        d = np.diff(acc[:, i])
+        np.abs(d, out=d)
+        d[d <= 1e-9] = np.inf
+        low = d.min() if d.size else np.inf
+        steps[i] = low if np.isfinite(low) else 0.0
+    return steps
 
 
 def quality_flags(t: np.ndarray, acc: np.ndarray, range_g: float | None = None, step_g: float = 0.0,
@@ -229,8 +233,7 @@ def quality_flags(t: np.ndarray, acc: np.ndarray, range_g: float | None = None, 
     flags: list[QualityFlag] = []
     if t.size < 2:
         return flags
-    steps = np.full(3, float(step_g)) if step_g else axis_steps(acc)
-    moved = np.maximum(stuck_steps * steps, stuck_move_g)  # the span on an axis that proves movement
+    moved = None  # the span on an axis that proves movement (the steps found only when a run needs them)
     for i, axis in enumerate("xyz"):
         a = acc[:, i]
         same = np.concatenate([[False], a[1:] == a[:-1]])
@@ -250,12 +253,15 @@ def quality_flags(t: np.ndarray, acc: np.ndarray, range_g: float | None = None, 
             runs[:, 0] = np.maximum(runs[:, 0] - 1, 0)
             runs = runs[t[runs[:, 1] - 1] - t[runs[:, 0]] >= stuck_s]
         if runs.size:  # ... while another axis moves
+            if moved is None:
+                steps = np.full(3, float(step_g)) if step_g else axis_steps(acc)
+                moved = np.maximum(stuck_steps * steps, stuck_move_g)
             bounds = runs.ravel()  # starts and ends interleaved: reduceat's even slices are the runs
             if bounds[-1] == len(a):
                 bounds = bounds[:-1]  # the last run goes to the end
             others = [j for j in range(3) if j != i]
-            ext = acc[:, others]
-            span = (np.maximum.reduceat(ext, bounds, axis=0) - np.minimum.reduceat(ext, bounds, axis=0))[0::2]
+            span = np.column_stack([(np.maximum.reduceat(acc[:, j], bounds) - np.minimum.reduceat(acc[:, j], bounds))[0::2]
+                                    for j in others])
             runs = runs[(span >= moved[others]).any(axis=1)]
         for s0, e in runs:
             flags.append(QualityFlag(float(t[s0]), float(t[e - 1]), "stuck-axis",
