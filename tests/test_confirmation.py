@@ -6,11 +6,14 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from twitchsense.detection.config import DetectorConfig, is_trunk
 from twitchsense.detection.confirmation import Confirmer
 from twitchsense.detection.engine import DetectionEngine, detect_recording
+from twitchsense.detection.model import save_model
+from twitchsense.io.recording import write_recording
 
 from handmade import damped, handmade, tiny_model
 
@@ -126,9 +129,10 @@ def test_a_small_event_in_a_train_of_transients_is_retracted_a_tic_in_a_run_is_n
     assert judge(t, lone, 4.0, 0.08, duration_s=0.1).transients == 0
 
 
-def test_detect_reports_retracted_events_apart_with_their_reason(model):
+def test_detect_reports_retracted_events_apart_with_their_reason(model, run_main, tmp_path):
     """Through the engine ``detect`` runs: a twitch followed by a reach is retracted; the isolated
-    twitches stay confirmed; the two lists hold each event once."""
+    twitches stay confirmed; the two lists hold each event once. ``NAME.detected.csv`` has the
+    confirmed one only; ``--retracted`` writes the other with its reason."""
     rec = handmade(120, minutes=1.0, n_twitch=0, tremor=False)
     t = rec.t
     for at in (10.0, 30.0):
@@ -141,6 +145,15 @@ def test_detect_reports_retracted_events_apart_with_their_reason(model):
     assert all(e.status == "confirmed" and e.reason == "" for e in res.events)
     off = dataclasses.replace(model, config=dataclasses.replace(model.config, confirm=False))
     assert [round(e.onset) for e in detect_recording(rec, off).events] == [10, 30]
+    write_recording(tmp_path / "r.csv", rec)
+    save_model(model, tmp_path / "m.skops")
+    rc, out, _ = run_main("detect", tmp_path / "r.csv", "-o", tmp_path / "out", "--model", tmp_path / "m.skops",
+                          "--retracted")
+    assert rc == 0 and "r: 1 twitch (1 more retracted on confirmation)" in out
+    detected = pd.read_csv(tmp_path / "out" / "r.detected.csv")
+    retracted = pd.read_csv(tmp_path / "out" / "r.retracted.csv")
+    assert list(detected.onset.round()) == [10] and "reason" not in detected
+    assert list(retracted.onset.round()) == [30] and list(retracted.reason) == ["movement-follows"]
 
 
 def test_an_impact_makes_its_block_and_the_next_second_cannot_tell(model):
