@@ -182,6 +182,8 @@ SUMMARY: list[tuple[str, str, Summary]] = [
     ("decode the wire protocol", ">= 1 M samples/s", _decoder),
     ("serial byte arrival -> pipeline, 1 kHz", "p99 < 20 ms", _latency("arrival to pipeline", 20, "ms")),
     ("end of a twitch -> its event, live", "p99 < 0.5 s", _latency("twitch end to event", 500, "s")),
+    ("end of a twitch -> its verdict (confirmed or retracted)", "p99 < 3.5 s",
+     _latency("twitch end to its verdict", 3500, "s")),
     ("live-path memory over a long replay", "flat (< 1 MB per replayed h)", _memory),
     ("features vs peers (same windows, same classifier)", "-", _peers),
     ("simulated sessions, fresh seeds, every class", "F1 >= 0.95, <= 2 false alarms/h at rest", _sim("default model", True)),

@@ -3,6 +3,7 @@ simulator) and rule files for the alert tests."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -80,3 +81,24 @@ def frequency_rule(level: str, per_minute: float, window_minutes: float, name: s
 def days_rule(level: str, min_days: int, of_days: int, rule: str = "busy", name: str = "busy-days") -> dict:
     """A ``days`` rule over ``rule``: met on ``min_days`` of the last ``of_days`` calendar days."""
     return {"name": name, "kind": "days", "level": level, "rule": rule, "min_days": min_days, "of_days": of_days}
+
+
+def check_stream_events(streamed: list, verdicts: list, provisional: list | None = None) -> None:
+    """A stream's events against the batch's: the verdicts (confirmed and retracted) exactly the batch's,
+    in order; every verdict after its provisional event, which has the same id and figures; with
+    ``provisional`` given (an engine fed whole), the provisional events exactly those too."""
+    first = {}
+    for i, e in enumerate(streamed):
+        if e.status == "provisional":
+            assert e.id not in first
+            first[e.id] = (i, e)
+    judged = [e for e in streamed if e.status != "provisional"]
+    assert judged == verdicts  # same floats, same order
+    assert sorted(first) == [e.id for e in judged]  # every provisional event judged once
+    for i, e in enumerate(streamed):
+        if e.status != "provisional":
+            j, p = first[e.id]
+            assert j < i and dataclasses.replace(e, status="provisional", reason="") == p
+            assert (e.status == "retracted") == bool(e.reason)
+    if provisional is not None:
+        assert [e for e in streamed if e.status == "provisional"] == provisional

@@ -86,7 +86,8 @@ def test_numbers_are_printed_plainly(tmp_path, run):
 def test_detect_gives_clock_times_and_the_judged_time(folder, run, model_path, tmp_path):
     rc, out, _ = run("detect", folder / "a.csv", folder / "c.csv", "-o", tmp_path / "out", "--model", model_path)
     line = next(x for x in out.splitlines() if x.startswith("a: "))
-    assert "; judged 1.0 min (" in line and "per judged minute); cannot tell (active) 0 s, gaps 0 s" in line
+    # the first 2.25 s cannot be judged (no past): "2 s"
+    assert "; judged 1.0 min (" in line and "per judged minute); cannot tell (active) 2 s, gaps 0 s" in line
     with open(tmp_path / "out" / "a.detected.csv") as f:
         rows = list(csv.reader(f))
     assert rows[0] == ["onset", "duration", "label", "peak_g", "confidence", "kind", "context", "time"]

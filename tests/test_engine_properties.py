@@ -21,6 +21,7 @@ from twitchsense.io.recording import read_recording
 from twitchsense.simulate import PROFILES, simulate_session
 
 from conftest import PARKINSON
+from handmade import check_stream_events
 
 SETTINGS = settings(max_examples=40, derandomize=True, database=None, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -75,8 +76,8 @@ def test_the_shipped_model_at_any_threshold_streams_the_batch_events(session, th
     rec = session.recording()
     model = dataclasses.replace(shipped(), config=dataclasses.replace(shipped().config, threshold=threshold))
     batch = detect_recording(rec, model)
-    det = StreamingDetector(model, rec.sample_rate_hz)
-    assert streamed(det.push, det.flush, rec.t, rec.acc, chunks) == batch.events
+    det = StreamingDetector.for_meta(model, rec.sample_rate_hz, rec.meta)
+    check_stream_events(streamed(det.push, det.flush, rec.t, rec.acc, chunks), batch.verdicts)
     assert det.context_spans() == batch.context
 
 
@@ -100,18 +101,21 @@ def arbitrary_scorer(names: list[str], salt: int = 0):
 
 
 def check_event_stage(t: np.ndarray, acc: np.ndarray, rate_hz: float, threshold: float, chunks: list[int],
-                      salt: int) -> None:
-    """The event stage alone, under arbitrary scores: never raises; streamed == batch; sane events."""
+                      salt: int, placement: str | None = None) -> None:
+    """The event stage alone, under arbitrary scores: never raises; streamed == batch (provisional events
+    and verdicts alike); sane events."""
     model = shipped()
     config = dataclasses.replace(model.config, threshold=threshold)
 
     def engine():
         return DetectionEngine(model.features, config, rate_hz, kinds=("a", "b"),
-                               scorer=arbitrary_scorer(model.features._names(), salt))
+                               scorer=arbitrary_scorer(model.features._names(), salt), placement=placement)
     whole = engine()
     batch = whole.push(t, acc) + whole.flush()
     live = engine()
-    assert streamed(live.push, live.flush, t, acc, chunks) == batch
+    check_stream_events(streamed(live.push, live.flush, t, acc, chunks),
+                        [e for e in batch if e.status != "provisional"],
+                        [e for e in batch if e.status == "provisional"])
     assert live.context_spans() == whole.context_spans()
     assert all(e.duration > 0 and e.peak_g > 0 and threshold <= e.confidence <= 1 for e in batch)
 
@@ -121,7 +125,7 @@ def check_event_stage(t: np.ndarray, acc: np.ndarray, rate_hz: float, threshold:
 def test_the_event_stage_under_arbitrary_scores_streams_the_batch_events(session, threshold, chunks, salt):
     """Triggers at arbitrary windows, which no trained model would give."""
     rec = session.recording()
-    check_event_stage(rec.t, rec.acc, rec.sample_rate_hz, threshold, chunks, salt)
+    check_event_stage(rec.t, rec.acc, rec.sample_rate_hz, threshold, chunks, salt, rec.meta.get("placement"))
 
 
 @cache

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from twitchsense.detection.preprocess import Resampler, check_rate, quality_flags, resample_recording
+from twitchsense.detection.preprocess import (Resampler, axis_steps, check_rate, quality_flags, resample_recording,
+                                             sensor_step_g)
 from twitchsense.errors import TwitchsenseError
 
 
@@ -94,7 +95,8 @@ def test_quality_flags_find_saturation_and_a_stuck_axis():
     t = np.arange(1000) / 100.0
     acc = np.random.default_rng(0).normal(0, 0.01, (1000, 3)) + [0, 0, 1]
     acc[100:110, 0] = 2.0  # clipped at +2 g full scale
-    acc[500:700, 1] = 0.123  # y stuck for 2 s
+    acc[:, 2] += 0.2 * np.sin(2 * np.pi * 0.5 * t)  # the sensor moves
+    acc[500:700, 1] = 0.123  # y stuck for 2 s meanwhile
     flags = quality_flags(t, acc, range_g=2.0)
     kinds = [(f.flag, round(f.start, 2)) for f in flags]
     assert ("saturated", 1.0) in kinds and ("stuck-axis", 5.0) in kinds
@@ -102,3 +104,31 @@ def test_quality_flags_find_saturation_and_a_stuck_axis():
     # without the range: the clipping plateau is still found
     assert any(f.flag == "saturated" for f in quality_flags(t, acc))
     assert quality_flags(t, acc[:, [0, 0, 2]] * 0 + np.random.default_rng(1).normal(0, .01, (1000, 3))) == []
+
+
+def quantised(acc: np.ndarray, step: float) -> np.ndarray:
+    return np.round(acc / step) * step
+
+
+def test_a_still_coarse_sensor_is_no_stuck_axis_a_frozen_axis_amid_movement_is():
+    """A still 12-bit sensor at +-32 g (1/64 g steps) repeats its reading on every axis for seconds (its
+    noise is under a step): no fault. One axis frozen for 3 s while the sensor moves (the others span
+    far more than 4 steps and 0.05 g) is one, found with the sidecar's step or the estimated one."""
+    rng = np.random.default_rng(3)
+    t = np.arange(60 * 100) / 100.0
+    step = 1 / 64
+    assert sensor_step_g({"range_g": 32, "bits": 12}) == step
+    assert sensor_step_g({"range_g": 8.0, "simulation": {"sensor": {"bits": 10}}}) == 1 / 64
+    assert sensor_step_g({"range_g": 8.0}) == 0.0 and sensor_step_g({"bits": "x", "range_g": 2}) == 0.0
+    calm = quantised(rng.normal(0, 0.002, (t.size, 3)) + [0.1, -0.2, 0.97], step)
+    runs = np.diff(calm[:, 2]) == 0
+    assert runs.mean() > 0.99  # repeats for seconds: the old exact-repeat rule flagged it
+    assert quality_flags(t, calm, 32.0, step) == [] and quality_flags(t, calm, 32.0) == []
+    moving = quantised(np.column_stack([0.4 * np.sin(2 * np.pi * 0.4 * t), 0.3 * np.cos(2 * np.pi * 0.3 * t),
+                                        0.9 + 0.1 * np.sin(2 * np.pi * 0.2 * t)]), step)
+    assert quality_flags(t, moving, 32.0, step) == []
+    frozen = moving.copy()
+    frozen[2000:2300, 1] = frozen[2000, 1]
+    for found in (quality_flags(t, frozen, 32.0, step), quality_flags(t, frozen, 32.0)):
+        assert [(f.flag, f.end) for f in found] == [("stuck-axis", 22.99)] and 19.5 < found[0].start <= 20.0
+    assert axis_steps(frozen) == pytest.approx([step] * 3)

@@ -89,7 +89,9 @@ def walking_then_resting(minutes: float = 10.0) -> tuple[Recording, list[Context
     rec = quiet_recording(minutes)
     keep = (rec.t < 300.0) | (rec.t >= 330.0)  # 30 s without data from minute 5
     rec = Recording(t=rec.t[keep], acc=rec.acc[keep].copy(), meta=rec.meta)
-    rec.acc[(rec.t >= 420) & (rec.t < 450), 0] = 0.25  # axis x stuck for 30 s
+    stuck = (rec.t >= 420) & (rec.t < 450)
+    rec.acc[stuck, 0] = 0.25  # axis x stuck for 30 s
+    rec.acc[stuck, 1] += 0.1 * np.sin(2 * np.pi * 0.5 * rec.t[stuck])  # while the sensor moves
     context = [ContextSpan(0.0, 240.0, "active", 0.3), ContextSpan(240.0, 299.98, "rest", 0.005),
                ContextSpan(330.0, 599.98, "rest", 0.005)]
     events = [TwitchEvent(250.0 + 20 * i, 0.1, 0.05 + 0.01 * i, 0.9, "myoclonic", "rest") for i in range(18)]

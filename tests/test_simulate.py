@@ -173,9 +173,9 @@ def test_quiet_is_never_perfectly_quiet():
     rec, _ = render_session(plan)
     assert "micro" not in set(rec.labels.label)
     # movement above the 1 s mean in still stretches: a few mg or more, never the bare noise floor
-    from twitchsense.simulate.inject import _moving_mean
+    from twitchsense.detection.preprocess import moving_mean
 
-    dyn = np.linalg.norm(rec.acc - _moving_mean(rec.acc, 100), axis=1)
+    dyn = np.linalg.norm(rec.acc - moving_mean(rec.acc, 100), axis=1)
     assert 0.004 < np.median(dyn) < 0.03
 
 

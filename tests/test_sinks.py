@@ -56,8 +56,8 @@ def test_jsonl_file_gets_every_event_alert_and_link_event_flushed(tmp_path):
     lines = [json.loads(x) for x in path.read_text().splitlines()]
     assert [x["type"] for x in lines] == ["event", "event", "alert"]
     assert lines[0] == {"type": "event", "onset": 10.0, "duration": 0.15, "peak_g": 0.31, "confidence": 0.9,
-                        "label": "twitch", "kind": "", "context": "rest", "time": "2026-03-01T22:00:10.000+01:00",
-                        "session": "night1"}
+                        "label": "twitch", "kind": "", "context": "rest", "status": "confirmed", "id": -1,
+                        "time": "2026-03-01T22:00:10.000+01:00", "session": "night1"}
     a = lines[2]
     assert (a["rule"], a["level"], a["change"], a["notify"]) == ("busy", "warning", "raised", True)
     assert a["detail"] == "2 twitches in the last 1 min, 2/min (threshold 2/min)"
@@ -210,3 +210,55 @@ def test_mqtt_unreachable_broker_is_one_clear_error():
     assert parse_broker("mqtt://box:1884") == ("box", 1884) and parse_broker("box") == ("box", 1883)
     with pytest.raises(TwitchsenseError, match="is not HOST, HOST:PORT"):
         parse_broker("a b")
+
+
+class Recorder:
+    """A sink (or alert stage) keeping what it is handed."""
+
+    def __init__(self, provisional: bool = False) -> None:
+        self.provisional = provisional
+        self.events: list[TwitchEvent] = []
+
+    def on_events(self, events, now=None):
+        self.events += events
+        return []
+
+    def on_link(self, event, now=None):
+        return []
+
+    def tick(self, now):
+        return []
+
+
+def test_the_pipeline_hands_provisional_events_and_verdicts_to_the_views_confirmed_ones_to_the_rest(tmp_path):
+    """Live (a replayed recording through the one pipeline): a twitch that a reach follows is shown as
+    possible at once and retracted 3 s later; an isolated one, possible and then confirmed. The terminal,
+    the JSON lines and any sink saying ``provisional = True`` see both steps; the alert engine and every
+    other sink (history, MQTT, a command) see the confirmed twitch alone."""
+    from twitchsense.acquisition.sources.replay import ReplaySource
+    from twitchsense.detection.engine import StreamingDetector
+    from twitchsense.live.pipeline import Pipeline
+
+    from handmade import damped, handmade, tiny_model
+
+    rec = handmade(122, minutes=0.75, n_twitch=0, tremor=False)
+    for at in (10.0, 30.0):
+        rec.acc[:, 1] += 0.2 * damped(rec.t - at, 10.0, 0.04)
+    reach = (rec.t >= 30.8) & (rec.t < 34.0)
+    rec.acc[reach, 0] += 0.3 * np.sin(2 * np.pi * 2.0 * rec.t[reach])
+    shows, counts, alerts = Recorder(provisional=True), Recorder(), Recorder()
+    buf = io.StringIO()
+    path = tmp_path / "live.jsonl"
+    summary = Pipeline(ReplaySource(rec, speed=None, max_block_s=0.05),
+                       detector=StreamingDetector(tiny_model()[0], rec.sample_rate_hz), alerts=alerts,
+                       sinks=[shows, counts, TerminalSink(buf, tty=False), JsonLinesSink(path)]).run()
+    assert [(round(e.onset), e.status, e.reason) for e in shows.events] == [
+        (10, "provisional", ""), (10, "confirmed", ""), (30, "provisional", ""), (30, "retracted", "movement-follows")]
+    assert shows.events[0].id == shows.events[1].id != shows.events[2].id == shows.events[3].id
+    assert [(round(e.onset), e.status) for e in counts.events] == [(10, "confirmed")] and alerts.events == counts.events
+    assert summary.events == 1
+    lines = [x.split("  ", 2)[1] for x in buf.getvalue().splitlines() if "peak" in x]
+    assert lines == ["possible twitch", "twitch", "possible twitch", "retracted (movement-follows)"]
+    records = [json.loads(x) for x in path.read_text().splitlines() if '"event"' in x]
+    assert [(r["status"], r["id"], r.get("reason")) for r in records] == \
+        [(e.status, e.id, e.reason or None) for e in shows.events]

@@ -45,7 +45,8 @@ class Source(Protocol):
 
 
 class DetectorStage(Protocol):
-    """Streaming detector: samples in, finished twitch events out (same events as batch ``detect``)."""
+    """Streaming detector: samples in, finished twitch events out (same events as batch ``detect``):
+    each event first ``provisional``, later again with the same ``id``, ``confirmed`` or ``retracted``."""
 
     def push(self, t: np.ndarray, acc: np.ndarray) -> list[TwitchEvent]:
         ...

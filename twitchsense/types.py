@@ -89,6 +89,14 @@ class TwitchEvent:
     kind : the twitch class when the model knows it (``myoclonic``, ``hypnic``,
         ``fasciculation``, ``tic``), else ``""``.
     context : the wearer's activity state around the event (``rest``, ``light``, ``active``).
+    status : ``provisional`` (the live detector's first word, about 0.5 s after the twitch),
+        ``confirmed`` or ``retracted`` (its verdict, up to about 3 s later:
+        :mod:`twitchsense.detection.confirmation`). Counts, alerts, history and ``detected.csv``
+        use confirmed events only.
+    id : the detector's number for the event: a provisional event and its verdict share it
+        (``-1``: none given).
+    reason : why a retracted event was retracted (``impact``, ``movement-follows``, ``not-at-rest``,
+        ``train``); empty otherwise.
     """
 
     onset: float
@@ -98,10 +106,22 @@ class TwitchEvent:
     kind: str = ""
     context: str = ""
     label: str = "twitch"
+    status: str = "confirmed"
+    id: int = -1
+    reason: str = ""
 
     @property
     def end(self) -> float:
         return self.onset + self.duration
+
+
+#: Statuses of a :class:`TwitchEvent`.
+EVENT_STATUSES = ("provisional", "confirmed", "retracted")
+
+
+def confirmed_only(events: "list[TwitchEvent]") -> "list[TwitchEvent]":
+    """The confirmed events of a list (what counts, alerts, history and ``detected.csv`` use)."""
+    return [e for e in events if e.status == "confirmed"]
 
 
 @dataclass

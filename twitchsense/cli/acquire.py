@@ -148,16 +148,17 @@ def _model(args: argparse.Namespace):
     return load_model(path)
 
 
-def _detector(model, rate_hz: float | None, sinks: list = ()):
-    """The streaming detector for ``model`` at the source's rate (None without a model); with a history
-    sink among ``sinks`` it keeps its context spans, and the history stores the judged time."""
+def _detector(model, rate_hz: float | None, meta: dict | None = None, sinks: list = ()):
+    """The streaming detector for ``model`` at the source's rate, for its sidecar ``meta`` (placement,
+    sensor step); None without a model. With a history sink among ``sinks`` it keeps its context spans,
+    and the history stores the judged time."""
     if model is None:
         return None
     from ..detection.engine import StreamingDetector
     if not rate_hz:
         raise TwitchsenseError("the sample rate is unknown: pass --rate")
     history = history_sink(list(sinks)) is not None
-    detector = StreamingDetector(model, float(rate_hz), keep_context=history)
+    detector = StreamingDetector.for_meta(model, float(rate_hz), meta, keep_context=history)
     store_judged_time(list(sinks), detector)
     return detector
 
@@ -217,7 +218,7 @@ def run_replay(args: argparse.Namespace) -> int:
     with Pipeline(source) as pipeline:  # closes every sink opened so far, whatever fails
         pipeline.alerts, _ = alerting_for(args, source, rec.name, live=False, sinks=pipeline.sinks,
                                           recording=args.recording)
-        pipeline.detector = _detector(_model(args), rec.sample_rate_hz, pipeline.sinks)
+        pipeline.detector = _detector(_model(args), rec.sample_rate_hz, rec.meta, pipeline.sinks)
         web = live_web(args, source, args.session or str(source.meta.get("session") or rec.name), pipeline.sinks,
                        terminal_view(args))
         try:
@@ -285,7 +286,8 @@ def run_stream(args: argparse.Namespace) -> int:
         model = _model(args)  # slow to load: before the board starts streaming
         if not args.simulate:
             source.open()
-        pipeline.detector = _detector(model, source.meta.get("sample_rate_hz") or args.rate, pipeline.sinks)
+        pipeline.detector = _detector(model, source.meta.get("sample_rate_hz") or args.rate, source.meta,
+                                      pipeline.sinks)
         web = live_web(args, source, args.session or str(source.meta.get("session") or "live"), pipeline.sinks,
                        terminal_view(args))
         try:

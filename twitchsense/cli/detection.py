@@ -48,6 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "history database, as 'replay --db' does: a recording stored before (the same "
                         "content) is replaced, and the days rules count the days the history holds")
     p.add_argument("-q", "--quiet", action="store_true", help="no per-recording summary lines")
+    p.add_argument("--retracted", action="store_true",
+                   help="also write NAME.retracted.csv: events the confirmation stage retracted, with the reason "
+                        "(impact, movement-follows, not-at-rest, train); NAME.detected.csv has confirmed events only")
     add_fail_fast(p)
     p.set_defaults(func=run_detect)
 
@@ -156,8 +159,8 @@ def run_detect(args: argparse.Namespace) -> int:
     from ..alerts.rulefile import load_rules
     from ..detection.engine import detect_recording
     from ..detection.judged import judged_seconds
-    from ..io.outputs import write_alerts, write_context, write_detections
-    from ..io.recording import ALERTS_SUFFIX, CONTEXT_SUFFIX, DETECTED_SUFFIX, companion_path
+    from ..io.outputs import write_alerts, write_context, write_detections, write_retracted
+    from ..io.recording import ALERTS_SUFFIX, CONTEXT_SUFFIX, DETECTED_SUFFIX, RETRACTED_SUFFIX, companion_path
     from ..io.sessionclock import SessionClock
 
     reuse_freed_memory()
@@ -189,6 +192,8 @@ def run_detect(args: argparse.Namespace) -> int:
         write_context(companion_path(args.output, rec.name, CONTEXT_SUFFIX), res.context)
         if args.db is not None and rec.n_samples:
             store_in_history(args.db, p, rec, res.events, changes, judged_seconds(res.context))
+        if args.retracted:
+            write_retracted(companion_path(args.output, rec.name, RETRACTED_SUFFIX), res.retracted, clock)
         if not args.quiet:
             flags: dict[str, int] = {}
             for f in res.quality:
@@ -198,7 +203,8 @@ def run_detect(args: argparse.Namespace) -> int:
             gap_s = float((gaps[:, 1] - gaps[:, 0]).sum())
             judged = judged_seconds(res.context)
             n = len(res.events)
-            print(f"{rec.name}: {n} twitch{'es' if n != 1 else ''} in {res.duration_s / 60:.1f} min at "
+            print(f"{rec.name}: {n} twitch{'es' if n != 1 else ''} ({len(res.retracted)} more retracted on "
+                  f"confirmation) in {res.duration_s / 60:.1f} min at "
                   f"{rec.sample_rate_hz:g} Hz; judged {judged / 60:.1f} min"
                   + (f" ({n / (judged / 60):.2f} per judged minute)" if judged > 0 else "")
                   + f"; cannot tell (active) {res.cannot_tell_s():.0f} s, gaps {gap_s:.0f} s{extra}")

@@ -2,15 +2,30 @@
 in the model file (:mod:`twitchsense.detection.model`), so a model file fixes its own behaviour.
 
 Changing a default here changes what newly trained models save, never what an existing model
-file does.
+file does; except for fields added after a model file was written (:data:`ADDED_FIELDS`): such a
+file takes their defaults (the confirmation stage and the context's physics apply to it too).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, fields
 
 from ..io.recording import DEFAULT_GAP_S
 from .context import ContextConfig
+
+
+#: Fields added after model files were shipped: a file without them takes their defaults.
+ADDED_FIELDS = frozenset({"start_unjudged_s", "impact_active_s", "confirm", "confirm_after_s",
+                          "confirm_active_share", "confirm_tilt_deg", "confirm_rest_g", "confirm_rest_ratio",
+                          "train_within_s", "train_min", "train_max_peak_g", "impact_limb_g", "impact_trunk_g"})
+#: Words of a sidecar's free-text ``placement`` that put the sensor on the trunk (else: a limb).
+TRUNK_WORDS = ("waist", "pocket", "back", "hip", "trunk", "chest", "belt", "torso", "sternum", "abdomen", "pelvis")
+
+
+def is_trunk(placement: str | None) -> bool:
+    """Whether a sidecar's ``placement`` is on the trunk (waist, pocket, back, hip...); unknown: a limb."""
+    return re.search(r"\b(" + "|".join(TRUNK_WORDS) + r")\b", (placement or "").lower()) is not None
 
 
 @dataclass
@@ -50,12 +65,31 @@ class DetectorConfig:
     context_half_s: float = ContextConfig.half_s
     context_release_s: float = ContextConfig.release_s
     gap_s: float = DEFAULT_GAP_S
+    # context physics: a segment's first start_unjudged_s are "cannot tell" (the context has no past
+    # to judge from); so are the block of an impact (movement above the placement's impact cap) and
+    # the impact_active_s after it
+    start_unjudged_s: float = 2.25
+    impact_active_s: float = 1.0
+    # confirmation (:mod:`twitchsense.detection.confirmation`): every event is provisional, then confirmed
+    # or retracted from confirm_after_s of signal after its end; the reasons and their physics are in
+    # docs/physiology.md ("Confirmation")
+    confirm: bool = True
+    confirm_after_s: float = 3.0
+    confirm_active_share: float = 0.6   # movement-follows: share of blocks at active_g after the event
+    confirm_tilt_deg: float = 30.0      # movement-follows: or gravity turned by this much
+    confirm_rest_g: float = 0.03        # not-at-rest: median level after >= this and >= ratio x before
+    confirm_rest_ratio: float = 3.0
+    train_within_s: float = 1.5         # train: >= train_min comparable transients within this
+    train_min: int = 2
+    train_max_peak_g: float = 0.15      # ... and the event under this (tics repeat in runs and are larger)
+    impact_limb_g: float = 1.5          # impact: peak_g above the largest twitch at the skin
+    impact_trunk_g: float = 1.0
 
     @classmethod
     def from_dict(cls, d: dict) -> "DetectorConfig":
         """The configuration a model file saved: every field, no other (a ``ValueError`` names the difference)."""
         names = {f.name for f in fields(cls)}
-        missing, unknown = sorted(names - set(d)), sorted(set(d) - names)
+        missing, unknown = sorted(names - set(d) - ADDED_FIELDS), sorted(set(d) - names)
         if missing or unknown:
             raise ValueError("detector configuration " + "; ".join(
                 part for part in (f"without {', '.join(missing)}" if missing else "",
@@ -64,6 +98,10 @@ class DetectorConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def impact_cap_g(self, placement: str | None) -> float:
+        """The largest ``peak_g`` a twitch can have where the sensor is worn (:func:`is_trunk`)."""
+        return self.impact_trunk_g if is_trunk(placement) else self.impact_limb_g
 
     @property
     def context(self) -> ContextConfig:

@@ -89,11 +89,16 @@ class ActivityMeter:
 
     def push(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The movement of each new sample and the levels of the blocks they complete."""
+        mag, levels, _ = self.push_blocks(x)
+        return mag, levels
+
+    def push_blocks(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`push`, and the highest movement of each block completed (an impact's mark)."""
         mag = self.movement.magnitude(x)
         tail = np.concatenate([self.tail, mag])
         nb = tail.size // self.block
         self.tail = tail[nb * self.block:]
-        return mag, block_levels(tail, self.block)
+        return mag, block_levels(tail, self.block), tail[:nb * self.block].reshape(nb, self.block).max(axis=1)
 
 
 def activity_levels(acc: np.ndarray, rate_hz: float, cfg: ContextConfig = ContextConfig()

@@ -26,7 +26,8 @@ Per segment of the stream (gaps split segments, never bridged):
    from the median of the last seconds of blocks, or the highest block of the
    last ``context_release_s`` when lower (:mod:`twitchsense.detection.context`);
    in ``active`` stretches the answer is "cannot tell", windows there are not
-   classified;
+   classified; so are a segment's first ``start_unjudged_s`` (no past to judge from) and an
+   impact's block with the ``impact_active_s`` after it;
 4. features of each candidate window and its surroundings
    (:class:`~twitchsense.detection.features.WindowFeatures`), model probability; with a
    ``bound`` (the model's :meth:`~twitchsense.detection.model.TwitchModel.twitch_upper_bound`)
@@ -39,7 +40,10 @@ Per segment of the stream (gaps split segments, never bridged):
    ``kind`` the model's class when it knows classes. Later windows whose peak
    lies within ``merge_s`` of an event's end belong to it, and so does a peak
    under ``aftermath_share`` of its ``peak_g`` within ``aftermath_s`` after its
-   end (the limb settling).
+   end (the limb settling). The event comes out ``provisional``;
+6. confirmation (:mod:`twitchsense.detection.confirmation`): once ``confirm_after_s`` of signal
+   after the event is in (or its segment has ended), the same event again, ``confirmed`` or
+   ``retracted`` with a reason. Counts, alerts and ``detected.csv`` take the confirmed ones.
 
 Every setting that decides events is a field of
 :class:`~twitchsense.detection.config.DetectorConfig`, saved whole in the model file.
@@ -55,11 +59,12 @@ import numpy as np
 from scipy import signal
 
 from ..io.recording import Recording
-from ..types import STATES, ContextSpan, TwitchEvent
+from ..types import STATES, ContextSpan, TwitchEvent, confirmed_only
 from .config import DetectorConfig
+from .confirmation import Confirmer
 from .context import ActivityMeter, merge_spans, smoothed_levels, spans_of, states_of
 from .features import RowParts, WindowFeatures
-from .preprocess import QualityFlag, Resampler, check_rate, highpass_sos, quality_flags
+from .preprocess import QualityFlag, Resampler, check_rate, highpass_sos, quality_flags, sensor_step_g
 
 if TYPE_CHECKING:
     from .model import TwitchModel
@@ -102,8 +107,11 @@ class _Segment:
         self.activity = ActivityMeter(eng.fs, x0, eng.context)
         self.smooth_zi = np.zeros(eng.smooth_b.size - 1)
         self.levels: list[np.ndarray] = []
+        self.peaks: list[np.ndarray] = []
         self.levels_arr = np.zeros(0)
         self.smooth = np.zeros(0)
+        self.unjudged = np.zeros(0, dtype=bool)  # blocks "cannot tell" whatever their level (aligned with smooth)
+        self.last_impact = -(1 << 40)  # segment block index of the latest block with an impact
         self.b0 = 0  # segment block index of levels_arr[0] and smooth[0] (older blocks are trimmed)
         self.j_next = 0
         self.span_next = 0  # segment block index of the first block without a context span yet
@@ -111,13 +119,15 @@ class _Segment:
         self.pend: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self.last_end = -(1 << 60)  # last sample of the latest event
         self.last_peak = 0.0  # and its peak_g
+        self.waiting: list[tuple[TwitchEvent, int, int]] = []  # provisional events, first and last sample
 
     # --------------------------------------------------------------- samples in
     def append(self, x: np.ndarray) -> None:
         eng = self.eng
-        mag, levels = self.activity.push(x)
+        mag, levels, peaks = self.activity.push_blocks(x)
         if levels.size:
             self.levels.append(levels)
+            self.peaks.append(peaks)
         # 30 ms causal mean: a twitch stays up for several samples, a noise spike does not
         smooth, self.smooth_zi = signal.lfilter(eng.smooth_b, [1.0], mag, zi=self.smooth_zi)
         # the floor: the context's level of the block before each sample's (a median over 2.25 s of
@@ -136,11 +146,32 @@ class _Segment:
         """Append to ``smooth`` the smoothed level of every new complete block
         (:func:`~twitchsense.detection.context.smoothed_levels`)."""
         if self.levels:
+            first = self.b0 + self.smooth.size  # segment block index of the first new block
             self.levels_arr = np.concatenate([self.levels_arr, *self.levels])
-            self.levels = []
+            peaks = np.concatenate(self.peaks)
+            self.levels, self.peaks = [], []
             new = smoothed_levels(self.levels_arr, self.smooth.size, 2 * self.eng.context.half_blocks,
                                   self.eng.context.release_blocks)
             self.smooth = np.concatenate([self.smooth, new])
+            self.unjudged = np.concatenate([self.unjudged, self._unjudged(first, peaks)])
+
+    def _unjudged(self, first: int, peaks: np.ndarray) -> np.ndarray:
+        """Which of the new blocks (segment block index ``first`` on, highest movement ``peaks``) the
+        context cannot judge whatever their level: the segment's first ``start_unjudged_s`` (no past
+        to judge from), and an impact's block (movement above the placement's impact cap) with the
+        ``impact_active_s`` after it (the body and the sensor ring after a landing)."""
+        eng = self.eng
+        b = first + np.arange(peaks.size)
+        hit = np.where(peaks > eng.impact_cap_g, b, -(1 << 40))
+        latest = np.maximum.accumulate(np.concatenate([[self.last_impact], hit]))[1:]
+        self.last_impact = int(latest[-1])
+        return (b < eng.start_blocks) | (b - latest <= eng.impact_blocks)
+
+    def _states(self, i: np.ndarray) -> np.ndarray:
+        """State index of the blocks at indices ``i`` of ``smooth`` (unjudged blocks: ``active``)."""
+        st = states_of(self.smooth[i], self.eng.context)
+        st[self.unjudged[i]] = 2
+        return st
 
     # --------------------------------------------------------------- windows
     def process(self, final: bool) -> tuple[list[TwitchEvent], list[ContextSpan]]:
@@ -158,10 +189,11 @@ class _Segment:
             self._windows(self.j_next, j_end)
             self.j_next = j_end
         events = self._events(final)
+        events += self._verdicts(final)
         first = self.span_next  # segment block index of new[0]
-        new = self.smooth[first - self.b0:]
+        i = np.arange(first - self.b0, self.smooth.size)
         self.span_next = self.b0 + self.smooth.size
-        spans = spans_of(self.t0, eng.context.block_s, states_of(new, eng.context), new, first)
+        spans = spans_of(self.t0, eng.context.block_s, self._states(i), self.smooth[i], first)
         self._trim()
         return events, spans
 
@@ -169,7 +201,7 @@ class _Segment:
         if self.smooth.size == 0:
             return np.zeros(k.shape, dtype=np.int8)
         b = np.minimum(k // self.eng.block, self.b0 + self.smooth.size - 1) - self.b0
-        return states_of(self.smooth[b], self.eng.context)
+        return self._states(b)
 
     def _windows(self, j0: int, j1: int) -> None:
         eng = self.eng
@@ -256,8 +288,13 @@ class _Segment:
             best = join[int(np.argmax(p[join]))]
             kind = eng.kinds[int(np.argmax(cp[best]))] if eng.kinds else ""
             state = STATES[int(self._state_of(np.array([int(j[i]) * eng.step]))[0])]
-            events.append(TwitchEvent(onset=round(self.t0 + i0 / eng.fs, 4), duration=round((i1 - i0 + 1) / eng.fs, 4),
-                                      peak_g=peak_g, confidence=float(p[best]), kind=kind, context=state))
+            event = TwitchEvent(onset=round(self.t0 + i0 / eng.fs, 4), duration=round((i1 - i0 + 1) / eng.fs, 4),
+                                peak_g=peak_g, confidence=float(p[best]), kind=kind, context=state,
+                                status="provisional" if eng.confirmer else "confirmed", id=eng.next_id)
+            eng.next_id += 1
+            events.append(event)
+            if eng.confirmer:
+                self.waiting.append((event, i0, i1))
             self.last_end, self.last_peak = i1, peak_g
             i += 1
         self.pend = [(j[i:], p[i:], cp[i:], peak[i:])] if i < j.size else []
@@ -314,6 +351,21 @@ class _Segment:
                 return lo + i0, lo + i1, float(mag[ipk]), seen
             m += 1
 
+    def _verdicts(self, final: bool) -> list[TwitchEvent]:
+        """Verdicts (confirmed or retracted) on the provisional events whose judged stretch is in: up to
+        ``confirm_after_s`` after the event's end, or the segment's end."""
+        conf = self.eng.confirmer
+        out: list[TwitchEvent] = []
+        while self.waiting:
+            event, i0, i1 = self.waiting[0]
+            stop = i1 + 1 + conf.after
+            if self.n < stop and not final:
+                break
+            a, b = max(0, i0 - conf.past), min(self.n, stop)
+            out.append(conf.verdict(event, self.buf[a - self.base:b - self.base], i0 - a, i1 - a))
+            self.waiting.pop(0)
+        return out
+
     def _trim(self) -> None:
         eng = self.eng
         keep_k = self.j_next * eng.step
@@ -325,8 +377,11 @@ class _Segment:
         if drop > eng.context_trim_blocks:
             self.levels_arr = self.levels_arr[drop:].copy()
             self.smooth = self.smooth[drop:].copy()
+            self.unjudged = self.unjudged[drop:].copy()
             self.b0 += drop
         keep_k -= eng.B + eng.w
+        if eng.confirmer:  # the stretch the confirmation will judge, of events waiting or still to come
+            keep_k = min([keep_k] + [i0 for _, i0, _ in self.waiting[:1]]) - eng.confirmer.past
         cut = keep_k - self.base
         if cut > 4 * eng.B and cut > self.buf.shape[0] // 2:
             self.buf = self.buf[cut:].copy()
@@ -360,7 +415,7 @@ class DetectionEngine:
     def __init__(self, features: WindowFeatures, config: DetectorConfig, in_rate_hz: float,
                  scorer: Scorer | None = None, kinds: tuple[str, ...] = (),
                  collect: CandidateWindows | None = None, bound: Bound | None = None,
-                 keep_context: bool = True) -> None:
+                 keep_context: bool = True, placement: str | None = None, step_g: float = 0.0) -> None:
         self.features = features
         self.bound = bound
         self.cfg = config
@@ -381,6 +436,11 @@ class DetectionEngine:
         self.aftermath = int(round(config.aftermath_s * self.fs))
         self.context = config.context
         self.block = self.context.block_samples(self.fs)
+        self.start_blocks = int(round(config.start_unjudged_s / self.context.block_s))
+        self.impact_blocks = int(round(config.impact_active_s / self.context.block_s))
+        self.impact_cap_g = config.impact_cap_g(placement)
+        self.confirmer = Confirmer(config, self.fs, placement, step_g) if config.confirm else None
+        self.next_id = 0
         self.event_sos = highpass_sos(self.fs, features.background_hz)
         n_smooth = max(1, int(round(config.gate_smooth_s * self.fs)))
         self.smooth_b = np.full(n_smooth, 1.0 / n_smooth)
@@ -434,17 +494,31 @@ class DetectionEngine:
 class StreamingDetector:
     """The live detector stage: ``push(t, acc) -> events``, ``flush()``; same events as :func:`detect_recording`.
 
+    Each event comes out twice, with one ``id``: ``provisional`` as soon as the twitch is over,
+    then ``confirmed`` or ``retracted`` (with its ``reason``) once ``confirm_after_s`` of signal
+    after it is in (:mod:`twitchsense.detection.confirmation`); with the model's ``confirm``
+    off, once, confirmed. ``placement`` (the sidecar's) sets the impact cap, ``step_g`` the
+    sensor's step (:func:`~twitchsense.detection.preprocess.sensor_step_g`).
+
     ``keep_context=False`` keeps no activity-state history (:meth:`context_spans` is then
     empty): a live stream that runs for days needs none, and its memory stays flat.
     """
 
-    def __init__(self, model: "TwitchModel", rate_hz: float, keep_context: bool = True) -> None:
+    def __init__(self, model: "TwitchModel", rate_hz: float, keep_context: bool = True,
+                 placement: str | None = None, step_g: float = 0.0) -> None:
         self.model = model
         # class probabilities only of the windows that reach the threshold (the only ones read)
         scorer = partial(model.score_windows, threshold=model.config.threshold)
         self.engine = DetectionEngine(model.features, model.config, rate_hz, scorer=scorer,
                                       kinds=model.kinds, bound=model.twitch_upper_bound,
-                                      keep_context=keep_context)
+                                      keep_context=keep_context, placement=placement, step_g=step_g)
+
+    @classmethod
+    def for_meta(cls, model: "TwitchModel", rate_hz: float, meta: dict | None, keep_context: bool = True
+                 ) -> "StreamingDetector":
+        """A detector for a session described by sidecar fields (its placement and sensor step)."""
+        meta = meta or {}
+        return cls(model, rate_hz, keep_context, placement=meta.get("placement"), step_g=sensor_step_g(meta))
 
     def push(self, t: np.ndarray, acc: np.ndarray) -> list[TwitchEvent]:
         return self.engine.push(t, acc)
@@ -469,10 +543,16 @@ class StreamingDetector:
 class DetectionResult:
     """What ``detect`` finds in one recording."""
 
-    events: list[TwitchEvent]
+    events: list[TwitchEvent]  # confirmed
     context: list[ContextSpan]
     quality: list[QualityFlag]
     duration_s: float
+    retracted: list[TwitchEvent] = field(default_factory=list)  # with their reasons
+
+    @property
+    def verdicts(self) -> list[TwitchEvent]:
+        """Confirmed and retracted events together, in the detector's order (by ``id``)."""
+        return sorted(self.events + self.retracted, key=lambda e: e.id)
 
     def cannot_tell_s(self) -> float:
         """Seconds in ``active`` context, where the detector does not judge."""
@@ -485,10 +565,11 @@ BATCH_CHUNK = 360_000
 
 def detect_recording(rec: Recording, model: "TwitchModel", chunk: int = BATCH_CHUNK) -> DetectionResult:
     """Batch detection on a recording (through the same engine as the live path)."""
-    det = StreamingDetector(model, rec.sample_rate_hz)  # its model predicts on one thread
+    det = StreamingDetector.for_meta(model, rec.sample_rate_hz, rec.meta)  # its model predicts on one thread
     events: list[TwitchEvent] = []
     for i in range(0, rec.n_samples, chunk):
         events += det.push(rec.t[i:i + chunk], rec.acc[i:i + chunk])
     events += det.flush()
-    return DetectionResult(events, det.context_spans(), quality_flags(rec.t, rec.acc, rec.meta.get("range_g")),
-                           rec.duration_s)
+    return DetectionResult(confirmed_only(events), det.context_spans(),
+                           quality_flags(rec.t, rec.acc, rec.meta.get("range_g"), sensor_step_g(rec.meta)),
+                           rec.duration_s, [e for e in events if e.status == "retracted"])

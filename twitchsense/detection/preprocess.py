@@ -39,6 +39,16 @@ def lowpass_sos(rate_hz: float, cutoff_hz: float, order: int = 2) -> np.ndarray:
     return signal.butter(order, cutoff_hz, btype="lowpass", fs=rate_hz, output="sos")
 
 
+def moving_mean(x: np.ndarray, w: int) -> np.ndarray:
+    """Centred moving mean along axis 0 over ``w`` samples, shrinking at the ends."""
+    n = x.shape[0]
+    c = np.concatenate([np.zeros((1,) + x.shape[1:]), np.cumsum(x, axis=0)])
+    i = np.arange(n)
+    lo = np.clip(i - w // 2, 0, n)
+    hi = np.clip(i + w - w // 2, 0, n)
+    return (c[hi] - c[lo]) / (hi - lo).reshape((-1,) + (1,) * (x.ndim - 1))
+
+
 def check_rate(rate_hz: float, where: str = "input") -> float:
     """Refuse sample rates outside 25..1000 Hz with a clear message."""
     from ..errors import TwitchsenseError
@@ -182,18 +192,48 @@ def _runs(mask: np.ndarray) -> np.ndarray:
     return np.column_stack([np.flatnonzero(d == 1), np.flatnonzero(d == -1)])
 
 
-def quality_flags(t: np.ndarray, acc: np.ndarray, range_g: float | None = None,
-                  stuck_s: float = 1.0, min_clip_run: int = 3) -> list[QualityFlag]:
-    """Saturation (values at full scale) and stuck axes (an axis that does not change).
+def sensor_step_g(meta: dict | None) -> float:
+    """The sensor's step (g per count) from a sidecar: ``2 * range_g / 2**bits`` (``bits`` at the top or in
+    the simulator's ``simulation.sensor``); 0 when either is unknown."""
+    meta = meta or {}
+    bits = meta.get("bits") or ((meta.get("simulation") or {}).get("sensor") or {}).get("bits")
+    try:
+        rng, bits = float(meta.get("range_g") or 0), int(bits or 0)
+    except (TypeError, ValueError):
+        return 0.0
+    return 2.0 * rng / 2 ** bits if rng > 0 and 0 < bits <= 32 else 0.0
+
+
+def axis_steps(acc: np.ndarray) -> np.ndarray:
+    """Each axis's smallest non-zero change between samples (its step when the sensor's is unknown)."""
+    steps = np.zeros(acc.shape[1])
+    for i in range(acc.shape[1]):  # an axis at a time, in place: a day's differences are large
+        d = np.diff(acc[:, i])
+        np.abs(d, out=d)
+        d[d <= 1e-9] = np.inf
+        low = d.min() if d.size else np.inf
+        steps[i] = low if np.isfinite(low) else 0.0
+    return steps
+
+
+def quality_flags(t: np.ndarray, acc: np.ndarray, range_g: float | None = None, step_g: float = 0.0,
+                  stuck_s: float = 1.0, min_clip_run: int = 3, stuck_steps: float = 4.0,
+                  stuck_move_g: float = 0.05) -> list[QualityFlag]:
+    """Saturation (values at full scale) and stuck axes (an axis that does not change while the others move).
 
     With ``range_g`` known, samples within 1 % of full scale are saturated; without
     it, runs of ``min_clip_run`` or more equal samples at an axis's extreme above
     1.5 g count as clipping. An axis whose value repeats exactly for ``stuck_s`` or
-    longer is stuck (real sensors always show a few counts of noise).
+    longer is stuck only if another axis spans at least ``max(stuck_steps`` steps, ``stuck_move_g)``
+    over the run: a still quantised sensor repeats its reading on every axis (its noise is under
+    a step), while a moving sensor changes gravity's projection on every axis, so one frozen axis
+    amid movement is a fault. The step is ``step_g`` (the sidecar's,
+    :func:`sensor_step_g`) or, unknown, each axis's smallest change (:func:`axis_steps`).
     """
     flags: list[QualityFlag] = []
     if t.size < 2:
         return flags
+    moved = None  # the span on an axis that proves movement (the steps found only when a run needs them)
     for i, axis in enumerate("xyz"):
         a = acc[:, i]
         same = np.concatenate([[False], a[1:] == a[:-1]])
@@ -210,11 +250,22 @@ def quality_flags(t: np.ndarray, acc: np.ndarray, range_g: float | None = None,
                                      f"axis {axis} at {a[s]:+.3g} g for {e - s} samples"))
         runs = _runs(same)
         if runs.size:  # only runs lasting stuck_s or longer (quantised noise repeats a value often)
-            runs = runs[t[runs[:, 1] - 1] - t[np.maximum(runs[:, 0] - 1, 0)] >= stuck_s]
-        for s, e in runs:
-            s0 = max(s - 1, 0)
-            if t[e - 1] - t[s0] >= stuck_s:
-                flags.append(QualityFlag(float(t[s0]), float(t[e - 1]), "stuck-axis",
-                                         f"axis {axis} constant at {a[s0]:+.4g} g for {t[e - 1] - t[s0]:.1f} s"))
+            runs[:, 0] = np.maximum(runs[:, 0] - 1, 0)
+            runs = runs[t[runs[:, 1] - 1] - t[runs[:, 0]] >= stuck_s]
+        if runs.size:  # ... while another axis moves
+            if moved is None:
+                steps = np.full(3, float(step_g)) if step_g else axis_steps(acc)
+                moved = np.maximum(stuck_steps * steps, stuck_move_g)
+            bounds = runs.ravel()  # starts and ends interleaved: reduceat's even slices are the runs
+            if bounds[-1] == len(a):
+                bounds = bounds[:-1]  # the last run goes to the end
+            others = [j for j in range(3) if j != i]
+            span = np.column_stack([(np.maximum.reduceat(acc[:, j], bounds) - np.minimum.reduceat(acc[:, j], bounds))[0::2]
+                                    for j in others])
+            runs = runs[(span >= moved[others]).any(axis=1)]
+        for s0, e in runs:
+            flags.append(QualityFlag(float(t[s0]), float(t[e - 1]), "stuck-axis",
+                                     f"axis {axis} constant at {a[s0]:+.4g} g for {t[e - 1] - t[s0]:.1f} s "
+                                     "while the others moved"))
     flags.sort(key=lambda f: f.start)
     return flags

@@ -37,12 +37,13 @@ from sklearn.model_selection import GroupKFold
 
 from ..errors import TwitchsenseError, TwitchsenseWarning
 from ..io.recording import Recording, find_recordings, read_recording
-from ..types import TwitchEvent
+from ..types import TwitchEvent, confirmed_only
 from .baseline import BandEnergyDetector
 from .config import DetectorConfig
 from .engine import BATCH_CHUNK, CandidateWindows, DetectionEngine
 from .features import WindowFeatures
 from .model import TwitchModel
+from .preprocess import sensor_step_g
 from .scoring import EXPERIMENTAL_KINDS, Tally, score_events
 
 POS_PAD_S = 0.05
@@ -75,7 +76,7 @@ class LabelledWindows:
 def candidate_windows(rec: Recording, features: WindowFeatures, config: DetectorConfig) -> CandidateWindows:
     """Features of every candidate window of a recording (no model needed): the training input."""
     out = CandidateWindows()
-    eng = DetectionEngine(features, config, rec.sample_rate_hz, collect=out)
+    eng = DetectionEngine(features, config, rec.sample_rate_hz, collect=out, placement=rec.meta.get("placement"))
     for i in range(0, rec.n_samples, BATCH_CHUNK):
         eng.push(rec.t[i:i + BATCH_CHUNK], rec.acc[i:i + BATCH_CHUNK])
     eng.flush()
@@ -347,12 +348,14 @@ class _ReplayScorer:
 
 def replay_events(lw: LabelledWindows, P: np.ndarray, features: WindowFeatures, config: DetectorConfig,
                   classes: tuple[str, ...]) -> list[TwitchEvent]:
-    """Exact detector events of a recording from precomputed window probabilities."""
+    """Exact detector events of a recording from precomputed window probabilities (the confirmed ones:
+    what ``detect`` reports)."""
     kinds = () if tuple(classes[1:]) == ("twitch",) else tuple(classes[1:])
-    eng = DetectionEngine(features, config, lw.rec.sample_rate_hz, scorer=_ReplayScorer(P), kinds=kinds)
+    eng = DetectionEngine(features, config, lw.rec.sample_rate_hz, scorer=_ReplayScorer(P), kinds=kinds,
+                          placement=lw.rec.meta.get("placement"), step_g=sensor_step_g(lw.rec.meta))
     rec = lw.rec
     ev = eng.push(rec.t, rec.acc)
-    return ev + eng.flush()
+    return confirmed_only(ev + eng.flush())
 
 
 def _quick_events(t: np.ndarray, p: np.ndarray, config: DetectorConfig, window_s: float) -> list[TwitchEvent]:

@@ -4,6 +4,8 @@ and ``NAME.context.csv``.
 ``NAME.detected.csv`` has ``onset,duration,label,peak_g,confidence`` first (the
 contract), then optional ``kind`` and ``context`` columns; ``NAME.alerts.csv``
 has ``start,end,level,rule,detail``; ``NAME.context.csv`` has ``start,end,state,level_g``.
+``NAME.detected.csv`` holds confirmed events only; ``detect --retracted`` also writes
+``NAME.retracted.csv``: the events the confirmation stage retracted, the detection columns and ``reason``.
 When the recording's start time is known, the detections and the alerts end with a
 ``time`` column: the local clock time (ISO 8601 with the offset) of the onset or start.
 Columns are only ever added after these.
@@ -67,6 +69,13 @@ def write_detections(path: str | os.PathLike, events: Iterable[TwitchEvent], clo
     rows = ([f"{e.onset:.3f}", f"{e.duration:.3f}", e.label, f"{e.peak_g:.4f}", f"{e.confidence:.3f}", e.kind,
              e.context] for e in events)
     _write(path, DETECTION_COLUMNS, rows, clock, lambda r: float(r[0]))
+
+
+def write_retracted(path: str | os.PathLike, events: Iterable[TwitchEvent], clock: SessionClock | None = None) -> None:
+    """Write ``NAME.retracted.csv``: the detection columns and ``reason`` (``time`` last when ``clock`` knows the start)."""
+    rows = ([f"{e.onset:.3f}", f"{e.duration:.3f}", e.label, f"{e.peak_g:.4f}", f"{e.confidence:.3f}", e.kind,
+             e.context, e.reason] for e in events)
+    _write(path, DETECTION_COLUMNS + ("reason",), rows, clock, lambda r: float(r[0]))
 
 
 def read_detections(path: str | os.PathLike) -> list[TwitchEvent]:

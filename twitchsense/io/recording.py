@@ -44,7 +44,8 @@ LABELS_SUFFIX = ".events.csv"
 DETECTED_SUFFIX = ".detected.csv"
 ALERTS_SUFFIX = ".alerts.csv"
 CONTEXT_SUFFIX = ".context.csv"
-COMPANION_SUFFIXES = (LABELS_SUFFIX, DETECTED_SUFFIX, ALERTS_SUFFIX, CONTEXT_SUFFIX)
+RETRACTED_SUFFIX = ".retracted.csv"
+COMPANION_SUFFIXES = (LABELS_SUFFIX, DETECTED_SUFFIX, ALERTS_SUFFIX, CONTEXT_SUFFIX, RETRACTED_SUFFIX)
 
 
 def companion_path(folder: str | os.PathLike, name: str, suffix: str) -> Path:

@@ -22,7 +22,7 @@ from typing import Iterable
 
 from ..clock import WALL_CLOCK, Clock
 from ..stages import AlertStage, DetectorStage, Sink, Source
-from ..types import Alert, LinkEvent, TwitchEvent
+from ..types import Alert, LinkEvent, TwitchEvent, confirmed_only
 from .sinks import SinkError
 
 
@@ -65,7 +65,9 @@ class Pipeline:
     detector : optional streaming detector (``push``/``flush``).
     alerts : optional alert engine (``on_events``/``on_link``/``tick``).
     sinks : objects with any of ``on_samples``, ``on_events``, ``on_alerts``, ``on_link``, ``on_markers``,
-        ``on_tick``, ``flush`` (at the end of the stream, before any sink closes) and ``close``.
+        ``on_tick``, ``flush`` (at the end of the stream, before any sink closes) and ``close``. A sink
+        gets confirmed events only, unless it says ``provisional = True``: then it also gets each
+        event's provisional first word and a retraction (``status``, ``id``, ``reason``).
     clock : wall time for ``duration_s`` and the summary (the real clock by default).
 
     The pipeline owns the source and the sinks from the start: :meth:`close` (also at the end of
@@ -95,12 +97,15 @@ class Pipeline:
 
     def _call(self, method: str, *args: object) -> None:
         for sink in self.sinks:
-            fn = getattr(sink, method, None)
-            if fn is not None:
-                try:
-                    fn(*args)
-                except Exception as exc:  # noqa: BLE001 - no sink may end the session
-                    self._sink_failed(sink, exc)
+            self._call_one(sink, method, *args)
+
+    def _call_one(self, sink: object, method: str, *args: object) -> None:
+        fn = getattr(sink, method, None)
+        if fn is not None:
+            try:
+                fn(*args)
+            except Exception as exc:  # noqa: BLE001 - no sink may end the session
+                self._sink_failed(sink, exc)
 
     def _sink_failed(self, sink: object, exc: Exception) -> None:
         """Count a sink's failure; the first of its kind for that sink is reported."""
@@ -121,12 +126,18 @@ class Pipeline:
             self._emit_link(self._reports.pop(0), now)
 
     def _emit_events(self, events: list[TwitchEvent], now: float) -> None:
+        """Provisional events and verdicts to the sinks that show them (``provisional = True``: the
+        terminal, JSON lines, the web page); confirmed events alone to the others and the alert engine."""
         if not events:
             return
-        self.summary.events += len(events)
-        self._call("on_events", events)
-        if self.alerts is not None:
-            self._emit_alerts(self.alerts.on_events(events, now))
+        confirmed = confirmed_only(events)
+        self.summary.events += len(confirmed)
+        for sink in self.sinks:
+            mine = events if getattr(sink, "provisional", False) else confirmed
+            if mine:
+                self._call_one(sink, "on_events", mine)
+        if self.alerts is not None and confirmed:
+            self._emit_alerts(self.alerts.on_events(confirmed, now))
 
     def _context(self) -> None:
         """The detector's newly decided context to the alert engine (its judged time), where both can."""

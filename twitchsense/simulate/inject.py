@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..detection.context import STILL_LABELS, ContextConfig, activity_levels, is_still
+from ..detection.preprocess import moving_mean
 from ..errors import TwitchsenseError
 from ..io.recording import Recording, empty_labels
 from . import waveforms as W
@@ -28,16 +29,6 @@ from .sensor import reading_grid, snap_to_grid
 MARGIN_S = 0.25
 #: Samples this close (s) to a gap or to either end of the recording are not still.
 EDGE_S = 0.2
-
-
-def _moving_mean(x: np.ndarray, w: int) -> np.ndarray:
-    """Centred moving mean along axis 0 (window ``w`` samples, shrinking at the ends)."""
-    n = x.shape[0]
-    c = np.concatenate([np.zeros((1,) + x.shape[1:]), np.cumsum(x, axis=0)])
-    i = np.arange(n)
-    lo = np.clip(i - w // 2, 0, n)
-    hi = np.clip(i + w - w // 2, 0, n)
-    return (c[hi] - c[lo]) / (hi - lo).reshape((-1,) + (1,) * (x.ndim - 1))
 
 
 def still_mask(rec: Recording, still_g: float = ContextConfig.light_g) -> np.ndarray:
@@ -134,7 +125,7 @@ def inject_twitches(rec: Recording, seed: int, rate_per_min: float = 2.0,
     n_target = int(rng.poisson(rate_per_min * still_s / 60.0)) if still_s > 0 else 0
     taken: list[tuple[float, float]] = []
     rows = []
-    gravity = _moving_mean(rec.acc, max(3, int(round(rec.sample_rate_hz)))) if n_target else None
+    gravity = moving_mean(rec.acc, max(3, int(round(rec.sample_rate_hz)))) if n_target else None
     lengths = (t[runs[:, 1] - 1] - t[runs[:, 0]]) if len(runs) else np.zeros(0)
     cum = np.cumsum(lengths)
     grid = reading_grid(rec.acc) if n_target else None

@@ -7,8 +7,8 @@ still shows); the trace is kept for the last
 :data:`KEEP_S` seconds; events, alert changes, link events and markers are kept
 in a short log. The web server reads it from other threads (:meth:`since`).
 
-Events may carry a ``status`` (``provisional``, ``confirmed``, ``retracted``) and an
-``id``, as the real-life issue's detector will emit; events without one are confirmed.
+Events carry a ``status`` (``provisional``, ``confirmed``, ``retracted``) and an ``id``: the page
+shows a possible twitch at once and its verdict in its place; counts are of confirmed events.
 """
 
 from __future__ import annotations
@@ -42,6 +42,9 @@ class TraceChunk:
 
 class LiveHub:
     """Collects what the live page shows. Thread-safe: the pipeline writes, the server reads."""
+
+    #: the pipeline hands this sink provisional events and verdicts too
+    provisional = True
 
     def __init__(self, clock: SessionClock | None = None, session: str = "", meta: dict | None = None) -> None:
         self.clock = clock or SessionClock(meta=meta)
@@ -129,10 +132,8 @@ class LiveHub:
     def on_events(self, events: list[TwitchEvent]) -> None:
         for e in events:
             rec = event_record(e, self.clock)
-            rec["status"] = getattr(e, "status", "confirmed") or "confirmed"
-            rec["id"] = getattr(e, "id", None)
             rec["seen_wall"] = time.time()
-            if rec["status"] != "retracted" and rec["status"] != "provisional":
+            if e.status == "confirmed":
                 self.n_events += 1
             self._post(rec)
 

@@ -32,10 +32,14 @@ class SinkBase:
 
 
 def event_record(e: TwitchEvent, clock: SessionClock | None = None) -> dict:
-    """An event as a JSON-ready dict (``time``: local ISO time when the session start is known)."""
+    """An event as a JSON-ready dict (``time``: local ISO time when the session start is known; ``status``
+    ``provisional``, ``confirmed`` or ``retracted``, with its ``reason``; ``id``: a provisional event's
+    verdict has its id)."""
     rec = {"type": "event", "onset": round(e.onset, 3), "duration": round(e.duration, 3),
            "peak_g": round(e.peak_g, 4), "confidence": round(e.confidence, 3), "label": e.label,
-           "kind": e.kind, "context": e.context}
+           "kind": e.kind, "context": e.context, "status": e.status, "id": e.id}
+    if e.reason:
+        rec["reason"] = e.reason
     if clock is not None and clock.known:
         rec["time"] = clock.iso(e.onset)
     return rec

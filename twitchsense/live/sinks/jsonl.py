@@ -16,11 +16,16 @@ from . import SinkBase, alert_record, event_record, link_record
 class JsonLinesSink(SinkBase):
     """Writes ``{"type": "event"|"alert"|"link", ...}`` lines; ``target`` is ``-`` (stdout) or a path.
 
+    Events come as they happen: provisional, then confirmed or retracted (same ``id``).
+
     A file is appended to, so a restarted session adds to the same log. Every
     batch is written at once, so a reader (``tail -f``, a script) sees it live. A batch
     that cannot be written whole (a full disk) is cut back off the file, so the file
     holds whole lines only, and raised for the pipeline to report.
     """
+
+    #: the pipeline hands this sink provisional events and verdicts too (``status``, ``id``, ``reason``)
+    provisional = True
 
     def __init__(self, target: str | os.PathLike = "-", clock: SessionClock | None = None,
                  session: str = "") -> None:

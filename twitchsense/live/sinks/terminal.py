@@ -2,7 +2,8 @@
 
 The view shows the twitch rate per minute (last minute and last 10 minutes; in the first minutes,
 over the time since the first sample, and it says so),
-the last events, each rule's alert state with its figures and guidance, and
+the last events (a possible twitch at once, then confirmed or retracted with the reason;
+rates and counts are of confirmed twitches), each rule's alert state with its figures and guidance, and
 link health (sample rate, time since the last sample, link problems counted).
 Piped or redirected, the same information comes as one line per event, alert
 change and link event, which scripts and logs can use.
@@ -56,9 +57,12 @@ class TerminalSink(SinkBase):
     stream : where to write (stdout by default).
     tty : force the live view (True) or plain lines (False); default: ``stream.isatty()``.
     refresh_s : the live view is redrawn at most this often (and on every alert change).
-    show_events, show_link : plain mode only: print a line per twitch / per link event
-        (alert changes are always printed).
+    show_events, show_link : plain mode only: print a line per twitch (provisional, then its verdict)
+        / per link event (alert changes are always printed).
     """
+
+    #: the pipeline hands this sink provisional events and verdicts too, not only confirmed events
+    provisional = True
 
     def __init__(self, stream: IO[str] | None = None, tty: bool | None = None,
                  clock: SessionClock | None = None, session: str = "", refresh_s: float = 0.5,
@@ -104,7 +108,8 @@ class TerminalSink(SinkBase):
 
     def _event_line(self, e: TwitchEvent) -> str:
         extra = " ".join(x for x in (e.kind, e.context) if x)
-        return (f"{self.when(e.onset)}  twitch  peak {e.peak_g:.3f} g  {e.duration * 1000:.0f} ms  "
+        what = {"provisional": "possible twitch", "retracted": f"retracted ({e.reason})"}.get(e.status, "twitch")
+        return (f"{self.when(e.onset)}  {what}  peak {e.peak_g:.3f} g  {e.duration * 1000:.0f} ms  "
                 f"confidence {e.confidence:.2f}" + (f"  {extra}" if extra else ""))
 
     def _alert_line(self, a: Alert) -> str:
@@ -130,9 +135,14 @@ class TerminalSink(SinkBase):
     @_locked
     def on_events(self, events: list[TwitchEvent]) -> None:
         for e in events:
-            self.n_events += 1
-            self.onsets.append(e.onset)
-            self.last_events.append(e)
+            if e.status == "confirmed":
+                self.n_events += 1
+                self.onsets.append(e.onset)
+            same = [i for i, old in enumerate(self.last_events) if e.id >= 0 and old.id == e.id]
+            if same:  # the verdict on a provisional event shown: in its place
+                self.last_events[same[0]] = e
+            else:
+                self.last_events.append(e)
             self.now = max(self.now, e.onset + e.duration)
             if not self.tty and self.show_events:
                 self.stream.write(self._event_line(e) + "\n")

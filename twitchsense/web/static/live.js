@@ -29,7 +29,7 @@
     ? TS.localTime(status.start_epoch, status.utc_offset_s, t) : "t = " + TS.streamTime(t);
   const list = document.getElementById("events");
   const items = new Map();
-  function eventKey(e) { return e.id != null ? "id:" + e.id : "t:" + e.onset.toFixed(3); }
+  function eventKey(e) { return e.id != null && e.id >= 0 ? "id:" + e.id : "t:" + e.onset.toFixed(3); }
   function showEvent(e) {
     const key = eventKey(e);
     let li = items.get(key);
@@ -42,7 +42,7 @@
     }
     li.className = "event " + e.status;
     li.dataset.status = e.status;
-    const label = { provisional: "possible", confirmed: "confirmed", retracted: "retracted" }[e.status] || e.status;
+    const label = { provisional: "possible", confirmed: "confirmed", retracted: "retracted: " + e.reason }[e.status] || e.status;
     li.innerHTML = "";
     const st = document.createElement("span"); st.className = "st " + e.status; st.textContent = label;
     li.append(st, " " + when(e.onset) + " · " + e.peak_g.toFixed(3) + " g · " + Math.round(e.duration * 1000) + " ms"
