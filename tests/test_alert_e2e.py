@@ -266,8 +266,9 @@ def test_emulated_board_alerts_over_mqtt_live_and_retained(tmp_path, sessions, b
 
 
 def test_replay_and_detect_raise_the_same_alerts_replay_up_to_a_block_and_the_latency_later(tmp_path, run_main):
-    """Documented (docs/formats.md): live, a twitch is judged when the detector reports it (the end of the
-    block of samples it came out in: 1 s of stream at replay's full speed, plus the detector's latency);
+    """Documented (docs/formats.md): live, a twitch is judged when the detector confirms it (the end of the
+    block of samples its verdict came out in: 1 s of stream at replay's full speed, plus the verdict's
+    latency, up to 3.5 s);
     ``detect`` judges it at its end. The same rules rise to the same levels in the same order."""
     demo = ROOT / "recordings" / "demo" / "frequent-twitching.csv"
     rc, _, err = run_main("replay", demo, "--jsonl", tmp_path / "r.jsonl", "--quiet")
@@ -281,4 +282,4 @@ def test_replay_and_detect_raise_the_same_alerts_replay_up_to_a_block_and_the_la
     assert len(batch) >= 3
     assert [(a["rule"], a["level"]) for a in live] == [(rule, level) for _, rule, level in batch]
     for a, (start, _, _) in zip(live, batch):
-        assert 0.0 <= a["end"] - start <= 2.0  # 1 s block + the detector's latency (about 0.5 s)
+        assert 0.0 <= a["end"] - start <= 1.0 + 3.5  # 1 s block + the verdict's latency (p99 < 3.5 s)
