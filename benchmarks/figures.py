@@ -207,8 +207,10 @@ def readme_table(doc: dict) -> str:
                      "met": "-" if met is None else "yes" if met else "**no**"})
     m = doc["machine"]
     head = (f"From the benchmark run of {m['date_utc']} ({doc['mode']} mode, commit {m['commit']}, "
-            f"{m['cpu']}, {m['cores']} cores, load average {m['load_avg_1min']} at the start); every table of "
-            "that run is in [docs/speed.md](docs/speed.md).")
+            f"{m['cpu']}, {m['cores']} cores, load average {m['load_avg_1min']} at the start)"
+            + "".join(f"; {', '.join(r['sections'])} re-run on {r['date_utc']} (commit {r['commit']})"
+                      for r in doc.get("reruns", []))
+            + "; every table of that run is in [docs/speed.md](docs/speed.md).")
     table = markdown_table([("what", "what"), ("figure", "measured"), ("target", "target"), ("met", "met")], rows)
     return f"{head}\n\n{table}\n"
 

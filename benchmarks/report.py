@@ -30,7 +30,9 @@ def machine_lines(doc: dict) -> list[str]:
             f"- machine: {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM, {m['os']}; "
             f"load average at start {m['load_avg_1min']} (the machine is shared: compare ratios, not absolute times)",
             f"- Python {m['python']}; {libs}; commit {m['commit']}",
-            f"- reproduce: `pip install '.[bench]' && {doc['command']}`"]
+            f"- reproduce: `pip install '.[bench]' && {doc['command']}`"] + [
+            f"- re-run since: {', '.join(r['sections'])} on {r['date_utc']} (commit {r['commit']}, load average "
+            f"{r['load_avg_1min']} at the start)" for r in doc.get("reruns", [])]
 
 
 def sections_markdown(doc: dict, plots: dict[str, str], level: int = 2) -> str:

@@ -349,6 +349,20 @@ def run_all(sizes: Sizes, only: list[str] | None = None, log=print) -> dict:
     return results
 
 
+def rerun_of(path: Path, doc: dict) -> dict:
+    """``doc`` (a run of some sections) merged into the earlier run at ``path`` of the same mode: its
+    sections replaced, the rest kept, and a ``reruns`` entry saying which sections, when and at what commit."""
+    if not path.exists():
+        return doc
+    last = json.loads(path.read_text())
+    if last.get("mode") != doc["mode"]:
+        return doc
+    m = doc["machine"]
+    rerun = {"sections": list(doc["sections"]), "date_utc": m["date_utc"], "commit": m["commit"],
+             "load_avg_1min": m["load_avg_1min"]}
+    return {**last, "sections": {**last["sections"], **doc["sections"]}, "reruns": [*last.get("reruns", []), rerun]}
+
+
 def main(argv: list[str] | None = None) -> int:
     from benchmarks.report import write_report
 
@@ -370,14 +384,17 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     machine = describe_machine()
     results = run_all(sizes, args.only, log=lambda m: print(m, file=sys.stderr, flush=True))
-    doc = {"mode": sizes.mode, "command": command, "machine": machine,
-           "elapsed_s": round(time.perf_counter() - t0, 1), "sections": results}
+    elapsed = round(time.perf_counter() - t0, 1)
+    doc = {"mode": sizes.mode, "command": command, "machine": machine, "elapsed_s": elapsed, "sections": results}
+    repository = args.out.resolve() == (HERE / "results.md").resolve()
+    if repository and args.only:  # a partial run updates its sections of the last run of the same mode, and says so
+        doc = rerun_of(args.out.with_suffix(".json"), doc)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(doc, indent=1, default=str) + "\n")
     write_report(doc, args.out)
     print(f"wrote {args.out}, {args.out.with_suffix('.json')} and plots in {args.out.parent / 'plots'} "
-          f"({doc['elapsed_s']} s)")
-    if args.out.resolve() == (HERE / "results.md").resolve():  # the repository's results: its documents follow
+          f"({elapsed} s)")
+    if repository:  # the repository's results: its documents follow
         from benchmarks.figures import real_results, update
 
         changed = update(doc, real_results())

@@ -82,3 +82,21 @@ def test_real_data_measures_model_and_baseline_with_twitches_added_where_still(t
     assert real_data.run(default_model_path(), None, ["real-waist-hapt"], seeds=1, progress=False)["folders"] == \
         doc["folders"]
     assert "real-waist-hapt (never trained on)" in real_data.short_table(doc)
+
+
+def test_a_partial_run_updates_its_sections_of_the_last_run_and_says_so(tmp_path):
+    import json
+
+    from benchmarks.run import rerun_of
+
+    machine = {"date_utc": "2026-12-03 15:00 UTC", "commit": "abc1234", "load_avg_1min": 0.5}
+    last = {"mode": "full", "machine": {**machine, "date_utc": "2026-12-02", "commit": "old"},
+            "sections": {"throughput": {"rows": [1]}, "quality": {"rows": ["old"]}}}
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(last))
+    part = {"mode": "full", "machine": machine, "sections": {"quality": {"rows": ["new"]}}}
+    merged = rerun_of(path, part)
+    assert merged["sections"] == {"throughput": {"rows": [1]}, "quality": {"rows": ["new"]}}
+    assert merged["machine"]["commit"] == "old" and merged["reruns"] == [
+        {"sections": ["quality"], "date_utc": "2026-12-03 15:00 UTC", "commit": "abc1234", "load_avg_1min": 0.5}]
+    assert rerun_of(path, {**part, "mode": "quick"})["sections"] == part["sections"]  # another mode: its own run
