@@ -102,3 +102,24 @@ def check_stream_events(streamed: list, verdicts: list, provisional: list | None
             assert (e.status == "retracted") == bool(e.reason)
     if provisional is not None:
         assert [e for e in streamed if e.status == "provisional"] == provisional
+
+
+def tick_live(engine, events: list, end_s: float, spans: list | None = None, step_s: float = 0.5) -> list:
+    """A live AlertEngine (``keep_episodes=True``) ticked every ``step_s`` up to ``end_s``, fault rules off:
+    at each tick the ``spans`` of context decided so far (the current one growing) and the ``events`` that
+    have ended; then closed. Returns its episodes by start and rule."""
+    from twitchsense.types import ContextSpan
+
+    engine.fault_rules = []
+    k = 0
+    for now in np.arange(0.0, end_s, step_s):
+        if spans is not None:
+            engine.on_context([s if s.end <= now else ContextSpan(s.start, now, s.state, 0.0)
+                               for s in spans if s.start < now and s.end > now - 1.0])
+        new = []
+        while k < len(events) and events[k].end <= now:
+            new.append(events[k])
+            k += 1
+        engine.on_events(new, float(now))
+    engine.close(end_s)
+    return sorted(engine.episodes, key=lambda a: (a.start, a.rule))

@@ -12,7 +12,7 @@ from twitchsense.errors import TwitchsenseError
 from twitchsense.io.outputs import write_alerts
 from twitchsense.types import LinkEvent, TwitchEvent
 
-from handmade import days_rule, frequency_rule, rule_file
+from handmade import days_rule, frequency_rule, rule_file, tick_live
 
 RULES = parse_rules(rule_file(frequency_rule("alert", 1, 1), days_rule("warning", 2, 3),
                               hold_minutes=1, cooldown_minutes=10))
@@ -219,17 +219,7 @@ def test_batch_scheduling_matches_a_fine_live_tick(tmp_path):
     events = [TwitchEvent(float(o), 0.2, float(rng.choice([0.2, 0.6])), 0.9) for o in onsets]
     start = "2026-03-01T23:00:00+01:00"  # midnight inside: the days rule counts two days
     batch = alerts_for_events(events, 0.0, 5400.0, start_time=start)
-    live = AlertEngine(start_time=start, keep_episodes=True)
-    live.fault_rules = []
-    k = 0
-    for now in np.arange(0.0, 5400.0, 0.5):
-        new = []
-        while k < len(events) and events[k].end <= now:
-            new.append(events[k])
-            k += 1
-        live.on_events(new, float(now))
-    live.close(5400.0)
-    ticked = sorted(live.episodes, key=lambda a: (a.start, a.rule))
+    ticked = tick_live(AlertEngine(start_time=start, keep_episodes=True), events, 5400.0)
     assert len(batch) == len(ticked) > 10
     assert {a.rule for a in batch} >= {"twitching", "frequent", "frequent-sustained", "strong"}
     for a, b in zip(batch, ticked):

@@ -12,7 +12,7 @@ from twitchsense.alerts.reference import compare, placement_key, reference_data,
 from twitchsense.detection.judged import JudgedClock, judged_seconds
 from twitchsense.types import ContextSpan, TwitchEvent
 
-from handmade import frequency_rule, rule_file
+from handmade import frequency_rule, rule_file, tick_live
 
 RATE_RULES = ("frequency", "persistence", "strength")
 
@@ -119,19 +119,7 @@ def test_live_context_in_pieces_gives_the_batch_alerts():
     events = [e for e in events_at(2.5 * r.p95, 0.0, 7200.0, seed=4)
               if any(s.start <= e.onset < s.end and s.state == "rest" for s in spans)]
     batch = alerts_for_events(events, 0.0, 7200.0, rules, context=spans, placement="waist")
-    live = AlertEngine(rules, keep_episodes=True, placement="waist")
-    live.fault_rules = []
-    k = 0
-    for now in np.arange(0.0, 7200.0, 0.5):
-        live.on_context([s if s.end <= now else ContextSpan(s.start, now, s.state, 0.0)
-                         for s in spans if s.start < now and s.end > now - 1.0])
-        new = []
-        while k < len(events) and events[k].end <= now:
-            new.append(events[k])
-            k += 1
-        live.on_events(new, float(now))
-    live.close(7200.0)
-    ticked = sorted(live.episodes, key=lambda a: (a.start, a.rule))
+    ticked = tick_live(AlertEngine(rules, keep_episodes=True, placement="waist"), events, 7200.0, spans)
     assert len(batch) == len(ticked) and {a.rule for a in batch} >= {"frequent"}
     for a, b in zip(batch, ticked):
         assert (a.rule, a.level) == (b.rule, b.level)
