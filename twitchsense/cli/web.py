@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..errors import TwitchsenseError
 from ..history import default_db_path
+from .alerting import history_sink
 from .common import add_command
 
 DEFAULT_PORT = 8765
@@ -102,14 +103,13 @@ def live_web(args: argparse.Namespace, source, session: str, sinks: list, termin
     written (``--record``: ``NAME.events.csv``) or the history. The terminal's ``m``
     key marks in the live view; the page's button with ``--web``.
     """
-    from ..live.sinks.history import HistorySink
     from ..io.recording import labels_path
     from ..io.sessionclock import SessionClock
     from ..live.sinks.terminal import TerminalSink
     from ..web.markers import MarkerSink, TerminalKeys
 
     clock = SessionClock(meta=source.meta)
-    history = next((s for s in sinks if isinstance(s, HistorySink)), None)
+    history = history_sink(sinks)
     record = getattr(args, "record", None)
     view = next((s for s in sinks if isinstance(s, TerminalSink)), None)
     listeners = [view.on_marker] if view is not None and hasattr(view, "on_marker") else []
