@@ -179,7 +179,8 @@ def test_the_session_page_switches_the_model_and_shows_both_side_by_side(browser
     models.mkdir()
     save_model(tiny_model()[0], models / "mine.skops")
     s = serve(WebConfig(db=db, recordings=[demo_folder], models=models))
-    browser.get_log("browser")  # what earlier tests' pages logged
+    browser.get("about:blank")  # an earlier test's live page stops reconnecting to its stopped server...
+    browser.get_log("browser")  # ...and what earlier tests' pages logged is drained
     browser.get(s.url + "/session/1")
     recorded = int(browser.find_element("id", "n-events").text)
     assert browser.find_elements("id", "side") == []
