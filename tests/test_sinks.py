@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import fcntl
 import io
 import json
 import os
 import pty
+import re
 import select
+import struct
 import sys
+import termios
+import threading
 import time
 from pathlib import Path
 
@@ -146,8 +151,13 @@ def test_live_view_rates_divide_by_the_time_elapsed_at_first_and_say_so():
     assert sink.screen()[1] == "rate: 0.0/min (last min)   0.8/min (last 10 min)   twitches: 12"  # 8 since 60 s
 
 
+def set_pty_size(fd: int, rows: int, cols: int) -> None:
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
 def test_terminal_live_view_on_a_real_pty():
     master, slave = pty.openpty()
+    set_pty_size(slave, 40, 120)  # the view's size is the pty's, not that of the tests' own stdout
     stream = os.fdopen(slave, "w")
     try:
         events, raised, later = session_changes()
@@ -171,6 +181,31 @@ def test_terminal_live_view_on_a_real_pty():
         sink.close()
     finally:
         stream.close()
+        os.close(master)
+
+
+def test_terminal_live_view_fits_the_terminal_it_draws_on(monkeypatch):
+    crashes = []
+    monkeypatch.setattr(threading, "excepthook", crashes.append)
+    master, slave = pty.openpty()
+    set_pty_size(slave, 8, 60)
+    stream = os.fdopen(slave, "w")
+    try:
+        events, raised, _ = session_changes()
+        sink = TerminalSink(stream, clock=CLOCK, session="night1", refresh_s=0.0)
+        sink.on_samples(block(0.0))
+        sink.on_events(events)
+        sink.on_alerts(raised)
+        screen = read_pty(master).rsplit("\x1b[H\x1b[2J", 1)[-1]
+        lines = re.sub("\x1b\\[[0-9;]*m", "", screen).rstrip("\r\n").split("\r\n")  # styles off
+        assert len(sink.screen()) > 8 and len(lines) == 7  # one line fewer than the pty's 8 rows
+        assert max(len(line) for line in lines) <= 59 and lines[0].startswith("twitchsense live - night1")
+        stream.close()  # the terminal goes away: the redraw thread stops instead of raising in it
+        sink._redraw_thread.join(timeout=5)
+        assert not sink._redraw_thread.is_alive() and crashes == []
+    finally:
+        if not stream.closed:
+            stream.close()
         os.close(master)
 
 

@@ -12,6 +12,8 @@ change and link event, which scripts and logs can use.
 from __future__ import annotations
 
 import functools
+import io
+import os
 import shutil
 import sys
 import threading
@@ -96,7 +98,8 @@ class TerminalSink(SinkBase):
         self._lock = threading.RLock()
         self._closed = threading.Event()
         if self.tty:  # keep "last sample N s ago" true while nothing arrives
-            threading.Thread(target=self._redraw_loop, name="terminal-view", daemon=True).start()
+            self._redraw_thread = threading.Thread(target=self._redraw_loop, name="terminal-view", daemon=True)
+            self._redraw_thread.start()
 
     # ---- formatting ---------------------------------------------------------------------
     def when(self, t: float) -> str:
@@ -262,11 +265,22 @@ class TerminalSink(SinkBase):
         while not self._closed.wait(max(self.refresh_s, 0.2)):
             with self._lock:
                 if not self._closed.is_set() and time.monotonic() - self._last_draw >= self.refresh_s:
-                    self._draw()
+                    try:
+                        self._draw()
+                    except (OSError, ValueError):  # the terminal went away (closed, hung up): stop drawing
+                        return
+
+    def _screen_size(self) -> os.terminal_size:
+        """The size of the terminal the view is drawn on (not the process's stdout), or 100 x 30."""
+        try:
+            size = os.get_terminal_size(self.stream.fileno())
+        except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+            return shutil.get_terminal_size((100, 30))
+        return size if size.columns and size.lines else os.terminal_size((100, 30))
 
     def _draw(self) -> None:
         self._last_draw = time.monotonic()
-        size = shutil.get_terminal_size((100, 30))
+        size = self._screen_size()
         lines = []
         for line in self.screen():
             line = line[:max(size.columns - 1, 20)]  # never wrap: the view must fit the screen
