@@ -33,7 +33,7 @@ def test_markdown_table_shows_missing_values_as_dash():
 def test_quick_run_writes_every_section(tmp_path):
     out = tmp_path / "results.md"
     proc = subprocess.run([sys.executable, "-m", "benchmarks", "--smoke", "--without-peers", "--out", str(out)],
-                          capture_output=True, text=True, timeout=300, cwd=ROOT, env=cli_env())
+                          capture_output=True, text=True, timeout=1200, cwd=ROOT, env=cli_env())
     assert proc.returncode == 0, proc.stderr[-2000:]
     text = out.read_text()
     assert "reproduce: `pip install '.[bench]' && python -m benchmarks --smoke --without-peers`" in text
