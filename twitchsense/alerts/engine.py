@@ -286,7 +286,7 @@ class AlertEngine:
         """The wearer's rate now, per judged hour over the last ``window_s`` judged seconds (stream seconds
         without context), against the healthy range of the placement: figures and one line of words
         (the live views show it)."""
-        from .reference import compare, reference_range
+        from .reference import against_range, reference_range
 
         basis = self.basis
         now = self._now
@@ -305,8 +305,8 @@ class AlertEngine:
                     "judged": basis.judged}
         rate = n / (span / 3600.0)
         r = reference_range(basis.placement)
-        words = compare(rate, basis.placement) if basis.judged else f"{rate:.0f}/h (judged time not known)"
-        return {"text": f"against healthy people: {words}, over the last {span / 60:.0f} {per}min",
+        return {"text": f"against healthy people: {against_range(rate, basis.placement, basis.judged)}, "
+                        f"over the last {span / 60:.0f} {per}min",
                 "per_hour": rate, "judged": basis.judged, "p50": r.p50 if r else None, "p95": r.p95 if r else None,
                 "placement": r.placement if r else None}
 
