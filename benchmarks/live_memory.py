@@ -2,12 +2,14 @@
 
 A 10-minute simulated session is looped through the one live pipeline
 (replay source in 1 s blocks, as fast as it goes -> streaming detector ->
-alert engine -> status sink), and the process's resident memory is sampled
+alert engine -> history (a temporary SQLite file, as ``stream`` keeps by
+default) and status sink), and the process's resident memory is sampled
 every replayed minute. The figure that matters is the growth per replayed
 hour after the first 10 % (warm-up: imports, buffers, model), the least-squares
-slope of those samples.
+slope of those samples; the context spans the detector still holds at the end
+are counted too (a running judged total needs none).
 
-    python -m benchmarks.live_memory [--hours 1] [--block-s 1] [--json]
+    python -m benchmarks.live_memory [--hours 1] [--block-s 1] [--no-history] [--json]
 """
 
 from __future__ import annotations
@@ -31,16 +33,17 @@ def current_rss_mb() -> float:
         return peak_rss_mb()
 
 
-def live_stages(rate_hz: float) -> tuple[object | None, object | None, list[str]]:
-    """The streaming detector (issue #6) and alert engine (issue #7), whichever exist."""
+def live_stages(rate_hz: float, sinks: list = ()) -> tuple[object | None, object | None, list[str]]:
+    """The streaming detector (built as ``stream`` builds it for these ``sinks``) and alert engine,
+    whichever exist."""
     notes = []
     detector = alerts = None
     model = shipped_model()
     if model is None:
         notes.append("no streaming detector: " + NO_MODEL)
     else:
-        from twitchsense.detection.engine import StreamingDetector
-        detector = StreamingDetector(model, rate_hz, keep_context=False)
+        from twitchsense.cli.acquire import _detector
+        detector = _detector(model, rate_hz, None, list(sinks))
     try:
         from twitchsense.alerts import AlertEngine, load_rules
         alerts = AlertEngine(load_rules())
@@ -86,34 +89,42 @@ class _MemoryProbe:
             self.stop.set()
 
 
-def run(hours: float, block_s: float = 1.0, seed: int = 0) -> dict:
+def run(hours: float, block_s: float = 1.0, seed: int = 0, history: bool = True) -> dict:
     """Replay ``hours`` of looped simulated data through the live pipeline; RSS figures."""
+    import tempfile
+    from pathlib import Path
+
     from twitchsense.acquisition.sources.replay import ReplaySource
     from twitchsense.acquisition.sources.synthetic import simulated_recording
     from twitchsense.live.pipeline import Pipeline
+    from twitchsense.live.sinks.history import HistorySink
     from twitchsense.live.sinks.status import StatusLineSink
 
     rec = simulated_recording(100.0, 600.0, seed)
-    detector, alerts, notes = live_stages(rec.sample_rate_hz)
-    stop = threading.Event()
-    probe = _MemoryProbe(every_s=60.0, until_s=hours * 3600, stop=stop)
-    source = ReplaySource(rec, speed=None, max_block_s=block_s, loop=True)
-    pipe = Pipeline(source, detector=detector, alerts=alerts,
-                    sinks=[probe, StatusLineSink(out=_Discard(), interval_s=1.0)])
-    t0, c0 = time.perf_counter(), time.process_time()
-    summary = pipe.run(stop=stop)
-    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    with tempfile.TemporaryDirectory() as tmp:
+        store = [HistorySink(Path(tmp) / "history.sqlite", rec.meta, name="live-memory")] if history else []
+        detector, alerts, notes = live_stages(rec.sample_rate_hz, store)
+        stop = threading.Event()
+        probe = _MemoryProbe(every_s=60.0, until_s=hours * 3600, stop=stop)
+        source = ReplaySource(rec, speed=None, max_block_s=block_s, loop=True)
+        pipe = Pipeline(source, detector=detector, alerts=alerts,
+                        sinks=[probe, *store, StatusLineSink(out=_Discard(), interval_s=1.0)])
+        t0, c0 = time.perf_counter(), time.process_time()
+        summary = pipe.run(stop=stop)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    held = len(detector.engine.spans) if detector is not None else 0
     s = probe.samples
     warm = s[max(1, len(s) // 10)] if len(s) > 2 else s[0]
     end = s[-1]
     growth = growth_mb_per_h(s)
     stages = "replay source -> " + ("streaming detector -> " if detector else "") + \
-             ("alert engine -> " if alerts else "") + "status sink"
+             ("alert engine -> " if alerts else "") + ("history + " if history else "") + "status sink"
     return {"what": stages, "replayed_h": round(summary.stream_s / 3600, 2), "wall_s": round(wall, 1),
             "realtime_factor": f"{summary.stream_s / wall:,.0f}x" if wall > 0 else "-",
             "cpu_s": round(cpu, 1), "rss_first_mb": s[0][1], "rss_start_mb": warm[1], "rss_end_mb": end[1],
             "rss_growth_mb_per_h": round(growth, 2),
             "peak_rss_mb": round(peak_rss_mb(), 1), "events": summary.events, "alerts": summary.alerts,
+            "context_spans_held": held,
             "samples": s, "note": "; ".join([f"{block_s:g} s blocks, no pacing; RSS sampled every replayed minute; "
                                             "RSS start = after the first 10 % (warm-up); CPU s = process time "
                                             "(the wall time depends on the machine's load)"] + notes)}
@@ -123,15 +134,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--hours", type=float, default=1.0)
     ap.add_argument("--block-s", type=float, default=1.0, help="seconds of samples per block handed to the pipeline")
+    ap.add_argument("--no-history", action="store_true", help="leave the history sink out (as stream --no-history)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    res = run(args.hours, args.block_s)
+    res = run(args.hours, args.block_s, history=not args.no_history)
     if args.json:
         print(json.dumps(res))
     else:
         print(f"{res['what']}: {res['replayed_h']} h replayed in {res['wall_s']} s ({res['cpu_s']} s CPU); "
               f"RSS {res['rss_first_mb']} at the first minute, {res['rss_start_mb']} -> "
-              f"{res['rss_end_mb']} MB ({res['rss_growth_mb_per_h']} MB per replayed hour); {res['note']}")
+              f"{res['rss_end_mb']} MB ({res['rss_growth_mb_per_h']} MB per replayed hour); "
+              f"{res['context_spans_held']} context spans held at the end; {res['note']}")
 
 
 if __name__ == "__main__":

@@ -225,3 +225,31 @@ def test_batch_scheduling_matches_a_fine_live_tick(tmp_path):
     for a, b in zip(batch, ticked):
         assert (a.rule, a.level) == (b.rule, b.level)
         assert abs(a.start - b.start) <= 0.5 and abs(a.end - b.end) <= 0.5
+
+
+@pytest.mark.parametrize("start", ["2026-03-01T23:50:00+00:00",   # UTC
+                                   "2026-03-29T23:50:00+02:00"])  # summer time (days follow the start's UTC offset)
+def test_a_rule_met_by_a_twitch_a_millisecond_before_midnight_counts_that_day(start):
+    """The condition holds from the onset that meets it, not from when the event is known (its end, or
+    later live): a twitch at 23:59:59.999 that meets the rule makes it met on that day and the next."""
+    from datetime import date
+
+    from twitchsense.io.sessionclock import SessionClock
+
+    rules = parse_rules(rule_file(frequency_rule("alert", 1, 1), days_rule("warning", 2, 3), hold_minutes=0))
+    clock = SessionClock(start)
+    midnight = clock.day_start(clock.day(0.0) + 1)
+    assert midnight == pytest.approx(600.0)
+    day1, day2 = date.fromisoformat(start[:10]).toordinal(), date.fromisoformat(start[:10]).toordinal() + 1
+    eng = AlertEngine(rules, start_time=start)
+    eng.on_events([ev(midnight - 0.001)], midnight + 0.2)  # known at its end, after midnight
+    assert eng.days_met["busy"] == {day1, day2}
+    eng = AlertEngine(rules, start_time=start)
+    eng.on_events([ev(midnight)], midnight + 0.2)  # at midnight: the new day alone
+    assert eng.days_met["busy"] == {day2}
+    # batch: the same days (events fed at their ends); a twitch 1 ms before midnight and its verdict after
+    eng = AlertEngine(rules, start_time=start)
+    eng.on_events([ev(midnight - 61.0)], midnight - 60.8)   # met until 1 min after its onset, on day 1
+    assert eng.days_met["busy"] == {day1}
+    eng.on_events([], midnight + 5.0)
+    assert eng.days_met["busy"] == {day1}

@@ -100,3 +100,31 @@ def test_a_partial_run_updates_its_sections_of_the_last_run_and_says_so(tmp_path
     assert merged["machine"]["commit"] == "old" and merged["reruns"] == [
         {"sections": ["quality"], "date_utc": "2026-12-03 15:00 UTC", "commit": "abc1234", "load_avg_1min": 0.5}]
     assert rerun_of(path, {**part, "mode": "quick"})["sections"] == part["sections"]  # another mode: its own run
+
+
+def test_joined_day_places_each_segment_at_its_start_and_runs_the_alert_engine_over_the_day(tmp_path):
+    """benchmarks.joined_day on three tiny segments around midnight: each at its sidecar's start (the
+    logger's sleep a gap), detection and the shipped rules over the one run; overlapping segments refused."""
+    from benchmarks import joined_day
+    from twitchsense.io.recording import write_recording
+
+    from handmade import handmade
+
+    starts = ["2019-05-06 23:58:00", "2019-05-07 00:01:30", "2019-05-06 23:55:00"]  # not in name order
+    for i, start in enumerate(starts):
+        rec = handmade(910 + i, minutes=1.0, n_twitch=3, tremor=False)
+        rec.meta.update(placement="wrist", session=f"free-living day, segment {i + 1}, starts {start} local "
+                                                   "(TZ -05:00:00), 60 s")
+        write_recording(tmp_path / f"seg{i}.csv", rec)
+    day, n = joined_day.joined_day(tmp_path)
+    assert n == 3 and day.meta["start_time"] == "2019-05-06T23:55:00-05:00"
+    assert [round(float(day.t[s][0])) for s in day.segments()] == [0, 180, 390]
+    res = joined_day.run(tmp_path)
+    assert res["segments"] == 3 and res["with_data_h"] == pytest.approx(3 / 60, abs=1e-3)
+    assert res["span_h"] == pytest.approx((390 + 60) / 3600, abs=1e-3) and 0 < res["judged_h"] <= res["with_data_h"]
+    assert res["healthy_p95_per_judged_h"] is not None and isinstance(res["warning_or_above"], dict)
+    rec = handmade(913, minutes=1.0, n_twitch=0, tremor=False)
+    rec.meta["session"] = "starts 2019-05-06 23:58:30 local (TZ -05:00:00)"  # inside the second segment
+    write_recording(tmp_path / "seg3.csv", rec)
+    with pytest.raises(SystemExit, match="seg3.csv: starts at 2019-05-06 23:58:30-05:00, before the segment"):
+        joined_day.joined_day(tmp_path)

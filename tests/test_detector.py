@@ -85,6 +85,61 @@ def test_a_long_live_stream_keeps_bounded_state_and_the_batch_events(model, monk
     assert quiet.context_spans() == []
 
 
+def moving_and_resting(minutes: float, rate: float = 50.0, seed: int = 0) -> "Recording":
+    """Each minute: 40 s at rest with a twitch, then 20 s walking (about three context spans a minute)."""
+    from twitchsense.io.recording import Recording
+
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(minutes * 60 * rate)) / rate
+    acc = rng.normal(0, 0.003, (t.size, 3)) + np.array([0.05, -0.3, 0.95])
+    walk = (t % 60.0) >= 40.0
+    acc[walk] += 0.4 * np.sin(2 * np.pi * 1.8 * t[walk])[:, None] * np.array([0.3, 0.5, 0.8])
+    for minute in range(int(minutes)):
+        acc[:, 2] += rng.uniform(0.1, 0.4) * damped(t - (60.0 * minute + rng.uniform(10, 30)), 9.0, 0.05)
+    return Recording(t=t, acc=acc, meta={"sample_rate_hz": rate})
+
+
+def test_a_long_stream_into_a_history_keeps_no_context_history_and_stores_the_batch_judged_time(model, tmp_path):
+    """The live path with a history (``stream/replay --db``) keeps a running judged total, not every
+    context span since the start: over an hour of spans it holds at most the newest, the history stores batch
+    detect's judged time, and the events are the batch ones."""
+    from twitchsense.acquisition.sources.replay import ReplaySource
+    from twitchsense.alerts import AlertEngine
+    from twitchsense.cli.acquire import _detector
+    from twitchsense.detection.judged import judged_seconds
+    from twitchsense.live.pipeline import Pipeline
+    from twitchsense.live.sinks.history import HistorySink
+
+    rec = moving_and_resting(60.0)
+    batch = detect_recording(rec, model)
+    assert len(batch.context) > 150 and len(batch.events) > 30
+    history = HistorySink(tmp_path / "h.sqlite", rec.meta, name="long", source="long")
+    det = _detector(model, rec.sample_rate_hz, rec.meta, [history])
+
+    class Probe:
+        """Records the context spans the detector holds, and the events, as the stream goes."""
+        provisional = True  # every event the detector gives, provisional ones too
+
+        def __init__(self) -> None:
+            self.held, self.events = [], []
+
+        def on_samples(self, block) -> None:
+            self.held.append(len(det.engine.spans) + len(det.engine.tap or []))
+
+        def on_events(self, events) -> None:
+            self.events += events
+
+    probe = Probe()
+    Pipeline(ReplaySource(rec, speed=None, max_block_s=1.0), detector=det, alerts=AlertEngine(meta=rec.meta),
+             sinks=[history, probe]).run()
+    assert len(probe.held) > 3500 and max(probe.held) <= 2  # not one more span per context change
+    check_stream_events(probe.events, batch.verdicts)
+    import sqlite3
+    stored = sqlite3.connect(history.path).execute("SELECT judged_s FROM sessions").fetchone()[0]
+    assert stored == pytest.approx(judged_seconds(batch.context), abs=1e-6) and stored > 1800
+    assert det.judged_seconds() == pytest.approx(judged_seconds(batch.context), abs=1e-6)
+
+
 @pytest.mark.parametrize("end_after_s", [0.05, 0.1, 0.3])
 def test_a_twitch_at_the_very_end_of_the_stream_is_still_reported(model, end_after_s):
     """The stream (or a segment, at a gap) ends before the look-ahead is in: the event is

@@ -11,6 +11,7 @@ import textwrap
 import time
 
 import numpy as np
+import pytest
 
 from twitchsense.alerts import AlertEngine, parse_rules
 from twitchsense.history import connect, daily_summary, days_met, default_db_path
@@ -82,6 +83,32 @@ def fill(db, start_time: str, onsets, seconds: float, rules=None, peak: float = 
 
 DAY_RULES_TEXT = rule_file(frequency_rule("warning", 2, 10), days_rule("alert", 2, 7), hold_minutes=0)
 DAY_RULES = parse_rules(DAY_RULES_TEXT)
+
+
+@pytest.mark.parametrize("offset", ["+01:00", "+02:00", "-05:00"])
+def test_a_rule_cleared_at_midnight_was_not_met_on_the_next_day(tmp_path, offset):
+    """days_met: a rule on from 23:30 until exactly 00:00:00.000 local was met on that day only; one
+    still on 1 ms after midnight, or raised at midnight, on the next; one raised and cleared at once,
+    on its day (history time is the session's UTC offset; the DST offsets of a European spring)."""
+    from twitchsense.alerts.engine import AlertChange
+
+    db = tmp_path / "h.sqlite"
+
+    def session(start: str, changes: list[tuple[float, str]], last_t: float) -> None:
+        sink = HistorySink(db, {"start_time": start}, name=start)
+        sink.on_samples(SampleBlock(np.array([0.0, last_t]), np.zeros((2, 3)), np.array([0, 1]), np.array([-1, -1])))
+        sink.on_alerts([AlertChange(t, t, "warning", "busy", "x", change=c) for t, c in changes])
+        sink.close()
+
+    session(f"2026-03-01T23:00:00{offset}", [(1800.0, "raised"), (3600.0, "cleared")], 3700.0)
+    con = connect(db)
+    assert days_met(con, "busy") == {"2026-03-01"}
+    session(f"2026-03-05T23:00:00{offset}", [(1800.0, "raised"), (3600.001, "cleared")], 3700.0)
+    session(f"2026-03-08T23:00:00{offset}", [(3600.0, "raised"), (3600.0, "cleared")], 3700.0)
+    session(f"2026-03-10T23:00:00{offset}", [(3599.999, "raised"), (3599.999, "cleared")], 3700.0)
+    session(f"2026-03-12T23:00:00{offset}", [(1800.0, "raised")], 3600.0)  # still on when its data ended
+    assert days_met(con, "busy") == {"2026-03-01", "2026-03-05", "2026-03-06", "2026-03-09", "2026-03-10",
+                                     "2026-03-12"}
 
 
 def test_daily_summary_splits_sessions_at_midnight(tmp_path):

@@ -200,3 +200,46 @@ def test_the_measurement_runs_on_any_folder_of_healthy_recordings_and_says_when_
     waist = doc["ranges"]["waist"]
     assert waist["units"] == 2 and not waist["published"] and "needs 5" in waist["why_not"]
     assert waist["pooled"]["judged"]["detections"] >= 1 and waist["judged"]["n_units"] == 2
+
+
+def test_the_live_rate_line_shows_the_rate_and_why_it_is_not_compared_in_the_report_s_words():
+    """Without context (judged time not known) and for a placement without a range the live line still
+    gives the rate, and says there is no healthy range: the words of reference.against_range."""
+    import io
+
+    from twitchsense.alerts.reference import against_range
+    from twitchsense.live.sinks.terminal import TerminalSink
+
+    for placement, says in (("left ankle", "no healthy range for the ankle"),
+                            ("waist", "not compared with the healthy waist range")):
+        engine = AlertEngine(meta={"placement": placement})
+        t = np.arange(0.0, 600.0, 1.0)
+        engine.on_samples(t, np.zeros((t.size, 3)))
+        engine.on_events(events_at(120.0, 0.0, 599.0, seed=3), 599.0)
+        view = TerminalSink(io.StringIO(), tty=False)
+        view.rate = engine.rate_against_range
+        line = next(x for x in view.screen() if x.startswith("against healthy people: "))
+        rate = engine.rate_against_range()["per_hour"]
+        assert rate > 0 and f"{rate:.0f}/h with data" in line and says in line
+        assert against_range(rate, placement, judged=False) in line
+
+
+@pytest.mark.parametrize("block_s", [1.0, 30.0])
+def test_the_first_block_s_context_counts_in_the_live_judged_time_however_large_the_block(block_s):
+    """The detector keeps no spans live: the pipeline opens its tap before the first block, so the
+    context decided in a large first block (a piped file) reaches the alert engine too."""
+    from twitchsense.acquisition.sources.replay import ReplaySource
+    from twitchsense.detection.engine import StreamingDetector, detect_recording
+    from twitchsense.detection.model import default_model_path, load_model
+    from twitchsense.live.pipeline import Pipeline
+
+    from handmade import handmade
+
+    rec = handmade(5, minutes=3.0)
+    model = load_model(default_model_path())
+    engine = AlertEngine(meta=rec.meta)
+    det = StreamingDetector(model, rec.sample_rate_hz, keep_context=False)
+    Pipeline(ReplaySource(rec, speed=None, max_block_s=block_s), detector=det, alerts=engine, sinks=[]).run()
+    batch = judged_seconds(detect_recording(rec, model).context)
+    assert batch > 60 and float(engine.judged.at(np.inf)) == pytest.approx(batch, abs=1e-6)
+    assert det.judged_seconds() == pytest.approx(batch, abs=1e-6)

@@ -191,3 +191,10 @@ def test_the_rate_is_shown_against_the_healthy_range_of_the_placement_and_what_c
     rec.meta["placement"] = "left ankle"
     page = render_report(rec, events, [], context)
     assert "no healthy range for the ankle" in page and "against the healthy range" not in page
+    # without judged time the rate is still shown (per hour with data), and why it is not compared
+    page = render_report(rec, events, [])
+    rate = session_figures(rec, events).rate_per_min * 60
+    assert f"{rate:.0f}/h with data (judged time not known; no healthy range for the ankle" in page
+    rec.meta["placement"] = "waist"
+    page = render_report(rec, events, [])
+    assert f"{rate:.0f}/h with data: not compared with the healthy waist range, which is per judged hour" in page

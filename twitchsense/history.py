@@ -121,17 +121,22 @@ class DayRow:
 
 
 def _split_by_day(start_epoch: float, offset_s: float, t0: float, t1: float) -> dict[str, float]:
-    """Seconds of ``[t0, t1]`` (stream time) falling on each local calendar day."""
+    """Seconds of ``[t0, t1)`` (stream time) falling on each local calendar day."""
     out: dict[str, float] = {}
     a = start_epoch + offset_s + t0
     b = start_epoch + offset_s + t1
     while a < b:
         day_end = (a // 86400 + 1) * 86400
         seg = min(b, day_end) - a
-        d = (date(1970, 1, 1) + timedelta(days=int(a // 86400))).isoformat()
+        d = _local_day(0.0, 0.0, a)
         out[d] = out.get(d, 0.0) + seg
         a += seg
     return out
+
+
+def _local_day(start_epoch: float, offset_s: float, t: float) -> str:
+    """The local calendar day (ISO date) of stream time ``t``."""
+    return (date(1970, 1, 1) + timedelta(days=int((start_epoch + offset_s + t) // 86400))).isoformat()
 
 
 def latest_day(con: sqlite3.Connection) -> date:
@@ -140,7 +145,7 @@ def latest_day(con: sqlite3.Connection) -> date:
     row = con.execute("SELECT start_epoch, utc_offset_s, COALESCE(last_t, 0) FROM sessions "
                       "ORDER BY start_epoch + COALESCE(last_t, 0) DESC LIMIT 1").fetchone()
     if row:
-        found += [date.fromisoformat(d) for d in _split_by_day(row[0], row[1], row[2], row[2] + 1e-3)]
+        found.append(date.fromisoformat(_local_day(row[0], row[1], row[2])))
     return max(found) if found else date.today()
 
 
@@ -179,6 +184,12 @@ def daily_summary(con: sqlite3.Connection, days: int = 14, until: str | None = N
     return [rows[k] for k in sorted(rows)]
 
 
+def _days_on(start_epoch: float, offset_s: float, t0: float, t1: float) -> set[str]:
+    """Local calendar days of the stretch ``[t0, t1)`` (stream time): the day of ``t0`` always (a stretch
+    may last no time), a day beginning at ``t1`` never (a rule cleared at midnight was not on that day)."""
+    return set(_split_by_day(start_epoch, offset_s, t0, t1)) | {_local_day(start_epoch, offset_s, t0)}
+
+
 def days_met(con: sqlite3.Connection, rule: str) -> set[str]:
     """ISO dates on which ``rule``'s condition held: from each raise to the next fall-back or clear."""
     out: set[str] = set()
@@ -191,10 +202,10 @@ def days_met(con: sqlite3.Connection, rule: str) -> set[str]:
             on.setdefault(sid, t)
         elif sid in on:
             ep, off, _ = sessions[sid]
-            out |= set(_split_by_day(ep, off, on.pop(sid), t + 1e-3))
+            out |= _days_on(ep, off, on.pop(sid), t)
     for sid, t0 in on.items():  # still on when the session ended
         ep, off, last = sessions[sid]
-        out |= set(_split_by_day(ep, off, t0, max(last or t0, t0) + 1e-3))
+        out |= _days_on(ep, off, t0, max(last or t0, t0))
     return out
 
 

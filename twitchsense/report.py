@@ -20,7 +20,7 @@ from .detection.context import ContextConfig, Movement
 from .detection.judged import judged_spans, seconds_in_bins
 from .detection.preprocess import QualityFlag, quality_flags
 from .detection.scoring import STRENGTH_BANDS, band_name
-from .alerts.reference import compare, no_range_reason, reference_data, reference_range
+from .alerts.reference import against_range, reference_data, reference_range
 from .dependencies import pyplot
 from .io.recording import Recording
 from .io.sessionclock import SessionClock
@@ -372,9 +372,7 @@ def render_report(rec: Recording, events: Sequence[TwitchEvent], alerts: Sequenc
                                f"{_minutes(f.peak_basis_s)} of it {'judged' if f.judged_s is not None else 'with data'}"
                                + (f": {f.peak_count_10min / (f.peak_basis_s / 60):.1f} per {f.per}"
                                   if f.peak_basis_s >= 60 else "") if f.n_events else "none"),
-        ("against healthy people", compare(f.rate_per_min * 60, placement) if f.judged_s is not None
-         and np.isfinite(f.rate_per_min) else "needs the judged time (NAME.context.csv)"
-         if reference_range(placement) else no_range_reason(placement)),
+        ("against healthy people", against_range(f.rate_per_min * 60, placement, judged=f.judged_s is not None)),
         ("strength", f"median {f.median_peak_g:.3f} g, 90 % below {f.p90_peak_g:.3f} g, "
                      f"strongest {f.max_peak_g:.3f} g" if f.n_events else "none"),
         ("data quality", ", ".join(

@@ -50,6 +50,27 @@ def test_home_uses_judged_time_when_the_history_has_it(history, serve):
     assert "30 twitches in 15 min = 120.0 /h" in html
 
 
+def test_the_session_page_always_shows_the_rate_and_says_when_there_is_no_healthy_range(history, serve):
+    """The rate against the healthy range is the report's and the live view's wording (one function):
+    the rate is shown with or without a range for the placement and with or without judged time."""
+    from twitchsense.alerts.reference import against_range, reference_range
+
+    s = serve(WebConfig(db=history))
+    healthy = re.search(r'id="vs-healthy">([^<]+)<', request(s, "GET", "/session/1")[2]).group(1)
+    assert healthy.startswith("30/h with data") and "the recording does not say where the sensor was worn" in healthy
+    con = sqlite3.connect(history)
+    con.execute("UPDATE sessions SET judged_s = 900, meta = ? WHERE name = 'night-1'", (json.dumps({"placement": "left ankle"}),))
+    con.execute("UPDATE sessions SET judged_s = 1800, meta = ? WHERE name = 'night-3'", (json.dumps({"placement": "waist"}),))
+    con.commit()
+    con.close()
+    html = request(s, "GET", "/session/1")[2]
+    healthy = re.search(r'id="vs-healthy">([^<]+)<', html).group(1)
+    assert healthy.startswith("120/judged h") and "no healthy range for the ankle" in healthy
+    assert healthy == against_range(120.0, "left ankle").replace("'", "&#39;")
+    healthy = re.search(r'id="vs-healthy">([^<]+)<', request(s, "GET", "/session/3")[2]).group(1)
+    assert healthy.startswith("14/judged h: ") and f"healthy waist p50 ({reference_range('waist').p50:.0f}" in healthy
+
+
 def test_a_fresh_replay_shows_at_once(tmp_path, demo_folder, serve, cli):
     db = tmp_path / "x.sqlite"
     r = cli("replay", str(demo_folder / "frequent-twitching.csv"), "--db", str(db), "--quiet")

@@ -38,8 +38,8 @@ from ..io.atomic import write_atomic
 from ..io.sessionclock import SessionClock
 from ..types import LEVELS, Alert, ContextSpan, LinkEvent, TwitchEvent
 from .rulefile import RuleSet, load_rules
-from .rules import (DaysRule, FaultStatus, Finding, FrequencyRule, NoDataRule, NotWornRule, RateBasis, RuleBase,
-                    SaturationRule, level_rank)
+from .rules import (DaysRule, FaultStatus, Finding, FrequencyRule, NoDataRule, NotWornRule, PersistenceRule,
+                    RateBasis, RuleBase, SaturationRule, level_rank)
 
 if TYPE_CHECKING:
     from ..io.recording import Recording
@@ -286,7 +286,7 @@ class AlertEngine:
         """The wearer's rate now, per judged hour over the last ``window_s`` judged seconds (stream seconds
         without context), against the healthy range of the placement: figures and one line of words
         (the live views show it)."""
-        from .reference import compare, reference_range
+        from .reference import against_range, reference_range
 
         basis = self.basis
         now = self._now
@@ -305,8 +305,8 @@ class AlertEngine:
                     "judged": basis.judged}
         rate = n / (span / 3600.0)
         r = reference_range(basis.placement)
-        words = compare(rate, basis.placement) if basis.judged else f"{rate:.0f}/h (judged time not known)"
-        return {"text": f"against healthy people: {words}, over the last {span / 60:.0f} {per}min",
+        return {"text": f"against healthy people: {against_range(rate, basis.placement, basis.judged)}, "
+                        f"over the last {span / 60:.0f} {per}min",
                 "per_hour": rate, "judged": basis.judged, "p50": r.p50 if r else None, "p95": r.p95 if r else None,
                 "placement": r.placement if r else None}
 
@@ -395,6 +395,16 @@ class AlertEngine:
             self.save()
         return changes
 
+    def _met_since(self, rule, now: float) -> float:
+        """A time since which ``rule``, met at ``now``, has held: its newest onset up to ``now``. A count in a
+        trailing window only falls between onsets, so it held from there; an event is known only at its end
+        (later live), and one at 23:59:59.999 that meets the rule meets it on that day. A persistence rule
+        (met once a run lasts long enough, not at an onset): ``now``."""
+        if isinstance(rule, PersistenceRule):
+            return now
+        k = int(np.searchsorted(self._onsets, now, side="right")) - 1
+        return min(float(self._onsets[k]), now) if k >= 0 else now
+
     def _evaluate_twitch_rules(self, now: float) -> list[AlertChange]:
         changes: list[AlertChange] = []
         today = self.day_of(now)
@@ -410,9 +420,11 @@ class AlertEngine:
             else:
                 f = rule.evaluate(self._onsets, self._peaks, now)  # type: ignore[attr-defined]
             due = min(due, f.next_change)
-            if f.met and rule.name in self.days_met and today not in self.days_met[rule.name]:
-                self.days_met[rule.name].add(today)
-                self._dirty = True
+            if f.met and rule.name in self.days_met:
+                for day in range(self.day_of(self._met_since(rule, now)), today + 1):
+                    if day not in self.days_met[rule.name]:
+                        self.days_met[rule.name].add(day)
+                        self._dirty = True
             changes += self._step(rule, f, now)
         for rule in self.days_rules:
             changes += self._step(rule, rule.evaluate_days(self.days_met[rule.rule], today), now)

@@ -2,8 +2,8 @@
 
 Measured by ``python -m benchmarks.reference_range --write`` on real recordings of healthy people
 (``docs/reference-range.md``) and shipped as ``twitchsense/data/reference_range.json``. Alert rules
-compare the wearer's rate against it (``above = "reference:p95"``), and the report and live views
-show the rate against it.
+compare the wearer's rate against it (``above = "reference:p95"``), and the report, the web pages and
+the live views show the rate against it in the words of :func:`against_range`.
 
 >>> from twitchsense.alerts.reference import reference_range
 >>> r = reference_range("waist (belt)", "judged")
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -103,7 +104,7 @@ def no_range_reason(placement: str | None) -> str:
 
 def compare(rate_per_h: float, placement: str | None, kind: str = "judged") -> str:
     """The wearer's rate against the range in words, e.g.
-    "52/judged h: above the healthy wrist p50 (26), below its p95 (70)"."""
+    "52/judged h: between the healthy wrist p50 (26) and p95 (70)" (below / within / above the range)."""
     r = reference_range(placement, kind)
     per = "judged h" if kind == "judged" else ("still h" if kind == "still" else f"h at {kind}")
     head = f"{rate_per_h:.0f}/{per}"
@@ -116,3 +117,20 @@ def compare(rate_per_h: float, placement: str | None, kind: str = "judged") -> s
     else:
         where = f"at or below the healthy {r.placement} p50 ({r.p50:.0f}; p95 {r.p95:.0f})"
     return f"{head}: {where}" + (" (thin data)" if r.thin else "")
+
+
+def against_range(rate_per_h: float | None, placement: str | None, judged: bool = True) -> str:
+    """The wearer's rate against the healthy range, in words: the one wording of the report, the web
+    pages and the live views. The rate is always shown when there is one; below / within / above the
+    range (:func:`compare`) when it is per judged hour and the placement has a range, and otherwise why
+    it is not compared. ``judged`` False: the rate is per hour with data (judged time not known)."""
+    if rate_per_h is None or not math.isfinite(rate_per_h):
+        head = f"no rate: no {'judged ' if judged else ''}time yet"
+        return head if reference_range(placement) else f"{head} ({no_range_reason(placement)})"
+    if judged:
+        return compare(rate_per_h, placement)
+    r = reference_range(placement)
+    head = f"{rate_per_h:.0f}/h with data"
+    if r is None:
+        return f"{head} (judged time not known; {no_range_reason(placement)})"
+    return f"{head}: not compared with the healthy {r.placement} range, which is per judged hour (judged time not known)"

@@ -150,15 +150,14 @@ def _model(args: argparse.Namespace):
 
 def _detector(model, rate_hz: float | None, meta: dict | None = None, sinks: list = ()):
     """The streaming detector for ``model`` at the source's rate, for its sidecar ``meta`` (placement,
-    sensor step); None without a model. With a history sink among ``sinks`` it keeps its context spans,
-    and the history stores the judged time."""
+    sensor step); None without a model. It keeps no context spans (memory stays flat however long the
+    stream); a history sink among ``sinks`` stores its judged time (a running total)."""
     if model is None:
         return None
     from ..detection.engine import StreamingDetector
     if not rate_hz:
         raise TwitchsenseError("the sample rate is unknown: pass --rate")
-    history = history_sink(list(sinks)) is not None
-    detector = StreamingDetector.for_meta(model, float(rate_hz), meta, keep_context=history)
+    detector = StreamingDetector.for_meta(model, float(rate_hz), meta, keep_context=False)
     store_judged_time(list(sinks), detector)
     return detector
 

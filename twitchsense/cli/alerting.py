@@ -133,11 +133,10 @@ def history_sink(sinks: list):
 
 
 def store_judged_time(sinks: list, detector) -> None:
-    """Let the history sink (if any) store the detector's judged time (its context spans) with the session."""
-    from ..detection.judged import judged_seconds
+    """Let the history sink (if any) store the detector's judged time with the session."""
     sink = history_sink(sinks)
     if sink is not None and detector is not None:
-        sink.judged = lambda: judged_seconds(detector.context_spans())
+        sink.judged = detector.judged_seconds
 
 
 def say_replaced(sinks: list, out) -> None:

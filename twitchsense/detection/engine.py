@@ -64,6 +64,7 @@ from .config import DetectorConfig
 from .confirmation import Confirmer
 from .context import ActivityMeter, merge_spans, smoothed_levels, spans_of, states_of
 from .features import RowParts, WindowFeatures
+from .judged import judged_seconds
 from .preprocess import QualityFlag, Resampler, check_rate, highpass_sos, quality_flags, sensor_step_g
 
 if TYPE_CHECKING:
@@ -449,6 +450,10 @@ class DetectionEngine:
         self.keep_context = keep_context
         self.spans: list[ContextSpan] = []
         self.tap: list[ContextSpan] | None = None  # new spans for a reader (StreamingDetector.take_context)
+        # judged time as it goes, whether or not spans are kept: the seconds of the spans that can no
+        # longer grow, and the newest span (a later one may still continue it)
+        self.judged_done_s = 0.0
+        self.last_span: ContextSpan | None = None
 
     def push(self, t: np.ndarray, acc: np.ndarray) -> list[TwitchEvent]:
         """Feed samples (any chunk size); returns the events finished so far."""
@@ -477,10 +482,15 @@ class DetectionEngine:
 
     def _keep(self, spans: list[ContextSpan]) -> None:
         """Add new context spans, joined to the last one where they continue it."""
-        if spans and self.tap is not None:
+        if not spans:
+            return
+        if self.tap is not None:
             self.tap += spans
-        if spans and self.keep_context:
-            self.spans[-1:] = merge_spans(self.spans[-1:] + spans)
+        merged = merge_spans(([self.last_span] if self.last_span is not None else []) + spans)
+        self.judged_done_s += judged_seconds(merged[:-1])
+        self.last_span = merged[-1]
+        if self.keep_context:
+            self.spans[-1:] = merged
 
     def flush(self) -> list[TwitchEvent]:
         """End of stream: close the open segment and return its pending events."""
@@ -489,6 +499,11 @@ class DetectionEngine:
     def context_spans(self) -> list[ContextSpan]:
         """Activity states so far (merged spans)."""
         return merge_spans(self.spans)
+
+    def judged_seconds(self) -> float:
+        """Judged seconds so far (:func:`~twitchsense.detection.judged.judged_seconds` of the context
+        decided so far), kept as a running total: also without ``keep_context``."""
+        return self.judged_done_s + (judged_seconds([self.last_span]) if self.last_span is not None else 0.0)
 
 
 class StreamingDetector:
@@ -501,7 +516,8 @@ class StreamingDetector:
     sensor's step (:func:`~twitchsense.detection.preprocess.sensor_step_g`).
 
     ``keep_context=False`` keeps no activity-state history (:meth:`context_spans` is then
-    empty): a live stream that runs for days needs none, and its memory stays flat.
+    empty): a live stream that runs for days needs none, and its memory stays flat; its judged
+    time is still known (:meth:`judged_seconds`, a running total).
     """
 
     def __init__(self, model: "TwitchModel", rate_hz: float, keep_context: bool = True,
@@ -528,6 +544,10 @@ class StreamingDetector:
 
     def context_spans(self) -> list[ContextSpan]:
         return self.engine.context_spans()
+
+    def judged_seconds(self) -> float:
+        """Judged seconds so far, with or without ``keep_context`` (the history stores them)."""
+        return self.engine.judged_seconds()
 
     def take_context(self) -> list[ContextSpan]:
         """Context spans decided since the last call (the first call: those kept so far), also with

@@ -179,6 +179,7 @@ class Pipeline:
         start = clock.monotonic()
         last_sample_wall = start
         now = 0.0
+        self._context()  # opens the detector's tap: the context of the first block reaches the alert engine too
         try:
             for item in self.source:
                 wall = clock.monotonic()

@@ -35,14 +35,10 @@ from .security import Guard, GuardMiddleware
 
 def healthy_words(s: dict) -> str:
     """The session's rate against the healthy range of its placement, in words (the report's wording)."""
-    from ..alerts.reference import compare, no_range_reason, reference_range
+    from ..alerts.reference import against_range
 
-    placement = (s.get("meta") or {}).get("placement")
-    if reference_range(placement) is None:
-        return no_range_reason(placement)
-    if not s.get("judged") or not s.get("hours"):
-        return "needs the judged time, which this history does not record"
-    return compare(len(s["events"]) / s["hours"], placement)
+    rate = len(s["events"]) / s["hours"] if s.get("hours") else None
+    return against_range(rate, (s.get("meta") or {}).get("placement"), judged=bool(s.get("judged")))
 
 
 HERE = Path(__file__).parent

@@ -43,7 +43,7 @@ class HistorySink(SinkBase):
     name, source : how the session is listed (e.g. the recording or the port).
     fingerprint : the recording's content fingerprint (:func:`twitchsense.history.fingerprint`; None for
         a live board): an earlier session of the same recording is replaced, and listed in :attr:`replaced`.
-    judged : returns the seconds the detector has judged so far (e.g. from its context spans); stored
+    judged : returns the seconds the detector has judged so far (its running total); stored
         with the session so rates are per judged hour. Asked on the pipeline's thread only.
     commit_interval_s : longest time a row waits uncommitted.
     busy_timeout_s : how long a write waits for another program's lock on the file (the
@@ -171,7 +171,7 @@ class HistorySink(SinkBase):
             self._write(commit=False)
 
     def _ask_judged(self, force: bool) -> None:
-        """Ask ``judged`` at most every 10 s (it sums the detector's context spans), and at the end."""
+        """Ask ``judged`` at most every 10 s, and at the end."""
         now = time.monotonic()
         if self.judged is not None and (force or now - self._judged_at >= 10.0):
             self._judged_s, self._judged_at = float(self.judged()), now
