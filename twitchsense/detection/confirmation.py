@@ -49,7 +49,7 @@ BLOCK_S = 0.25    # movement level blocks (the context's)
 SMOOTH_S = 0.03   # transients: the movement's 30 ms mean
 SEPARATION_S = 0.1  # transients at least this far apart
 TRANSIENT_SHARE = 0.3  # comparable: at least this share of the event's peak
-TRANSIENT_LEVEL = 3.0  # ... and this many times the stretch's median movement
+TRANSIENT_LEVEL = 3.0  # ... and this many times the stretch's median movement (or its quiet: QUIET_QUANTILE)
 TRANSIENT_STEPS = 2.0  # ... and this many sensor steps
 QUIET_QUANTILE = 0.1   # a keystroke rises from the quiet between keystrokes: the stretch's 10th percentile
 TWITCH_MAX_S = 1.0     # the longest twitch (a tic, 100-1000 ms): a longer burst after the event is movement
@@ -115,7 +115,7 @@ class Confirmer:
 
         before = levels(i0 - S(2.1), i0 - S(0.1))
         level_before = float(np.median(before)) if before.size else 0.0
-        # the blocks from end + 0.5 s to the stretch's end, a following twitch's as rest
+        # the blocks of [end + 0.5, end + 3] s, a following twitch's (a brief burst) as rest
         post = levels(end + S(0.5), end + S(cfg.confirm_after_s))
         quiet = max(cfg.light_g, REST_RATIO * level_before)
         post = np.where(_brief_bursts(post, quiet, self.twitch_blocks), 0.0, post)
