@@ -164,37 +164,6 @@ def test_a_small_event_in_a_train_of_transients_is_retracted_a_tic_in_a_run_is_n
     assert judge(t, lone, 4.0, 0.08, duration_s=0.1).transients == 0
 
 
-def keystrokes(t: np.ndarray, rate_hz: float, peak_g: float, seed: int, freq_hz: float = 20.0) -> np.ndarray:
-    """A dense keystroke train: 1.5-cycle bursts at ``freq_hz`` at ``rate_hz`` on average (40 ms apart at
-    least), each of a random direction and 30-100 % of ``peak_g`` (the previous simulator's typing)."""
-    rng = np.random.default_rng(seed)
-    times = np.cumsum(0.04 + rng.exponential(1 / rate_hz - 0.04, int(t[-1] * rate_hz * 2)))
-    out = np.zeros((t.size, 3))
-    for at in times[times < t[-1] - 0.1]:
-        u = t - at
-        inside = (u >= 0) & (u < 1.5 / freq_hz)
-        out[inside] += (rng.uniform(0.3, 1.0) * peak_g * np.sin(2 * np.pi * freq_hz * u[inside]))[:, None] \
-            * _unit(rng.normal(size=3))
-    return out
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.linalg.norm(v)
-
-
-def test_a_keystroke_in_a_dense_train_is_retracted_whatever_its_spectrum():
-    """At 8 keystrokes a second the train's median movement is the train itself; each keystroke still
-    rises from the quiet between keystrokes, so the train is one whether its bursts ring at 20 Hz or
-    not. A fasciculation-sized burst of the same spectrum alone on a still limb is no train."""
-    t, x = still()
-    typing = x + keystrokes(t, 8.0, 0.06, seed=3)
-    typing += twitch(t, 4.0, 0.06, f=20.0, tau=0.02)  # the event: one of the larger keystrokes
-    j = judge(t, typing, 4.0, 0.06, duration_s=0.08)
-    assert j.reason == "train" and j.transients >= 2 and j.largest_g < 0.15
-    alone = x + twitch(t, 4.0, 0.04, f=20.0, tau=0.02)
-    assert judge(t, alone, 4.0, 0.04, duration_s=0.08).reason == ""
-
-
 def test_a_small_tic_in_a_run_of_larger_tics_is_no_keystroke_train():
     """A tic-sized event (0.1 g or more) beside transients larger than any keystroke (0.15 g) is a tic
     run, not typing; the same event among keystroke-sized transients is a train."""

@@ -34,7 +34,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy.signal import find_peaks, peak_prominences
 
 from ..types import TwitchEvent
 from .config import DetectorConfig
@@ -49,9 +48,8 @@ BLOCK_S = 0.25    # movement level blocks (the context's)
 SMOOTH_S = 0.03   # transients: the movement's 30 ms mean
 SEPARATION_S = 0.1  # transients at least this far apart
 TRANSIENT_SHARE = 0.3  # comparable: at least this share of the event's peak
-TRANSIENT_LEVEL = 3.0  # ... and this many times the stretch's median movement (or its quiet: QUIET_QUANTILE)
+TRANSIENT_LEVEL = 3.0  # ... and this many times the stretch's median movement
 TRANSIENT_STEPS = 2.0  # ... and this many sensor steps
-QUIET_QUANTILE = 0.1   # a keystroke rises from the quiet between keystrokes: the stretch's 10th percentile
 TWITCH_MAX_S = 1.0     # the longest twitch (a tic, 100-1000 ms): a longer burst after the event is movement
 REST_RATIO = 2.0       # back to rest: under the light level or within 2 x the level before the event
 SETTLED_S = (0.25, 0.75)  # gravity once the event's own displacement has settled: [end + 0.25, end + 0.75] s
@@ -144,22 +142,16 @@ class Confirmer:
     def _transients(self, dyn: np.ndarray, i0: int, end: int, peak_g: float) -> tuple[int, float]:
         """Comparable transients within ``train_within_s`` before the onset or after the end (0.15 s
         from the event left out: its own rise and settling), and the largest one's height: local maxima
-        of the movement's 30 ms mean, at least 0.1 s apart (the highest first), at least 2 sensor steps
-        high and either above 0.3 x the event's peak and 3 x the stretch's median (a transient on
-        ongoing movement), or rising by 0.3 x the event's peak from the quiet within 0.1 s on either
-        side and above 3 x the stretch's 10th percentile (a keystroke in a dense train, where the
-        median is the train itself)."""
+        of the movement's 30 ms mean, at least 0.1 s apart (the highest first), above 0.3 x the event's
+        peak, 3 x the stretch's median and 2 sensor steps."""
         S = self.samples
         sm = moving_mean(dyn, max(1, S(SMOOTH_S)))
         if sm.size < 3:
             return 0, 0.0
+        thr = max(TRANSIENT_SHARE * peak_g, TRANSIENT_LEVEL * float(np.median(sm)), TRANSIENT_STEPS * self.step_g)
+        mid = sm[1:-1]
+        loc = np.flatnonzero((mid >= sm[:-2]) & (mid > sm[2:]) & (mid >= thr)) + 1
         sep = max(1, S(SEPARATION_S))
-        loc = find_peaks(sm)[0]
-        rise = peak_prominences(sm, loc, wlen=2 * sep + 1)[0] if loc.size else np.zeros(0)
-        h, comparable = sm[loc], TRANSIENT_SHARE * peak_g
-        on_movement = (h >= comparable) & (h >= TRANSIENT_LEVEL * float(np.median(sm)))
-        from_quiet = (rise >= comparable) & (h >= TRANSIENT_LEVEL * float(np.quantile(sm, QUIET_QUANTILE)))
-        loc = loc[(on_movement | from_quiet) & (h >= TRANSIENT_STEPS * self.step_g)]
         kept: list[int] = []
         for q in loc[np.argsort(-sm[loc], kind="stable")]:  # few candidates: a Python loop is fine here
             if all(abs(q - k) >= sep for k in kept):
