@@ -164,17 +164,6 @@ def test_a_small_event_in_a_train_of_transients_is_retracted_a_tic_in_a_run_is_n
     assert judge(t, lone, 4.0, 0.08, duration_s=0.1).transients == 0
 
 
-def test_a_small_tic_in_a_run_of_larger_tics_is_no_keystroke_train():
-    """A tic-sized event (0.1 g or more) beside transients larger than any keystroke (0.15 g) is a tic
-    run, not typing; the same event among keystroke-sized transients is a train."""
-    t, x = still()
-    run = x + tic_run(t, (3.3, 4.0, 4.7), (0.4, 0.12, 0.5), duration_s=0.3)
-    j = judge(t, run, 4.0, 0.12, duration_s=0.3)
-    assert j.transients >= 2 and j.largest_g >= 0.15 and j.reason == ""
-    small = x + tic_run(t, (3.3, 4.0, 4.7), (0.1, 0.12, 0.1), duration_s=0.3)
-    assert judge(t, small, 4.0, 0.12, duration_s=0.3).reason == "train"
-
-
 def test_detect_reports_retracted_events_apart_with_their_reason(model, run_main, tmp_path):
     """Through the engine ``detect`` runs: a twitch followed by a reach is retracted; the isolated
     twitches stay confirmed; the two lists hold each event once. ``NAME.detected.csv`` has the

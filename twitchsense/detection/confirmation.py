@@ -15,8 +15,7 @@ onset to ``confirm_after_s`` (3 s) after its end, and retracted when one of thes
 - ``not-at-rest``: the limb does not come back to rest: the median block level over
   [end + 0.5, end + 2.5] s is at least 30 mg and at least 3 x the median of the 2 s before;
 - ``train``: it is under 0.15 g and at least 2 comparable transients lie within 1.5 s of it
-  (typing, fidgeting, brushing: trains of small transients at 3-10/s), unless it is a tic run:
-  the event tic-sized (0.1 g or more) and one of them larger than any keystroke (0.15 g or more).
+  (typing, fidgeting, brushing: trains of small transients at 3-10/s).
 
 A following twitch is no movement: the blocks of a brief burst after the event (at most 1 s of
 movement, the longest twitch, with the limb back to rest after it) count as rest for
@@ -53,7 +52,6 @@ TRANSIENT_STEPS = 2.0  # ... and this many sensor steps
 TWITCH_MAX_S = 1.0     # the longest twitch (a tic, 100-1000 ms): a longer burst after the event is movement
 REST_RATIO = 2.0       # back to rest: under the light level or within 2 x the level before the event
 SETTLED_S = (0.25, 0.75)  # gravity once the event's own displacement has settled: [end + 0.25, end + 0.75] s
-TIC_MIN_G = 0.1        # the smallest tic (docs/physiology.md: tics 0.1-1 g; keystrokes, fidgets 0.01-0.1 g)
 
 
 @dataclass(frozen=True)
@@ -66,7 +64,6 @@ class Judgement:
     level_before_g: float  # median block level over [onset - 2.1, onset - 0.1] s
     level_after_g: float   # median block level over [end + 0.5, end + 2.5] s (a following twitch's blocks as rest)
     transients: int       # comparable transients within train_within_s of the event
-    largest_g: float      # the largest of them (0 without any)
     reason: str           # "" (confirmed) or the first reason of REASONS that holds
 
 
@@ -126,7 +123,7 @@ class Confirmer:
             turns = [_angle(g.mean(axis=0), g_after.mean(axis=0)) for g in (
                 x[max(i0 - S(1.0), 0):max(i0 - S(0.1), 0)], x[end + S(SETTLED_S[0]):end + S(SETTLED_S[1])]) if len(g)]
             tilt = min(turns) if len(turns) == 2 else 0.0
-        n_tr, largest = self._transients(dyn, i0, end, peak_g)
+        n_tr = self._transients(dyn, i0, end, peak_g)
         reason = ""
         if peak_g > self.cap_g:
             reason = "impact"
@@ -134,20 +131,19 @@ class Confirmer:
             reason = "movement-follows"
         elif level_after >= max(cfg.confirm_rest_g, cfg.confirm_rest_ratio * level_before):
             reason = "not-at-rest"
-        elif (n_tr >= cfg.train_min and peak_g < cfg.train_max_peak_g
-              and not (peak_g >= TIC_MIN_G and largest >= cfg.train_max_peak_g)):
+        elif n_tr >= cfg.train_min and peak_g < cfg.train_max_peak_g:
             reason = "train"
-        return Judgement(active_share, tilt, level_before, level_after, n_tr, largest, reason)
+        return Judgement(active_share, tilt, level_before, level_after, n_tr, reason)
 
-    def _transients(self, dyn: np.ndarray, i0: int, end: int, peak_g: float) -> tuple[int, float]:
+    def _transients(self, dyn: np.ndarray, i0: int, end: int, peak_g: float) -> int:
         """Comparable transients within ``train_within_s`` before the onset or after the end (0.15 s
-        from the event left out: its own rise and settling), and the largest one's height: local maxima
-        of the movement's 30 ms mean, at least 0.1 s apart (the highest first), above 0.3 x the event's
-        peak, 3 x the stretch's median and 2 sensor steps."""
+        from the event left out: its own rise and settling): local maxima of the movement's 30 ms mean,
+        at least 0.1 s apart (the highest first), above 0.3 x the event's peak, 3 x the stretch's median
+        and 2 sensor steps."""
         S = self.samples
         sm = moving_mean(dyn, max(1, S(SMOOTH_S)))
         if sm.size < 3:
-            return 0, 0.0
+            return 0
         thr = max(TRANSIENT_SHARE * peak_g, TRANSIENT_LEVEL * float(np.median(sm)), TRANSIENT_STEPS * self.step_g)
         mid = sm[1:-1]
         loc = np.flatnonzero((mid >= sm[:-2]) & (mid > sm[2:]) & (mid >= thr)) + 1
@@ -158,8 +154,7 @@ class Confirmer:
                 kept.append(int(q))
         k = np.asarray(kept, dtype=int)
         near, within = S(0.15), S(self.cfg.train_within_s)
-        k = k[((k < i0 - near) & (k >= i0 - within)) | ((k > end - 1 + near) & (k <= end - 1 + within))]
-        return int(k.size), float(sm[k].max()) if k.size else 0.0
+        return int(np.sum(((k < i0 - near) & (k >= i0 - within)) | ((k > end - 1 + near) & (k <= end - 1 + within))))
 
     def verdict(self, event: TwitchEvent, x: np.ndarray, i0: int, i1: int) -> TwitchEvent:
         """The event confirmed, or retracted with its reason."""
