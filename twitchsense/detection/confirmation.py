@@ -114,8 +114,8 @@ class Confirmer:
         post = levels(end + S(0.5), end + S(cfg.confirm_after_s))
         quiet = max(cfg.light_g, REST_RATIO * level_before)
         post = np.where(_brief_bursts(post, quiet, self.twitch_blocks), 0.0, post)
-        after, rest_after = post, post[:len(levels(end + S(0.5), end + S(2.5)))]
-        active_share = float(np.mean(after >= cfg.active_g)) if after.size else 0.0
+        rest_after = post[:len(levels(end + S(0.5), end + S(2.5)))]
+        active_share = float(np.mean(post >= cfg.active_g)) if post.size else 0.0
         level_after = float(np.median(rest_after)) if rest_after.size else 0.0
         g_after = x[end + S(cfg.confirm_after_s - 1.0):end + S(cfg.confirm_after_s)]
         tilt = 0.0
