@@ -10,12 +10,17 @@ onset to ``confirm_after_s`` (3 s) after its end, and retracted when one of thes
   (a limb 1.5 g, the trunk 1.0 g): a jump landing or sitting down hard;
 - ``movement-follows``: a voluntary movement starts after it: at least 60 % of the 0.25 s
   blocks of [end + 0.5, end + 3] s at the context's active level, or gravity's direction turned
-  by 30 degrees or more from before the onset to [end + 2, end + 3] s (the event was the
-  movement's onset flick);
+  by 30 degrees or more from before the onset to [end + 2, end + 3] s *and* from just after the
+  event (its own displacement settled) to then (the event was the movement's onset flick);
 - ``not-at-rest``: the limb does not come back to rest: the median block level over
   [end + 0.5, end + 2.5] s is at least 30 mg and at least 3 x the median of the 2 s before;
 - ``train``: it is under 0.15 g and at least 2 comparable transients lie within 1.5 s of it
   (typing, fidgeting, brushing: trains of small transients at 3-10/s).
+
+A following twitch is no movement: the blocks of a brief burst after the event (at most 1 s of
+movement, the longest twitch, with the limb back to rest after it) count as rest for
+``movement-follows`` and ``not-at-rest``; that keeps the next twitch of a bout or a tic run from
+retracting this one.
 
 Movement here is the acceleration minus its 0.5 s centred moving mean (gravity and slow
 posture left out), in 0.25 s blocks of RMS; all of it is block arithmetic on a few seconds
@@ -44,6 +49,9 @@ SEPARATION_S = 0.1  # transients at least this far apart
 TRANSIENT_SHARE = 0.3  # comparable: at least this share of the event's peak
 TRANSIENT_LEVEL = 3.0  # ... and this many times the stretch's median movement
 TRANSIENT_STEPS = 2.0  # ... and this many sensor steps
+TWITCH_MAX_S = 1.0     # the longest twitch (a tic, 100-1000 ms): a longer burst after the event is movement
+REST_RATIO = 2.0       # back to rest: under the light level or within 2 x the level before the event
+SETTLED_S = (0.25, 0.75)  # gravity once the event's own displacement has settled: [end + 0.25, end + 0.75] s
 
 
 @dataclass(frozen=True)
@@ -51,9 +59,10 @@ class Judgement:
     """What the confirmation measured around one event (for diagnostics and tests)."""
 
     active_share: float   # share of blocks at the active level in [end + 0.5, end + 3] s
-    tilt_deg: float       # gravity's turn from [onset - 1, onset - 0.1] to [end + 2, end + 3] s
+    tilt_deg: float       # gravity's turn to [end + 2, end + 3] s: the lesser of from [onset - 1, onset - 0.1] s
+                          # and from [end + 0.25, end + 0.75] s (a twitch's own displacement left out)
     level_before_g: float  # median block level over [onset - 2.1, onset - 0.1] s
-    level_after_g: float   # median block level over [end + 0.5, end + 2.5] s
+    level_after_g: float   # median block level over [end + 0.5, end + 2.5] s (a following twitch's blocks as rest)
     transients: int       # comparable transients within train_within_s of the event
     reason: str           # "" (confirmed) or the first reason of REASONS that holds
 
@@ -73,6 +82,8 @@ class Confirmer:
         self.step_g = float(step_g or 0.0)
         self.past = self.samples(PAST_S)
         self.after = self.samples(config.confirm_after_s)
+        # a twitch of TWITCH_MAX_S can touch one block more than it fills
+        self.twitch_blocks = int(np.ceil(TWITCH_MAX_S / BLOCK_S - 1e-9)) + 1
 
     def samples(self, seconds: float) -> int:
         return int(round(seconds * self.fs))
@@ -97,15 +108,21 @@ class Confirmer:
             ok = hi - lo >= 2
             return np.sqrt((sq[hi[ok]] - sq[lo[ok]]) / (hi[ok] - lo[ok]))
 
-        after = levels(end + S(0.5), end + S(cfg.confirm_after_s))
-        active_share = float(np.mean(after >= cfg.active_g)) if after.size else 0.0
-        g_before = x[max(i0 - S(1.0), 0):max(i0 - S(0.1), 0)]
-        g_after = x[end + S(cfg.confirm_after_s - 1.0):end + S(cfg.confirm_after_s)]
-        tilt = _angle(g_before.mean(axis=0), g_after.mean(axis=0)) if len(g_before) and len(g_after) else 0.0
         before = levels(i0 - S(2.1), i0 - S(0.1))
-        rest_after = levels(end + S(0.5), end + S(2.5))
         level_before = float(np.median(before)) if before.size else 0.0
+        # the blocks of [end + 0.5, end + 3] s, a following twitch's (a brief burst) as rest
+        post = levels(end + S(0.5), end + S(cfg.confirm_after_s))
+        quiet = max(cfg.light_g, REST_RATIO * level_before)
+        post = np.where(_brief_bursts(post, quiet, self.twitch_blocks), 0.0, post)
+        rest_after = post[:len(levels(end + S(0.5), end + S(2.5)))]
+        active_share = float(np.mean(post >= cfg.active_g)) if post.size else 0.0
         level_after = float(np.median(rest_after)) if rest_after.size else 0.0
+        g_after = x[end + S(cfg.confirm_after_s - 1.0):end + S(cfg.confirm_after_s)]
+        tilt = 0.0
+        if len(g_after):
+            turns = [_angle(g.mean(axis=0), g_after.mean(axis=0)) for g in (
+                x[max(i0 - S(1.0), 0):max(i0 - S(0.1), 0)], x[end + S(SETTLED_S[0]):end + S(SETTLED_S[1])]) if len(g)]
+            tilt = min(turns) if len(turns) == 2 else 0.0
         n_tr = self._transients(dyn, i0, end, peak_g)
         reason = ""
         if peak_g > self.cap_g:
@@ -143,6 +160,18 @@ class Confirmer:
         """The event confirmed, or retracted with its reason."""
         reason = self.judge(x, i0, i1, event.peak_g).reason
         return replace(event, status="retracted" if reason else "confirmed", reason=reason)
+
+
+def _brief_bursts(level: np.ndarray, quiet_g: float, most: int) -> np.ndarray:
+    """Blocks of brief bursts: runs of at most ``most`` blocks at ``quiet_g`` or more, ended by a block
+    under it (a run still going at the stretch's end may be a movement that started: not brief)."""
+    on = np.concatenate([[False], level >= quiet_g, [False]])
+    edges = np.flatnonzero(np.diff(on.astype(np.int8)))
+    out = np.zeros(level.size, bool)
+    for a, b in zip(edges[::2], edges[1::2]):  # a few runs in 3 s of blocks
+        if b - a <= most and b < level.size:
+            out[a:b] = True
+    return out
 
 
 def _angle(u: np.ndarray, v: np.ndarray) -> float:
