@@ -351,7 +351,8 @@ def run_all(sizes: Sizes, only: list[str] | None = None, log=print) -> dict:
 
 def rerun_of(path: Path, doc: dict) -> dict:
     """``doc`` (a run of some sections) merged into the earlier run at ``path`` of the same mode: its
-    sections replaced, the rest kept, and a ``reruns`` entry saying which sections, when and at what commit."""
+    sections replaced, the rest kept, and a ``reruns`` entry saying which sections, when and at what commit
+    (an earlier rerun's entry keeps only the sections not run again)."""
     if not path.exists():
         return doc
     last = json.loads(path.read_text())
@@ -360,7 +361,9 @@ def rerun_of(path: Path, doc: dict) -> dict:
     m = doc["machine"]
     rerun = {"sections": list(doc["sections"]), "date_utc": m["date_utc"], "commit": m["commit"],
              "load_avg_1min": m["load_avg_1min"]}
-    return {**last, "sections": {**last["sections"], **doc["sections"]}, "reruns": [*last.get("reruns", []), rerun]}
+    earlier = [{**r, "sections": [s for s in r["sections"] if s not in doc["sections"]]} for r in last.get("reruns", [])]
+    return {**last, "sections": {**last["sections"], **doc["sections"]},
+            "reruns": [*(r for r in earlier if r["sections"]), rerun]}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -100,6 +100,9 @@ def test_a_partial_run_updates_its_sections_of_the_last_run_and_says_so(tmp_path
     assert merged["machine"]["commit"] == "old" and merged["reruns"] == [
         {"sections": ["quality"], "date_utc": "2026-12-03 15:00 UTC", "commit": "abc1234", "load_avg_1min": 0.5}]
     assert rerun_of(path, {**part, "mode": "quick"})["sections"] == part["sections"]  # another mode: its own run
+    path.write_text(json.dumps({**merged, "reruns": [{**merged["reruns"][0], "sections": ["quality", "latency"]}]}))
+    again = rerun_of(path, {**part, "machine": {**machine, "commit": "def5678"}})  # quality run once more
+    assert [(r["sections"], r["commit"]) for r in again["reruns"]] == [(["latency"], "abc1234"), (["quality"], "def5678")]
 
 
 def test_joined_day_places_each_segment_at_its_start_and_runs_the_alert_engine_over_the_day(tmp_path):
