@@ -14,7 +14,7 @@ Sessions: the quality benchmark's (``--development``: seeds from 10 000, for dec
 held-out seeds, for figures only), or labelled recording folders (``--folders DIR...``).
 
     python -m benchmarks.missed_twitches [--development] [--sessions 4] [--minutes 10] [--model PATH]
-    python -m benchmarks.missed_twitches --folders /tmp/oldsim-data/r50 /tmp/oldsim-data/r100 [--json OUT]
+    python -m benchmarks.missed_twitches --folders DIR [DIR ...] [--model PATH] [--json OUT]
 """
 
 from __future__ import annotations
@@ -39,6 +39,11 @@ def _band(pk: float) -> str:
     return next(band_name(lo, hi) for lo, hi in STRENGTH_BANDS if lo <= pk < hi)
 
 
+def _overlapping(events: list, on: float, end: float) -> list:
+    """The events overlapping ``[on, end]`` by the contract's rule (both widened by ``COLLAR_S``)."""
+    return [e for e in events if e.onset - COLLAR_S <= end + COLLAR_S and on - COLLAR_S <= e.end + COLLAR_S]
+
+
 def twitch_stages(rec, model) -> list[dict]:
     """One row per true twitch >= FLOOR_G of ``rec``: its class, strength, context and losing stage."""
     lab = rec.labels
@@ -60,14 +65,13 @@ def twitch_stages(rec, model) -> list[dict]:
         ctx = next((s.state for s in spans if s.start <= mid < s.end), "cannot tell")
         ctx = "cannot tell" if ctx == "active" else ctx
 
-        def hits(events):
-            return [e for e in events if e.onset - COLLAR_S <= end + COLLAR_S and on - COLLAR_S <= e.end + COLLAR_S]
         on_it = (t >= on - POS_PAD_S) & (t <= end + POS_PAD_S)
         pmax = float(p[on_it].max()) if on_it.any() else float("nan")
-        if hits(res.events):
+        retracted = _overlapping(res.retracted, on, end)
+        if _overlapping(res.events, on, end):
             stage = "found"
-        elif hits(res.retracted):
-            stage = "retracted:" + hits(res.retracted)[0].reason
+        elif retracted:
+            stage = "retracted:" + retracted[0].reason
         elif ctx == "cannot tell":
             stage = "cannot tell"
         elif not on_it.any():
