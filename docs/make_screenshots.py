@@ -5,13 +5,15 @@
 Needs the extras 'web' and 'test' and Debian's chromium + chromium-driver. It builds a
 history (120 days of synthetic daily use from benchmarks/web_app.py, then a real
 `replay` of the demo frequent-twitching recording) and a small personal model, serves them,
-replays the same recording with `--web` for the live page, and drives each page in headless
+replays the same recording with `--web` for the live page (taken once it shows a possible
+twitch, confirmed and retracted ones and a "felt one" marker), and drives each page in headless
 Chromium at desktop and phone width. ``--only`` takes just the screenshots named.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -59,7 +61,7 @@ def personal_model(folder: Path) -> None:
     from twitchsense.detection.training import simulated_sessions
 
     base = load_model(default_model_path())
-    reviewed = [reviewed_recording(oracle_review(r, base)) for r in wearer("desk-work", 4, 5.0)]
+    reviewed = [reviewed_recording(oracle_review(r, base)) for r in wearer("desk-work", 4, 12.0)]
     model, _ = train_personal(simulated_sessions(1, 2.0, [100.0], 0), reviewed, base, n_splits=3, trees=100,
                               progress=False)
     save_model(model, folder / "mine.skops")
@@ -96,12 +98,15 @@ def main() -> int:
         recs.mkdir()
         for suffix in (".csv", ".json", ".events.csv"):
             shutil.copy(f"{DEMO}{suffix}", recs / f"frequent-twitching{suffix}")
-        with open(recs / "frequent-twitching.events.csv", "a", encoding="utf-8") as f:
-            f.write("66.9,0,felt\n")  # a "felt one" marker near a detection, for the review page
         year_history(db, days=120, first="2025-09-07")
         env = {**os.environ, "XDG_DATA_HOME": str(tmp)}
         twitchsense("replay", str(recs / "frequent-twitching.csv"), "--db", str(db), "--quiet",
-                    stdout=subprocess.DEVNULL, env=env).wait()
+                    "--jsonl", str(tmp / "replay.jsonl"), stdout=subprocess.DEVNULL, env=env).wait()
+        first = next(e for e in map(json.loads, (tmp / "replay.jsonl").read_text().splitlines())
+                     if e["type"] == "event" and e["status"] == "confirmed")
+        with open(recs / "frequent-twitching.events.csv", "a", encoding="utf-8") as f:
+            # a "felt one" marker just after the first detection, for the review page
+            f.write(f"{first['onset'] + 0.2:.1f},0,felt\n")
         models = tmp / "models"
         models.mkdir()
         if not ONLY or "session-models.png" in ONLY:
@@ -134,15 +139,21 @@ def main() -> int:
             try:
                 url = next(m.group(1) for m in (re.search(r"live page at (\S+)", p.stderr.readline())
                                                   for _ in range(20)) if m)
-                driver.set_window_size(1200, 1000)
+                driver.set_window_size(1200, 1150)
                 driver.get(url)
-                wait(driver, "return document.querySelectorAll('#events li.event').length >= 4", 90)
+                # every state a twitch goes through on the page: a verdict of each kind, a "felt one"
+                # marker, then a possible twitch still waiting for its verdict (about 3 s) at the top
+                wait(driver, "return document.querySelector('#events li.event.retracted')"
+                             " && document.querySelectorAll('#events li.event.confirmed').length >= 2", 120)
                 driver.find_element("id", "felt").click()
-                time.sleep(1.5)
+                possible = "return document.querySelector('#events li.event.provisional')"
+                wait(driver, possible, 60)
+                time.sleep(0.5)  # the trace's next frame
                 driver.save_screenshot(str(args.out / "live.png"))
                 print(args.out / "live.png")
                 driver.set_window_size(*PHONE)
-                time.sleep(1.0)
+                wait(driver, possible, 60)
+                time.sleep(0.5)
                 driver.save_screenshot(str(args.out / "live-phone.png"))
                 print(args.out / "live-phone.png")
             finally:

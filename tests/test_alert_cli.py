@@ -58,6 +58,29 @@ def test_replay_alerts_reach_terminal_jsonl_history_and_command(tmp_path):
     assert sorted(log.read_text().split()) == ["no-data:warning", "saturation:warning"]
 
 
+def test_piped_replay_prints_each_twitch_once_its_verdict_and_the_json_lines_keep_every_step(tmp_path):
+    """Piped, the text names each twitch once (its verdict: confirmed, or retracted with the reason);
+    --provisional adds the possible twitch before it; the JSON lines carry all three steps either way."""
+    demo = ROOT / "recordings" / "demo" / "frequent-twitching.csv"
+    steps = {}
+    for extra in ((), ("--provisional",)):
+        r = run_cli("replay", demo, "--jsonl", tmp_path / f"{len(extra)}.jsonl", *extra)
+        assert r.returncode == 0, r.stderr
+        words = [x.split("  ", 2)[1] for x in r.stdout.splitlines() if "  peak " in x]
+        events = [json.loads(x) for x in (tmp_path / f"{len(extra)}.jsonl").read_text().splitlines()
+                  if json.loads(x)["type"] == "event"]
+        text = [e["status"] if e["status"] != "retracted" else f"retracted ({e['reason']})" for e in events
+                if extra or e["status"] != "provisional"]
+        assert [{"twitch": "confirmed", "possible twitch": "provisional"}.get(w, w) for w in words] == text
+        steps[extra] = [(e["id"], e["status"], e.get("reason")) for e in events]
+    confirmed = sum(s == "confirmed" for _, s, _ in steps[()])
+    assert f", {confirmed} twitches, " in r.stdout and confirmed > 0
+    assert steps[()] == steps[("--provisional",)]  # the machine interface is the same with or without it
+    verdicts = {i: s for i, s, _ in steps[()] if s != "provisional"}
+    assert sorted(i for i, s, _ in steps[()] if s == "provisional") == sorted(verdicts)
+    assert set(verdicts.values()) == {"confirmed", "retracted"}
+
+
 def test_replay_keeps_no_history_unless_asked_and_bad_rules_are_one_line(tmp_path):
     rec = tmp_path / "night.csv"
     faulty_recording(rec)

@@ -131,3 +131,29 @@ def test_joined_day_places_each_segment_at_its_start_and_runs_the_alert_engine_o
     write_recording(tmp_path / "seg3.csv", rec)
     with pytest.raises(SystemExit, match="seg3.csv: starts at 2019-05-06 23:58:30-05:00, before the segment"):
         joined_day.joined_day(tmp_path)
+
+
+def test_missed_twitches_puts_every_twitch_in_one_stage_and_agrees_with_the_scoring():
+    """benchmarks.missed_twitches: one row per true twitch >= 0.02 g; "found" exactly where the
+    contract's scoring finds it; a twitch in a recording's first second (no past: the context
+    cannot tell) is put there; a breakdown's counts add up."""
+    import pandas as pd
+
+    from benchmarks.missed_twitches import STAGES, breakdown, twitch_stages
+    from handmade import damped, handmade, tiny_model
+    from twitchsense.detection.engine import detect_recording
+    from twitchsense.detection.scoring import score_events
+
+    model, _ = tiny_model()
+    rec = handmade(21, minutes=1.0, n_twitch=6, tremor=False)
+    rec.acc[:, 0] += 0.3 * damped(rec.t - 1.0, 10.0, 0.05)
+    first = pd.DataFrame([(1.0, 0.2, "twitch", 0.3, "myoclonic")], columns=rec.labels.columns)
+    rec.labels = pd.concat([rec.labels, first], ignore_index=True)
+    rows = twitch_stages(rec, model)
+    assert len(rows) == int((rec.labels["peak_g"] >= 0.02).sum())
+    assert all(r["stage"].split(":")[0] in STAGES for r in rows)
+    tally = score_events(rec.labels, detect_recording(rec, model).events, rec.duration_s)
+    assert sum(r["stage"] == "found" for r in rows) == tally.n_found
+    assert next(r for r in rows if r["onset"] == 1.0)["stage"] == "cannot tell"
+    table = breakdown(rows)
+    assert f"| all | {len(rows)} |" in table

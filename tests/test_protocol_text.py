@@ -112,3 +112,15 @@ def test_reset_continues_the_time_line():
     b, _, _ = decode(dec, b",5\n0,0,2\n")  # the partial line was forgotten: ",5" is a header-like fragment
     assert a.index.tolist() == [0, 1] and b.index.tolist() == [2]
     np.testing.assert_allclose(b.t, [0.2])
+
+
+def test_a_stream_joined_mid_line_gives_no_sample_of_a_lines_tail():
+    """After a reset (a port opened on a board that streams, bytes dropped) the bytes up to the first line
+    end may be the tail of a line: ``1\\t0.0000\\t0.8192`` of ``-0.4041\\t0.0000\\t0.8192`` parses, wrongly."""
+    dec = TextLineDecoder(separator="tab", rate_hz=100.0)
+    dec.reset()
+    got, _, _ = decode(dec, b"1\t0.0000\t0.8192\r\n-0.4040\t0.0000\t0.8192\r\n")
+    np.testing.assert_allclose(got.acc, [[-0.404, 0.0, 0.8192]])
+    assert dec.stats["resyncs"] == 1
+    fresh, _, _ = decode(TextLineDecoder(separator="tab", rate_hz=100.0), b"1\t0\t0\n2\t0\t0\n")
+    assert fresh.acc[:, 0].tolist() == [1.0, 2.0]  # a decoder made for a stream reads it from its start

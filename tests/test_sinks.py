@@ -268,7 +268,8 @@ class Recorder:
 def test_the_pipeline_hands_provisional_events_and_verdicts_to_the_views_confirmed_ones_to_the_rest(tmp_path):
     """Live (a replayed recording through the one pipeline): a twitch that a reach follows is shown as
     possible at once and retracted 3 s later; an isolated one, possible and then confirmed. The terminal,
-    the JSON lines and any sink saying ``provisional = True`` see both steps; the alert engine and every
+    the JSON lines and any sink saying ``provisional = True`` see both steps (the terminal's plain lines
+    print the verdicts alone unless asked for both); the alert engine and every
     other sink (history, MQTT, a command) see the confirmed twitch alone."""
     from twitchsense.acquisition.sources.replay import ReplaySource
     from twitchsense.detection.engine import StreamingDetector
@@ -282,17 +283,21 @@ def test_the_pipeline_hands_provisional_events_and_verdicts_to_the_views_confirm
     reach = (rec.t >= 30.8) & (rec.t < 34.0)
     rec.acc[reach, 0] += 0.3 * np.sin(2 * np.pi * 2.0 * rec.t[reach])
     shows, counts, alerts = Recorder(provisional=True), Recorder(), Recorder()
-    buf = io.StringIO()
+    buf, all_steps = io.StringIO(), io.StringIO()
     path = tmp_path / "live.jsonl"
     summary = Pipeline(ReplaySource(rec, speed=None, max_block_s=0.05),
                        detector=StreamingDetector(tiny_model()[0], rec.sample_rate_hz), alerts=alerts,
-                       sinks=[shows, counts, TerminalSink(buf, tty=False), JsonLinesSink(path)]).run()
+                       sinks=[shows, counts, TerminalSink(buf, tty=False), JsonLinesSink(path),
+                              TerminalSink(all_steps, tty=False, show_provisional=True)]).run()
     assert [(round(e.onset), e.status, e.reason) for e in shows.events] == [
         (10, "provisional", ""), (10, "confirmed", ""), (30, "provisional", ""), (30, "retracted", "movement-follows")]
     assert shows.events[0].id == shows.events[1].id != shows.events[2].id == shows.events[3].id
     assert [(round(e.onset), e.status) for e in counts.events] == [(10, "confirmed")] and alerts.events == counts.events
     assert summary.events == 1
+    # plain text (piped): one line per twitch, its verdict; with show_provisional (--provisional) both steps
     lines = [x.split("  ", 2)[1] for x in buf.getvalue().splitlines() if "peak" in x]
+    assert lines == ["twitch", "retracted (movement-follows)"]
+    lines = [x.split("  ", 2)[1] for x in all_steps.getvalue().splitlines() if "peak" in x]
     assert lines == ["possible twitch", "twitch", "possible twitch", "retracted (movement-follows)"]
     records = [json.loads(x) for x in path.read_text().splitlines() if '"event"' in x]
     assert [(r["status"], r["id"], r.get("reason")) for r in records] == \

@@ -28,9 +28,22 @@ from .common import add_command
 from .web import add_web_options, live_web
 
 
+#: what ``replay`` and ``stream`` print, for their --help
+LIVE_OUTPUT = """\
+Output: on a terminal, a one-screen live view (a possible twitch at once, replaced by its
+verdict about 3 s later). Piped or redirected, one line per twitch verdict, alert change and
+link event: 'twitch' is a confirmed twitch (counted in rates and alerts), 'retracted (REASON)'
+a possible one judged not a twitch (impact, movement-follows, not-at-rest, train);
+--provisional also prints each possible twitch as it comes out. For scripts, --jsonl: every
+step as JSON lines (status provisional, then confirmed or retracted under the same id)."""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = add_command(sub, "replay", "run the live pipeline fed from a recording, at real time or faster",
-                    "twitchsense replay recordings/real-wrist/s01_01_sw.csv --speed 10 --record copy.csv")
+                    "twitchsense replay recordings/real-wrist/s01_01_sw.csv --speed 10 --record copy.csv\n"
+                    "twitchsense replay recordings/demo/frequent-twitching.csv --jsonl events.jsonl > verdicts.txt",
+                    description="run the live pipeline fed from a recording, at real time or faster.\n\n"
+                    + LIVE_OUTPUT)
     p.add_argument("recording", type=Path, help="the recording to replay")
     p.add_argument("--speed", default="max",
                    help="real-time factor (1 = real time, 10 = ten times faster), or 'max' (default)")
@@ -40,7 +53,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_replay)
     p = add_command(sub, "stream", "run the live pipeline fed from a serial board (or the simulator)",
                     "twitchsense emulate-board --link /tmp/board &   # or a real board\n"
-                    "twitchsense stream --port /tmp/board --record session.csv")
+                    "twitchsense stream --port /tmp/board --record session.csv",
+                    description="run the live pipeline fed from a serial board (or the simulator).\n\n"
+                    + LIVE_OUTPUT)
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--port", help="device path, 'auto', VID:PID[:SERIAL] or hwgrep://REGEX")
     src.add_argument("--simulate", action="store_true",

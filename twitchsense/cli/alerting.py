@@ -16,7 +16,14 @@ def add_alert_options(p: argparse.ArgumentParser, live: bool) -> None:
     g.add_argument("--rules", type=Path, metavar="FILE",
                    help="alert rule file (default: the shipped default_rules.toml)")
     g.add_argument("--jsonl", metavar="FILE", help="write events, alert changes and link events as JSON "
-                   "lines to FILE (appended), or '-' for stdout (the terminal output then goes to stderr)")
+                   "lines to FILE (appended), or '-' for stdout (the terminal output then goes to stderr). "
+                   "Events come twice, as in the live view: 'provisional' at once, then 'confirmed' or "
+                   "'retracted' (with its reason) under the same id")
+    g.add_argument("--provisional", action="store_true",
+                   help="piped or redirected text output: print each possible twitch as it comes out "
+                        "(about 0.5 s after it), as well as its verdict. Without it that output has one "
+                        "line per twitch, its verdict: 'twitch' (confirmed, counted) or 'retracted (REASON)', "
+                        "about 3 s after the twitch. The live view on a terminal always shows both")
     g.add_argument("--db", type=Path, metavar="FILE",
                    help=f"history database (default for stream: {default_db_path()}; replay stores "
                         "history only when --db is given, and a recording replayed again replaces its "
@@ -100,7 +107,7 @@ def alerting_for(args: argparse.Namespace, source, name: str, live: bool, sinks:
     view = terminal_view(args)
     sinks = [] if sinks is None else sinks
     sinks.append(TerminalSink(out, tty=view, clock=clock, session=session, show_events=not args.quiet,
-                              show_link=False))
+                              show_link=False, show_provisional=getattr(args, "provisional", False)))
     sinks[-1].rate = engine.rate_against_range
     if args.jsonl:
         from ..live.sinks.jsonl import JsonLinesSink

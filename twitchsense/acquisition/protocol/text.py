@@ -130,6 +130,7 @@ class TextLineDecoder(AnnouncingDecoder):
         self._last_t: float | None = None
         self._step = 0.01         # last time step seen (bridges a reset in time-column mode)
         self.reset()
+        self._joined = False      # a new decoder reads a stream from its beginning
 
     @classmethod
     def preset(cls, name: str, **overrides) -> "TextLineDecoder":
@@ -145,7 +146,14 @@ class TextLineDecoder(AnnouncingDecoder):
         return cls(**opts)
 
     def reset(self) -> None:
-        """Forget the partial line and the axis values of a half-seen keyed sample (the time line stays)."""
+        """Forget the partial line and the axis values of a half-seen keyed sample (the time line stays).
+
+        What comes next joins the stream anywhere (a port opened on a board that streams, bytes
+        dropped): up to the first line end it may be the tail of a line (``1\t0.0000\t0.8192`` of
+        ``-0.4041\t0.0000\t0.8192``), which would parse as a wrong sample, so it is dropped
+        (counted in ``stats["resyncs"]``).
+        """
+        self._joined = True
         self._pending = b""
         self._overlong = False
         self._in_header = True
@@ -166,6 +174,10 @@ class TextLineDecoder(AnnouncingDecoder):
         buf = self._pending + bytes(data)
         lines = buf.split(b"\n")
         self._pending = lines.pop()
+        if self._joined and lines:
+            self._joined = False
+            if lines.pop(0).strip():
+                self.stats["resyncs"] += 1
         rows: list[tuple[float, float, float, float | None]] = []
         for line in lines:
             if self._overlong:  # the rest of a line that was too long

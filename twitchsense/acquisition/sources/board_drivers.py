@@ -49,12 +49,17 @@ class BoardDriver(Protocol):
     streams_after_handshake: bool
 
     def make_decoder(self) -> Decoder: ...
-    def handshake(self, link: Link) -> tuple[BoardInfo, Pending]: ...
+
+    def handshake(self, link: Link, received: Pending) -> BoardInfo:
+        """Bring the board to streaming and return its info. Everything that arrives meanwhile is
+        appended to ``received`` as it is decoded, so it is still there when the handshake fails."""
+        ...
+
     def stop(self, link: Link) -> None: ...
     def keepalive(self, link: Link) -> None: ...
 
 
-def _handed_on(results: Pending) -> Pending:
+def handed_on(results: Pending) -> Pending:
     """What a handshake hands on: the samples, link events and markers it saw, minus the INFO it consumed."""
     return [(c, DecodeResult(r.samples, [e for e in r.events if e.kind not in ("info", "status")], None,
                              markers=r.markers))
@@ -80,14 +85,15 @@ class TwitchsenseDriver:
         from ..protocol.twitchsense_decoder import TwitchsenseDecoder
         return TwitchsenseDecoder()
 
-    def identify(self, link: Link) -> tuple[BoardInfo, Pending]:
+    def identify(self, link: Link, received: Pending) -> BoardInfo:
         """Quiet the board (STOP) and ask who it is (GET_INFO, retried every 250 ms).
 
-        Returns the INFO and the samples that arrived meanwhile (sent before the STOP took effect).
+        Returns the INFO; what arrived meanwhile (samples sent before the STOP took effect) is
+        appended to ``received``.
         """
         from ..protocol import frames as f
         link.write(b"\x00" + f.build_command(f.CMD_STOP))
-        pending = link.settle(quiet_s=0.1, max_s=0.3)
+        received += link.settle(quiet_s=0.1, max_s=0.3)
         link.decoder.reset()  # a new stretch of the board's stream starts here
         info = None
         end = time.monotonic() + self.info_timeout_s
@@ -103,13 +109,14 @@ class TwitchsenseDriver:
             for chunk, res in link.poll(0.05):
                 if res.info is not None:
                     info = res.info
-                pending.append((chunk, res))
-        return info, pending
+                received.append((chunk, res))
+        return info
 
-    def handshake(self, link: Link) -> tuple[BoardInfo, Pending]:
-        """STOP, GET_INFO, check the version, START and wait for its ACK; return the info and early samples."""
+    def handshake(self, link: Link, received: Pending) -> BoardInfo:
+        """STOP, GET_INFO, check the version, START and wait for its ACK; what arrives meanwhile is
+        appended to ``received``."""
         from ..protocol import frames as f
-        info, pending = self.identify(link)
+        info = self.identify(link, received)
         if info.protocol_version != 1:
             raise HandshakeError(f"board speaks protocol version {info.protocol_version}, this host speaks 1")
         link.write(f.build_start(self.rate_hz, self.range_g))
@@ -125,8 +132,8 @@ class TwitchsenseDriver:
                         raise HandshakeError(f"the board refused START (status {status}: "
                                              f"{ACK_STATUS.get(status, 'unknown')})")
                     acked = True
-                pending.append((chunk, res))
-        return info, _handed_on(pending)
+                received.append((chunk, res))
+        return info
 
     def stop(self, link: Link) -> None:
         from ..protocol import frames as f
@@ -176,8 +183,8 @@ class TextDriver:
         except ValueError as exc:
             raise TwitchsenseError(f"text board options: {exc}") from None
 
-    def handshake(self, link: Link) -> tuple[BoardInfo, Pending]:
-        return link.decoder.info, []  # type: ignore[attr-defined]
+    def handshake(self, link: Link, received: Pending) -> BoardInfo:
+        return link.decoder.info  # type: ignore[attr-defined]
 
     def stop(self, link: Link) -> None:
         pass
@@ -199,11 +206,11 @@ class CytonDriver:
         from ..protocol.cyton import CytonDecoder
         return CytonDecoder()
 
-    def handshake(self, link: Link) -> tuple[BoardInfo, Pending]:
+    def handshake(self, link: Link, received: Pending) -> BoardInfo:
         link.write(b"s")
-        pending = link.settle(quiet_s=0.1, max_s=0.3)
+        received += link.settle(quiet_s=0.1, max_s=0.3)
         link.write(b"b")
-        return link.decoder.info, pending  # type: ignore[attr-defined]
+        return link.decoder.info  # type: ignore[attr-defined]
 
     def stop(self, link: Link) -> None:
         link.write(b"s")

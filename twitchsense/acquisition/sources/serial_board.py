@@ -31,7 +31,7 @@ from ...stages import SourceItem
 from ...types import LinkEvent, SampleBlock
 from ..ports import PortTarget, auto_candidates, is_port_path, match_ports, target_for
 from ..protocol.base import BoardInfo, Decoder, DecodeResult
-from .board_drivers import HandshakeError, Pending, TwitchsenseDriver, make_driver
+from .board_drivers import HandshakeError, Pending, TwitchsenseDriver, handed_on, make_driver
 from .serial_reader import MAX_QUEUED_BYTES, Chunk, SerialReaderThread
 from .stream_clock import StreamClock
 
@@ -47,7 +47,10 @@ class BoardLink:
     :meth:`poll` forgets the decoder's partial input and hands on an ``overflow`` link event
     in front of what follows, so no sample is ever spliced together from both sides of the
     hole; the supervisor then measures the hole on the host clock and counts its samples as
-    lost.
+    lost. Where the port failed, :meth:`poll` first hands on what was decoded before the
+    failure and raises :class:`LinkLost` at the next call: every sample the decoder has seen
+    is handed on, so the time line it re-anchors on after a reconnect (its last frame) is
+    the one recorded.
     """
 
     def __init__(self, device: str, baudrate: int, decoder: Decoder,
@@ -84,6 +87,9 @@ class BoardLink:
             return out
         while True:
             if chunk.error is not None:
+                if out:  # what arrived before the failure goes on first: the next poll raises
+                    self._held = chunk
+                    return out
                 raise LinkLost(chunk.error)
             if chunk.dropped:
                 if out:  # what came before the hole goes on first, on its own
@@ -215,16 +221,30 @@ class SerialSource:
                                    "(see 'twitchsense ports'; name the port with --port PATH)")
         raise TwitchsenseError("--port auto: no board answered: " + "; ".join(tried))
 
-    def _connect(self, device: str) -> tuple[BoardLink, BoardInfo]:
+    def _connect(self, device: str, keep_on_failure: bool = False) -> tuple[BoardLink, BoardInfo]:
+        """Open ``device`` and handshake. ``keep_on_failure``: what the board sent before a failed
+        handshake is still handed on (the same board, reconnecting; not a candidate of ``auto``)."""
         link = BoardLink(device, self.baudrate, self.decoder, self.max_queued_bytes)
         try:
-            info, pending = self.driver.handshake(link)
+            info = self._handshake(link, keep_on_failure)
         except BaseException:
             link.close()
             raise
-        self.stats["handshakes"] += 1
-        self._pending = pending
         return link, info
+
+    def _handshake(self, link: BoardLink, keep_on_failure: bool = True) -> BoardInfo:
+        """The driver's handshake. What arrived meanwhile waits in ``_pending`` to be handed on, even when
+        it fails: the decoder has seen those samples, and its time line continues from them."""
+        received: Pending = []
+        try:
+            info = self.driver.handshake(link, received)
+        except BaseException:
+            if keep_on_failure:
+                self._pending += handed_on(received)
+            raise
+        self._pending += handed_on(received)
+        self.stats["handshakes"] += 1
+        return info
 
     def _attach(self, link: BoardLink, info: BoardInfo) -> None:
         self._link = link
@@ -255,6 +275,9 @@ class SerialSource:
         next_try = 0.0
         while not self._stop.is_set():
             if self._link is None:  # disconnected: try to get the same board back
+                if self._pending:  # first, what a failed reconnect received
+                    yield self._read_once()
+                    continue
                 now = time.monotonic()
                 if now < next_try:
                     self._stop.wait(min(next_try - now, self.poll_s))
@@ -284,7 +307,7 @@ class SerialSource:
         if device is None:
             return []
         try:
-            link, info = self._connect(device)
+            link, info = self._connect(device, keep_on_failure=True)
         except (LinkLost, HandshakeError):
             return []
         self._attach(link, info)
@@ -294,17 +317,18 @@ class SerialSource:
 
     def _read_once(self) -> SourceItem:
         """Decode what arrived and act on it. A failure of the port is raised only after the
-        samples already received have been handed on (on the next call): nothing received is lost."""
+        samples already received have been handed on (on the next call): nothing received is lost.
+        Without a link (a reconnect failed) it hands on what that attempt received."""
         link = self._link
-        assert link is not None
-        if self._failure is not None:
+        if self._failure is not None and not self._pending:
             failure, self._failure = self._failure, None
             raise failure
         results, self._pending = self._pending, []
-        try:
-            results += link.poll(self.poll_s)
-        except LinkLost as exc:
-            self._failure = exc
+        if link is not None and self._failure is None:
+            try:
+                results += link.poll(self.poll_s)
+            except LinkLost as exc:
+                self._failure = exc
         blocks, events, info, markers = [], [], None, []
         rehandshake = None
         for _chunk, res in results:
@@ -339,7 +363,7 @@ class SerialSource:
             if self._faulted:
                 self._faulted = False
                 events.append(LinkEvent("reconnected", "samples flowing again", t=float(block.t[0])))
-        elif not self._faulted and now - self._last_sample > self.no_data_s:
+        elif link is not None and not self._faulted and now - self._last_sample > self.no_data_s:
             self._faulted = True
             self.stats["no_data_faults"] += 1
             events.append(LinkEvent("no_data", f"no samples for {self.no_data_s:g} s; redoing the handshake",
@@ -347,7 +371,7 @@ class SerialSource:
             rehandshake = rehandshake or "no data"
         # the board's markers move with its samples onto the stream's time base
         markers = [replace(m, t=m.t + self.clock.offset) for m in markers]
-        if self._failure is None:
+        if link is not None and self._failure is None:
             try:
                 if rehandshake is not None:
                     if rehandshake != "no data":
@@ -366,10 +390,9 @@ class SerialSource:
         link = self._link
         assert link is not None
         try:
-            info, self._pending = self.driver.handshake(link)
+            info = self._handshake(link)
         except HandshakeError as exc:
             raise LinkLost(f"handshake failed: {exc}") from None
-        self.stats["handshakes"] += 1
         faulted = self._faulted
         self._attach(link, info)
         self._faulted = faulted
@@ -407,7 +430,7 @@ def probe_board(device: str, baudrate: int = 115200, timeout_s: float = 1.5) -> 
     except LinkLost as exc:
         return None, str(exc)
     try:
-        return driver.identify(link)[0], ""
+        return driver.identify(link, []), ""
     except (LinkLost, HandshakeError) as exc:
         return None, str(exc)
     finally:

@@ -5,8 +5,10 @@ over the time since the first sample, and it says so),
 the last events (a possible twitch at once, then confirmed or retracted with the reason;
 rates and counts are of confirmed twitches), each rule's alert state with its figures and guidance, and
 link health (sample rate, time since the last sample, link problems counted).
-Piped or redirected, the same information comes as one line per event, alert
-change and link event, which scripts and logs can use.
+Piped or redirected, the same information comes as one line per verdict (a confirmed twitch, or a
+retraction with its reason), alert change and link event, which logs can use; the possible twitch
+before each verdict too with ``show_provisional`` (the CLI's ``--provisional``). Scripts read the
+JSON lines (``--jsonl``), which carry all three steps.
 """
 
 from __future__ import annotations
@@ -59,8 +61,10 @@ class TerminalSink(SinkBase):
     stream : where to write (stdout by default).
     tty : force the live view (True) or plain lines (False); default: ``stream.isatty()``.
     refresh_s : the live view is redrawn at most this often (and on every alert change).
-    show_events, show_link : plain mode only: print a line per twitch (provisional, then its verdict)
-        / per link event (alert changes are always printed).
+    show_events, show_link : plain mode only: print a line per twitch's verdict (confirmed, or retracted
+        with the reason) / per link event (alert changes are always printed).
+    show_provisional : plain mode only: also print each possible twitch as it comes out, before its
+        verdict (by default not: a piped log would name every twitch twice).
     """
 
     #: the pipeline hands this sink provisional events and verdicts too, not only confirmed events
@@ -68,7 +72,8 @@ class TerminalSink(SinkBase):
 
     def __init__(self, stream: IO[str] | None = None, tty: bool | None = None,
                  clock: SessionClock | None = None, session: str = "", refresh_s: float = 0.5,
-                 color: bool | None = None, show_events: bool = True, show_link: bool = True) -> None:
+                 color: bool | None = None, show_events: bool = True, show_link: bool = True,
+                 show_provisional: bool = False) -> None:
         self.stream = stream or sys.stdout
         self.tty = self.stream.isatty() if tty is None else tty
         self.color = self.tty if color is None else color
@@ -77,6 +82,7 @@ class TerminalSink(SinkBase):
         self.refresh_s = refresh_s
         self.show_events = show_events
         self.show_link = show_link
+        self.show_provisional = show_provisional
         self.now = 0.0
         self.start_t: float | None = None  # the first sample's time: rates divide by the time since, at first
         self.n_events = 0
@@ -147,7 +153,7 @@ class TerminalSink(SinkBase):
             else:
                 self.last_events.append(e)
             self.now = max(self.now, e.onset + e.duration)
-            if not self.tty and self.show_events:
+            if not self.tty and self.show_events and (e.status != "provisional" or self.show_provisional):
                 self.stream.write(self._event_line(e) + "\n")
         while self.onsets and self.onsets[0] <= self.now - 600:
             self.onsets.popleft()
