@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..types import LEVELS
-from .reference import no_range_reason, reference_range
+from .reference import no_range_reason, reference_range, window_range
 
 #: The seed's guidance, in plain words, per level (a rule may carry its own).
 GUIDANCE = {
@@ -215,7 +215,8 @@ class FrequencyRule(RuleBase):
         if not self.above:
             return Threshold(self.per_minute, f"threshold {_num(self.per_minute)}/{basis.per}min")
         pct = self.above.split(":", 1)[1]
-        r = reference_range(basis.placement, basis.kind)
+        # the healthy units' highest rate over this rule's window, where published; else their whole-recording rates
+        r = window_range(basis.placement, basis.kind, self.window_s) or reference_range(basis.placement, basis.kind)
         if r is not None:
             return Threshold(r.value(pct) / 60.0, r.describe(pct), True)
         why = no_range_reason(basis.placement)
