@@ -121,3 +121,22 @@ def test_a_state_saved_before_events_kept_their_context_still_loads(tmp_path):
     eng.on_events([TwitchEvent(1025.0, 0.1, 0.1, 0.9, context="rest")], 1030.0)
     eng.save()
     assert json.loads(state.read_text())["events"][-1] == [1025.0, 0.1, 1]
+
+
+def test_a_simulated_rest_session_with_periodic_twitches_still_raises_periodic_series():
+    """Through the real detector: twitches every ~20 s added to a simulated session at rest are detected in
+    rest context and make a periodic series per hour of rest time."""
+    from twitchsense.alerts import recording_alerts
+    from twitchsense.detection.engine import detect_recording
+    from twitchsense.detection.model import default_model_path, load_model
+    from twitchsense.simulate.inject import inject_twitches, still_mask
+    from twitchsense.simulate.render import simulate_session
+
+    rec = simulate_session("rest", 15.0, 2, rate_hz=50.0)
+    slots = ((rec.t - rec.t[0]) % 20.0) < 3.0  # one twitch in each 3 s slot every 20 s, where the wearer is still
+    rec = inject_twitches(rec, seed=1, rate_per_min=60.0, kinds=["myoclonic"], where=slots & still_mask(rec),
+                          min_gap_s=6.0)
+    res = detect_recording(rec, load_model(default_model_path()))
+    assert sum(e.context == "rest" for e in res.events) >= 20
+    periodic = raised(recording_alerts(res.events, rec, load_rules(), res.context), "periodic-series")
+    assert periodic and periodic[0].level == "warning" and "/rest h" in periodic[0].detail
