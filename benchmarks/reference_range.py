@@ -176,7 +176,7 @@ def unit_window_max(rows: list[dict], kind: str, window_s: float) -> tuple[int, 
     """(highest count in any ``window_s`` of ``kind`` time, that time in all) of one unit: its recordings joined
     on that clock in name order (a one-subject day's segments: in time order), as the alert engine counts a
     day in which the time between them is not judged. A unit with less time than the window has all its
-    detections in one window."""
+    detections in one window (its rate is then taken over its own time: :func:`window_ranges`)."""
     times, offset = [], 0.0
     for r in sorted(rows, key=lambda r: r["recording"]):
         times.append(r["clock"][kind] + offset)
@@ -192,7 +192,9 @@ def window_ranges(rows: list[dict], window_s: float, trained: set[str] = frozens
     """Per placement and kind of time: the distribution over healthy units of each unit's highest rate over
     ``window_s`` of that time (what a frequency rule with that window computes over a recording), its
     percentiles, and how many subjects a percentile taken from the other subjects would warn (leave one
-    subject out)."""
+    subject out). A unit with less time than the window: its rate over all its time (the count over a whole
+    window would take the rest of the window for time without detections; a rate over a shorter stretch
+    spreads more, which errs towards a higher threshold)."""
     units: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in rows:
         if r["folder"] not in trained:
@@ -207,7 +209,7 @@ def window_ranges(rows: list[dict], window_s: float, trained: set[str] = frozens
                 n, secs = unit_window_max(rs, kind, window_s)
                 if secs < MIN_UNIT_MIN * 60:
                     continue
-                rates.append(n / (window_s / 3600.0))
+                rates.append(n / (min(window_s, secs) / 3600.0))
                 subjects.append(name.split("/")[0])
                 full += secs >= window_s
             e: dict = {"n_units": len(rates), "units_with_a_full_window": int(full),
@@ -329,8 +331,7 @@ def provenance(folders: list[dict]) -> dict:
                        "window_max": "per unit, its recordings joined on the judged (rest) clock in name order "
                                      "(a one-subject day's segments in time order): the highest count in any "
                                      "window of that many minutes, per hour; percentiles over units; a unit with "
-                                     "less time than the window has all its detections in one window (a lower "
-                                     "bound); held_out: subjects above the percentile of the other subjects' units",
+                                     "less time than the window: its rate over all its time; held_out: subjects above the percentile of the other subjects' units",
                        "still": f"0.25 s blocks whose +-{STILL_AROUND_S:g} s are all under {STILL_G * 1000:g} mg "
                                 "(activity level); a detection's own blocks left out",
                        "script": "python -m benchmarks.reference_range --write"}}
@@ -414,7 +415,7 @@ def window_markdown(doc: dict) -> list[str]:
                   f"{key} minutes lie above its average. So `reference:p95` of a frequency rule with a {key}-minute",
                   f"window compares with the range of each healthy unit's *highest* rate over {key} minutes of its",
                   "time (its recordings joined on that clock, as the alert engine counts a day; a unit with less",
-                  "time than the window has all its detections in one window, a lower bound). Each cell: p50 / p90 /",
+                  "time than the window: its rate over all its time). Each cell: p50 / p90 /",
                   "p95 / highest, per hour (units; units with a full window). Held out: subjects whose highest",
                   "rate is above that percentile of the *other* subjects' units (leave one subject out).", "",
                   "| placement | per judged h | held out (judged) | per h at rest | held out (rest) |",
@@ -424,7 +425,7 @@ def window_markdown(doc: dict) -> list[str]:
                          f"{_fmt_window(w['rest'])} | {_fmt_held_out(w['rest'])} |")
         lines += ["", "The wrist figures come from one person's day (its half-hour groups): they show the spread",
                   "within one day, are not held out from it, and that day's own busiest 10 minutes are the highest",
-                  "unit. Most waist subjects have under 10 judged minutes: their highest rate is a lower bound, and",
+                  "unit. Most waist subjects have under 10 judged minutes: their figure is their rate over all of it, and",
                   "a whole day holds more windows than any unit measured here, so its busiest 10 minutes can lie",
                   "above the p95 of these units though the wearer is healthy."]
     return lines

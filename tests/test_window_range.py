@@ -58,6 +58,9 @@ def test_window_ranges_publish_percentiles_of_the_units_highest_rates():
     rates = np.arange(1, 7) * 6.0  # 1..6 detections in a 10-min window: 6..36 per hour
     assert w["p95"] == pytest.approx(round(float(np.percentile(rates, 95)), 1))
     assert w["max"] == 36.0 and w["held_out"]["warned"]["p95"] == 1
+    # a unit with less time than the window: its rate over its own time (3 in 5 min: 36/h, not 18/h)
+    short = window_ranges([row("s1", "a", [10.0, 20.0, 30.0], 300.0)], 600.0)["waist"]["judged"]
+    assert short["max"] == 36.0 and short["units_with_a_full_window"] == 0
 
 
 @pytest.fixture
