@@ -446,13 +446,13 @@ class PeriodicRule(RuleBase):
         """``onsets`` and ``now`` in stream seconds; with a rule ``context``, ``onsets`` are the events in that
         context only and ``clock``/``clock_now`` their times and now on its clock (rest seconds): the window is
         counted there, and ``next_change`` is on that clock."""
-        c = onsets if clock is None else clock
-        c_now = now if clock_now is None else clock_now
-        per = basis.per if self.context else ""
-        window = f"{_minutes(self.window_s)}" if not per else _judged(_minutes(self.window_s), basis)
         if self.context and not basis.judged:
             return Finding(False, f"periodic series not judged: the rule counts only at {self.context}, "
                                   "and the detector's context is not known")
+        c = onsets if clock is None else clock
+        c_now = now if clock_now is None else clock_now
+        per = basis.per if self.context else ""  # "rest ": the window and the index in rest time
+        window = _judged(_minutes(self.window_s), basis) if per else _minutes(self.window_s)
         lo = np.searchsorted(c, c_now - self.horizon_s, "right")
         hi = np.searchsorted(c, c_now, "right")
         o, oc = onsets[lo:hi], c[lo:hi]
