@@ -50,6 +50,10 @@ STILL_G = 0.03
 STILL_AROUND_S = 2.0
 PERCENTILES = (50, 90, 95)
 RATES = ("judged", "rest", "light", "still")
+#: Clocks a frequency rule's window counts on: judged time (rest or light), and rest time (``context = "rest"``).
+WINDOW_KINDS = {"judged": ("rest", "light"), "rest": ("rest",)}
+#: Window lengths (minutes) of the shipped frequency rules compared with the range (``frequent``: 10).
+WINDOW_MINUTES = (10.0,)
 DATA_PATH = ROOT / "twitchsense" / "data" / "reference_range.json"
 DOCS_PATH = ROOT / "docs" / "reference-range.md"
 
@@ -145,6 +149,7 @@ def measure(data: Path, limit: int = 0, progress: bool = True) -> tuple[list[dic
                 row[f"{state}_s"] = sum(s.end - s.start for s in res.context if s.state == state)
                 row[f"n_{state}"] = sum(1 for e in res.events if e.context == state)
             row["judged_s"] = row["rest_s"] + row["light_s"]
+            row["clock"] = event_clocks(res.context, res.events)
             row["n_judged"] = row["n_rest"] + row["n_light"]
             row["n_all"] = len(res.events)
             row["still_s"], row["n_still"] = still_measures(still_blocks(rec, cfg), res.events)
@@ -152,6 +157,84 @@ def measure(data: Path, limit: int = 0, progress: bool = True) -> tuple[list[dic
             hours += rec.duration_s / 3600
         folders.append({"folder": folder.name, "recordings": len(paths), "hours": round(hours, 2)})
     return rows, folders
+
+
+def event_clocks(context, events) -> dict[str, np.ndarray]:
+    """Per kind of time a window rule counts in (``judged``, ``rest``): the detections' times on that clock
+    (seconds of that time from the recording's start), as the alert engine places them."""
+    from twitchsense.detection.judged import JudgedClock
+
+    out = {}
+    for kind, states in WINDOW_KINDS.items():
+        clock = JudgedClock(states)
+        clock.add(context)
+        out[kind] = np.sort(clock.at(np.array([e.onset for e in events if e.context in states], dtype=float)))
+    return out
+
+
+def unit_window_max(rows: list[dict], kind: str, window_s: float) -> tuple[int, float]:
+    """(highest count in any ``window_s`` of ``kind`` time, that time in all) of one unit: its recordings joined
+    on that clock in name order (a one-subject day's segments: in time order), as the alert engine counts a
+    day in which the time between them is not judged. A unit with less time than the window has all its
+    detections in one window (its rate is then taken over its own time: :func:`window_ranges`)."""
+    times, offset = [], 0.0
+    for r in sorted(rows, key=lambda r: r["recording"]):
+        times.append(r["clock"][kind] + offset)
+        offset += r[f"{kind}_s"]
+    x = np.concatenate(times) if times else np.empty(0)
+    if x.size == 0:
+        return 0, offset
+    counts = np.arange(1, x.size + 1) - np.searchsorted(x, x - window_s, "right")
+    return int(counts.max()), offset
+
+
+def window_ranges(rows: list[dict], window_s: float, trained: set[str] = frozenset()) -> dict:
+    """Per placement and kind of time: the distribution over healthy units of each unit's highest rate over
+    ``window_s`` of that time (what a frequency rule with that window computes over a recording), its
+    percentiles, and how many subjects a percentile taken from the other subjects would warn (leave one
+    subject out). A unit with less time than the window: its rate over all its time (the count over a whole
+    window would take the rest of the window for time without detections; a rate over a shorter stretch
+    spreads more, which errs towards a higher threshold)."""
+    units: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for r in rows:
+        if r["folder"] not in trained:
+            units[(r["placement"], r["folder"] + ":" + r["unit"])].append(r)
+    out: dict[str, dict] = {}
+    for placement in sorted({p for p, _ in units}):
+        mine = {k[1]: v for k, v in units.items() if k[0] == placement}
+        entry: dict = {}
+        for kind in WINDOW_KINDS:
+            rates, subjects, full = [], [], 0
+            for name, rs in sorted(mine.items()):
+                n, secs = unit_window_max(rs, kind, window_s)
+                if secs < MIN_UNIT_MIN * 60:
+                    continue
+                rates.append(n / (min(window_s, secs) / 3600.0))
+                subjects.append(name.split("/")[0])
+                full += secs >= window_s
+            e: dict = {"n_units": len(rates), "units_with_a_full_window": int(full),
+                       "subjects": len(set(subjects))}
+            if rates:
+                r = np.array(rates)
+                e.update({f"p{q}": round(float(np.percentile(r, q)), 1) for q in PERCENTILES})
+                e["max"] = round(float(r.max()), 1)
+                e["held_out"] = leave_one_subject_out(r, np.array(subjects))
+            entry[kind] = e
+        out[placement] = entry
+    return out
+
+
+def leave_one_subject_out(rates: np.ndarray, subjects: np.ndarray) -> dict:
+    """Per percentile: subjects whose highest unit rate is above that percentile of the other subjects' units
+    (the rule warns where the rate is above it). ``None`` with fewer than 2 subjects: nothing to hold out."""
+    names = np.unique(subjects)
+    if names.size < 2:
+        return {"subjects": int(names.size), "warned": None,
+                "why_not": "one subject: the range is not held out from the recordings it is measured on"}
+    warned = {}
+    for q in PERCENTILES:
+        warned[f"p{q}"] = int(sum(rates[subjects == s].max() > np.percentile(rates[subjects != s], q) for s in names))
+    return {"subjects": int(names.size), "warned": warned}
 
 
 def unit_rates(rows: list[dict]) -> dict[tuple[str, str], dict]:
@@ -192,6 +275,16 @@ def ranges(rows: list[dict], trained: set[str] = frozenset()) -> tuple[dict, lis
         entry["thin"] = entry["thin_units"] > 0 or len(subjects) < MIN_UNITS
         out[placement] = entry
     return out, sorted(by_folder, key=lambda f: (f["folder"], f["placement"]))
+
+
+def add_window_max(rng: dict, rows: list[dict], trained: set[str] = frozenset()) -> None:
+    """Each placement's ``window_max``: per window length of :data:`WINDOW_MINUTES` ("10"), per kind of time,
+    the healthy units' highest rates over that window (:func:`window_ranges`): what ``reference:p95`` of a
+    frequency rule with that window compares with."""
+    for minutes in WINDOW_MINUTES:
+        for placement, entry in window_ranges(rows, minutes * 60.0, trained).items():
+            if placement in rng:
+                rng[placement].setdefault("window_max", {})[f"{minutes:g}"] = entry
 
 
 def _group(units: dict, key) -> dict:
@@ -235,6 +328,10 @@ def provenance(folders: list[dict]) -> dict:
                        "min_unit_minutes": MIN_UNIT_MIN, "min_units": MIN_UNITS,
                        "percentiles": "numpy linear, over units",
                        "judged": "context rest or light",
+                       "window_max": "per unit, its recordings joined on the judged (rest) clock in name order "
+                                     "(a one-subject day's segments in time order): the highest count in any "
+                                     "window of that many minutes, per hour; percentiles over units; a unit with "
+                                     "less time than the window: its rate over all its time; held_out: subjects above the percentile of the other subjects' units",
                        "still": f"0.25 s blocks whose +-{STILL_AROUND_S:g} s are all under {STILL_G * 1000:g} mg "
                                 "(activity level); a detection's own blocks left out",
                        "script": "python -m benchmarks.reference_range --write"}}
@@ -268,6 +365,7 @@ def markdown(doc: dict) -> str:
                        if e["thin"] else "") if e["published"] else f"no: {e['why_not']}"
         lines.append(f"| {name} | {e['units']} ({e['subjects']}) | {_fmt(e['judged'])} | {_fmt(e['rest'])} | "
                      f"{_fmt(e['light'])} | {_fmt(e['still'])} | {pub} |")
+    lines += window_markdown(doc)
     lines += ["", "By folder, and pooled (all detections over all hours):", "",
               "| folder | placement | units | per judged h | per still h | pooled: per judged h | pooled: per still h |",
               "|---|---|---|---|---|---|---|"]
@@ -287,6 +385,52 @@ def markdown(doc: dict) -> str:
     return "\n".join(lines)
 
 
+def _fmt_window(w: dict) -> str:
+    if not w.get("n_units"):
+        return "- (0 units)"
+    return (f"{w['p50']:.0f} / {w['p90']:.0f} / {w['p95']:.0f} / {w['max']:.0f} "
+            f"({w['n_units']}; {w['units_with_a_full_window']} with a full window)")
+
+
+def _fmt_held_out(w: dict) -> str:
+    h = w.get("held_out") or {}
+    if not h:
+        return "-"
+    if h.get("warned") is None:
+        return "none: one subject"
+    return ", ".join(f"{k} {v} of {h['subjects']}" for k, v in h["warned"].items())
+
+
+def window_markdown(doc: dict) -> list[str]:
+    """The table of each healthy unit's highest rate over a rule's window (``window_max``)."""
+    lines = []
+    for minutes in WINDOW_MINUTES:
+        key = f"{minutes:g}"
+        rows = [(name, e["window_max"][key]) for name, e in doc["ranges"].items() if key in e.get("window_max", {})]
+        if not rows:
+            continue
+        lines += ["", f"### The highest rate over {key} minutes (what `frequent` compares with)", "",
+                  f"A rule that warns when *any* {key} judged minutes of a day are above a threshold fires on most",
+                  "healthy days if the threshold is the 95th percentile of whole-recording rates: a day's busiest",
+                  f"{key} minutes lie above its average. So `reference:p95` of a frequency rule with a {key}-minute",
+                  f"window compares with the range of each healthy unit's *highest* rate over {key} minutes of its",
+                  "time (its recordings joined on that clock, as the alert engine counts a day; a unit with less",
+                  "time than the window: its rate over all its time). Each cell: p50 / p90 /",
+                  "p95 / highest, per hour (units; units with a full window). Held out: subjects whose highest",
+                  "rate is above that percentile of the *other* subjects' units (leave one subject out).", "",
+                  "| placement | per judged h | held out (judged) | per h at rest | held out (rest) |",
+                  "|---|---|---|---|---|"]
+        for name, w in rows:
+            lines.append(f"| {name} | {_fmt_window(w['judged'])} | {_fmt_held_out(w['judged'])} | "
+                         f"{_fmt_window(w['rest'])} | {_fmt_held_out(w['rest'])} |")
+        lines += ["", "The wrist figures come from one person's day (its half-hour groups): they show the spread",
+                  "within one day, are not held out from it, and that day's own busiest 10 minutes are the highest",
+                  "unit. Most waist subjects have under 10 judged minutes: their figure is their rate over all of it, and",
+                  "a whole day holds more windows than any unit measured here, so its busiest 10 minutes can lie",
+                  "above the p95 of these units though the wearer is healthy."]
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=SHARED_DATA, help="the real folders (default ../shared/data)")
@@ -303,6 +447,7 @@ def main(argv: list[str] | None = None) -> int:
         rows, folders = measure(args.data, args.limit)
     trained = trained_on()
     rng, by_folder = ranges(rows, trained)
+    add_window_max(rng, rows, trained)
     doc = {"version": 1, **provenance(folders), "not_in_range": sorted(trained & {f["folder"] for f in folders}),
            "ranges": rng, "by_folder": by_folder}
     print(json.dumps(doc, indent=1) if args.json else markdown(doc))

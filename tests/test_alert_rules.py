@@ -184,7 +184,7 @@ window_minutes = 5
     (GOOD.replace("per_minute = 1", "per_minute = 0"), r"rule 'f': per_minute must be a number above 0, got 0"),
     (GOOD.replace('kind = "frequency"', 'kind = "often"'), r"rule 'f': kind must be one of frequency, persistence"),
     (GOOD.replace('level = "info"', 'level = "alarm"'), r"rule 'f': level must be one of info, warning, alert, got 'alarm'"),
-    (GOOD + "minutes = 3\n", r"rule 'f': unknown key 'minutes' for a frequency rule \(known: per_minute, window_minutes, above\)"),
+    (GOOD + "minutes = 3\n", r"rule 'f': unknown key 'minutes' for a frequency rule \(known: per_minute, window_minutes, above, context\)"),
     (GOOD + "above = 'p95'\n", r"rule 'f': above must be one of 'reference:p50', 'reference:p90', 'reference:p95', got 'p95'"),
     (GOOD + GOOD, r"rule 'f': the name is used by more than one rule"),
     (GOOD.replace('name = "f"', 'name = "F x"'), r"rule 1: name must be lower-case"),

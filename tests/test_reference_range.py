@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from twitchsense.alerts import AlertEngine, alerts_for_events, load_rules, parse_rules
-from twitchsense.alerts.reference import compare, placement_key, reference_data, reference_range
+from twitchsense.alerts.reference import compare, placement_key, reference_data, reference_range, window_range
 from twitchsense.detection.judged import JudgedClock, judged_seconds
 from twitchsense.types import ContextSpan, TwitchEvent
 
@@ -74,7 +74,10 @@ def test_a_healthy_rate_raises_no_warning_and_one_above_the_p95_held_does():
     alerts = alerts_for_events(busy, 0.0, 7200.0, rules, context=rest, placement="waist")
     frequent = [a for a in warnings_of(alerts, rules) if a.rule == "frequent"]
     assert frequent and 3600.0 < frequent[0].start < 3600.0 + 600.0
-    assert f"/judged h, healthy waist p95 {r.p95:.0f}/judged h" in frequent[0].detail
+    # against the healthy units' highest 10-judged-minute rates: the statistic the rule computes
+    w = window_range("waist", "judged", 600.0)
+    assert w is not None and w.window_min == 10
+    assert f"/judged h, healthy waist p95 of the highest 10-min rates {w.p95:.0f}/judged h" in frequent[0].detail
     # a rate is compared with healthy people's only once measured over the whole window: a busy first
     # 5 minutes of a session warn of nothing
     first = events_at(2 * r.p95, 0.0, 300.0, seed=5)

@@ -18,6 +18,7 @@ boundaries fall every 86 400 s of stream time.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -38,8 +39,8 @@ from ..io.atomic import write_atomic
 from ..io.sessionclock import SessionClock
 from ..types import LEVELS, Alert, ContextSpan, LinkEvent, TwitchEvent
 from .rulefile import RuleSet, load_rules
-from .rules import (DaysRule, FaultStatus, Finding, FrequencyRule, NoDataRule, NotWornRule, PersistenceRule,
-                    RateBasis, RuleBase, SaturationRule, level_rank)
+from .rules import (DaysRule, FaultStatus, Finding, FrequencyRule, NoDataRule, NotWornRule, PeriodicRule,
+                    PersistenceRule, RateBasis, RuleBase, SaturationRule, level_rank)
 
 if TYPE_CHECKING:
     from ..io.recording import Recording
@@ -131,6 +132,8 @@ class AlertEngine:
                  known_days: dict[str, set[int]] | None = None, placement: str | None = None) -> None:
         self.rules = rules if rules is not None else load_rules()
         self.judged = JudgedClock()
+        #: rest time: the clock of rules with ``context = "rest"`` (AASM anchors, scored in sleep or at rest)
+        self.rest = JudgedClock(("rest",))
         self._placement = placement
         self.state_path = Path(state_path) if state_path is not None else None
         self.keep_episodes = keep_episodes
@@ -142,6 +145,7 @@ class AlertEngine:
         self.horizon_s = max([r.horizon_s for r in self.twitch_rules] or [0.0])
         self._onsets = np.empty(0)
         self._peaks = np.empty(0)
+        self._at_rest = np.empty(0, dtype=bool)  # per event: the detector judged it in rest context
         self.state: dict[str, RuleState] = {r.name: RuleState() for r in self.rules.rules}
         self.days_met: dict[str, set[int]] = {r.rule: set() for r in self.days_rules}
         self._known_days = known_days or {}
@@ -207,7 +211,7 @@ class AlertEngine:
         if len(events):
             on = np.array([e.onset for e in events], dtype=float)
             pk = np.array([e.peak_g for e in events], dtype=float)
-            self._add(on, pk)
+            self._add(on, pk, np.array([e.context == "rest" for e in events], dtype=bool))
             end = max(e.onset + e.duration for e in events)
             self._last_movement_t = max(self._last_movement_t or -math.inf, end)
         return self._evaluate(now)
@@ -217,6 +221,7 @@ class AlertEngine:
         and persistence rules then count judged time. Evaluated with the next input or tick."""
         before = self.judged.at(math.inf) if self.judged.seen else -1.0
         self.judged.add(spans)
+        self.rest.add(spans)
         if float(self.judged.at(math.inf)) != before:
             self._events_changed = True
 
@@ -315,13 +320,14 @@ class AlertEngine:
         return self.clock.day(now)
 
     # ---- evaluation ---------------------------------------------------------------------
-    def _add(self, onsets: np.ndarray, peaks: np.ndarray) -> None:
+    def _add(self, onsets: np.ndarray, peaks: np.ndarray, at_rest: np.ndarray) -> None:
         on = np.concatenate([self._onsets, onsets])
         pk = np.concatenate([self._peaks, peaks])
+        rest = np.concatenate([self._at_rest, at_rest])
         if on.size > 1 and np.any(np.diff(on) < 0):
             order = np.argsort(on, kind="stable")
-            on, pk = on[order], pk[order]
-        self._onsets, self._peaks = on, pk
+            on, pk, rest = on[order], pk[order], rest[order]
+        self._onsets, self._peaks, self._at_rest = on, pk, rest
         self._dirty = True
         self._events_changed = True
 
@@ -374,12 +380,15 @@ class AlertEngine:
         self._now = max(self._now, now)
         if self._onsets.size and self._onsets[0] <= now - self.horizon_s:
             k = int(np.searchsorted(self._onsets, now - self.horizon_s, "right"))
-            if self.judged.seen:  # judged windows may reach further back than stream time
-                j = self.judged.at(self._onsets[:k + 1])
-                k = min(k, int(np.searchsorted(j, float(self.judged.at(now)) - self.horizon_s, "right")))
-            self._onsets, self._peaks = self._onsets[k:], self._peaks[k:]
+            for clock in (self.judged, self.rest) if self.judged.seen else ():
+                # judged (and rest) windows may reach further back than stream time
+                j = clock.at(self._onsets[:k + 1])
+                k = min(k, int(np.searchsorted(j, float(clock.at(now)) - self.horizon_s, "right")))
+            self._onsets, self._peaks, self._at_rest = self._onsets[k:], self._peaks[k:], self._at_rest[k:]
         if self.judged.seen:  # spans an event still to come (its onset a little before now) may still need
-            self.judged.forget_before(min(float(self._onsets[0]) if self._onsets.size else now, now - self.horizon_s))
+            oldest = min(float(self._onsets[0]) if self._onsets.size else now, now - self.horizon_s)
+            self.judged.forget_before(oldest)
+            self.rest.forget_before(oldest)
         changes: list[AlertChange] = []
         # twitch and days rules can only change with new events or at next_due (exact): skip otherwise
         if self._events_changed or now >= self.next_due:
@@ -412,11 +421,21 @@ class AlertEngine:
         basis = self.basis
         j_onsets = self.judged.at(self._onsets) if basis.judged else self._onsets
         j_now = float(self.judged.at(now)) if basis.judged else now
+        rest = self._at_rest
+        r_onsets, r_now = self.rest.at(self._onsets[rest]), float(self.rest.at(now))
         for rule in self.twitch_rules:
-            if isinstance(rule, FrequencyRule):  # rates per judged minute: on the judged clock
+            context = getattr(rule, "context", "")
+            if isinstance(rule, FrequencyRule) and not context:  # rates per judged minute: on the judged clock
                 f = rule.evaluate(j_onsets, self._peaks, j_now, basis)
                 # the judged clock runs at most as fast as stream time: the change comes no earlier
                 f = Finding(f.met, f.detail, now + (f.next_change - j_now))
+            elif isinstance(rule, FrequencyRule):  # events at rest only, per minute of rest time
+                f = rule.evaluate(r_onsets, self._peaks[rest], r_now, dataclasses.replace(basis, context=context))
+                f = Finding(f.met, f.detail, now + (f.next_change - r_now))  # rest time runs no faster either
+            elif isinstance(rule, PeriodicRule) and context:  # series of events at rest, indexed per rest hour
+                f = rule.evaluate(self._onsets[rest], self._peaks[rest], now,
+                                  dataclasses.replace(basis, context=context), r_onsets, r_now)
+                f = Finding(f.met, f.detail, now + (f.next_change - r_now))
             else:
                 f = rule.evaluate(self._onsets, self._peaks, now)  # type: ignore[attr-defined]
             due = min(due, f.next_change)
@@ -496,7 +515,8 @@ class AlertEngine:
             "version": STATE_VERSION,
             "saved_at": datetime.now().astimezone().isoformat(timespec="seconds"),
             "rules_source": self.rules.source,
-            "events": [[round(o + off, 6), round(p, 6)] for o, p in zip(self._onsets, self._peaks)],
+            "events": [[round(o + off, 6), round(p, 6), int(r)]  # onset, peak, at rest (1) or not (0)
+                       for o, p, r in zip(self._onsets, self._peaks, self._at_rest)],
             "rules": {n: {"level": s.level, "since": ab(s.since), "below_since": ab(s.below_since),
                           "entry_detail": s.entry_detail, "announced": s.announced}
                       for n, s in self.state.items()
@@ -532,7 +552,10 @@ class AlertEngine:
                                "entry_detail": str(s.get("entry_detail", "")),
                                "announced": {k: float(v) for k, v in s.get("announced", {}).items()
                                              if k in LEVELS}}
-            return {"events": np.asarray(doc.get("events", []), dtype=float).reshape(-1, 2), "rules": rules,
+            events = doc.get("events", [])
+            # a state saved before events kept their context has [onset, peak]: not known to be at rest
+            events = [list(e) + [0] * (3 - len(e)) if isinstance(e, list) and len(e) == 2 else e for e in events]
+            return {"events": np.asarray(events, dtype=float).reshape(-1, 3), "rules": rules,
                     "days_met": {n: {int(d) for d in days} for n, days in doc.get("days_met", {}).items()}}
         except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
             raise TwitchsenseError(f"{p}: the alert state file cannot be read ({exc}); "
@@ -542,7 +565,7 @@ class AlertEngine:
         """Continue from a saved state, its absolute times mapped onto this session's stream time."""
         off = self.epoch_offset
         ev = saved["events"]
-        self._onsets, self._peaks = ev[:, 0] - off, ev[:, 1]
+        self._onsets, self._peaks, self._at_rest = ev[:, 0] - off, ev[:, 1], ev[:, 2] > 0
         for name, s in saved["rules"].items():
             if name in self.state and name not in {r.name for r in self.fault_rules}:
                 st = self.state[name]

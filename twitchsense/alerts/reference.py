@@ -54,6 +54,8 @@ class Range:
     hours: float
     thin: bool
     measured: str
+    #: the range of each healthy unit's highest rate over this many minutes (0: of whole-recording rates)
+    window_min: float = 0.0
 
     def value(self, name: str) -> float:
         """``p50``, ``p90`` or ``p95``."""
@@ -62,7 +64,8 @@ class Range:
     def describe(self, name: str = "p95") -> str:
         """The figure in words: "healthy waist p95 48/judged h" ("...; thin" when it rests on one subject)."""
         per = "judged h" if self.kind == "judged" else ("still h" if self.kind == "still" else f"h at {self.kind}")
-        return f"healthy {self.placement} {name} {self.value(name):.0f}/{per}" + (" (thin data)" if self.thin else "")
+        of = f" of the highest {self.window_min:g}-min rates" if self.window_min else ""
+        return f"healthy {self.placement} {name}{of} {self.value(name):.0f}/{per}" + (" (thin data)" if self.thin else "")
 
 
 @functools.lru_cache(maxsize=1)
@@ -87,6 +90,23 @@ def reference_range(placement: str | None, kind: str = "judged") -> Range | None
         return None
     return Range(str(key), kind, float(p["p50"]), float(p["p90"]), float(p["p95"]), int(p["n_units"]),
                  float(p["hours"]), bool(entry.get("thin")), str(reference_data().get("measured", "")))
+
+
+def window_range(placement: str | None, kind: str, window_s: float) -> Range | None:
+    """The range of healthy units' highest rate over a window of ``window_s`` of this kind of time (what a
+    frequency rule with that window computes over a recording), or None where none is published for that
+    window length. A rule's rate over its window meets this, not the range of whole-recording rates: the
+    highest 10-minute rate of a day lies above a day's rate."""
+    key = placement_key(placement) if placement not in (reference_data().get("ranges") or {}) else placement
+    entry = (reference_data().get("ranges") or {}).get(key or "")
+    if not entry or not entry.get("published"):
+        return None
+    p = ((entry.get("window_max") or {}).get(f"{window_s / 60.0:g}") or {}).get(kind) or {}
+    if not p.get("n_units") or "p95" not in p:
+        return None
+    return Range(str(key), kind, float(p["p50"]), float(p["p90"]), float(p["p95"]), int(p["n_units"]),
+                 float((entry.get(kind) or {}).get("hours", 0.0)), bool(entry.get("thin")),
+                 str(reference_data().get("measured", "")), window_s / 60.0)
 
 
 def no_range_reason(placement: str | None) -> str:

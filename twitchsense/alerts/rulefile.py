@@ -7,7 +7,10 @@ replaces it. A file has an optional ``[settings]`` table (``hold_minutes``,
 own keys (see :data:`KIND_KEYS`). Frequency and persistence rules count per judged minute (time the
 detector can judge); ``above = "reference:p95"`` sets their threshold to the healthy reference range
 of the sensor's placement (:mod:`twitchsense.alerts.reference`), ``per_minute`` then being the
-threshold only where the placement has no range.
+threshold only where the placement has no range. ``context = "rest"`` (frequency, persistence and periodic
+rules) counts only events the detector judged at rest, per hour of rest time: the AASM anchors (periodic limb
+movements, excessive fragmentary myoclonus) are scored in sleep or lying awake at rest, not in daytime
+activity. A rule without it counts as before.
 """
 
 from __future__ import annotations
@@ -88,6 +91,18 @@ def _reference(v: Any) -> str:
     return v
 
 
+#: ``context`` values of a rule file: the one context a rule may be limited to.
+RULE_CONTEXTS = ("rest",)
+
+
+def _context(v: Any) -> str:
+    """``context``: count only events in this context, per hour of its time (``rest``)."""
+    if v not in RULE_CONTEXTS:
+        known = ", ".join(f"'{c}'" for c in RULE_CONTEXTS)
+        raise ValueError(f"must be {known} (count only events at rest, per hour of rest time), got {v!r}")
+    return v
+
+
 def _minutes(v: Any) -> float:
     return 60.0 * _positive(v)
 
@@ -99,16 +114,16 @@ def _minutes0(v: Any) -> float:
 #: Per kind: file key -> (field of the rule class, converter). Units are in the key's name.
 KIND_KEYS: dict[str, dict[str, tuple[str, Callable[[Any], Any]]]] = {
     "frequency": {"per_minute": ("per_minute", _positive), "window_minutes": ("window_s", _minutes),
-                  "above": ("above", _reference)},
+                  "above": ("above", _reference), "context": ("context", _context)},
     "persistence": {"per_minute": ("per_minute", _positive), "window_minutes": ("window_s", _minutes),
-                    "above": ("above", _reference),
+                    "above": ("above", _reference), "context": ("context", _context),
                     "minutes": ("sustained_s", _minutes), "tolerance_minutes": ("tolerance_s", _minutes0)},
     "strength": {"min_g": ("min_g", _positive), "count": ("count", _count(1)),
                  "window_minutes": ("window_s", _minutes)},
     "periodic": {"min_count": ("min_count", _count(2)), "min_interval_s": ("min_interval_s", _non_negative),
                  "max_interval_s": ("max_interval_s", _positive),
                  "index_per_hour": ("index_per_hour", _non_negative),
-                 "window_minutes": ("window_s", _minutes)},
+                 "window_minutes": ("window_s", _minutes), "context": ("context", _context)},
     "days": {"rule": ("rule", _text), "min_days": ("min_days", _count(1)), "of_days": ("of_days", _count(1))},
     "no-data": {"seconds": ("seconds", _positive)},
     "not-worn": {"minutes": ("minutes_s", _minutes), "still_g": ("still_g", _positive)},

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..types import LEVELS
-from .reference import no_range_reason, reference_range
+from .reference import no_range_reason, reference_range, window_range
 
 #: The seed's guidance, in plain words, per level (a rule may carry its own).
 GUIDANCE = {
@@ -154,18 +154,26 @@ class RateBasis:
     placement: str | None = None
     #: when the clock started (judged: 0); a rate compared with the healthy range needs a full window since
     start: float = -math.inf
+    #: ``rest``: the clock runs in rest time only and only events at rest count (a rule's ``context``);
+    #: "": every judged context
+    context: str = ""
 
     @property
     def per(self) -> str:
-        return "judged " if self.judged else ""
+        return f"{self.context} " if self.context else ("judged " if self.judged else "")
+
+    @property
+    def kind(self) -> str:
+        """The healthy range's kind of time for this basis (``judged``, or the rule's context)."""
+        return self.context or "judged"
 
 
 def _judged(duration: str, basis: RateBasis) -> str:
-    """"10 min" -> "10 judged min" when the basis is judged time."""
-    if not basis.judged:
+    """"10 min" -> "10 judged min" when the basis is judged time ("10 rest min" in rest time)."""
+    if not basis.per:
         return duration
     value, unit = duration.rsplit(" ", 1)
-    return f"{value} judged {unit}"
+    return f"{value} {basis.per}{unit}"
 
 
 @dataclass(frozen=True)
@@ -190,6 +198,8 @@ class FrequencyRule(RuleBase):
     per_minute: float = 1.0
     window_s: float = 600.0
     above: str = ""
+    #: ``rest``: count only events in rest context, per minute of rest time (AASM anchors scored in sleep)
+    context: str = ""
     kind = "frequency"
 
     @property
@@ -205,7 +215,8 @@ class FrequencyRule(RuleBase):
         if not self.above:
             return Threshold(self.per_minute, f"threshold {_num(self.per_minute)}/{basis.per}min")
         pct = self.above.split(":", 1)[1]
-        r = reference_range(basis.placement, "judged")
+        # the healthy units' highest rate over this rule's window, where published; else their whole-recording rates
+        r = window_range(basis.placement, basis.kind, self.window_s) or reference_range(basis.placement, basis.kind)
         if r is not None:
             return Threshold(r.value(pct) / 60.0, r.describe(pct), True)
         why = no_range_reason(basis.placement)
@@ -231,10 +242,13 @@ class FrequencyRule(RuleBase):
 
     def evaluate(self, onsets: np.ndarray, peaks: np.ndarray, now: float,
                  basis: RateBasis = RateBasis()) -> Finding:
-        """``onsets`` and ``now`` on the basis' clock (judged seconds when ``basis.judged``)."""
+        """``onsets`` and ``now`` on the basis' clock (judged seconds when ``basis.judged``; rest seconds, and only
+        events at rest, when ``basis.context`` is ``rest``)."""
         n = window_count(onsets, now, self.window_s)
         th = self.threshold(basis)
         head = self.head(n, basis)
+        if self.context and not basis.judged:
+            return Finding(False, f"{head} ({self.no_context_words})")
         if th.per_minute is None:
             return Finding(False, f"{head} ({th.words})")
         per_minute = self._needed(th)
@@ -243,6 +257,10 @@ class FrequencyRule(RuleBase):
         if now < full_at:  # a rate compared with the healthy range is measured over the whole window
             return Finding(False, f"{detail}; not yet {_judged(_minutes(self.window_s), basis)} measured", full_at)
         return Finding(n >= _required(per_minute, self.window_s), detail, self.until_unmet(onsets, now, per_minute))
+
+    @property
+    def no_context_words(self) -> str:
+        return f"not judged: the rule counts only at {self.context}, and the detector's context is not known"
 
     def full_window_at(self, basis: RateBasis, th: Threshold) -> float:
         """When the window first holds ``window_s`` of the basis' time (only for a healthy-range threshold:
@@ -324,6 +342,8 @@ class PersistenceRule(FrequencyRule):
         th = self.threshold(basis)
         head = self.head(n, basis)
         held_for = _judged(_minutes(self.sustained_s), basis)
+        if self.context and not basis.judged:
+            return Finding(False, f"{head} ({self.no_context_words})")
         if th.per_minute is None:
             return Finding(False, f"{head} ({th.words})")
         if th.reference:  # "52/judged h, healthy wrist p95 70/judged h, sustained 4 judged min so far (needs 10...)"
@@ -400,13 +420,19 @@ def periodic_series(onsets: np.ndarray, min_interval_s: float, max_interval_s: f
 
 @dataclass(frozen=True)
 class PeriodicRule(RuleBase):
-    """PLM-style index: series events per hour over ``window_s``, firing when above ``index_per_hour``."""
+    """PLM-style index: series events per hour over ``window_s``, firing when above ``index_per_hour``.
+
+    ``context = "rest"``: only events in rest context count, and the window and the index are in rest
+    time (AASM/WASM periodic limb movements are scored in sleep, or lying awake at rest); the
+    intervals of a series stay stream seconds (the real time between movements).
+    """
 
     min_count: int = 4
     min_interval_s: float = 5.0
     max_interval_s: float = 90.0
     index_per_hour: float = 15.0
     window_s: float = 3600.0
+    context: str = ""
     kind = "periodic"
 
     @property
@@ -414,12 +440,24 @@ class PeriodicRule(RuleBase):
         # a series reaching into the window may have started up to (min_count - 1) intervals before it
         return self.window_s + self.max_interval_s * self.min_count
 
-    def evaluate(self, onsets: np.ndarray, peaks: np.ndarray, now: float) -> Finding:
-        lo = np.searchsorted(onsets, now - self.horizon_s, "right")
-        hi = np.searchsorted(onsets, now, "right")
-        o = onsets[lo:hi]
+    def evaluate(self, onsets: np.ndarray, peaks: np.ndarray, now: float,
+                 basis: RateBasis = RateBasis(), clock: np.ndarray | None = None,
+                 clock_now: float | None = None) -> Finding:
+        """``onsets`` and ``now`` in stream seconds; with a rule ``context``, ``onsets`` are the events in that
+        context only and ``clock``/``clock_now`` their times and now on its clock (rest seconds): the window is
+        counted there, and ``next_change`` is on that clock."""
+        if self.context and not basis.judged:
+            return Finding(False, f"periodic series not judged: the rule counts only at {self.context}, "
+                                  "and the detector's context is not known")
+        c = onsets if clock is None else clock
+        c_now = now if clock_now is None else clock_now
+        per = basis.per if self.context else ""  # "rest ": the window and the index in rest time
+        window = _judged(_minutes(self.window_s), basis) if per else _minutes(self.window_s)
+        lo = np.searchsorted(c, c_now - self.horizon_s, "right")
+        hi = np.searchsorted(c, c_now, "right")
+        o, oc = onsets[lo:hi], c[lo:hi]
         member = periodic_series(o, self.min_interval_s, self.max_interval_s, self.min_count)
-        inside = o > now - self.window_s
+        inside = oc > c_now - self.window_s
         n = int(np.count_nonzero(member & inside))
         # a series has members inside the window exactly when its last event is inside
         last = member & ~np.concatenate([member[1:], [False]])
@@ -427,12 +465,12 @@ class PeriodicRule(RuleBase):
         index = n / (self.window_s / 3600.0)
         met = index > self.index_per_hour
         # while met, the index can only fall when a series twitch leaves the window
-        nxt = float(o[member & inside][0]) + self.window_s if met else math.inf
+        nxt = float(oc[member & inside][0]) + self.window_s if met else math.inf
         return Finding(met,
                        f"{_twitches(n)} in {n_series} periodic series (at least {self.min_count}, "
                        f"{_num(self.min_interval_s)}-{_num(self.max_interval_s)} s apart) in the last "
-                       f"{_minutes(self.window_s)}: index {_num(index)}/h "
-                       f"(threshold above {_num(self.index_per_hour)}/h)", nxt)
+                       f"{window}: index {_num(index)}/{per}h "
+                       f"(threshold above {_num(self.index_per_hour)}/{per}h)", nxt)
 
 
 @dataclass(frozen=True)

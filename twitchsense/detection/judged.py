@@ -56,7 +56,9 @@ class JudgedClock:
     in which the detector cannot tell is not taken for time without twitches.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, states: tuple[str, ...] = JUDGED_STATES) -> None:
+        #: the context states this clock runs in (``("rest",)``: a clock of rest time)
+        self.states = tuple(states)
         # judged span starts and ends (sorted, not overlapping) and the judged seconds before each span
         # (and in all, last): one tuple, replaced whole, so a reader on another thread sees a consistent state
         self._spans: tuple[np.ndarray, np.ndarray, np.ndarray] = (np.empty(0), np.empty(0), np.zeros(1))
@@ -68,12 +70,12 @@ class JudgedClock:
         return bool(np.isfinite(self.known_until))
 
     def add(self, context: Iterable[ContextSpan]) -> None:
-        """New context spans (any state; only ``rest``/``light`` are judged)."""
+        """New context spans (any state; only the clock's ``states``, by default ``rest``/``light``, count)."""
         new_a, new_b = [], []
         end = float(self._spans[1][-1]) if self._spans[1].size else -np.inf
         for s in context:
             self.known_until = max(self.known_until, s.end)
-            if s.state not in JUDGED_STATES:
+            if s.state not in self.states:
                 continue
             a = max(s.start, end)
             if s.end > a:
