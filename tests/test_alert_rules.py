@@ -132,6 +132,14 @@ def test_periodic_counts_only_series_members_inside_the_window():
     assert "2 twitches in 1 periodic series" in f.detail
 
 
+def test_back_to_back_periodic_series_are_counted_as_two():
+    rule = PeriodicRule("plm", "warning", index_per_hour=3, window_s=3600)
+    first = 100 + 20.0 * np.arange(12)
+    onsets = np.concatenate([first, first[-1] + 140 + 20.0 * np.arange(4)])  # 140 s apart: a new series
+    f = rule.evaluate(onsets, NO_PEAKS, now=1000.0)
+    assert "16 twitches in 2 periodic series" in f.detail
+
+
 # ---- days -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("days, met", [({94, 97, 100}, True), ({93, 97, 100}, False),
                                        ({100, 99, 98, 101}, True)])

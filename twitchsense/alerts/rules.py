@@ -459,8 +459,11 @@ class PeriodicRule(RuleBase):
         member = periodic_series(o, self.min_interval_s, self.max_interval_s, self.min_count)
         inside = oc > c_now - self.window_s
         n = int(np.count_nonzero(member & inside))
-        # a series has members inside the window exactly when its last event is inside
-        last = member & ~np.concatenate([member[1:], [False]])
+        # a series has members inside the window exactly when its last event is inside; a member ends its
+        # series when the next onset is no member or lies outside the interval (two series back to back)
+        d = np.diff(o)
+        linked = member[1:] & (d >= self.min_interval_s) & (d <= self.max_interval_s)
+        last = member & ~np.concatenate([linked, [False]])
         n_series = int(np.count_nonzero(last & inside))
         index = n / (self.window_s / 3600.0)
         met = index > self.index_per_hour
