@@ -248,7 +248,7 @@ class FrequencyRule(RuleBase):
         th = self.threshold(basis)
         head = self.head(n, basis)
         if self.context and not basis.judged:
-            return Finding(False, f"{head} ({self.no_context_words})")
+            return Finding(False, f"{head} ({_no_context_words(self.context)})")
         if th.per_minute is None:
             return Finding(False, f"{head} ({th.words})")
         per_minute = self._needed(th)
@@ -257,10 +257,6 @@ class FrequencyRule(RuleBase):
         if now < full_at:  # a rate compared with the healthy range is measured over the whole window
             return Finding(False, f"{detail}; not yet {_judged(_minutes(self.window_s), basis)} measured", full_at)
         return Finding(n >= _required(per_minute, self.window_s), detail, self.until_unmet(onsets, now, per_minute))
-
-    @property
-    def no_context_words(self) -> str:
-        return f"not judged: the rule counts only at {self.context}, and the detector's context is not known"
 
     def full_window_at(self, basis: RateBasis, th: Threshold) -> float:
         """When the window first holds ``window_s`` of the basis' time (only for a healthy-range threshold:
@@ -343,7 +339,7 @@ class PersistenceRule(FrequencyRule):
         head = self.head(n, basis)
         held_for = _judged(_minutes(self.sustained_s), basis)
         if self.context and not basis.judged:
-            return Finding(False, f"{head} ({self.no_context_words})")
+            return Finding(False, f"{head} ({_no_context_words(self.context)})")
         if th.per_minute is None:
             return Finding(False, f"{head} ({th.words})")
         if th.reference:  # "52/judged h, healthy wrist p95 70/judged h, sustained 4 judged min so far (needs 10...)"
@@ -395,6 +391,11 @@ class StrengthRule(RuleBase):
         return Finding(met, txt + f" (threshold {self.count})", nxt)
 
 
+def _no_context_words(context: str) -> str:
+    """Why a rule limited to a ``context`` does not judge: the detector's context is not known."""
+    return f"not judged: the rule counts only at {context}, and the detector's context is not known"
+
+
 def periodic_series(onsets: np.ndarray, min_interval_s: float, max_interval_s: float,
                     min_count: int) -> np.ndarray:
     """Boolean mask of the onsets that belong to a periodic series.
@@ -403,19 +404,25 @@ def periodic_series(onsets: np.ndarray, min_interval_s: float, max_interval_s: f
     within ``[min_interval_s, max_interval_s]``, at least ``min_count`` long
     (AASM/WASM periodic limb movements: >= 4 movements, 5-90 s apart).
     """
+    return series_ids(onsets, min_interval_s, max_interval_s, min_count) >= 0
+
+
+def series_ids(onsets: np.ndarray, min_interval_s: float, max_interval_s: float, min_count: int) -> np.ndarray:
+    """Per onset, the number of its periodic series (:func:`periodic_series`; 0, 1, ... in order), or -1:
+    two series back to back (an interval outside the range between them) get two numbers."""
     n = onsets.size
-    member = np.zeros(n, dtype=bool)
+    ids = np.full(n, -1)
     if n < min_count:
-        return member
+        return ids
     d = np.diff(onsets)
     ok = (d >= min_interval_s) & (d <= max_interval_s)
     edges = np.diff(np.concatenate([[0], ok.astype(np.int8), [0]]))
     starts = np.flatnonzero(edges == 1)
     stops = np.flatnonzero(edges == -1)  # ok[starts:stops] true: intervals; onsets starts..stops
-    for a, b in zip(starts, stops):
-        if b - a + 1 >= min_count:
-            member[a:b + 1] = True
-    return member
+    runs = [(a, b) for a, b in zip(starts, stops) if b - a + 1 >= min_count]
+    for k, (a, b) in enumerate(runs):
+        ids[a:b + 1] = k
+    return ids
 
 
 @dataclass(frozen=True)
@@ -447,8 +454,7 @@ class PeriodicRule(RuleBase):
         context only and ``clock``/``clock_now`` their times and now on its clock (rest seconds): the window is
         counted there, and ``next_change`` is on that clock."""
         if self.context and not basis.judged:
-            return Finding(False, f"periodic series not judged: the rule counts only at {self.context}, "
-                                  "and the detector's context is not known")
+            return Finding(False, f"periodic series {_no_context_words(self.context)}")
         c = onsets if clock is None else clock
         c_now = now if clock_now is None else clock_now
         per = basis.per if self.context else ""  # "rest ": the window and the index in rest time
@@ -456,15 +462,11 @@ class PeriodicRule(RuleBase):
         lo = np.searchsorted(c, c_now - self.horizon_s, "right")
         hi = np.searchsorted(c, c_now, "right")
         o, oc = onsets[lo:hi], c[lo:hi]
-        member = periodic_series(o, self.min_interval_s, self.max_interval_s, self.min_count)
+        ids = series_ids(o, self.min_interval_s, self.max_interval_s, self.min_count)
+        member = ids >= 0
         inside = oc > c_now - self.window_s
         n = int(np.count_nonzero(member & inside))
-        # a series has members inside the window exactly when its last event is inside; a member ends its
-        # series when the next onset is no member or lies outside the interval (two series back to back)
-        d = np.diff(o)
-        linked = member[1:] & (d >= self.min_interval_s) & (d <= self.max_interval_s)
-        last = member & ~np.concatenate([linked, [False]])
-        n_series = int(np.count_nonzero(last & inside))
+        n_series = np.unique(ids[member & inside]).size  # the series with members inside the window
         index = n / (self.window_s / 3600.0)
         met = index > self.index_per_hour
         # while met, the index can only fall when a series twitch leaves the window
