@@ -14,7 +14,6 @@ JSON lines (``--jsonl``), which carry all three steps.
 from __future__ import annotations
 
 import functools
-import io
 import os
 import shutil
 import sys
@@ -280,7 +279,7 @@ class TerminalSink(SinkBase):
         """The size of the terminal the view is drawn on (not the process's stdout), or 100 x 30."""
         try:
             size = os.get_terminal_size(self.stream.fileno())
-        except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
             return shutil.get_terminal_size((100, 30))
         return size if size.columns and size.lines else os.terminal_size((100, 30))
 
