@@ -3,6 +3,8 @@ and forget twitches older than a multiple of their window in clock time; live as
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -152,3 +154,26 @@ def test_an_engine_without_rest_rules_keeps_no_rest_clock():
     eng = AlertEngine(rules)
     eng.on_context(SPANS)
     assert eng.rest is None and eng.on_events(EVENTS, 1600.0)[0].rule == "periodic"
+
+
+def test_a_restart_mid_night_keeps_the_rest_stretch_and_its_twitches(tmp_path):
+    """The saved state keeps the rest runs: after a restart the night's stretch (and the twitches in it) still
+    count; a state saved before rest spans were kept still loads."""
+    rules = parse_rules(rule_file(PERIODIC, hold_minutes=0))
+    start = "2026-03-01T23:00:00+00:00"
+    state = tmp_path / "state.json"
+    night = [ContextSpan(0, 1500, "rest", 0.005)]
+    first = AlertEngine(rules, state_path=state, start_time=start)
+    first.on_context(night)
+    first.on_events([e for e in EARLY if e.onset < 1400], 1500.0)  # 29 twitches, the stretch qualified at 305
+    first.close(1500.0)
+    again = AlertEngine(rules, state_path=state, start_time=start)
+    again.on_context([ContextSpan(1500, 1600, "rest", 0.005)])
+    assert again.on_events([], 1600.0) == [] and again.state["periodic"].level == "warning"
+    assert again.state["periodic"].detail.startswith("29 twitches")
+    doc = json.loads(state.read_text())
+    del doc["rest_spans"]
+    state.write_text(json.dumps(doc))
+    old = AlertEngine(rules, state_path=state, start_time=start)
+    old.on_context([ContextSpan(1500, 1600, "rest", 0.005)])
+    assert [c.change for c in old.on_events([], 1600.0)] == ["lowered"]  # its twitches lie in no known stretch

@@ -537,6 +537,8 @@ class AlertEngine:
                       if n not in {r.name for r in self.fault_rules}},
             "days_met": {n: sorted(d) for n, d in self.days_met.items()},
         }
+        if self.rest is not None:  # the rest runs the rest rules still need: a restart mid-night keeps its stretch
+            doc["rest_spans"] = [[round(a + off, 6), round(b + off, 6)] for a, b in self.rest.spans()]
         try:
             self.state_path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(self.state_path, json.dumps(doc))  # a temporary name of its own: writers never collide
@@ -570,6 +572,8 @@ class AlertEngine:
             # a state saved before events kept their context has [onset, peak]: not known to be at rest
             events = [list(e) + [0] * (3 - len(e)) if isinstance(e, list) and len(e) == 2 else e for e in events]
             return {"events": np.asarray(events, dtype=float).reshape(-1, 3), "rules": rules,
+                    # saved before rest rules counted sleep-like rest: no spans
+                    "rest_spans": np.asarray(doc.get("rest_spans", []), dtype=float).reshape(-1, 2),
                     "days_met": {n: {int(d) for d in days} for n, days in doc.get("days_met", {}).items()}}
         except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
             raise TwitchsenseError(f"{p}: the alert state file cannot be read ({exc}); "
@@ -589,6 +593,8 @@ class AlertEngine:
         for name, days in saved["days_met"].items():
             if name in self.days_met:
                 self.days_met[name] = set(days)
+        if self.rest is not None:
+            self.rest.restore(saved["rest_spans"] - off)
         self._events_changed = True
 
 

@@ -22,6 +22,7 @@ import math
 import numpy as np
 
 from ..detection.judged import JudgedClock
+from ..types import ContextSpan
 
 #: Seconds after a stretch meets the conditions at which it counts, live and batch alike: a bound on how
 #: late the detector decides its context (``ContextConfig`` half_s + release_s = 1.75 s, plus a block).
@@ -41,6 +42,19 @@ class SleepLikeRest(JudgedClock):
         super().__init__(("rest",))
         self.min_s, self.gap_s, self.fraction = float(min_s), float(gap_s), float(fraction)
         self.delay_s = float(delay_s) if min_s > 0 else 0.0
+
+    def spans(self) -> np.ndarray:
+        """``(k, 2)`` start and end of the rest spans kept (sorted, not overlapping)."""
+        a, b, _ = self._spans
+        return np.column_stack([a, b])
+
+    def restore(self, spans: np.ndarray) -> None:
+        """Rest spans saved before a restart (``(k, 2)``), put back with those handed in since."""
+        both = sorted(map(tuple, np.concatenate([np.asarray(spans, dtype=float).reshape(-1, 2), self.spans()])))
+        until = self.known_until
+        self._spans, self.known_until = (np.empty(0), np.empty(0), np.zeros(1)), -math.inf
+        self.add([ContextSpan(a, b, "rest", 0.0) for a, b in both])
+        self.known_until = max(self.known_until, until)
 
     def _stretches(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per span: the index of its stretch's first span, and the earliest instant within the span at which
