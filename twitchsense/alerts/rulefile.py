@@ -31,10 +31,6 @@ from ..errors import TwitchsenseError
 from ..types import LEVELS
 from .rules import REFERENCE_PERCENTILES, RULE_KINDS, DaysRule, RuleBase
 
-#: defaults of ``sleep_like_gap_seconds`` and ``sleep_like_fraction`` (docs/physiology.md says why)
-SLEEP_LIKE_GAP_S = 0.0
-SLEEP_LIKE_FRACTION = 0.9
-
 
 class RuleError(TwitchsenseError):
     """A rule file is malformed: the message names the file, the rule and the problem."""
@@ -56,10 +52,10 @@ class RuleSet:
     #: rules with ``context = "rest"`` count only sleep-like rest (:mod:`twitchsense.alerts.sleeplike`): stretches
     #: of the detector's rest context at least this long (0: any rest) ...
     sleep_like_s: float = 300.0
-    #: ... whose breaks of the rest context up to this long are tolerated ...
-    sleep_like_gap_s: float = SLEEP_LIKE_GAP_S
+    #: ... whose breaks of the rest context up to this long are tolerated (0: none; docs/physiology.md says why) ...
+    sleep_like_gap_s: float = 0.0
     #: ... and which are at least this part rest
-    sleep_like_fraction: float = SLEEP_LIKE_FRACTION
+    sleep_like_fraction: float = 0.9
     #: a rest rule's window also ends this many times its length back in clock time: the rest clock stands
     #: still while the wearer is up, and a night's twitches must not keep a warning up through the next day
     clock_cap_windows: float = 2.0
@@ -121,6 +117,13 @@ def _context(v: Any) -> str:
     return v
 
 
+def _at_least_one(v: Any) -> float:
+    """A multiple of a window: a window of rest time never spans less clock time than its length."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 1:
+        raise ValueError(f"must be a number of 1 or more (times the rule's window), got {v!r}")
+    return float(v)
+
+
 def _minutes(v: Any) -> float:
     return 60.0 * _positive(v)
 
@@ -149,13 +152,6 @@ KIND_KEYS: dict[str, dict[str, tuple[str, Callable[[Any], Any]]]] = {
                    "fraction": ("fraction", _fraction)},
 }
 COMMON_KEYS = ("name", "kind", "level", "guidance")
-def _at_least_one(v: Any) -> float:
-    """A multiple of a window: a window of rest time never spans less clock time than its length."""
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 1:
-        raise ValueError(f"must be a number of 1 or more (times the rule's window), got {v!r}")
-    return float(v)
-
-
 SETTINGS_KEYS = {"hold_minutes": ("hold_s", _minutes0), "cooldown_minutes": ("cooldown_s", _minutes0),
                  "sleep_like_minutes": ("sleep_like_s", _minutes0),
                  "sleep_like_gap_seconds": ("sleep_like_gap_s", _non_negative),
