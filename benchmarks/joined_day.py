@@ -99,7 +99,7 @@ def run(folder: Path, model_path: Path | None = None) -> dict:
         "with_data_h": round(float(sum(rec.t[s][-1] - rec.t[s][0] for s in rec.segments())) / 3600, 3),
         "judged_h": round(judged_h, 3), "detections": len(res.events),
         "per_judged_h": round(len(res.events) / judged_h, 1) if judged_h > 0 else None,
-        "healthy_p95_per_judged_h": round(r.p95, 1) if r else None,
+        "healthy_p95_per_judged_h": round(r.p95, 1) if r else None,  # of whole-recording rates
         "warning_or_above": dict(Counter(f"{a.rule} ({a.level})" for a in raised)),
         "alerts": [{"rule": a.rule, "kind": kinds.get(a.rule, ""), "level": a.level,
                     "start": (clock.iso(a.start) or "")[:19], "minutes": round((a.end - a.start) / 60, 1),
@@ -125,8 +125,9 @@ def main() -> None:
         return
     print(f"{res['folder']}: {res['segments']} segments joined from {res['start']}, {res['span_h']} h "
           f"({res['with_data_h']} h with data, {res['judged_h']} judged); model {res['model']}")
-    print(f"{res['detections']} detections, {res['per_judged_h']}/judged h (healthy p95 "
-          f"{res['healthy_p95_per_judged_h']}/judged h)")
+    print(f"{res['detections']} detections, {res['per_judged_h']}/judged h over the whole recording (healthy p95 "
+          f"of whole-recording rates {res['healthy_p95_per_judged_h']}/judged h; 'frequent' compares its 10-min rate "
+          "with the highest-10-min range)")
     print("warning or above: " + (", ".join(f"{k} x{v}" for k, v in res["warning_or_above"].items()) or "none"))
     for a in res["alerts"]:
         print(f"  {a['start']}  {a['level']:7s} {a['rule']} for {a['minutes']} min: {a['detail']}")

@@ -39,6 +39,7 @@ from ..io.atomic import write_atomic
 from ..io.sessionclock import SessionClock
 from ..types import LEVELS, Alert, ContextSpan, LinkEvent, TwitchEvent
 from .rulefile import RuleSet, load_rules
+from .sleeplike import SleepLikeRest
 from .rules import (DaysRule, FaultStatus, Finding, FrequencyRule, NoDataRule, NotWornRule, PeriodicRule,
                     PersistenceRule, RateBasis, RuleBase, SaturationRule, level_rank)
 
@@ -132,8 +133,6 @@ class AlertEngine:
                  known_days: dict[str, set[int]] | None = None, placement: str | None = None) -> None:
         self.rules = rules if rules is not None else load_rules()
         self.judged = JudgedClock()
-        #: rest time: the clock of rules with ``context = "rest"`` (AASM anchors, scored in sleep or at rest)
-        self.rest = JudgedClock(("rest",))
         self._placement = placement
         self.state_path = Path(state_path) if state_path is not None else None
         self.keep_episodes = keep_episodes
@@ -142,7 +141,13 @@ class AlertEngine:
         self.twitch_rules = [r for r in self.rules.rules if r.family == "twitch"]
         self.days_rules = [r for r in self.rules.rules if isinstance(r, DaysRule)]
         self.fault_rules = [r for r in self.rules.rules if r.family == "fault"]
-        self.horizon_s = max([r.horizon_s for r in self.twitch_rules] or [0.0])
+        #: rules with ``context = "rest"`` (AASM anchors, scored in sleep) and how far back in clock time each counts
+        self.rest_rules = {r.name: self.rules.clock_cap_windows * r.counted_s
+                           for r in self.twitch_rules if getattr(r, "context", "")}
+        #: sleep-like rest: the clock of the rest rules (None when no rule has a context: nothing to keep)
+        self.rest = (SleepLikeRest(self.rules.sleep_like_s, self.rules.sleep_like_gap_s, self.rules.sleep_like_fraction)
+                     if self.rest_rules else None)
+        self.horizon_s = max([r.horizon_s for r in self.twitch_rules] + list(self.rest_rules.values()) or [0.0])
         self._onsets = np.empty(0)
         self._peaks = np.empty(0)
         self._at_rest = np.empty(0, dtype=bool)  # per event: the detector judged it in rest context
@@ -221,7 +226,8 @@ class AlertEngine:
         and persistence rules then count judged time. Evaluated with the next input or tick."""
         before = self.judged.at(math.inf) if self.judged.seen else -1.0
         self.judged.add(spans)
-        self.rest.add(spans)
+        if self.rest is not None:
+            self.rest.add(spans)
         if float(self.judged.at(math.inf)) != before:
             self._events_changed = True
 
@@ -380,15 +386,15 @@ class AlertEngine:
         self._now = max(self._now, now)
         if self._onsets.size and self._onsets[0] <= now - self.horizon_s:
             k = int(np.searchsorted(self._onsets, now - self.horizon_s, "right"))
-            for clock in (self.judged, self.rest) if self.judged.seen else ():
-                # judged (and rest) windows may reach further back than stream time
-                j = clock.at(self._onsets[:k + 1])
-                k = min(k, int(np.searchsorted(j, float(clock.at(now)) - self.horizon_s, "right")))
+            if self.judged.seen:  # judged windows may reach further back than stream time (rest ones may not)
+                j = self.judged.at(self._onsets[:k + 1])
+                k = min(k, int(np.searchsorted(j, float(self.judged.at(now)) - self.horizon_s, "right")))
             self._onsets, self._peaks, self._at_rest = self._onsets[k:], self._peaks[k:], self._at_rest[k:]
         if self.judged.seen:  # spans an event still to come (its onset a little before now) may still need
             oldest = min(float(self._onsets[0]) if self._onsets.size else now, now - self.horizon_s)
             self.judged.forget_before(oldest)
-            self.rest.forget_before(oldest)
+            if self.rest is not None:
+                self.rest.forget_before(oldest)
         changes: list[AlertChange] = []
         # twitch and days rules can only change with new events or at next_due (exact): skip otherwise
         if self._events_changed or now >= self.next_due:
@@ -421,20 +427,26 @@ class AlertEngine:
         basis = self.basis
         j_onsets = self.judged.at(self._onsets) if basis.judged else self._onsets
         j_now = float(self.judged.at(now)) if basis.judged else now
-        rest = self._at_rest
-        r_onsets, r_now = self.rest.at(self._onsets[rest]), float(self.rest.at(now))
+        if self.rest is not None:  # events in sleep-like rest as known now, on its clock
+            sleep = self.rest.sleep_like(now)
+            at_rest = self._at_rest & sleep.covers(self._onsets)
+            r_all, r_now = sleep.at(self._onsets), float(sleep.at(now))
         for rule in self.twitch_rules:
             context = getattr(rule, "context", "")
+            if context:  # only events in sleep-like rest, and not older than the rule's clock-time cap
+                rest = at_rest & (self._onsets > now - self.rest_rules[rule.name])
+                if rest.any():  # the oldest counted event leaves the cap then
+                    due = min(due, float(self._onsets[rest][0]) + self.rest_rules[rule.name])
+                r_onsets, r_basis = r_all[rest], dataclasses.replace(basis, context=context)
             if isinstance(rule, FrequencyRule) and not context:  # rates per judged minute: on the judged clock
                 f = rule.evaluate(j_onsets, self._peaks, j_now, basis)
                 # the judged clock runs at most as fast as stream time: the change comes no earlier
                 f = Finding(f.met, f.detail, now + (f.next_change - j_now))
             elif isinstance(rule, FrequencyRule):  # events at rest only, per minute of rest time
-                f = rule.evaluate(r_onsets, self._peaks[rest], r_now, dataclasses.replace(basis, context=context))
+                f = rule.evaluate(r_onsets, self._peaks[rest], r_now, r_basis)
                 f = Finding(f.met, f.detail, now + (f.next_change - r_now))  # rest time runs no faster either
             elif isinstance(rule, PeriodicRule) and context:  # series of events at rest, indexed per rest hour
-                f = rule.evaluate(self._onsets[rest], self._peaks[rest], now,
-                                  dataclasses.replace(basis, context=context), r_onsets, r_now)
+                f = rule.evaluate(self._onsets[rest], self._peaks[rest], now, r_basis, r_onsets, r_now)
                 f = Finding(f.met, f.detail, now + (f.next_change - r_now))
             else:
                 f = rule.evaluate(self._onsets, self._peaks, now)  # type: ignore[attr-defined]
@@ -455,6 +467,8 @@ class AlertEngine:
                 due = min(due, st.below_since + self.rules.hold_s)
         if self._onsets.size and self._onsets[-1] > now:
             due = min(due, float(self._onsets[np.searchsorted(self._onsets, now, "right")]))
+        if self.rest is not None:  # a stretch becomes sleep-like: the twitches of its first minutes count from then
+            due = min(due, self.rest.next_qualified(now))
         self.next_due = due
         return changes
 
@@ -523,6 +537,8 @@ class AlertEngine:
                       if n not in {r.name for r in self.fault_rules}},
             "days_met": {n: sorted(d) for n, d in self.days_met.items()},
         }
+        if self.rest is not None:  # the rest runs the rest rules still need: a restart mid-night keeps its stretch
+            doc["rest_spans"] = [[round(a + off, 6), round(b + off, 6)] for a, b in self.rest.spans()]
         try:
             self.state_path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(self.state_path, json.dumps(doc))  # a temporary name of its own: writers never collide
@@ -556,6 +572,8 @@ class AlertEngine:
             # a state saved before events kept their context has [onset, peak]: not known to be at rest
             events = [list(e) + [0] * (3 - len(e)) if isinstance(e, list) and len(e) == 2 else e for e in events]
             return {"events": np.asarray(events, dtype=float).reshape(-1, 3), "rules": rules,
+                    # saved before rest rules counted sleep-like rest: no spans
+                    "rest_spans": np.asarray(doc.get("rest_spans", []), dtype=float).reshape(-1, 2),
                     "days_met": {n: {int(d) for d in days} for n, days in doc.get("days_met", {}).items()}}
         except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
             raise TwitchsenseError(f"{p}: the alert state file cannot be read ({exc}); "
@@ -575,6 +593,8 @@ class AlertEngine:
         for name, days in saved["days_met"].items():
             if name in self.days_met:
                 self.days_met[name] = set(days)
+        if self.rest is not None:
+            self.rest.restore(saved["rest_spans"] - off)
         self._events_changed = True
 
 

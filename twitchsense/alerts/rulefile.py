@@ -10,7 +10,11 @@ of the sensor's placement (:mod:`twitchsense.alerts.reference`), ``per_minute`` 
 threshold only where the placement has no range. ``context = "rest"`` (frequency, persistence and periodic
 rules) counts only events the detector judged at rest, per hour of rest time: the AASM anchors (periodic limb
 movements, excessive fragmentary myoclonus) are scored in sleep or lying awake at rest, not in daytime
-activity. A rule without it counts as before.
+activity. A rule without it counts as before. Those rules count only *sleep-like* rest (``[settings]``
+``sleep_like_minutes``, default 5: stretches of the detector's rest context at least that long; optionally
+``sleep_like_gap_seconds`` and ``sleep_like_fraction``: breaks up to that long tolerated in a stretch at least
+that part rest), and each one's window also ends ``clock_cap_windows`` (default 2) times its length back in
+clock time (:mod:`twitchsense.alerts.sleeplike`).
 """
 
 from __future__ import annotations
@@ -45,6 +49,16 @@ class RuleSet:
     hold_s: float = 120.0
     cooldown_s: float = 1800.0
     source: str = "default"
+    #: rules with ``context = "rest"`` count only sleep-like rest (:mod:`twitchsense.alerts.sleeplike`): stretches
+    #: of the detector's rest context at least this long (0: any rest) ...
+    sleep_like_s: float = 300.0
+    #: ... whose breaks of the rest context up to this long are tolerated (0: none; docs/physiology.md says why) ...
+    sleep_like_gap_s: float = 0.0
+    #: ... and which are at least this part rest
+    sleep_like_fraction: float = 0.9
+    #: a rest rule's window also ends this many times its length back in clock time: the rest clock stands
+    #: still while the wearer is up, and a night's twitches must not keep a warning up through the next day
+    clock_cap_windows: float = 2.0
 
     def by_name(self, name: str) -> RuleBase:
         return next(r for r in self.rules if r.name == name)
@@ -103,6 +117,13 @@ def _context(v: Any) -> str:
     return v
 
 
+def _at_least_one(v: Any) -> float:
+    """A multiple of a window: a window of rest time never spans less clock time than its length."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 1:
+        raise ValueError(f"must be a number of 1 or more (times the rule's window), got {v!r}")
+    return float(v)
+
+
 def _minutes(v: Any) -> float:
     return 60.0 * _positive(v)
 
@@ -131,7 +152,11 @@ KIND_KEYS: dict[str, dict[str, tuple[str, Callable[[Any], Any]]]] = {
                    "fraction": ("fraction", _fraction)},
 }
 COMMON_KEYS = ("name", "kind", "level", "guidance")
-SETTINGS_KEYS = {"hold_minutes": ("hold_s", _minutes0), "cooldown_minutes": ("cooldown_s", _minutes0)}
+SETTINGS_KEYS = {"hold_minutes": ("hold_s", _minutes0), "cooldown_minutes": ("cooldown_s", _minutes0),
+                 "sleep_like_minutes": ("sleep_like_s", _minutes0),
+                 "sleep_like_gap_seconds": ("sleep_like_gap_s", _non_negative),
+                 "sleep_like_fraction": ("sleep_like_fraction", _fraction),
+                 "clock_cap_windows": ("clock_cap_windows", _at_least_one)}
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 

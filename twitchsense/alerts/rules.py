@@ -126,6 +126,12 @@ class RuleBase:
         """How far back events must be kept for this rule."""
         return 0.0
 
+    @property
+    def counted_s(self) -> float:
+        """The time a finding looks back over (its window; a persistence rule's window and sustained run): a
+        rule with a ``context`` stops counting events older than a multiple of it in clock time."""
+        return getattr(self, "window_s", 0.0)
+
 
 def window_count(onsets: np.ndarray, now: float, window_s: float) -> int:
     """Number of onsets in ``(now - window_s, now]`` (``onsets`` sorted)."""
@@ -307,6 +313,10 @@ class PersistenceRule(FrequencyRule):
     def horizon_s(self) -> float:
         # Enough history to measure runs up to an hour longer than required.
         return self.window_s + self.sustained_s + 3600.0 + self.tolerance_s
+
+    @property
+    def counted_s(self) -> float:
+        return self.window_s + self.sustained_s + self.tolerance_s
 
     def run(self, onsets: np.ndarray, now: float, per_minute: float | None = None,
             not_before: float = -math.inf) -> tuple[float, float] | None:
