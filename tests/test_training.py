@@ -342,3 +342,17 @@ def test_the_threshold_budget_leaves_out_what_training_left_out():
         return next(r for r in choose(pairs).search if r["threshold"] == 0.96)["real_detections_per_h"]
     assert real_rate_at_096([]) == pytest.approx(60.0, rel=0.02)
     assert real_rate_at_096([[19.95, 0.1, "jolt"]]) == 0.0
+
+
+def test_on_recordings_without_twitches_every_event_raised_spends_the_budget():
+    """A live view shows an event before its verdict, and a few hours of real negatives say little about
+    what the confirmation leaves of other people's fidgets: there every raised event counts (the F1 and
+    the rest budget count confirmed events, as above)."""
+    reaches = (12.0, 36.0, 60.0, 84.0)
+    twitches = tuple(range(6, 100, 12))
+    pairs = [scored(made(930, twitches=twitches), [(x, x + 0.2, 0.9) for x in twitches]),
+             scored(made(931, reaches=reaches), [(x, x + 0.2, 0.97) for x in reaches])]
+    op = choose(pairs)
+    at = {r["threshold"]: r for r in op.search}
+    assert at[0.9]["real_detections_per_h"] == pytest.approx(120.0, rel=0.05)  # 4 retracted in 2 min
+    assert at[0.9]["f1"] == 1.0 and op.threshold > 0.97
