@@ -356,3 +356,21 @@ def test_on_recordings_without_twitches_every_event_raised_spends_the_budget():
     at = {r["threshold"]: r for r in op.search}
     assert at[0.9]["real_detections_per_h"] == pytest.approx(120.0, rel=0.05)  # 4 retracted in 2 min
     assert at[0.9]["f1"] == 1.0 and op.threshold > 0.97
+
+
+def test_the_checks_kept_travel_in_the_model_file_and_the_card(tmp_path):
+    from dataclasses import replace
+
+    from twitchsense.detection.model import load_model, save_model
+
+    model, report = train([(handmade(800 + i, minutes=1.0), "h") for i in range(3)], **FAST)
+    assert report.checks == model.config.checks == ("impact", "movement-follows", "not-at-rest", "train")
+    assert model.card["confirm_checks"] == list(report.checks) and len(model.card["fold_confirm_checks"]) == 3
+    model.config = replace(model.config, confirm_checks="impact,movement-follows,not-at-rest")
+    model.card["confirm_checks"] = list(model.config.checks)
+    model.card["confirm_checks_dropped"] = [{"check": "train", "true_twitches_retracted": 9,
+                                             "false_alarms_retracted": 0, "sign_test_p": 0.001953}]
+    save_model(model, tmp_path / "m.skops")
+    assert load_model(tmp_path / "m.skops").config.checks == ("impact", "movement-follows", "not-at-rest")
+    assert ("Confirmation checks: impact, movement-follows, not-at-rest (train dropped (9 true twitches vs 0 false "
+            "alarms retracted by it alone, p 0.002))") in (tmp_path / "m.card.md").read_text()
