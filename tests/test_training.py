@@ -374,3 +374,34 @@ def test_the_checks_kept_travel_in_the_model_file_and_the_card(tmp_path):
     assert load_model(tmp_path / "m.skops").config.checks == ("impact", "movement-follows", "not-at-rest")
     assert ("Confirmation checks: impact, movement-follows, not-at-rest (train dropped (9 true twitches vs 0 false "
             "alarms retracted by it alone, p 0.002))") in (tmp_path / "m.card.md").read_text()
+
+
+def test_threshold_on_raised_events_counts_what_the_confirmation_retracts_and_keeps_every_check():
+    """The shipped recipe's rule (``--threshold-on raised``): the confirmation never lowers the threshold."""
+    twitches, reaches = tuple(range(6, 100, 12)), (12.0, 36.0, 60.0, 84.0)
+    rec = made(900, twitches=twitches, reaches=reaches)
+    pairs = [scored(rec, [(x, x + 0.2, 0.9) for x in twitches] + [(x, x + 0.2, 0.97) for x in reaches])]
+    from twitchsense.detection.config import DetectorConfig
+
+    op = training.choose_threshold([pairs[0][0]], [pairs[0][1]], pairs[0][2], DetectorConfig(), ("none", "twitch"),
+                                   3.0, 1.5, raised=True)
+    assert op.threshold > 0.97 and op.checks == ("impact", "movement-follows", "not-at-rest", "train")
+    runs = tuple(range(8, 110, 9))
+    pairs = [scored(made(910 + i, runs=runs), [(x, x + 1.2, 0.95) for x in runs]) for i in range(2)]
+    op = training.choose_threshold([p[0] for p in pairs], [p[1] for p in pairs], pairs[0][2], DetectorConfig(),
+                                   ("none", "twitch"), 3.0, 1.5, raised=True)
+    assert op.checks == ("impact", "movement-follows", "not-at-rest", "train") and op.dropped == []
+
+
+def test_train_cli_takes_the_threshold_rule(cli, tmp_path):
+    d = tmp_path / "me"
+    d.mkdir()
+    for i in range(3):
+        rec = mine(820 + i, minutes=1.0, session=f"s{i}")
+        write_recording(d / f"s{i}.csv", rec)
+    res = cli("train", d, "-o", tmp_path / "m.skops", "--no-progress", "--folds", "3", "--trees", "20",
+              "--threshold-on", "raised", timeout=300)
+    assert res.returncode == 0, res.stderr
+    card = json.loads((tmp_path / "m.card.json").read_text())
+    assert card["threshold_rule"].startswith("best out-of-fold F1 of every event the detector raises")
+    assert card["confirm_checks"] == ["impact", "movement-follows", "not-at-rest", "train"]

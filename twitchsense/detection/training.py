@@ -457,7 +457,7 @@ class OperatingPoint:
 
 
 def _search(verdicts: list[_Verdicts], checks: tuple[str, ...], fa_budget_real: float,
-            fa_budget_rest: float) -> tuple[dict, list[dict]]:
+            fa_budget_rest: float, raised: bool = False) -> tuple[dict, list[dict]]:
     """The best F1 of :data:`THRESHOLD_GRID` within the budgets with ``checks`` (``within_budgets`` false:
     none was, the fewest false alarms), and every threshold's row.
 
@@ -466,8 +466,10 @@ def _search(verdicts: list[_Verdicts], checks: tuple[str, ...], fa_budget_real: 
     shows each raised event before its verdict, and a few hours of real negatives say too little about
     what the confirmation leaves of the fidgets of other people (the shipped model at threshold 0.5
     instead of 0.88: HAPT 10.9 -> 22.4, SisFall 16.2 -> 33.6, ActiGraph 25.2 -> 51.8 confirmed
-    detections/h, where its own real negatives had none held out)."""
+    detections/h, where its own real negatives had none held out). With ``raised``, every event raised
+    counts everywhere (the confirmation left out of the search)."""
     rows = []
+    checks = () if raised else checks
     for thr in THRESHOLD_GRID:
         pos, neg = Tally(), Tally()
         for v in verdicts:
@@ -488,21 +490,23 @@ def _search(verdicts: list[_Verdicts], checks: tuple[str, ...], fa_budget_real: 
 
 def choose_threshold(data: list[LabelledWindows], oof: list[np.ndarray], features: WindowFeatures,
                      config: DetectorConfig, classes: tuple[str, ...], fa_budget_real: float,
-                     fa_budget_rest: float, select_checks: bool = True) -> OperatingPoint:
+                     fa_budget_rest: float, select_checks: bool = True, raised: bool = False) -> OperatingPoint:
     """The threshold and the confirmation checks, on out-of-fold window probabilities ``oof``.
 
     Every recording is replayed once through the real engine (its extents, merging and confirmation)
     at the lowest threshold searched; an event counts at a threshold when its confidence reaches it and
     no check kept retracts it. The threshold: the best F1 whose false alarms stay within the budgets
     (recordings without twitches; rest). A check is dropped (``select_checks``) only on clear evidence
-    (:data:`CHECK_DROP_P`), the one with the clearest first, then the others judged again."""
+    (:data:`CHECK_DROP_P`), the one with the clearest first, then the others judged again. With ``raised``,
+    every event raised counts, confirmed or not (the confirmation as a second opinion that never
+    lowers the threshold), and every check is kept: the search does not see them."""
     from scipy.stats import binom
 
     verdicts = [_verdicts(lw, P, features, config, classes) for lw, P in zip(data, oof)]
     checks = config.checks
-    pick, rows = _search(verdicts, checks, fa_budget_real, fa_budget_rest)
+    pick, rows = _search(verdicts, checks, fa_budget_real, fa_budget_rest, raised)
     dropped: list[dict] = []
-    while select_checks and config.confirm and checks:
+    while select_checks and not raised and config.confirm and checks:
         best = None
         for c in checks:
             rest = tuple(x for x in checks if x != c)
@@ -527,9 +531,11 @@ def train(recs: list[tuple[Recording, str]], features: WindowFeatures | None = N
           config: DetectorConfig | None = None, n_splits: int = 5, seed: int = 0,
           fa_budget_real: float = 3.0, fa_budget_rest: float = 1.5, progress: bool = True,
           evaluate_baseline: bool = True, trees: int = 200,
-          select_checks: bool = True) -> tuple[TwitchModel, TrainingReport]:
+          select_checks: bool = True, threshold_on: str = "confirmed") -> tuple[TwitchModel, TrainingReport]:
     """Train a detector on ``(recording, category)`` pairs; returns the model and its held-out report
-    (nested cross-validation: see the module's docstring)."""
+    (nested cross-validation: see the module's docstring). ``threshold_on``: ``confirmed`` (the F1 of
+    the events the detector reports) or ``raised`` (every event raised counts, the checks all kept:
+    :func:`choose_threshold`)."""
     from tqdm import tqdm
 
     features = features or WindowFeatures()
@@ -540,6 +546,9 @@ def train(recs: list[tuple[Recording, str]], features: WindowFeatures | None = N
         raise TwitchsenseError(f"cross-validation needs at least {MIN_GROUPS} folds (one to test on, one to choose "
                                f"the threshold on, one to train on), not {n_splits}")
     check_training_data(recs, features.rate_hz)
+    if threshold_on not in ("confirmed", "raised"):
+        raise TwitchsenseError(f"the threshold is chosen on 'confirmed' or 'raised' events, not {threshold_on!r}")
+    raised = threshold_on == "raised"
     features.fit(np.zeros((1, 3 * features.row_samples)))
     classes = classes_for(r for r, _ in recs)
     grouped, grouping = cross_validation_groups(recs, n_splits)
@@ -599,11 +608,12 @@ def train(recs: list[tuple[Recording, str]], features: WindowFeatures | None = N
                 bar.update(int(new))
         inner = [i for i in range(len(data)) if rec_fold[i] != f]
         fold_thr.append(choose_threshold([data[i] for i in inner], [P[i] for i in inner], features, config, classes,
-                                         fa_budget_real, fa_budget_rest, select_checks))
+                                         fa_budget_real, fa_budget_rest, select_checks, raised))
     bar.close()
     times["cv_s"] = round(time.perf_counter() - t0, 1)
     # the shipped threshold: chosen the same way, on the outer out-of-fold probabilities of all the data
-    chosen = choose_threshold(data, outer, features, config, classes, fa_budget_real, fa_budget_rest, select_checks)
+    chosen = choose_threshold(data, outer, features, config, classes, fa_budget_real, fa_budget_rest, select_checks,
+                              raised)
     thr = chosen.threshold
     config = DetectorConfig(**{**config.to_dict(), "threshold": thr, "confirm_checks": ",".join(chosen.checks)})
     # exact held-out detections through the real engine (each fold at its own threshold), and the
@@ -660,10 +670,14 @@ def train(recs: list[tuple[Recording, str]], features: WindowFeatures | None = N
         "confirm_check_rule": "every confirmation check is kept unless, on the out-of-fold predictions, the F1 "
                               "within the budgets is higher without it and of the events it alone retracts the "
                               f"true twitches outnumber the false alarms with a one-sided sign test p < {CHECK_DROP_P:g}"
-                              + ("" if select_checks else " (not applied: every check kept)"),
-        "threshold_rule": f"best out-of-fold F1 of the detector's confirmed events (its engine and confirmation) with <= "
-                          f"{fa_budget_real:g} events raised per hour (confirmed or not) on recordings without "
-                          f"twitches and <= {fa_budget_rest:g} confirmed false alarms/h at rest (the simulator's unlabelled "
+                              + ("" if select_checks and not raised else " (not applied: every check kept)"),
+        "threshold_rule": (f"best out-of-fold F1 of the detector's confirmed events (its engine and confirmation) with <= "
+                           f"{fa_budget_real:g} events raised per hour (confirmed or not) on recordings without "
+                           f"twitches and <= {fa_budget_rest:g} confirmed false alarms/h at rest" if not raised else
+                           f"best out-of-fold F1 of every event the detector raises (its engine; the confirmation "
+                           f"left out of the search) with <= {fa_budget_real:g} detections/h on recordings without "
+                           f"twitches and <= {fa_budget_rest:g} false alarms/h at rest")
+                          + " (the simulator's unlabelled "
                           "twitch-shaped transients, left out of training, count neither way); in each outer fold on "
                           "the other folds' inner out-of-fold predictions, for the model on the outer ones of all the data",
         "held_out_figures": report.by_category,
