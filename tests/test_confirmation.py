@@ -208,3 +208,26 @@ def test_an_impact_makes_its_block_and_the_next_second_cannot_tell(model):
     assert active[0] == (0.0, 2.25)  # the clip's first 2.25 s: no past to judge from
     (a, b), = [s for s in active[1:] if s[0] <= 10.1 < s[1]]
     assert a == pytest.approx(10.0, abs=0.25) and b - 10.0 >= 1.0
+
+
+def test_a_check_the_configuration_leaves_out_does_not_retract_but_is_still_measured():
+    """``confirm_checks`` (chosen by ``train`` on the trainer's own data) says which reasons apply; a
+    model file written before the field applies them all."""
+    t, x = still()
+    x += twitch(t, 4.0, 0.15)
+    reach = (t >= 4.8) & (t < 8.0)
+    x[reach, 0] += 0.25 * np.sin(2 * np.pi * 2.5 * t[reach])
+    i0, i1 = 400, 414
+    stretch = x[100:715]
+    every = Confirmer(CFG, FS, "wrist").judge(stretch, i0 - 100, i1 - 100, 0.15)
+    assert every.reason == "movement-follows" and "movement-follows" in every.holds
+    assert every.holds == ("movement-follows", "not-at-rest")  # a reach also keeps the limb from rest
+    no_follow = DetectorConfig(confirm_checks="impact,not-at-rest,train")
+    assert Confirmer(no_follow, FS, "wrist").judge(stretch, i0 - 100, i1 - 100, 0.15).reason == "not-at-rest"
+    fewer = DetectorConfig(confirm_checks="impact,train")
+    j = Confirmer(fewer, FS, "wrist").judge(stretch, i0 - 100, i1 - 100, 0.15)
+    assert j.reason == "" and j.holds == every.holds
+    old = {k: v for k, v in CFG.to_dict().items() if k != "confirm_checks"}
+    assert DetectorConfig.from_dict(old).checks == ("impact", "movement-follows", "not-at-rest", "train")
+    with pytest.raises(ValueError, match="unknown confirmation checks wobble"):
+        DetectorConfig(confirm_checks="impact,wobble")

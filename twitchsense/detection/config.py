@@ -18,7 +18,10 @@ from .context import ContextConfig
 #: Fields added after model files were shipped: a file without them takes their defaults.
 ADDED_FIELDS = frozenset({"start_unjudged_s", "impact_active_s", "confirm", "confirm_after_s",
                           "confirm_active_share", "confirm_tilt_deg", "confirm_rest_g", "confirm_rest_ratio",
-                          "train_within_s", "train_min", "train_max_peak_g", "impact_limb_g", "impact_trunk_g"})
+                          "train_within_s", "train_min", "train_max_peak_g", "impact_limb_g", "impact_trunk_g",
+                          "confirm_checks"})
+#: The confirmation's checks (its reasons for a retraction), in the order they are tried.
+CONFIRM_CHECKS = ("impact", "movement-follows", "not-at-rest", "train")
 #: Words of a sidecar's free-text ``placement`` that put the sensor on the trunk (else: a limb).
 TRUNK_WORDS = ("waist", "pocket", "back", "hip", "trunk", "chest", "belt", "torso", "sternum", "abdomen", "pelvis")
 
@@ -84,6 +87,21 @@ class DetectorConfig:
     train_max_peak_g: float = 0.15      # ... and the event under this (tics repeat in runs and are larger)
     impact_limb_g: float = 1.5          # impact: peak_g above the largest twitch at the skin
     impact_trunk_g: float = 1.0
+    # the checks the confirmation applies (comma-separated, of CONFIRM_CHECKS): all, unless training found
+    # on its own labelled data that one costs clearly (training.choose_threshold)
+    confirm_checks: str = ",".join(CONFIRM_CHECKS)
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.checks) - set(CONFIRM_CHECKS))
+        if unknown:
+            raise ValueError(f"detector configuration with unknown confirmation checks {', '.join(unknown)} "
+                             f"(known: {', '.join(CONFIRM_CHECKS)})")
+
+    @property
+    def checks(self) -> tuple[str, ...]:
+        """The confirmation checks applied, in :data:`CONFIRM_CHECKS`' order."""
+        named = {c.strip() for c in self.confirm_checks.split(",") if c.strip()}
+        return tuple(c for c in CONFIRM_CHECKS if c in named) + tuple(sorted(named - set(CONFIRM_CHECKS)))
 
     @classmethod
     def from_dict(cls, d: dict) -> "DetectorConfig":

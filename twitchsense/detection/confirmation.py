@@ -4,7 +4,8 @@ The detector raises an event about half a second after a twitch ends (it looks o
 0.4 s past a window). Whether the twitch was one shows better a few seconds later,
 so each event is judged again on a fixed stretch of signal, from ``PAST_S`` before its
 onset to ``confirm_after_s`` (3 s) after its end, and retracted when one of these holds
-(the physics of each: docs/physiology.md, "Confirmation"):
+(the physics of each: docs/physiology.md, "Confirmation"; the configuration's ``confirm_checks``
+says which apply: all, unless ``train`` found on its own labelled data that one costs clearly):
 
 - ``impact``: its ``peak_g`` is above the largest twitch at the skin for the placement
   (a limb 1.5 g, the trunk 1.0 g): a jump landing or sitting down hard;
@@ -35,13 +36,13 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..types import TwitchEvent
-from .config import DetectorConfig
+from .config import CONFIRM_CHECKS, DetectorConfig
 from .preprocess import moving_mean
 
 #: Seconds of signal before an event's onset the judgement reads (trains 1.5 s, the level 2.1 s).
 PAST_S = 3.0
-#: Reasons for a retraction, in the order they are tried.
-REASONS = ("impact", "movement-follows", "not-at-rest", "train")
+#: Reasons for a retraction, in the order they are tried (the configuration's ``confirm_checks`` says which apply).
+REASONS = CONFIRM_CHECKS
 GRAVITY_S = 0.5   # centred moving mean: gravity and posture
 BLOCK_S = 0.25    # movement level blocks (the context's)
 SMOOTH_S = 0.03   # transients: the movement's 30 ms mean
@@ -64,7 +65,8 @@ class Judgement:
     level_before_g: float  # median block level over [onset - 2.1, onset - 0.1] s
     level_after_g: float   # median block level over [end + 0.5, end + 2.5] s (a following twitch's blocks as rest)
     transients: int       # comparable transients within train_within_s of the event
-    reason: str           # "" (confirmed) or the first reason of REASONS that holds
+    reason: str           # "" (confirmed) or the first reason of the configuration's checks that holds
+    holds: tuple[str, ...] = ()  # every reason of REASONS that holds, applied or not
 
 
 class Confirmer:
@@ -77,6 +79,7 @@ class Confirmer:
     def __init__(self, config: DetectorConfig, rate_hz: float, placement: str | None = None,
                  step_g: float = 0.0) -> None:
         self.cfg = config
+        self.checks = config.checks
         self.fs = float(rate_hz)
         self.cap_g = config.impact_cap_g(placement)
         self.step_g = float(step_g or 0.0)
@@ -124,16 +127,13 @@ class Confirmer:
                 x[max(i0 - S(1.0), 0):max(i0 - S(0.1), 0)], x[end + S(SETTLED_S[0]):end + S(SETTLED_S[1])]) if len(g)]
             tilt = min(turns) if len(turns) == 2 else 0.0
         n_tr = self._transients(dyn, i0, end, peak_g)
-        reason = ""
-        if peak_g > self.cap_g:
-            reason = "impact"
-        elif active_share >= cfg.confirm_active_share or tilt >= cfg.confirm_tilt_deg:
-            reason = "movement-follows"
-        elif level_after >= max(cfg.confirm_rest_g, cfg.confirm_rest_ratio * level_before):
-            reason = "not-at-rest"
-        elif n_tr >= cfg.train_min and peak_g < cfg.train_max_peak_g:
-            reason = "train"
-        return Judgement(active_share, tilt, level_before, level_after, n_tr, reason)
+        holds = tuple(r for r, h in zip(REASONS, (
+            peak_g > self.cap_g,
+            active_share >= cfg.confirm_active_share or tilt >= cfg.confirm_tilt_deg,
+            level_after >= max(cfg.confirm_rest_g, cfg.confirm_rest_ratio * level_before),
+            n_tr >= cfg.train_min and peak_g < cfg.train_max_peak_g)) if h)
+        reason = next((r for r in holds if r in self.checks), "")
+        return Judgement(active_share, tilt, level_before, level_after, n_tr, reason, holds)
 
     def _transients(self, dyn: np.ndarray, i0: int, end: int, peak_g: float) -> int:
         """Comparable transients within ``train_within_s`` before the onset or after the end (0.15 s

@@ -373,6 +373,12 @@ def render_card(card: dict, model_name: str) -> str:
         if card.get("fold_thresholds"):
             lines += [f"Threshold {card['threshold']:g}: {card.get('threshold_rule', '')}; the outer folds' own: "
                       f"{', '.join(f'{t:g}' for t in card['fold_thresholds'])}."]
+        if card.get("confirm_checks") is not None:
+            dropped = "; ".join(f"{d['check']} dropped ({d['true_twitches_retracted']} true twitches vs "
+                                f"{d['false_alarms_retracted']} false alarms retracted by it alone, p {d['sign_test_p']:.2g})"
+                                for d in card.get("confirm_checks_dropped") or ())
+            lines += [f"Confirmation checks: {', '.join(card['confirm_checks']) or 'none'}"
+                      + (f" ({dropped})" if dropped else "") + f"; {card.get('confirm_check_rule', '')}."]
         lines.append("")
     if card.get("training_data"):
         lines += ["## Training data", ""]

@@ -190,74 +190,99 @@ def score_events(labels: pd.DataFrame, detections: list[TwitchEvent], duration_s
     their duration leaves the hours (activity first). ``optional_kinds``: twitch
     classes that count as optional, like twitches under the floor.
     """
-    labels = labels if labels is not None else pd.DataFrame(columns=["onset", "duration", "label"])
-    excluded_h = 0.0
-    if exclude:
-        x0 = np.array([a for a, _ in exclude], float)
-        x1 = np.array([b for _, b in exclude], float)
-        excluded_h = _union_length(x0, x1) / 3600.0
-        if len(labels):
-            tw_mask = (labels["label"] == "twitch").to_numpy()
-            on = labels["onset"].to_numpy(float)
-            hit = _overlaps(on, on + labels["duration"].to_numpy(float), x0, x1).any(axis=1)
-            labels = labels[~(tw_mask & hit)]
-        detections = [e for e in detections
-                      if not _overlaps(np.array([e.onset]), np.array([e.end]), x0, x1).any()]
-    is_tw = (labels["label"] == "twitch").to_numpy() if len(labels) else np.zeros(0, bool)
-    tw = labels[is_tw]
-    neg = labels[~is_tw] if len(labels) else labels
-    t0 = tw["onset"].to_numpy(float)
-    t1 = t0 + tw["duration"].to_numpy(float)
-    peak = tw["peak_g"].to_numpy(float) if "peak_g" in tw else np.full(len(tw), np.inf)
-    peak = np.where(np.isnan(peak), np.inf, peak)  # unknown strength: required
-    kinds = tw["kind"].astype(str).to_numpy() if "kind" in tw else np.full(len(tw), "twitch")
-    required = (peak >= floor_g) & ~np.isin(kinds, list(optional_kinds))
-    still = tw["still_before_s"].to_numpy(float) if "still_before_s" in tw else np.full(len(tw), np.nan)
-    d0 = np.array([e.onset for e in detections], float)
-    d1 = np.array([e.end for e in detections], float)
-    dpk = np.array([e.peak_g for e in detections], float)
-    ov = _overlaps(t0 - collar_s, t1 + collar_s, d0 - collar_s, d1 + collar_s)  # (true, det)
-    found = ov.any(axis=1)
-    det_req = ov[required].any(axis=0) if required.any() else np.zeros(len(detections), bool)
-    det_opt = ov[~required].any(axis=0) & ~det_req if (~required).any() else np.zeros(len(detections), bool)
-    fa = ~(det_req | det_opt)
+    return EventMatch(labels, detections, duration_s, collar_s, floor_g, exclude, optional_kinds).tally()
 
-    # rest vs activity from labelled negative segments
-    if len(neg):
-        active = ~neg["label"].astype(str).str.lower().isin(STILL_LABELS).to_numpy()
-        a0 = neg["onset"].to_numpy(float)[active]
-        a1 = a0 + neg["duration"].to_numpy(float)[active]
-    else:
-        a0 = a1 = np.zeros(0)
-    act_hours = _union_length(a0, a1) / 3600.0
-    in_act = _overlaps(d0, d1, a0, a1).any(axis=1) if a0.size and d0.size else np.zeros(d0.size, bool)
 
-    tally = Tally(n_true=int(required.sum()), n_found=int((found & required).sum()),
-                  n_optional=int((~required).sum()), n_detections=len(detections),
-                  n_true_detections=int(det_req.sum()), n_optional_detections=int(det_opt.sum()),
-                  fa_rest=int((fa & ~in_act).sum()), fa_activity=int((fa & in_act).sum()),
-                  hours_rest=max(duration_s / 3600.0 - act_hours - max(excluded_h - act_hours, 0.0), 0.0),
-                  hours_activity=max(act_hours - excluded_h, 0.0))
-    for i in range(len(tw)):
-        band = _band_of(peak[i]) if np.isfinite(peak[i]) else "unknown"
-        b = tally.by_band.setdefault(band, [0, 0])
-        b[0] += int(found[i])
-        b[1] += 1
-        if required[i]:
-            c = tally.by_class.setdefault(kinds[i], [0, 0])
-            c[0] += int(found[i])
-            c[1] += 1
-            if np.isfinite(still[i]):
-                sb = tally.by_still.setdefault(_band_of(still[i], STILL_BEFORE_BANDS, still_band_name), [0, 0])
-                sb[0] += int(found[i])
-                sb[1] += 1
-            if found[i] and np.isfinite(peak[i]):
-                j = np.flatnonzero(ov[i])
-                # the detection overlapping most (ties: the first)
-                inter = np.minimum(d1[j], t1[i]) - np.maximum(d0[j], t0[i])
-                best = j[int(np.argmax(inter))]
-                tally.peak_rel_errors.append(abs(dpk[best] - peak[i]) / peak[i])
-    return tally
+class EventMatch:
+    """Which of one recording's detections overlap which twitches (:func:`score_events`' matching, done
+    once): :meth:`tally` then scores any subset of the detections cheaply (a threshold search)."""
+
+    def __init__(self, labels: pd.DataFrame, detections: list[TwitchEvent], duration_s: float,
+                 collar_s: float = COLLAR_S, floor_g: float = FLOOR_G,
+                 exclude: list[tuple[float, float]] | None = None,
+                 optional_kinds: Collection[str] = ()) -> None:
+        labels = labels if labels is not None else pd.DataFrame(columns=["onset", "duration", "label"])
+        self.n_detections_given = len(detections)
+        self.counted = np.ones(len(detections), bool)  # detections not touching an excluded stretch
+        excluded_h = 0.0
+        if exclude:
+            x0 = np.array([a for a, _ in exclude], float)
+            x1 = np.array([b for _, b in exclude], float)
+            excluded_h = _union_length(x0, x1) / 3600.0
+            if len(labels):
+                tw_mask = (labels["label"] == "twitch").to_numpy()
+                on = labels["onset"].to_numpy(float)
+                hit = _overlaps(on, on + labels["duration"].to_numpy(float), x0, x1).any(axis=1)
+                labels = labels[~(tw_mask & hit)]
+            if detections:
+                self.counted = ~_overlaps(np.array([e.onset for e in detections], float),
+                                          np.array([e.end for e in detections], float), x0, x1).any(axis=1)
+            detections = [e for e, c in zip(detections, self.counted) if c]
+        is_tw = (labels["label"] == "twitch").to_numpy() if len(labels) else np.zeros(0, bool)
+        tw = labels[is_tw]
+        neg = labels[~is_tw] if len(labels) else labels
+        t0 = tw["onset"].to_numpy(float)
+        t1 = t0 + tw["duration"].to_numpy(float)
+        peak = tw["peak_g"].to_numpy(float) if "peak_g" in tw else np.full(len(tw), np.inf)
+        self.peak = np.where(np.isnan(peak), np.inf, peak)  # unknown strength: required
+        self.kinds = tw["kind"].astype(str).to_numpy() if "kind" in tw else np.full(len(tw), "twitch")
+        self.required = (self.peak >= floor_g) & ~np.isin(self.kinds, list(optional_kinds))
+        self.still = tw["still_before_s"].to_numpy(float) if "still_before_s" in tw else np.full(len(tw), np.nan)
+        d0 = np.array([e.onset for e in detections], float)
+        d1 = np.array([e.end for e in detections], float)
+        self.t0, self.t1, self.d0, self.d1 = t0, t1, d0, d1
+        self.dpk = np.array([e.peak_g for e in detections], float)
+        self.ov = _overlaps(t0 - collar_s, t1 + collar_s, d0 - collar_s, d1 + collar_s)  # (true, det)
+        # rest vs activity from labelled negative segments
+        if len(neg):
+            active = ~neg["label"].astype(str).str.lower().isin(STILL_LABELS).to_numpy()
+            a0 = neg["onset"].to_numpy(float)[active]
+            a1 = a0 + neg["duration"].to_numpy(float)[active]
+        else:
+            a0 = a1 = np.zeros(0)
+        act_hours = _union_length(a0, a1) / 3600.0
+        self.in_act = _overlaps(d0, d1, a0, a1).any(axis=1) if a0.size and d0.size else np.zeros(d0.size, bool)
+        self.hours_rest = max(duration_s / 3600.0 - act_hours - max(excluded_h - act_hours, 0.0), 0.0)
+        self.hours_activity = max(act_hours - excluded_h, 0.0)
+
+    def tally(self, keep: np.ndarray | None = None, detail: bool = True) -> Tally:
+        """The tally of the detections ``keep`` selects (a mask over the detections given; all by default);
+        without ``detail``, the counts alone (no figures by class, strength or stillness, no peak errors)."""
+        keep = self.counted.copy() if keep is None else np.asarray(keep, bool) & self.counted
+        keep = keep[self.counted]
+        ov, required, peak = self.ov[:, keep], self.required, self.peak
+        d0, d1, dpk = self.d0[keep], self.d1[keep], self.dpk[keep]
+        found = ov.any(axis=1)
+        det_req = ov[required].any(axis=0) if required.any() else np.zeros(ov.shape[1], bool)
+        det_opt = ov[~required].any(axis=0) & ~det_req if (~required).any() else np.zeros(ov.shape[1], bool)
+        fa = ~(det_req | det_opt)
+        in_act = self.in_act[keep]
+        tally = Tally(n_true=int(required.sum()), n_found=int((found & required).sum()),
+                      n_optional=int((~required).sum()), n_detections=int(keep.sum()),
+                      n_true_detections=int(det_req.sum()), n_optional_detections=int(det_opt.sum()),
+                      fa_rest=int((fa & ~in_act).sum()), fa_activity=int((fa & in_act).sum()),
+                      hours_rest=self.hours_rest, hours_activity=self.hours_activity)
+        for i in range(len(peak) if detail else 0):
+            band = _band_of(peak[i]) if np.isfinite(peak[i]) else "unknown"
+            b = tally.by_band.setdefault(band, [0, 0])
+            b[0] += int(found[i])
+            b[1] += 1
+            if required[i]:
+                c = tally.by_class.setdefault(self.kinds[i], [0, 0])
+                c[0] += int(found[i])
+                c[1] += 1
+                if np.isfinite(self.still[i]):
+                    sb = tally.by_still.setdefault(_band_of(self.still[i], STILL_BEFORE_BANDS, still_band_name),
+                                                   [0, 0])
+                    sb[0] += int(found[i])
+                    sb[1] += 1
+                if found[i] and np.isfinite(peak[i]):
+                    j = np.flatnonzero(ov[i])
+                    # the detection overlapping most (ties: the first)
+                    inter = np.minimum(d1[j], self.t1[i]) - np.maximum(d0[j], self.t0[i])
+                    best = j[int(np.argmax(inter))]
+                    tally.peak_rel_errors.append(abs(dpk[best] - peak[i]) / peak[i])
+        return tally
 
 
 def format_table(rows: dict[str, dict]) -> str:

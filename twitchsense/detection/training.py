@@ -9,9 +9,10 @@
   none is its own), else by session (one person's own recordings), else each recording is
   split in time into parts with :data:`SPLIT_GAP_S` left out between them (:func:`split_in_time`).
 - Nested: the operating threshold of each outer fold is chosen on the other folds alone (their
-  inner out-of-fold predictions: the best event-level F1 whose false alarms stay within a
-  budget on the recordings without twitches and at rest); the fold's held-out figures are then
-  measured with it, on data that chose nothing. The shipped threshold is chosen the same way on
+  inner out-of-fold predictions: the best F1 of the detector's own confirmed events whose false
+  alarms stay within a budget on the recordings without twitches and at rest), and so are the
+  confirmation checks it keeps (all, unless one clearly costs: :func:`choose_threshold`); the
+  fold's held-out figures are then measured with them, on data that chose nothing. The shipped threshold is chosen the same way on
   the outer out-of-fold predictions of all the data.
 - The held-out detections are replayed through the real engine, so the figures in the card are
   the detector's.
@@ -26,7 +27,7 @@ import math
 import time
 import warnings
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable
 
@@ -39,12 +40,13 @@ from ..errors import TwitchsenseError, TwitchsenseWarning
 from ..io.recording import Recording, find_recordings, read_recording
 from ..types import TwitchEvent, confirmed_only
 from .baseline import BandEnergyDetector
-from .config import DetectorConfig
+from .config import CONFIRM_CHECKS, DetectorConfig
+from .confirmation import Confirmer
 from .engine import BATCH_CHUNK, CandidateWindows, DetectionEngine
 from .features import WindowFeatures
 from .model import TwitchModel
 from .preprocess import sensor_step_g
-from .scoring import EXPERIMENTAL_KINDS, Tally, score_events
+from .scoring import EXPERIMENTAL_KINDS, EventMatch, Tally, score_events
 
 POS_PAD_S = 0.05
 AMBIGUOUS_S = 0.25
@@ -58,6 +60,14 @@ SPLIT_GAP_S = 10.0
 MIN_PART_S = 30.0
 #: fewer twitch labels than this: a warning (none at all: an error)
 FEW_TWITCHES = 30
+#: the thresholds searched (the search replays each recording once, at the lowest)
+THRESHOLD_GRID = np.round(np.r_[np.arange(0.30, 0.981, 0.02), 0.985, 0.99, 0.995], 3)
+#: a confirmation check is dropped only when the out-of-fold evidence shows it costs clearly: without it
+#: the F1 is higher within the false-alarm budgets, and of the events it alone retracts, the true twitches
+#: outnumber the false alarms so far that a fair coin would do so less than once in a hundred (one-sided
+#: sign test). A coin is the cautious side: at F1 0.85 a twitch kept gains F1 1.35 x what a false alarm
+#: costs, so a check retracting as many twitches as false alarms already costs F1, and is still kept.
+CHECK_DROP_P = 0.01
 
 
 @dataclass
@@ -346,30 +356,70 @@ class _ReplayScorer:
         return 1.0 - P[:, 0], cp / np.maximum(cp.sum(axis=1, keepdims=True), 1e-12)
 
 
+def _replay_engine(lw: LabelledWindows, P: np.ndarray, features: WindowFeatures, config: DetectorConfig,
+                   classes: tuple[str, ...]) -> DetectionEngine:
+    """The detector's engine fed precomputed window probabilities ``P`` of a recording."""
+    kinds = () if tuple(classes[1:]) == ("twitch",) else tuple(classes[1:])
+    return DetectionEngine(features, config, lw.rec.sample_rate_hz, scorer=_ReplayScorer(P), kinds=kinds,
+                           placement=lw.rec.meta.get("placement"), step_g=sensor_step_g(lw.rec.meta))
+
+
 def replay_events(lw: LabelledWindows, P: np.ndarray, features: WindowFeatures, config: DetectorConfig,
                   classes: tuple[str, ...]) -> list[TwitchEvent]:
     """Exact detector events of a recording from precomputed window probabilities (the confirmed ones:
     what ``detect`` reports)."""
-    kinds = () if tuple(classes[1:]) == ("twitch",) else tuple(classes[1:])
-    eng = DetectionEngine(features, config, lw.rec.sample_rate_hz, scorer=_ReplayScorer(P), kinds=kinds,
-                          placement=lw.rec.meta.get("placement"), step_g=sensor_step_g(lw.rec.meta))
-    rec = lw.rec
-    ev = eng.push(rec.t, rec.acc)
+    eng = _replay_engine(lw, P, features, config, classes)
+    ev = eng.push(lw.rec.t, lw.rec.acc)
     return confirmed_only(ev + eng.flush())
 
 
-def _quick_events(t: np.ndarray, p: np.ndarray, config: DetectorConfig, window_s: float) -> list[TwitchEvent]:
-    """Approximate events from window probabilities (threshold search only: spans from window centres)."""
-    keep = p >= config.threshold
-    tk, pk = t[keep], p[keep]
-    if tk.size == 0:
-        return []
-    splits = np.flatnonzero(np.diff(tk) > config.merge_s + config.step_s * 1.5) + 1
-    out = []
-    for a, b in zip(np.concatenate([[0], splits]), np.concatenate([splits, [tk.size]])):
-        out.append(TwitchEvent(onset=tk[a] - window_s / 4, duration=tk[b - 1] - tk[a] + window_s / 2,
-                               peak_g=0.0, confidence=float(pk[a:b].max())))
-    return out
+class _HoldsConfirmer(Confirmer):
+    """The engine's confirmer that also keeps, per event id, every reason that holds."""
+
+    def __init__(self, *args, **kw) -> None:
+        super().__init__(*args, **kw)
+        self.holds: dict[int, tuple[str, ...]] = {}
+
+    def verdict(self, event: TwitchEvent, x: np.ndarray, i0: int, i1: int) -> TwitchEvent:
+        j = self.judge(x, i0, i1, event.peak_g)
+        self.holds[event.id] = j.holds
+        return replace(event, status="retracted" if j.reason else "confirmed", reason=j.reason)
+
+
+@dataclass
+class _Verdicts:
+    """Every event of one recording at the lowest threshold searched, through the real engine: its
+    confidence, which confirmation checks would retract it, matched with the labels once."""
+
+    conf: np.ndarray
+    holds: np.ndarray  # (events, len(CONFIRM_CHECKS)) bool
+    match: EventMatch
+
+    def tally(self, threshold: float, checks: tuple[str, ...], only: str = "") -> Tally:
+        """The events at ``threshold`` that none of ``checks`` retracts; with ``only``, instead those that
+        check ``only`` alone (of ``checks`` and it) retracts."""
+        applied = np.isin(CONFIRM_CHECKS, checks)
+        keep = (self.conf >= threshold) & ~(self.holds & applied).any(axis=1)
+        if only:
+            keep &= self.holds[:, CONFIRM_CHECKS.index(only)]
+        return self.match.tally(keep, detail=False)
+
+
+def _verdicts(lw: LabelledWindows, P: np.ndarray, features: WindowFeatures, config: DetectorConfig,
+              classes: tuple[str, ...]) -> _Verdicts:
+    """:class:`_Verdicts` of a recording from its out-of-fold window probabilities ``P``. Like their windows
+    in training, the transients a simulated session has with a twitch's shape but no label
+    (:func:`twitch_shaped_unlabelled`) count neither way."""
+    cfg = DetectorConfig(**{**config.to_dict(), "threshold": float(THRESHOLD_GRID[0])})
+    eng = _replay_engine(lw, P, features, cfg, classes)
+    if eng.confirmer is not None:
+        eng.confirmer = _HoldsConfirmer(cfg, eng.fs, lw.rec.meta.get("placement"), sensor_step_g(lw.rec.meta))
+    ev = [e for e in eng.push(lw.rec.t, lw.rec.acc) + eng.flush() if e.status != "provisional"]
+    held = eng.confirmer.holds if eng.confirmer is not None else {}
+    holds = np.array([[c in held.get(e.id, ()) for c in CONFIRM_CHECKS] for e in ev], bool)
+    left_out = [(on - AMBIGUOUS_S, on + dur + AMBIGUOUS_S) for on, dur in twitch_shaped_unlabelled(lw.rec)]
+    return _Verdicts(np.array([e.confidence for e in ev]), holds.reshape(len(ev), len(CONFIRM_CHECKS)),
+                     EventMatch(lw.rec.labels, ev, lw.rec.duration_s, exclude=left_out))
 
 
 @dataclass
@@ -383,6 +433,9 @@ class TrainingReport:
     baseline_core_by_category: dict = field(default_factory=dict)
     threshold_search: list = field(default_factory=list)  # the shipped threshold's search
     fold_thresholds: list = field(default_factory=list)   # each outer fold's, chosen without it
+    checks: tuple = ()                                    # the confirmation checks kept
+    fold_checks: list = field(default_factory=list)       # each outer fold's, chosen without it
+    checks_dropped: list = field(default_factory=list)    # the evidence for each check dropped
     grouping: str = ""
     #: the outer folds' models (each with its own threshold, chosen without it), and the groups each
     #: held out: held-out figures of anything measured later on recordings of those groups
@@ -393,44 +446,96 @@ class TrainingReport:
     seconds: dict = field(default_factory=dict)
 
 
-def choose_threshold(data: list[LabelledWindows], oof: list[np.ndarray], config: DetectorConfig,
-                     window_s: float, fa_budget_real: float, fa_budget_rest: float) -> tuple[float, list]:
-    """Best OOF F1 whose false alarms stay within the budgets (recordings without twitches; rest).
+@dataclass
+class OperatingPoint:
+    """What :func:`choose_threshold` chose: the threshold, the confirmation checks kept, the search."""
 
-    Like their windows in training, the transients a simulated session has with a twitch's shape but
-    no label (:func:`twitch_shaped_unlabelled`) count neither way here: a budget spent on them would
-    make the threshold the rejector of a twitch's shape (an amplitude cut) that training refuses to be.
-    The held-out figures still count detections on them as false alarms."""
-    grid = np.round(np.r_[np.arange(0.30, 0.981, 0.02), 0.985, 0.99, 0.995], 3)
+    threshold: float
+    checks: tuple[str, ...]
+    search: list            # one row per threshold, with the checks kept
+    dropped: list           # per check dropped: its evidence (true twitches and false alarms it alone retracted)
+
+
+def _search(verdicts: list[_Verdicts], checks: tuple[str, ...], fa_budget_real: float,
+            fa_budget_rest: float, raised: bool = False) -> tuple[dict, list[dict]]:
+    """The best F1 of :data:`THRESHOLD_GRID` within the budgets with ``checks`` (``within_budgets`` false:
+    none was, the fewest false alarms), and every threshold's row.
+
+    F1 and false alarms at rest: the confirmed events of the recordings with twitches. Detections on the
+    recordings without twitches (the real negatives): every event raised, confirmed or not. A live view
+    shows each raised event before its verdict, and a few hours of real negatives say too little about
+    what the confirmation leaves of the fidgets of other people (the shipped model at threshold 0.5
+    instead of 0.88: HAPT 10.9 -> 22.4, SisFall 16.2 -> 33.6, ActiGraph 25.2 -> 51.8 confirmed
+    detections/h, where its own real negatives had none held out). With ``raised``, every event raised
+    counts everywhere (the confirmation left out of the search)."""
     rows = []
-    left_out = [[(on - AMBIGUOUS_S, on + dur + AMBIGUOUS_S) for on, dur in twitch_shaped_unlabelled(lw.rec)]
-                for lw in data]
-    for thr in grid:
-        cfg = DetectorConfig(**{**config.to_dict(), "threshold": float(thr)})
+    checks = () if raised else checks
+    for thr in THRESHOLD_GRID:
         pos, neg = Tally(), Tally()
-        for lw, P, out in zip(data, oof, left_out):
-            ev = _quick_events(lw.t, 1.0 - P[:, 0], cfg, window_s) if P.size else []
-            tally = score_events(lw.rec.labels, ev, lw.rec.duration_s, exclude=out)
+        for v in verdicts:
+            tally = v.tally(float(thr), checks)
             if tally.n_true + tally.n_optional:
                 pos = pos + tally
             else:
-                neg = neg + tally
-        rows.append({"threshold": float(thr), "f1": pos.f1, "fa_rest_per_h": pos.fa_per_hour("rest"),
-                     "real_detections_per_h": neg.detections_per_hour()})
+                neg = neg + v.tally(float(thr), ())
+        rows.append({"threshold": float(thr), "checks": ",".join(checks), "f1": pos.f1,
+                     "fa_rest_per_h": pos.fa_per_hour("rest"), "real_detections_per_h": neg.detections_per_hour()})
     ok = [r for r in rows if (np.isnan(r["real_detections_per_h"]) or r["real_detections_per_h"] <= fa_budget_real)
           and (np.isnan(r["fa_rest_per_h"]) or r["fa_rest_per_h"] <= fa_budget_rest)]
     pick = max(ok, key=lambda r: (np.nan_to_num(r["f1"]), -r["threshold"])) if ok else \
         min(rows, key=lambda r: (np.nan_to_num(r["real_detections_per_h"]) + np.nan_to_num(r["fa_rest_per_h"]),
                                  -r["threshold"]))
-    return pick["threshold"], rows
+    return {**pick, "within_budgets": bool(ok)}, rows
+
+
+def choose_threshold(data: list[LabelledWindows], oof: list[np.ndarray], features: WindowFeatures,
+                     config: DetectorConfig, classes: tuple[str, ...], fa_budget_real: float,
+                     fa_budget_rest: float, select_checks: bool = True, raised: bool = False) -> OperatingPoint:
+    """The threshold and the confirmation checks, on out-of-fold window probabilities ``oof``.
+
+    Every recording is replayed once through the real engine (its extents, merging and confirmation)
+    at the lowest threshold searched; an event counts at a threshold when its confidence reaches it and
+    no check kept retracts it. The threshold: the best F1 whose false alarms stay within the budgets
+    (recordings without twitches; rest). A check is dropped (``select_checks``) only on clear evidence
+    (:data:`CHECK_DROP_P`), the one with the clearest first, then the others judged again. With ``raised``,
+    every event raised counts, confirmed or not (the confirmation as a second opinion that never
+    lowers the threshold), and every check is kept: the search does not see them."""
+    from scipy.stats import binom
+
+    verdicts = [_verdicts(lw, P, features, config, classes) for lw, P in zip(data, oof)]
+    checks = config.checks
+    pick, rows = _search(verdicts, checks, fa_budget_real, fa_budget_rest, raised)
+    dropped: list[dict] = []
+    while select_checks and not raised and config.confirm and checks:
+        best = None
+        for c in checks:
+            rest = tuple(x for x in checks if x != c)
+            alt, alt_rows = _search(verdicts, rest, fa_budget_real, fa_budget_rest)
+            if not alt["within_budgets"] or np.nan_to_num(alt["f1"]) <= np.nan_to_num(pick["f1"]):
+                continue
+            alone = sum((v.tally(alt["threshold"], rest, only=c) for v in verdicts), Tally())
+            n_true, n_false = alone.n_true_detections, alone.false_alarms
+            p = float(binom.sf(n_true - 1, n_true + n_false, 0.5)) if n_true else 1.0
+            if p < CHECK_DROP_P and (best is None or p < best[0]):
+                best = (p, c, alt, alt_rows, n_true, n_false)
+        if best is None:
+            break
+        p, c, pick, rows, n_true, n_false = best
+        checks = tuple(x for x in checks if x != c)
+        dropped.append({"check": c, "true_twitches_retracted": n_true, "false_alarms_retracted": n_false,
+                        "sign_test_p": round(p, 6), "f1_without": round(float(pick["f1"]), 4)})
+    return OperatingPoint(pick["threshold"], checks, rows, dropped)
 
 
 def train(recs: list[tuple[Recording, str]], features: WindowFeatures | None = None,
           config: DetectorConfig | None = None, n_splits: int = 5, seed: int = 0,
           fa_budget_real: float = 3.0, fa_budget_rest: float = 1.5, progress: bool = True,
-          evaluate_baseline: bool = True, trees: int = 200) -> tuple[TwitchModel, TrainingReport]:
+          evaluate_baseline: bool = True, trees: int = 200,
+          select_checks: bool = True, threshold_on: str = "confirmed") -> tuple[TwitchModel, TrainingReport]:
     """Train a detector on ``(recording, category)`` pairs; returns the model and its held-out report
-    (nested cross-validation: see the module's docstring)."""
+    (nested cross-validation: see the module's docstring). ``threshold_on``: ``confirmed`` (the F1 of
+    the events the detector reports) or ``raised`` (every event raised counts, the checks all kept:
+    :func:`choose_threshold`)."""
     from tqdm import tqdm
 
     features = features or WindowFeatures()
@@ -441,6 +546,9 @@ def train(recs: list[tuple[Recording, str]], features: WindowFeatures | None = N
         raise TwitchsenseError(f"cross-validation needs at least {MIN_GROUPS} folds (one to test on, one to choose "
                                f"the threshold on, one to train on), not {n_splits}")
     check_training_data(recs, features.rate_hz)
+    if threshold_on not in ("confirmed", "raised"):
+        raise TwitchsenseError(f"the threshold is chosen on 'confirmed' or 'raised' events, not {threshold_on!r}")
+    raised = threshold_on == "raised"
     features.fit(np.zeros((1, 3 * features.row_samples)))
     classes = classes_for(r for r, _ in recs)
     grouped, grouping = cross_validation_groups(recs, n_splits)
@@ -499,23 +607,27 @@ def train(recs: list[tuple[Recording, str]], features: WindowFeatures | None = N
                 probabilities(frozenset([f, g]), g)
                 bar.update(int(new))
         inner = [i for i in range(len(data)) if rec_fold[i] != f]
-        thr, _ = choose_threshold([data[i] for i in inner], [P[i] for i in inner], config, features.window_s,
-                                  fa_budget_real, fa_budget_rest)
-        fold_thr.append(thr)
+        fold_thr.append(choose_threshold([data[i] for i in inner], [P[i] for i in inner], features, config, classes,
+                                         fa_budget_real, fa_budget_rest, select_checks, raised))
     bar.close()
     times["cv_s"] = round(time.perf_counter() - t0, 1)
     # the shipped threshold: chosen the same way, on the outer out-of-fold probabilities of all the data
-    thr, search = choose_threshold(data, outer, config, features.window_s, fa_budget_real, fa_budget_rest)
-    config = DetectorConfig(**{**config.to_dict(), "threshold": thr})
+    chosen = choose_threshold(data, outer, features, config, classes, fa_budget_real, fa_budget_rest, select_checks,
+                              raised)
+    thr = chosen.threshold
+    config = DetectorConfig(**{**config.to_dict(), "threshold": thr, "confirm_checks": ",".join(chosen.checks)})
     # exact held-out detections through the real engine (each fold at its own threshold), and the
     # baseline on the same recordings
     t0 = time.perf_counter()
-    report = TrainingReport(threshold=thr, threshold_search=search, fold_thresholds=fold_thr, grouping=grouping,
+    report = TrainingReport(threshold=thr, threshold_search=chosen.search, fold_thresholds=[o.threshold for o in fold_thr],
+                            checks=chosen.checks, fold_checks=[o.checks for o in fold_thr],
+                            checks_dropped=chosen.dropped, grouping=grouping,
                             n_windows=int(y.size), n_positive_windows=int((y > 0).sum()), n_groups=int(uniq.size))
     # (model or baseline, every class or EXPERIMENTAL_KINDS optional) -> category -> tally
     tallies: dict[tuple[str, bool], dict[str, Tally]] = {}
     base = BandEnergyDetector()
-    fold_config = [DetectorConfig(**{**config.to_dict(), "threshold": t}) for t in fold_thr]
+    fold_config = [DetectorConfig(**{**config.to_dict(), "threshold": o.threshold, "confirm_checks": ",".join(o.checks)})
+                   for o in fold_thr]
     for lw, Pi, f in tqdm(list(zip(data, outer, rec_fold)), desc="held-out scoring", unit="rec",
                           disable=not progress, leave=False):
         found = {"model": replay_events(lw, Pi, features, fold_config[f], classes)}
@@ -540,19 +652,32 @@ def train(recs: list[tuple[Recording, str]], features: WindowFeatures | None = N
             report.fold_models.append(TwitchModel(features, fclf, classes, fold_config[f], kind_classifier=fkind, card={
                 "summary": f"outer fold {f + 1} of {k} of the nested cross-validation: trained without the "
                            f"groups below, its threshold chosen without them",
-                "threshold": fold_thr[f], "held_out_groups": held}))
+                "threshold": fold_thr[f].threshold, "confirm_checks": list(fold_thr[f].checks),
+                "held_out_groups": held}))
     clf, kind_clf = _fit_pair(X, y, n_classes - 1, seed, trees)
     times["final_fit_s"] = round(time.perf_counter() - t0, 1)
     report.seconds = times
     model = TwitchModel(features, clf, classes, config, card={
         "classifier": "twitch/no-twitch and class models: " + f"HistGradientBoostingClassifier({', '.join(f'{k}={v}' for k, v in sorted(clf.get_params().items()) if k in ('max_iter', 'learning_rate', 'max_leaf_nodes', 'min_samples_leaf', 'l2_regularization'))}), class-balanced weights",
-        "cross_validation": f"nested GroupKFold({k}) over {grouping}: each outer fold's threshold chosen on "
-                            "the other folds alone, the held-out figures measured with it",
+        "cross_validation": f"nested GroupKFold({k}) over {grouping}: each outer fold's threshold and confirmation "
+                            "checks chosen on the other folds alone, the held-out figures measured with them",
         "windows": {"total": int(y.size), "twitch": int((y > 0).sum())},
         "threshold": thr,
-        "fold_thresholds": fold_thr,
-        "threshold_rule": f"best out-of-fold F1 with <= {fa_budget_real:g} detections/h on recordings without "
-                          f"twitches and <= {fa_budget_rest:g} false alarms/h at rest (the simulator's unlabelled "
+        "fold_thresholds": report.fold_thresholds,
+        "confirm_checks": list(chosen.checks),
+        "fold_confirm_checks": [list(c) for c in report.fold_checks],
+        "confirm_checks_dropped": chosen.dropped,
+        "confirm_check_rule": "every confirmation check is kept unless, on the out-of-fold predictions, the F1 "
+                              "within the budgets is higher without it and of the events it alone retracts the "
+                              f"true twitches outnumber the false alarms with a one-sided sign test p < {CHECK_DROP_P:g}"
+                              + ("" if select_checks and not raised else " (not applied: every check kept)"),
+        "threshold_rule": (f"best out-of-fold F1 of the detector's confirmed events (its engine and confirmation) with <= "
+                           f"{fa_budget_real:g} events raised per hour (confirmed or not) on recordings without "
+                           f"twitches and <= {fa_budget_rest:g} confirmed false alarms/h at rest" if not raised else
+                           f"best out-of-fold F1 of every event the detector raises (its engine; the confirmation "
+                           f"left out of the search) with <= {fa_budget_real:g} detections/h on recordings without "
+                           f"twitches and <= {fa_budget_rest:g} false alarms/h at rest")
+                          + " (the simulator's unlabelled "
                           "twitch-shaped transients, left out of training, count neither way); in each outer fold on "
                           "the other folds' inner out-of-fold predictions, for the model on the outer ones of all the data",
         "held_out_figures": report.by_category,
