@@ -15,6 +15,8 @@ import math
 import mmap
 import os
 import re
+import signal
+import threading
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -342,6 +344,29 @@ def _reader(path: Path, progress: bool | None) -> Iterator:
         yield Reader()
 
 
+@contextmanager
+def _interrupts_noted() -> Iterator[list]:
+    """Ctrl-C while pandas' C parser reads a file comes out of it as a ``ParserError`` ("Calling read(nbytes)
+    on source failed"), not as ``KeyboardInterrupt``: the yielded list notes each SIGINT, so the caller can
+    tell an interruption from a bad file. Only where Python's own SIGINT handler is in place (the main thread
+    of a command); elsewhere the list stays empty."""
+    noted: list[int] = []
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield noted
+        return
+
+    def note(signum: int, frame) -> None:
+        noted.append(signum)
+        signal.default_int_handler(signum, frame)
+
+    signal.signal(signal.SIGINT, note)
+    try:
+        yield noted
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def read_samples(path: str | os.PathLike, columns: Sequence[str] = REQUIRED_COLUMNS, *,
                  sep: str = ",", decimal: str = ".",
                  strict_increasing: str | None = None) -> tuple[np.ndarray, dict]:
@@ -383,7 +408,7 @@ def read_columns(path: str | os.PathLike, columns: Sequence[str] = REQUIRED_COLU
     rows = 0
     try:
         # No usecols: with it pandas silently shifts a row that has an extra field.
-        with _reader(path, progress) as f:
+        with _interrupts_noted() as interrupts, _reader(path, progress) as f:
             for df in pd.read_csv(
                 f, sep=sep, decimal=decimal, header=0 if header else None, names=names, index_col=False,
                 dtype={names[i]: np.float64 for i in idx}, engine="c", nrows=nrows, skip_blank_lines=False,
@@ -403,6 +428,8 @@ def read_columns(path: str | os.PathLike, columns: Sequence[str] = REQUIRED_COLU
                     part.append(c)
                 rows += chunk[0].size
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        if interrupts:  # Ctrl-C, not a fault of the file
+            raise KeyboardInterrupt from None
         if isinstance(exc, UnicodeDecodeError):
             raise RecordingError(path, "not UTF-8 text") from None
         raise diagnose() from None
