@@ -41,3 +41,45 @@ def test_ctrl_c_while_a_recording_is_read_stops_the_command_and_blames_no_file(t
     assert rc == 130
     assert err.strip() == "twitchsense detect: interrupted"
     assert "second" not in out
+
+
+STARTUP_CTRL_C = """
+import os, signal, sys
+
+class CtrlC:  # Ctrl-C while the command starts: as pandas is imported
+    def find_spec(self, name, path=None, target=None):
+        if name == "pandas":
+            sys.meta_path.remove(self)
+            os.kill(os.getpid(), signal.SIGINT)
+
+sys.meta_path.insert(0, CtrlC())
+from twitchsense.cli import main  # what the console script does
+sys.exit(main(["info", "rec.csv"]))
+"""
+
+
+def test_ctrl_c_while_the_command_starts_is_one_line_not_a_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import cli_env
+
+    done = subprocess.run([sys.executable, "-c", STARTUP_CTRL_C], capture_output=True, text=True, timeout=120,
+                          env=cli_env(), cwd=tmp_path)
+    assert done.returncode == 130, done.stderr
+    assert done.stderr.strip() == "twitchsense: interrupted"
+
+
+def test_an_output_folder_that_cannot_be_made_is_one_line_naming_it(tmp_path, run_main):
+    # Was "internal error: NotADirectoryError: [Errno 20] ..." (detect -o) and "internal error:
+    # FileNotFoundError" (import -o into a folder that does not exist).
+    rec = recording(tmp_path)
+    (tmp_path / "afile").write_text("not a folder")
+    rc, _, err = run_main("detect", rec, "-o", tmp_path / "afile" / "out")
+    assert rc == 1
+    assert err.strip() == f"twitchsense detect: error: {tmp_path / 'afile' / 'out'}: not a directory"
+    rc, _, err = run_main("import", rec, "--time-col", "t", "--axes", "ax,ay,az", "--time-unit", "s",
+                          "--units", "g", "-o", tmp_path / "missing" / "night.csv")
+    assert rc == 1
+    assert err.strip().endswith(f"error: {tmp_path / 'missing' / 'night.csv'}: no such file or directory")
+    assert "internal error" not in err
