@@ -83,3 +83,44 @@ def test_an_output_folder_that_cannot_be_made_is_one_line_naming_it(tmp_path, ru
     assert rc == 1
     assert err.strip().endswith(f"error: {tmp_path / 'missing' / 'night.csv'}: no such file or directory")
     assert "internal error" not in err
+
+
+def test_ctrl_c_in_detect_leaves_each_recordings_outputs_of_one_run(tmp_path, run_main, monkeypatch):
+    # Detections were written before the alerts were computed: a Ctrl-C then left the new run's
+    # NAME.detected.csv beside the previous run's NAME.alerts.csv, and a file cut mid-write.
+    import shutil
+
+    import twitchsense.alerts
+    from conftest import ROOT
+
+    rec = tmp_path / "night.csv"
+    shutil.copy(ROOT / "recordings/demo/no-twitch.csv", rec)
+    out = tmp_path / "out"
+    assert run_main("detect", rec, "-o", out)[0] == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    shutil.copy(ROOT / "recordings/demo/frequent-twitching.csv", rec)  # the same name, another night
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(twitchsense.alerts, "recording_alerts", ctrl_c)
+    assert run_main("detect", rec, "-o", out)[0] == 130
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_an_output_file_cut_by_an_interruption_keeps_its_old_content(tmp_path):
+    from twitchsense.io.outputs import read_detections, write_detections
+    from twitchsense.types import TwitchEvent
+
+    path = tmp_path / "night.detected.csv"
+    events = [TwitchEvent(onset=float(i), duration=0.1, peak_g=0.2, confidence=0.9) for i in range(3)]
+    write_detections(path, events)
+
+    def cut_short():
+        yield events[0]
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_detections(path, cut_short())
+    assert len(read_detections(path)) == 3
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left behind
