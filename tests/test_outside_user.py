@@ -124,3 +124,23 @@ def test_an_output_file_cut_by_an_interruption_keeps_its_old_content(tmp_path):
         write_detections(path, cut_short())
     assert len(read_detections(path)) == 3
     assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left behind
+
+
+@pytest.mark.parametrize("field,value,problem", [
+    ("placement", 5, "'placement' must be text, found 5"),
+    ("subject", {"a": 1}, "'subject' must be text or a whole number, found {'a': 1}"),
+    ("notes", ["a"], "'notes' must be text, found ['a']"),
+])
+def test_a_sidecar_field_of_the_wrong_type_is_one_line(tmp_path, run_main, field, value, problem):
+    # placement 5 was "internal error: AttributeError: 'int' object has no attribute 'lower'"
+    rec = recording(tmp_path, meta={field: value})
+    rc, _, err = run_main("detect", rec, "-o", tmp_path / "out")
+    assert rc == 1
+    assert err.strip() == f"twitchsense detect: error: {rec}: {tmp_path / 'rec.json'}: {problem}"
+
+
+def test_a_sidecar_start_time_without_an_offset_is_said_not_silently_utc(tmp_path, run_main):
+    rec = recording(tmp_path, meta={"start_time": "2026-01-05T23:30:00", "subject": 3})
+    rc, _, err = run_main("detect", rec, "-o", tmp_path / "out")
+    assert rc == 0
+    assert "warning" in err and "'start_time' '2026-01-05T23:30:00' has no UTC offset: taken as UTC" in err

@@ -36,6 +36,9 @@ SIDECAR_FIELDS = (
     "sample_rate_hz", "board", "sensor", "range_g", "placement", "subject",
     "session", "start_time", "firmware", "notes",
 )
+#: Sidecar fields that hold words; the names (subject, session) may also be whole numbers.
+SIDECAR_TEXT_FIELDS = ("board", "sensor", "placement", "subject", "session", "firmware", "notes")
+SIDECAR_NAME_FIELDS = ("subject", "session")
 #: A step in ``t`` longer than this (seconds) is a gap: lost samples, never bridged.
 #: Absolute, not relative to the median step, because phone and watch clocks jitter.
 DEFAULT_GAP_S = 0.1
@@ -480,12 +483,22 @@ def read_sidecar(path: str | os.PathLike) -> dict:
     rng = meta.get("range_g")
     if rng is not None and (isinstance(rng, bool) or not isinstance(rng, (int, float)) or rng <= 0):
         raise RecordingError(path, f"'range_g' must be a positive number, found {rng!r}")
+    for key in SIDECAR_TEXT_FIELDS:
+        value = meta.get(key)
+        if value is not None and not isinstance(value, str) and not (
+                key in SIDECAR_NAME_FIELDS and isinstance(value, int) and not isinstance(value, bool)):
+            kind = "text or a whole number" if key in SIDECAR_NAME_FIELDS else "text"
+            raise RecordingError(path, f"'{key}' must be {kind}, found {value!r}")
     start = meta.get("start_time")
     if start:
         try:
-            datetime.fromisoformat(str(start).replace("Z", "+00:00"))
+            when = datetime.fromisoformat(str(start).replace("Z", "+00:00"))
         except ValueError:
             raise RecordingError(path, f"'start_time' must be ISO 8601 with an offset, found {start!r}") from None
+        if when.tzinfo is None:
+            warnings.warn(RecordingWarning(
+                f"{path}: 'start_time' {start!r} has no UTC offset: taken as UTC (+00:00); write the offset, "
+                f"e.g. '{when.isoformat()}+01:00', for the right clock times and days"), stacklevel=2)
     return meta
 
 
