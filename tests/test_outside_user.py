@@ -144,3 +144,19 @@ def test_a_sidecar_start_time_without_an_offset_is_said_not_silently_utc(tmp_pat
     rc, _, err = run_main("detect", rec, "-o", tmp_path / "out")
     assert rc == 0
     assert "warning" in err and "'start_time' '2026-01-05T23:30:00' has no UTC offset: taken as UTC" in err
+
+
+@pytest.mark.parametrize("line,problem", [
+    ("per_minute = inf", "rule 'twitching': per_minute must be a number above 0, got inf"),
+    ("per_minute = 1e400", "rule 'twitching': per_minute must be a number above 0, got inf"),
+])
+def test_an_infinite_number_in_a_rule_file_is_refused_by_check(tmp_path, run_main, line, problem):
+    # 'rules --check' called it valid and 'detect --rules' then stopped with "internal error: OverflowError"
+    rules = tmp_path / "my rules.toml"
+    assert run_main("rules", "--copy", rules)[0] == 0
+    text = rules.read_text()
+    assert "\nper_minute = 1\n" in text
+    rules.write_text(text.replace("\nper_minute = 1\n", f"\n{line}\n", 1))
+    rc, _, err = run_main("rules", "--check", rules)
+    assert rc == 1
+    assert err.strip() == f"twitchsense rules: error: {rules}: {problem}"
