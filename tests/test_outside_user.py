@@ -160,3 +160,26 @@ def test_an_infinite_number_in_a_rule_file_is_refused_by_check(tmp_path, run_mai
     rc, _, err = run_main("rules", "--check", rules)
     assert rc == 1
     assert err.strip() == f"twitchsense rules: error: {rules}: {problem}"
+
+
+def test_acceleration_that_cannot_be_in_g_is_refused_by_name(tmp_path, run_main):
+    # 1e300 g gave a numpy overflow warning and "0 twitches, cannot tell 54 s"; a recording in m/s^2 (9.8 at
+    # rest) gave "0 twitches" and a saturated stretch: silent wrong answers.
+    t, acc = make_samples(3000)
+    huge = acc.copy()
+    huge[100, 1] = 1e300
+    write_recording(tmp_path / "huge.csv", Recording(t=t, acc=huge))
+    write_recording(tmp_path / "phone.csv", Recording(t=t, acc=acc * 9.80665))
+    rc, _, err = run_main("detect", tmp_path / "huge.csv", "-o", tmp_path / "out")
+    assert rc == 1
+    assert err.strip() == (f"twitchsense detect: error: {tmp_path / 'huge.csv'}, line 102 (data row 101): column "
+                           "'ay' is 1e+300 g, beyond what an accelerometer measures (1000 g)")
+    rc, _, err = run_main("detect", tmp_path / "phone.csv", "-o", tmp_path / "out")
+    assert rc == 1
+    assert "the median magnitude is 9.8" in err and "not near 1 g (gravity)" in err and "--units m/s2" in err
+    assert len(err.strip().splitlines()) == 1
+    # the command it names brings the file in
+    rc, _, err = run_main("import", tmp_path / "phone.csv", "--time-unit", "s", "--units", "m/s2",
+                          "-o", tmp_path / "in-g.csv")
+    assert rc == 0, err
+    assert run_main("detect", tmp_path / "in-g.csv", "-o", tmp_path / "out")[0] == 0

@@ -564,10 +564,35 @@ def read_recording(path: str | os.PathLike, *, labels: bool = True,
     if labels and lp.exists():
         lab = read_labels(lp)
     check_rate(path, t, meta.get("sample_rate_hz"), gap_s)
+    check_units(path, acc)
     rec = Recording(t=t, acc=acc, meta=meta, labels=lab, path=path, gap_s=gap_s, info=info)
     if not meta.get("sample_rate_hz"):
         rec.info["rate_inferred"] = True
     return rec
+
+
+#: No wearable accelerometer measures beyond this many g (the widest sold, for impacts, reach 400 g).
+MAX_ABS_G = 1000.0
+#: With gravity in, a worn sensor's median magnitude is near 1 g (a little more while it moves); above
+#: this the axes are in another unit (m/s^2: 9.8 at rest; mg: 1000).
+MAX_MEDIAN_G = 4.0
+
+
+def check_units(path: str | os.PathLike, acc: np.ndarray) -> None:
+    """Refuse acceleration that cannot be in g: a value beyond :data:`MAX_ABS_G`, or a median magnitude
+    above :data:`MAX_MEDIAN_G` (m/s^2 or mg read as g). Every tenth sample gives the median."""
+    big = np.abs(acc) > MAX_ABS_G
+    if big.any():
+        i, j = np.unravel_index(int(np.argmax(big)), big.shape)
+        raise RecordingError(path, f"column '{REQUIRED_COLUMNS[1 + j]}' is {plain(acc[i, j])} g, beyond what "
+                                   f"an accelerometer measures ({MAX_ABS_G:g} g)", line=int(i) + 2)
+    median = float(np.median(np.sqrt(np.einsum("ij,ij->i", acc[::10], acc[::10]))))
+    if median > MAX_MEDIAN_G:
+        unit = "m/s2" if 5 < median < 20 else "mg" if 500 < median < 2000 else "UNIT"
+        raise RecordingError(
+            path, f"the median magnitude is {median:.4g}, not near 1 g (gravity): are the axes in m/s^2 (9.8 at "
+                  f"rest) or mg (1000)? bring it in with 'twitchsense import {path} --time-unit s --units {unit} "
+                  "-o OUT.csv'")
 
 
 #: a sidecar's rate further than this share from the time stamps' is worth a warning
