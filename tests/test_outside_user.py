@@ -183,3 +183,19 @@ def test_acceleration_that_cannot_be_in_g_is_refused_by_name(tmp_path, run_main)
                           "-o", tmp_path / "in-g.csv")
     assert rc == 0, err
     assert run_main("detect", tmp_path / "in-g.csv", "-o", tmp_path / "out")[0] == 0
+
+
+def test_serve_refuses_a_file_that_is_no_history_in_one_line(tmp_path, cli):
+    # serve started on it and answered every page with a 500 and a traceback in the terminal (in a subprocess
+    # with a timeout: before the fix it served on)
+    (tmp_path / "garbage.sqlite").write_bytes(b"garbage, not SQLite" * 10)
+    done = cli("serve", "--db", tmp_path / "garbage.sqlite", "--port", "0", timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.strip() == (f"twitchsense serve: error: {tmp_path / 'garbage.sqlite'}: cannot open the "
+                                   "history database (file is not a database)")
+    import sqlite3
+
+    sqlite3.connect(tmp_path / "other.sqlite").execute("CREATE TABLE notes (x)").connection.commit()
+    done = cli("serve", "--db", tmp_path / "other.sqlite", "--port", "0", timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.strip().endswith("not a twitchsense history (it has no sessions table)")
