@@ -199,3 +199,13 @@ def test_serve_refuses_a_file_that_is_no_history_in_one_line(tmp_path, cli):
     done = cli("serve", "--db", tmp_path / "other.sqlite", "--port", "0", timeout=60)
     assert done.returncode == 1
     assert done.stderr.strip().endswith("not a twitchsense history (it has no sessions table)")
+
+
+def test_a_byte_that_is_not_utf8_is_named_with_its_line(tmp_path, run_main):
+    # was "rec.csv: not UTF-8 text", with no place, in a file of a day's rows
+    rows = "".join(f"{i / 100:.2f},0,0,1\n" for i in range(3000))
+    (tmp_path / "rec.csv").write_bytes(b"t,ax,ay,az\n" + rows.encode() + b"30.00,\xff\xfe,0,1\n")
+    rc, _, err = run_main("detect", tmp_path / "rec.csv", "-o", tmp_path / "out")
+    assert rc == 1
+    assert err.strip() == (f"twitchsense detect: error: {tmp_path / 'rec.csv'}, line 3002 (data row 3001): not "
+                           "UTF-8 text (byte b'\\xff' at column 7)")

@@ -323,6 +323,18 @@ def _diagnose(path: Path, fields: Sequence[str], idx: Sequence[int], names: Sequ
     return RecordingError(path, "could not be parsed as CSV")
 
 
+def _not_utf8(path: Path) -> RecordingError:
+    """The error for a file that is not UTF-8, naming the first line that is not (slow: only after a failure)."""
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return RecordingError(path, f"not UTF-8 text (byte {raw[exc.start:exc.start + 1]!r} at "
+                                            f"column {exc.start + 1})", line=lineno)
+    return RecordingError(path, "not UTF-8 text")
+
+
 #: Rows the parser turns into numbers at a time: bounds its memory on day-long files.
 READ_CHUNK_ROWS = 1_000_000
 
@@ -434,7 +446,7 @@ def read_columns(path: str | os.PathLike, columns: Sequence[str] = REQUIRED_COLU
         if interrupts:  # Ctrl-C, not a fault of the file
             raise KeyboardInterrupt from None
         if isinstance(exc, UnicodeDecodeError):
-            raise RecordingError(path, "not UTF-8 text") from None
+            raise _not_utf8(path) from None
         raise diagnose() from None
     if rows == 0:
         raise RecordingError(path, "no samples: the file has a header but no data rows" if header
