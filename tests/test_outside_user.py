@@ -209,3 +209,13 @@ def test_a_byte_that_is_not_utf8_is_named_with_its_line(tmp_path, run_main):
     assert rc == 1
     assert err.strip() == (f"twitchsense detect: error: {tmp_path / 'rec.csv'}, line 3002 (data row 3001): not "
                            "UTF-8 text (byte b'\\xff' at column 7)")
+
+
+def test_an_infinite_setting_in_a_rule_file_is_refused_by_check(tmp_path, run_main):
+    rules = tmp_path / "rules.toml"
+    assert run_main("rules", "--copy", rules)[0] == 0
+    text = rules.read_text()
+    assert "\nclock_cap_windows = 2\n" in text
+    rules.write_text(text.replace("\nclock_cap_windows = 2\n", "\nclock_cap_windows = inf\n"))
+    rc, _, err = run_main("rules", "--check", rules)
+    assert rc == 1 and "clock_cap_windows must be a number of 1 or more" in err

@@ -120,7 +120,7 @@ def _context(v: Any) -> str:
 
 def _at_least_one(v: Any) -> float:
     """A multiple of a window: a window of rest time never spans less clock time than its length."""
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 1:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 1 <= v < math.inf:
         raise ValueError(f"must be a number of 1 or more (times the rule's window), got {v!r}")
     return float(v)
 
