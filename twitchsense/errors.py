@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 
+def describe_os_error(exc: OSError) -> str:
+    """``FILE: permission denied`` for an OSError about a file (``str(exc)`` reads
+    ``[Errno 13] Permission denied: 'FILE'``); both files of a rename or a link."""
+    what = (exc.strerror or str(exc)).lower()
+    files = [str(f) for f in (exc.filename, exc.filename2) if f is not None]
+    return f"{' -> '.join(files)}: {what}" if files else what
+
+
 class TwitchsenseError(Exception):
     """Base class: the CLI prints ``str(error)`` to stderr and exits 1."""
 

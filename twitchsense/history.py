@@ -99,6 +99,27 @@ def connect(path: str | os.PathLike, create: bool = True, timeout_s: float = 10.
     return con
 
 
+def connect_read_only(path: str | os.PathLike, timeout_s: float = 10.0) -> sqlite3.Connection:
+    """A read-only connection to a history. The path goes in as a file URI, percent-encoded: a ``#`` or ``?``
+    in a file name is the name's, not the URI's."""
+    return sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True, timeout=timeout_s)
+
+
+def check_history(path: str | os.PathLike) -> None:
+    """One line for a file that is no history to read (not SQLite, or SQLite without sessions), before a
+    reader (the web app) starts on it."""
+    try:
+        con = connect_read_only(path)
+        try:
+            tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        raise TwitchsenseError(f"{path}: cannot open the history database ({exc})") from None
+    if "sessions" not in tables:
+        raise TwitchsenseError(f"{path}: not a twitchsense history (it has no sessions table)")
+
+
 @dataclass
 class DayRow:
     """One calendar day of history."""

@@ -238,3 +238,13 @@ def test_serve_errors_and_token(tmp_path, cli):
     finally:
         p.terminate()
         p.wait(timeout=10)
+
+
+def test_the_web_app_reads_a_history_whose_name_holds_a_hash(tmp_path, serve):
+    # "hist #1.sqlite" went into an SQLite URI as it was: '#' cut the name and every page was a 500
+    import shutil
+
+    db = tmp_path / "my hist é #1?.sqlite"
+    shutil.move(seed_history(tmp_path / "seeded.sqlite"), db)
+    status, _, html = request(serve(WebConfig(db=db)), "GET", "/")
+    assert status == 200 and 'id="n-sessions">3<' in html

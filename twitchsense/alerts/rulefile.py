@@ -19,6 +19,7 @@ clock time (:mod:`twitchsense.alerts.sleeplike`).
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -65,13 +66,13 @@ class RuleSet:
 
 
 def _positive(v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < math.inf:
         raise ValueError(f"must be a number above 0, got {v!r}")
     return float(v)
 
 
 def _non_negative(v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < math.inf:
         raise ValueError(f"must be a number of 0 or more, got {v!r}")
     return float(v)
 
@@ -119,7 +120,7 @@ def _context(v: Any) -> str:
 
 def _at_least_one(v: Any) -> float:
     """A multiple of a window: a window of rest time never spans less clock time than its length."""
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 1:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 1 <= v < math.inf:
         raise ValueError(f"must be a number of 1 or more (times the rule's window), got {v!r}")
     return float(v)
 

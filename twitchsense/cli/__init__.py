@@ -15,11 +15,15 @@ from typing import Sequence
 
 from .. import __version__
 from ..dependencies import check_scikit_learn
-from ..errors import TwitchsenseError, TwitchsenseWarning
-from . import acquire, detection, files, history, report, rules, simulation, web
+from ..errors import TwitchsenseError, TwitchsenseWarning, describe_os_error
 
-#: Command modules, in the order their commands appear in ``--help``.
-MODULES = (files, simulation, detection, acquire, history, report, rules, web)
+
+def command_modules() -> tuple:
+    """The command modules, in the order their commands appear in ``--help``. Imported here, not at the top:
+    they bring in numpy and scipy, and a Ctrl-C during that start-up is then the command's, one line."""
+    from . import acquire, detection, files, history, report, rules, simulation, web
+
+    return (files, simulation, detection, acquire, history, report, rules, web)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,14 +38,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"twitchsense {__version__}")
     parser.add_argument("--debug", action="store_true", help="show a traceback on unexpected errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
-    for module in MODULES:
+    for module in command_modules():
         module.register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``twitchsense`` console script; returns the exit code."""
-    parser = build_parser()
+    try:
+        parser = build_parser()
+    except KeyboardInterrupt:
+        print("twitchsense: interrupted", file=sys.stderr)
+        return 130
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
@@ -69,6 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # a bug: one line, not a traceback, unless --debug
+        if isinstance(exc, OSError) and exc.filename is not None:  # a file or folder: unwritable, missing...
+            print(f"twitchsense {args.command}: error: {describe_os_error(exc)}", file=sys.stderr)
+            return 1
         if args.debug:
             raise
         print(f"twitchsense {args.command}: internal error: {type(exc).__name__}: {exc} "

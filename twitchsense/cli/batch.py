@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Iterable, TypeVar
 
-from ..errors import TwitchsenseError
+from ..errors import TwitchsenseError, describe_os_error
 from ..io.recording import find_recordings
 
 T = TypeVar("T")
@@ -26,7 +26,7 @@ def add_fail_fast(p: argparse.ArgumentParser) -> None:
 
 def naming(path: str | os.PathLike, exc: Exception) -> str:
     """The error's message, with the file in front unless it already names it."""
-    message = str(exc)
+    message = describe_os_error(exc) if isinstance(exc, OSError) else str(exc)
     return message if str(path) in message else f"{path}: {message}"
 
 

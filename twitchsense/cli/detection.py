@@ -189,12 +189,12 @@ def run_detect(args: argparse.Namespace) -> int:
         rec = readable(p, labels=False)
         res = detect_recording(rec, model)
         clock = SessionClock(rec.meta.get("start_time"))
-        write_detections(companion_path(args.output, rec.name, DETECTED_SUFFIX), res.events, clock)
         changes: list = []
         known = history_days(args.db, rules) if args.db is not None else None
-        write_alerts(companion_path(args.output, rec.name, ALERTS_SUFFIX),
-                     recording_alerts(res.events, rec, rules, res.context, known_days=known,
-                                      changes=changes), clock)
+        alerts = recording_alerts(res.events, rec, rules, res.context, known_days=known, changes=changes)
+        # everything computed before anything is written: a Ctrl-C leaves no new detections beside old alerts
+        write_detections(companion_path(args.output, rec.name, DETECTED_SUFFIX), res.events, clock)
+        write_alerts(companion_path(args.output, rec.name, ALERTS_SUFFIX), alerts, clock)
         write_context(companion_path(args.output, rec.name, CONTEXT_SUFFIX), res.context)
         if args.db is not None and rec.n_samples:
             store_in_history(args.db, p, rec, res.events, changes, judged_seconds(res.context))

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import TwitchsenseError
-from ..history import default_db_path
+from ..history import check_history, default_db_path
 from .alerting import history_sink
 from .common import add_command
 
@@ -68,6 +68,8 @@ def run_serve(args: argparse.Namespace) -> int:
     db = args.db or default_db_path()
     if args.db is not None and not db.exists():
         raise TwitchsenseError(f"{db}: no history there (run 'twitchsense replay REC.csv --db {db}' first)")
+    if db.exists():
+        check_history(db)
     config = _config(db if db.exists() else None, args.recordings, args.host, args.token, args.model,
                      models=args.models)
     server = WebServer(config, args.host, args.port)

@@ -8,19 +8,21 @@ has ``start,end,level,rule,detail``; ``NAME.context.csv`` has ``start,end,state,
 ``NAME.retracted.csv``: the events the confirmation stage retracted, the detection columns and ``reason``.
 When the recording's start time is known, the detections and the alerts end with a
 ``time`` column: the local clock time (ISO 8601 with the offset) of the onset or start.
-Columns are only ever added after these.
+Columns are only ever added after these. Each file is replaced whole (:func:`~.atomic.write_atomic`): an
+interrupted run leaves the old file or the new one, never half of one.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import os
 from dataclasses import fields
-from pathlib import Path
 from typing import Callable, Iterable, TypeVar
 
 from ..errors import RecordingError
 from ..types import Alert, ContextSpan, TwitchEvent
+from .atomic import write_atomic
 from .sessionclock import SessionClock
 
 DETECTION_COLUMNS = ("onset", "duration", "label", "peak_g", "confidence", "kind", "context")
@@ -36,11 +38,12 @@ def _write(path: str | os.PathLike, columns: tuple[str, ...], rows: Iterable[lis
            at: Callable[[list], float]) -> None:
     """Write ``columns`` and ``rows``, plus the ``time`` of ``at(row)`` when ``clock`` knows the start."""
     timed = clock is not None and clock.known
-    with open(Path(path), "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(columns + ((TIME_COLUMN,) if timed else ()))
-        for row in rows:
-            w.writerow(row + [clock.iso(at(row))] if timed else row)  # type: ignore[union-attr]
+    f = io.StringIO()
+    w = csv.writer(f, lineterminator="\n")
+    w.writerow(columns + ((TIME_COLUMN,) if timed else ()))
+    for row in rows:
+        w.writerow(row + [clock.iso(at(row))] if timed else row)  # type: ignore[union-attr]
+    write_atomic(path, f.getvalue())
 
 
 def _read(path: str | os.PathLike, what: str, required: tuple[str, ...], make: Callable[[dict], T]) -> list[T]:
@@ -105,10 +108,8 @@ def read_alerts(path: str | os.PathLike) -> list[Alert]:
 
 def write_context(path: str | os.PathLike, spans: Iterable[ContextSpan]) -> None:
     """Write ``NAME.context.csv``: ``start,end,state,level_g`` (``active`` = cannot tell)."""
-    with open(path, "w", encoding="utf-8", newline="\n") as f:
-        f.write(",".join(CONTEXT_COLUMNS) + "\n")
-        for s in spans:
-            f.write(f"{s.start:.3f},{s.end:.3f},{s.state},{s.level_g:.4f}\n")
+    write_atomic(path, ",".join(CONTEXT_COLUMNS) + "\n"
+                 + "".join(f"{s.start:.3f},{s.end:.3f},{s.state},{s.level_g:.4f}\n" for s in spans))
 
 
 def read_context(path: str | os.PathLike) -> list[ContextSpan]:

@@ -15,6 +15,8 @@ import math
 import mmap
 import os
 import re
+import signal
+import threading
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,6 +36,9 @@ SIDECAR_FIELDS = (
     "sample_rate_hz", "board", "sensor", "range_g", "placement", "subject",
     "session", "start_time", "firmware", "notes",
 )
+#: Sidecar fields that hold words; the names (subject, session) may also be whole numbers.
+SIDECAR_TEXT_FIELDS = ("board", "sensor", "placement", "subject", "session", "firmware", "notes")
+SIDECAR_NAME_FIELDS = ("subject", "session")
 #: A step in ``t`` longer than this (seconds) is a gap: lost samples, never bridged.
 #: Absolute, not relative to the median step, because phone and watch clocks jitter.
 DEFAULT_GAP_S = 0.1
@@ -318,6 +323,18 @@ def _diagnose(path: Path, fields: Sequence[str], idx: Sequence[int], names: Sequ
     return RecordingError(path, "could not be parsed as CSV")
 
 
+def _not_utf8(path: Path) -> RecordingError:
+    """The error for a file that is not UTF-8, naming the first line that is not (slow: only after a failure)."""
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return RecordingError(path, f"not UTF-8 text (byte {raw[exc.start:exc.start + 1]!r} at "
+                                            f"column {exc.start + 1})", line=lineno)
+    return RecordingError(path, "not UTF-8 text")
+
+
 #: Rows the parser turns into numbers at a time: bounds its memory on day-long files.
 READ_CHUNK_ROWS = 1_000_000
 
@@ -340,6 +357,29 @@ def _reader(path: Path, progress: bool | None) -> Iterator:
                 return iter(f)
 
         yield Reader()
+
+
+@contextmanager
+def _interrupts_noted() -> Iterator[list]:
+    """Ctrl-C while pandas' C parser reads a file comes out of it as a ``ParserError`` ("Calling read(nbytes)
+    on source failed"), not as ``KeyboardInterrupt``: the yielded list notes each SIGINT, so the caller can
+    tell an interruption from a bad file. Only where Python's own SIGINT handler is in place (the main thread
+    of a command); elsewhere the list stays empty."""
+    noted: list[int] = []
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield noted
+        return
+
+    def note(signum: int, frame) -> None:
+        noted.append(signum)
+        signal.default_int_handler(signum, frame)
+
+    signal.signal(signal.SIGINT, note)
+    try:
+        yield noted
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def read_samples(path: str | os.PathLike, columns: Sequence[str] = REQUIRED_COLUMNS, *,
@@ -383,7 +423,7 @@ def read_columns(path: str | os.PathLike, columns: Sequence[str] = REQUIRED_COLU
     rows = 0
     try:
         # No usecols: with it pandas silently shifts a row that has an extra field.
-        with _reader(path, progress) as f:
+        with _interrupts_noted() as interrupts, _reader(path, progress) as f:
             for df in pd.read_csv(
                 f, sep=sep, decimal=decimal, header=0 if header else None, names=names, index_col=False,
                 dtype={names[i]: np.float64 for i in idx}, engine="c", nrows=nrows, skip_blank_lines=False,
@@ -403,8 +443,10 @@ def read_columns(path: str | os.PathLike, columns: Sequence[str] = REQUIRED_COLU
                     part.append(c)
                 rows += chunk[0].size
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        if interrupts:  # Ctrl-C, not a fault of the file
+            raise KeyboardInterrupt from None
         if isinstance(exc, UnicodeDecodeError):
-            raise RecordingError(path, "not UTF-8 text") from None
+            raise _not_utf8(path) from None
         raise diagnose() from None
     if rows == 0:
         raise RecordingError(path, "no samples: the file has a header but no data rows" if header
@@ -453,12 +495,22 @@ def read_sidecar(path: str | os.PathLike) -> dict:
     rng = meta.get("range_g")
     if rng is not None and (isinstance(rng, bool) or not isinstance(rng, (int, float)) or rng <= 0):
         raise RecordingError(path, f"'range_g' must be a positive number, found {rng!r}")
+    for key in SIDECAR_TEXT_FIELDS:
+        value = meta.get(key)
+        if value is not None and not isinstance(value, str) and not (
+                key in SIDECAR_NAME_FIELDS and isinstance(value, int) and not isinstance(value, bool)):
+            kind = "text or a whole number" if key in SIDECAR_NAME_FIELDS else "text"
+            raise RecordingError(path, f"'{key}' must be {kind}, found {value!r}")
     start = meta.get("start_time")
     if start:
         try:
-            datetime.fromisoformat(str(start).replace("Z", "+00:00"))
+            when = datetime.fromisoformat(str(start).replace("Z", "+00:00"))
         except ValueError:
             raise RecordingError(path, f"'start_time' must be ISO 8601 with an offset, found {start!r}") from None
+        if when.tzinfo is None:
+            warnings.warn(RecordingWarning(
+                f"{path}: 'start_time' {start!r} has no UTC offset: taken as UTC (+00:00); write the offset, "
+                f"e.g. '{when.isoformat()}+01:00', for the right clock times and days"), stacklevel=2)
     return meta
 
 
@@ -524,10 +576,35 @@ def read_recording(path: str | os.PathLike, *, labels: bool = True,
     if labels and lp.exists():
         lab = read_labels(lp)
     check_rate(path, t, meta.get("sample_rate_hz"), gap_s)
+    check_units(path, acc)
     rec = Recording(t=t, acc=acc, meta=meta, labels=lab, path=path, gap_s=gap_s, info=info)
     if not meta.get("sample_rate_hz"):
         rec.info["rate_inferred"] = True
     return rec
+
+
+#: No wearable accelerometer measures beyond this many g (the widest sold, for impacts, reach 400 g).
+MAX_ABS_G = 1000.0
+#: With gravity in, a worn sensor's median magnitude is near 1 g (a little more while it moves); above
+#: this the axes are in another unit (m/s^2: 9.8 at rest; mg: 1000).
+MAX_MEDIAN_G = 4.0
+
+
+def check_units(path: str | os.PathLike, acc: np.ndarray) -> None:
+    """Refuse acceleration that cannot be in g: a value beyond :data:`MAX_ABS_G`, or a median magnitude
+    above :data:`MAX_MEDIAN_G` (m/s^2 or mg read as g). Every tenth sample gives the median."""
+    big = np.abs(acc) > MAX_ABS_G
+    if big.any():
+        i, j = np.unravel_index(int(np.argmax(big)), big.shape)
+        raise RecordingError(path, f"column '{REQUIRED_COLUMNS[1 + j]}' is {plain(acc[i, j])} g, beyond what "
+                                   f"an accelerometer measures ({MAX_ABS_G:g} g)", line=int(i) + 2)
+    median = float(np.median(np.sqrt(np.einsum("ij,ij->i", acc[::10], acc[::10]))))
+    if median > MAX_MEDIAN_G:
+        unit = "m/s2" if 5 < median < 20 else "mg" if 500 < median < 2000 else "UNIT"
+        raise RecordingError(
+            path, f"the median magnitude is {median:.4g}, not near 1 g (gravity): are the axes in m/s^2 (9.8 at "
+                  f"rest) or mg (1000)? bring it in with 'twitchsense import {path} --time-unit s --units {unit} "
+                  "-o OUT.csv'")
 
 
 #: a sidecar's rate further than this share from the time stamps' is worth a warning

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from starlette.templating import Jinja2Templates
 
 from .. import __version__
 from ..errors import TwitchsenseError
+from ..history import connect_read_only
 from ..io.recording import labels_path
 from .live import LiveHub
 from .models import RECORDED, SHIPPED, ModelShelf, agreement
@@ -82,7 +82,7 @@ def create_app(config: WebConfig) -> Starlette:
             raise HTTPException(404, "no history database given (serve --db FILE)")
         if not config.db.exists():
             raise HTTPException(404, f"no history at {config.db} yet")
-        con = sqlite3.connect(f"file:{config.db}?mode=ro", uri=True, timeout=10)
+        con = connect_read_only(config.db)
         try:
             return query(con, *args)
         finally:

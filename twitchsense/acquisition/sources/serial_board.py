@@ -201,7 +201,7 @@ class SerialSource:
             if device is None:
                 raise TwitchsenseError(f"--port {spec}: no such device")
             try:
-                link, info = self._connect(device)
+                link, info = self._connect(device, keep_on_failure=False)
             except (LinkLost, HandshakeError) as exc:
                 raise TwitchsenseError(f"--port {spec}: {exc}") from None
         self._attach(link, info)
@@ -211,7 +211,7 @@ class SerialSource:
         tried = []
         for cand in auto_candidates():
             try:
-                link, info = self._connect(cand.device)
+                link, info = self._connect(cand.device, keep_on_failure=False)
             except (LinkLost, HandshakeError) as exc:
                 tried.append(f"{cand.device} ({exc})")
                 continue
@@ -221,18 +221,20 @@ class SerialSource:
                                    "(see 'twitchsense ports'; name the port with --port PATH)")
         raise TwitchsenseError("--port auto: no board answered: " + "; ".join(tried))
 
-    def _connect(self, device: str, keep_on_failure: bool = False) -> tuple[BoardLink, BoardInfo]:
+    def _connect(self, device: str, *, keep_on_failure: bool) -> tuple[BoardLink, BoardInfo]:
         """Open ``device`` and handshake. ``keep_on_failure``: what the board sent before a failed
-        handshake is still handed on (the same board, reconnecting; not a candidate of ``auto``)."""
+        handshake is still handed on (the same board, reconnecting or handshaking again); not on a first
+        connection, which a failure ends, nor for a candidate of ``auto``, which may be another device. No
+        default, here or in :meth:`_handshake`: each caller says which case it is."""
         link = BoardLink(device, self.baudrate, self.decoder, self.max_queued_bytes)
         try:
-            info = self._handshake(link, keep_on_failure)
+            info = self._handshake(link, keep_on_failure=keep_on_failure)
         except BaseException:
             link.close()
             raise
         return link, info
 
-    def _handshake(self, link: BoardLink, keep_on_failure: bool = True) -> BoardInfo:
+    def _handshake(self, link: BoardLink, *, keep_on_failure: bool) -> BoardInfo:
         """The driver's handshake. What arrived meanwhile waits in ``_pending`` to be handed on, even when
         it fails: the decoder has seen those samples, and its time line continues from them."""
         received: Pending = []
@@ -390,7 +392,7 @@ class SerialSource:
         link = self._link
         assert link is not None
         try:
-            info = self._handshake(link)
+            info = self._handshake(link, keep_on_failure=True)
         except HandshakeError as exc:
             raise LinkLost(f"handshake failed: {exc}") from None
         faulted = self._faulted
