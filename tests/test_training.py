@@ -86,6 +86,18 @@ def test_only_negatives_is_one_clear_error():
         train([(handmade(740 + i, minutes=1.0, n_twitch=0), "neg") for i in range(3)], **FAST)
 
 
+def test_twitches_on_a_background_that_never_moves_say_what_to_add():
+    """qa: recordings whose quiet background never opens the gate gave "every labelled window is a twitch
+    ... label only the twitches", which the user had already done; the message now says what to add."""
+    recs = []
+    for i in range(3):
+        rec = handmade(745 + i, minutes=1.0, tremor=False, noise_g=0.0)  # a sensor with no noise at all
+        rec.labels["duration"] = 2.0  # each twitch labelled with its whole ring: no candidate is left off it
+        recs.append((rec, "quiet"))
+    with pytest.raises(TwitchsenseError, match=r"background never moved enough.*--simulate N"):
+        train(recs, **FAST)
+
+
 def test_few_twitches_train_with_a_warning():
     recs = [(handmade(750 + i, minutes=1.5, n_twitch=1), "few") for i in range(3)]
     with pytest.warns(TwitchsenseWarning, match="only 3 twitch labels"):

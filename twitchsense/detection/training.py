@@ -563,8 +563,10 @@ def train(recs: list[tuple[Recording, str]], features: WindowFeatures | None = N
         raise TwitchsenseError("no candidate window lies on a labelled twitch: check that the labels' onsets "
                                "are seconds on the recordings' own time base")
     if (y > 0).all():
-        raise TwitchsenseError("every labelled window is a twitch: training needs background too (label only "
-                               "the twitches, and record time without them)")
+        raise TwitchsenseError("every candidate window lies on a labelled twitch: the recordings' background never "
+                               "moved enough to be a candidate, so there is nothing to learn 'not a twitch' from; add "
+                               "recordings of everyday movement without twitches, or simulated ones with "
+                               "`--simulate N`")
     groups = np.array([lw.group for lw in data])
     uniq = np.unique(groups)
     k = min(n_splits, uniq.size)
