@@ -152,6 +152,8 @@ def test_incompatible_or_foreign_files_are_refused(tmp_path, saved):
         load_model(p)
     with pytest.raises(ModelError, match="model file not found"):
         load_model(tmp_path / "missing.skops")
+    with pytest.raises(ModelError, match="is a folder, not a model file"):  # was "not found" (qa)
+        load_model(tmp_path)
 
 
 def test_class_probabilities_only_for_windows_at_the_threshold_and_the_same_there():

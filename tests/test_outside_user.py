@@ -185,6 +185,26 @@ def test_acceleration_that_cannot_be_in_g_is_refused_by_name(tmp_path, run_main)
     assert run_main("detect", tmp_path / "in-g.csv", "-o", tmp_path / "out")[0] == 0
 
 
+def test_a_recording_with_gravity_taken_out_is_said(tmp_path, run_main):
+    # a phone's "linear acceleration" export (gravity removed) was read without a word, though the posture
+    # and stillness checks read the limb's angle from gravity (qa)
+    t, acc = make_samples(3000)
+    write_recording(tmp_path / "linear.csv", Recording(t=t, acc=acc - np.median(acc, axis=0)))
+    rc, _, err = run_main("detect", tmp_path / "linear.csv", "-o", tmp_path / "out")
+    assert rc == 0
+    assert "linear.csv: the median magnitude is" in err and "gravity seems taken out" in err
+
+
+def test_import_of_a_one_sample_file_says_it_is_too_short(tmp_path, run_main):
+    # was "... median step nan ..." (qa)
+    (tmp_path / "one.csv").write_text("t,ax,ay,az\n0.0,0.1,0.2,0.97\n")
+    rc, _, err = run_main("import", tmp_path / "one.csv", "--time-col", "t", "--axes", "ax,ay,az",
+                          "--units", "g", "-o", tmp_path / "in.csv")
+    assert rc == 1
+    assert err.strip() == (f"twitchsense import: error: {tmp_path / 'one.csv'}: 1 sample: too short to have a "
+                           "sample rate")
+
+
 def test_serve_refuses_a_file_that_is_no_history_in_one_line(tmp_path, cli):
     # serve started on it and answered every page with a 500 and a traceback in the terminal (in a subprocess
     # with a timeout: before the fix it served on)

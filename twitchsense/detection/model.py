@@ -265,6 +265,8 @@ def load_model(path: str | Path) -> TwitchModel:
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     path = Path(path)
+    if path.is_dir():
+        raise ModelError(f"{path}: is a folder, not a model file (give the .skops file inside it)")
     if not path.is_file():
         raise ModelError(f"{path}: model file not found")
     try:

@@ -229,8 +229,10 @@ def import_foreign(path: str | os.PathLike, *, time_col: str | None = "t", time_
         raw = cols[0]
         del cols
         raw, acc = merge_repeats(path, raw, acc, on_duplicate, facts, line_of_row=2 if header else 1)
+        if raw.size < 2:
+            raise RecordingError(path, f"{raw.size} sample: too short to have a sample rate")
         steps = np.diff(raw[: 100_000 + 1])  # a median over the first 100 000 steps is evidence enough
-        step = float(np.median(steps)) if steps.size else float("nan")
+        step = float(np.median(steps))
         time_unit = time_unit_evidence(path, float(raw[0]), step, time_unit, facts)
         t = (raw - raw[0]) * TIME_UNITS[time_unit]  # re-zeroed before scaling: no digits lost to the epoch
         if _is_epoch(float(raw[0]), time_unit):

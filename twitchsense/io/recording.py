@@ -588,17 +588,26 @@ MAX_ABS_G = 1000.0
 #: With gravity in, a worn sensor's median magnitude is near 1 g (a little more while it moves); above
 #: this the axes are in another unit (m/s^2: 9.8 at rest; mg: 1000).
 MAX_MEDIAN_G = 4.0
+#: below this the recording seems to have had gravity taken out (a phone's "linear acceleration"): the
+#: posture and stillness checks read the limb's angle from gravity, so they cannot work on it
+MIN_MEDIAN_G = 0.3
 
 
 def check_units(path: str | os.PathLike, acc: np.ndarray) -> None:
     """Refuse acceleration that cannot be in g: a value beyond :data:`MAX_ABS_G`, or a median magnitude
-    above :data:`MAX_MEDIAN_G` (m/s^2 or mg read as g). Every tenth sample gives the median."""
+    above :data:`MAX_MEDIAN_G` (m/s^2 or mg read as g); warn below :data:`MIN_MEDIAN_G` (gravity taken
+    out). Every tenth sample gives the median."""
     big = np.abs(acc) > MAX_ABS_G
     if big.any():
         i, j = np.unravel_index(int(np.argmax(big)), big.shape)
         raise RecordingError(path, f"column '{REQUIRED_COLUMNS[1 + j]}' is {plain(acc[i, j])} g, beyond what "
                                    f"an accelerometer measures ({MAX_ABS_G:g} g)", line=int(i) + 2)
     median = float(np.median(np.sqrt(np.einsum("ij,ij->i", acc[::10], acc[::10]))))
+    if median < MIN_MEDIAN_G:
+        warnings.warn(RecordingWarning(
+            f"{path}: the median magnitude is {median:.2g} g, not near 1 g: gravity seems taken out (a phone's "
+            "'linear acceleration'); the posture and stillness checks need it, so record or export the raw "
+            "acceleration (with gravity) if you can"), stacklevel=3)
     if median > MAX_MEDIAN_G:
         unit = "m/s2" if 5 < median < 20 else "mg" if 500 < median < 2000 else "UNIT"
         raise RecordingError(
